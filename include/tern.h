@@ -1,0 +1,586 @@
+/*
+ * tern.h - the one public header of tern, a TLS 1.3 handshake engine for
+ * QUIC (RFC 9001) and TLS over TCP (RFC 8446), built on OpenSSL libcrypto.
+ *
+ * Conventions:
+ *  - Functions return TERN_OK (0) on success or a negative TERN_ERR_* code;
+ *    tern_strerror() turns a code into a sentence.
+ *  - The library never reads a clock, never touches a socket and never
+ *    allocates per packet: the caller owns buffers and time.
+ *  - Secrets handed to the caller are valid only during the call that
+ *    hands them out; tern wipes its own copies with OPENSSL_cleanse.
+ */
+#ifndef TERN_H
+#define TERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TERN_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Result codes                                                        */
+/* ------------------------------------------------------------------ */
+
+#define TERN_OK 0
+/** The operation needs more input before it can make progress. */
+#define TERN_WANT_READ 1
+
+#define TERN_ERR_INVALID_ARG -1   /**< a NULL pointer, a bad length or a bad enum */
+#define TERN_ERR_NOMEM -2         /**< an allocation failed */
+#define TERN_ERR_CRYPTO -3        /**< libcrypto reported a failure */
+#define TERN_ERR_DECRYPT -4       /**< AEAD authentication failed (tampered or wrong key) */
+#define TERN_ERR_BUFFER_TOO_SMALL -5 /**< the output buffer cannot hold the result */
+#define TERN_ERR_UNSUPPORTED -6   /**< unknown cipher suite, QUIC version, ... */
+#define TERN_ERR_STATE -7         /**< the call is not legal in the current state */
+#define TERN_ERR_MALFORMED -8     /**< input bytes do not follow the wire format */
+#define TERN_ERR_LIMIT -9         /**< a configured or protocol size limit was hit */
+#define TERN_ERR_ALERT -10        /**< the handshake failed; tern_conn_alert() says why */
+#define TERN_ERR_CERT -11         /**< a certificate or key could not be loaded or used */
+
+/**
+ * tern_strerror returns a static, human-readable description of a TERN_*
+ * result code (never NULL; unknown codes give "unknown error").
+ */
+const char *tern_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Algorithms, by IANA code                                            */
+/* ------------------------------------------------------------------ */
+
+#define TERN_TLS_AES_128_GCM_SHA256 0x1301
+#define TERN_TLS_AES_256_GCM_SHA384 0x1302
+#define TERN_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+/**
+ * tern_suite_name returns the RFC 8446 name of a TLS 1.3 cipher suite
+ * ("TLS_AES_128_GCM_SHA256", ...) or NULL when tern does not support it.
+ */
+const char *tern_suite_name(uint16_t suite);
+
+/* ------------------------------------------------------------------ */
+/* Handshake engine: configuration                                     */
+/* ------------------------------------------------------------------ */
+
+/* Named groups (RFC 8446 §4.2.7). */
+#define TERN_GROUP_SECP256R1 0x0017
+#define TERN_GROUP_SECP384R1 0x0018
+#define TERN_GROUP_SECP521R1 0x0019
+#define TERN_GROUP_X25519 0x001d
+#define TERN_GROUP_X448 0x001e
+
+/* Signature schemes (RFC 8446 §4.2.3). */
+#define TERN_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define TERN_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define TERN_SIG_ECDSA_SECP521R1_SHA512 0x0603
+#define TERN_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define TERN_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define TERN_SIG_RSA_PSS_RSAE_SHA512 0x0806
+#define TERN_SIG_ED25519 0x0807
+#define TERN_SIG_ED448 0x0808
+#define TERN_SIG_RSA_PSS_PSS_SHA256 0x0809
+#define TERN_SIG_RSA_PSS_PSS_SHA384 0x080a
+#define TERN_SIG_RSA_PSS_PSS_SHA512 0x080b
+
+/* Alert descriptions (RFC 8446 §6). tern_conn_alert() returns one. */
+#define TERN_ALERT_CLOSE_NOTIFY 0
+#define TERN_ALERT_UNEXPECTED_MESSAGE 10
+#define TERN_ALERT_BAD_RECORD_MAC 20
+#define TERN_ALERT_RECORD_OVERFLOW 22
+#define TERN_ALERT_HANDSHAKE_FAILURE 40
+#define TERN_ALERT_BAD_CERTIFICATE 42
+#define TERN_ALERT_UNSUPPORTED_CERTIFICATE 43
+#define TERN_ALERT_CERTIFICATE_REVOKED 44
+#define TERN_ALERT_CERTIFICATE_EXPIRED 45
+#define TERN_ALERT_CERTIFICATE_UNKNOWN 46
+#define TERN_ALERT_ILLEGAL_PARAMETER 47
+#define TERN_ALERT_UNKNOWN_CA 48
+#define TERN_ALERT_ACCESS_DENIED 49
+#define TERN_ALERT_DECODE_ERROR 50
+#define TERN_ALERT_DECRYPT_ERROR 51
+#define TERN_ALERT_PROTOCOL_VERSION 70
+#define TERN_ALERT_INSUFFICIENT_SECURITY 71
+#define TERN_ALERT_INTERNAL_ERROR 80
+#define TERN_ALERT_INAPPROPRIATE_FALLBACK 86
+#define TERN_ALERT_USER_CANCELED 90
+#define TERN_ALERT_MISSING_EXTENSION 109
+#define TERN_ALERT_UNSUPPORTED_EXTENSION 110
+#define TERN_ALERT_UNRECOGNIZED_NAME 112
+#define TERN_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE 113
+#define TERN_ALERT_UNKNOWN_PSK_IDENTITY 115
+#define TERN_ALERT_CERTIFICATE_REQUIRED 116
+#define TERN_ALERT_NO_APPLICATION_PROTOCOL 120
+
+/** tern_alert_name returns "handshake_failure" etc., or "unknown_alert". */
+const char *tern_alert_name(uint8_t alert);
+
+/* ------------------------------------------------------------------ */
+/* Roles, levels, directions (used by the handshake engine)            */
+/* ------------------------------------------------------------------ */
+
+typedef enum tern_role { TERN_CLIENT = 0, TERN_SERVER = 1 } tern_role;
+
+/** QUIC encryption levels (RFC 9001 §4.1.4). */
+typedef enum tern_level {
+  TERN_LEVEL_INITIAL = 0,
+  TERN_LEVEL_EARLY = 1,       /**< 0-RTT */
+  TERN_LEVEL_HANDSHAKE = 2,
+  TERN_LEVEL_APPLICATION = 3  /**< 1-RTT */
+} tern_level;
+
+typedef enum tern_direction { TERN_READ = 0, TERN_WRITE = 1 } tern_direction;
+
+/* ------------------------------------------------------------------ */
+/* Handshake engine: configuration and connections                     */
+/* ------------------------------------------------------------------ */
+
+/** Shared, reference-counted settings of many connections of one role. */
+typedef struct tern_config tern_config;
+/** One TLS 1.3 connection (QUIC or TCP mode). */
+typedef struct tern_conn tern_conn;
+
+/* libcrypto types, for the functions that take them. */
+struct x509_st;
+struct stack_st_X509;
+struct evp_pkey_st;
+struct x509_store_st;
+
+/**
+ * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
+ * with the defaults: all three suites (AES-128-GCM, ChaCha20, AES-256-GCM),
+ * groups X25519, P-256, X448, P-384, P-521 (key share for X25519 only),
+ * every signature scheme, peer verification on for clients, a 64 KiB cap
+ * on one handshake message. Returns NULL when out of memory.
+ */
+tern_config *tern_config_new(tern_role role);
+
+/** tern_config_free drops one reference; connections hold their own. */
+void tern_config_free(tern_config *cfg);
+
+/**
+ * tern_config_set_cipher_suites sets the suites in preference order (a
+ * server picks the first of its list the client offers). Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG (empty, too many), TERN_ERR_UNSUPPORTED (a code).
+ */
+int tern_config_set_cipher_suites(tern_config *cfg, const uint16_t *suites,
+                                  size_t n);
+
+/**
+ * tern_config_set_groups sets the supported groups in preference order.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ */
+int tern_config_set_groups(tern_config *cfg, const uint16_t *groups, size_t n);
+
+/**
+ * tern_config_set_key_share_groups (client) chooses for which groups the
+ * first ClientHello carries a key share (each must be in the groups
+ * list; the server may ask for another with HelloRetryRequest).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ */
+int tern_config_set_key_share_groups(tern_config *cfg, const uint16_t *groups,
+                                     size_t n);
+
+/**
+ * tern_config_set_signature_schemes sets the schemes accepted from the
+ * peer and usable with our key, in preference order.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ */
+int tern_config_set_signature_schemes(tern_config *cfg, const uint16_t *schemes,
+                                      size_t n);
+
+/**
+ * tern_config_set_alpn sets the application protocols (client: offered;
+ * server: accepted, in preference order). Names are 1..255 bytes.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT.
+ */
+int tern_config_set_alpn(tern_config *cfg, const char *const *protocols,
+                         size_t n);
+
+/**
+ * tern_config_load_cert_files loads our certificate chain (PEM, leaf
+ * first) and private key (PEM); the key must match the leaf.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CERT.
+ */
+int tern_config_load_cert_files(tern_config *cfg, const char *chain_pem,
+                                const char *key_pem);
+
+/**
+ * tern_config_set_cert uses libcrypto objects for our chain and key (the
+ * config takes its own references). chain may be NULL.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CERT.
+ */
+int tern_config_set_cert(tern_config *cfg, struct x509_st *leaf,
+                         struct stack_st_X509 *chain, struct evp_pkey_st *key);
+
+/**
+ * tern_config_load_trust adds trust anchors from a PEM file and/or a hashed
+ * directory (either may be NULL). Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_CERT.
+ */
+int tern_config_load_trust(tern_config *cfg, const char *ca_file,
+                           const char *ca_dir);
+
+/** tern_config_set_trust_store uses a caller's X509_STORE (up-ref'd). */
+int tern_config_set_trust_store(tern_config *cfg, struct x509_store_st *store);
+
+/**
+ * tern_config_set_verify_peer turns peer certificate verification on or
+ * off (clients verify by default; off is for tests only).
+ */
+int tern_config_set_verify_peer(tern_config *cfg, int on);
+
+/**
+ * A verify callback sees libcrypto's verdict on the peer's chain
+ * (preverify_ok 1/0 and X509_V_ERR_* code) and returns 1 to accept, 0 to
+ * reject.
+ */
+typedef int (*tern_verify_fn)(tern_conn *c, int preverify_ok, int x509_error,
+                              void *user);
+int tern_config_set_verify_callback(tern_config *cfg, tern_verify_fn fn,
+                                    void *user);
+
+/**
+ * A server-name callback (server) runs when a ClientHello carries SNI (or
+ * with NULL when none); it may switch the connection to another server
+ * configuration (another certificate) with tern_conn_set_config. Return 0
+ * to go on, or an alert number
+ * (e.g. TERN_ALERT_UNRECOGNIZED_NAME) to fail the handshake.
+ */
+typedef int (*tern_server_name_fn)(tern_conn *c, const char *server_name,
+                                   void *user);
+int tern_config_set_server_name_callback(tern_config *cfg,
+                                         tern_server_name_fn fn, void *user);
+
+/**
+ * A keylog callback receives one NSS key log line (SSLKEYLOGFILE format,
+ * no newline) per secret: CLIENT_HANDSHAKE_TRAFFIC_SECRET, ...
+ * Secrets are logged only when this is set.
+ */
+typedef void (*tern_keylog_fn)(const tern_conn *c, const char *line,
+                               void *user);
+int tern_config_set_keylog(tern_config *cfg, tern_keylog_fn fn, void *user);
+
+/**
+ * The random source: every random byte tern uses (randoms, ephemeral
+ * keys, tickets) comes from it, so tests can replay traces byte for byte.
+ * Returns 0 on success. NULL restores libcrypto's RAND_bytes.
+ */
+typedef int (*tern_random_fn)(void *ctx, uint8_t *out, size_t len);
+int tern_config_set_random(tern_config *cfg, tern_random_fn fn, void *ctx);
+
+/**
+ * tern_config_set_max_message_size caps one handshake message (default
+ * 65536, at least 1024); a longer one fails the handshake with
+ * illegal_parameter before its body is buffered.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG.
+ */
+int tern_config_set_max_message_size(tern_config *cfg, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* QUIC mode                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct tern_quic_callbacks {
+  /**
+   * A traffic secret for one direction at one level, valid during the
+   * call. Write secrets come before the read secret of the same level
+   * where RFC 9001 needs it. Return 0, or nonzero to fail the handshake.
+   */
+  int (*set_secret)(tern_conn *c, tern_level level, tern_direction dir,
+                    uint16_t cipher_suite, const uint8_t *secret, size_t len);
+  /** Handshake bytes to send in CRYPTO frames at this level. */
+  int (*send_data)(tern_conn *c, tern_level level, const uint8_t *data,
+                   size_t len);
+} tern_quic_callbacks;
+
+/**
+ * tern_conn_new_quic makes a connection in QUIC mode (RFC 9001: no
+ * record layer, no middlebox compatibility, no EndOfEarlyData/KeyUpdate
+ * messages). The connection keeps a reference to cfg and the callbacks
+ * pointer. Returns NULL on bad arguments or allocation failure.
+ */
+tern_conn *tern_conn_new_quic(tern_config *cfg, const tern_quic_callbacks *cb,
+                              void *user);
+
+/**
+ * tern_conn_set_config (server, from the server-name callback) switches
+ * the connection to cfg, e.g. for another certificate. Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
+ */
+int tern_conn_set_config(tern_conn *c, tern_config *cfg);
+
+/** The user pointer given at creation. */
+void *tern_conn_user(const tern_conn *c);
+
+/**
+ * tern_conn_set_server_name (client) sets the name sent in SNI and checked
+ * against the server's certificate (an IP literal is checked as an
+ * address and not sent). Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
+ */
+int tern_conn_set_server_name(tern_conn *c, const char *name);
+
+/**
+ * tern_quic_set_transport_params sets our quic_transport_parameters
+ * extension body (RFC 9000 §18), copied; must precede the handshake
+ * (client) or the ClientHello's arrival (server).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT, TERN_ERR_STATE.
+ */
+int tern_quic_set_transport_params(tern_conn *c, const uint8_t *p, size_t n);
+
+/**
+ * tern_quic_peer_transport_params gives the peer's extension body, valid
+ * as long as the connection. Returns TERN_OK, or TERN_ERR_STATE before
+ * it arrived.
+ */
+int tern_quic_peer_transport_params(const tern_conn *c, const uint8_t **p,
+                                    size_t *n);
+
+/**
+ * tern_quic_provide_data hands over CRYPTO frame bytes received at a
+ * level, in order, in any fragmentation. Bytes at a level the handshake
+ * does not expect fail with unexpected_message. Call tern_handshake after.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT, TERN_ERR_ALERT.
+ */
+int tern_quic_provide_data(tern_conn *c, tern_level level, const uint8_t *data,
+                           size_t len);
+
+/**
+ * tern_handshake advances the handshake: a client sends its ClientHello
+ * on the first call; every call processes the data provided so far.
+ * Returns TERN_OK once the handshake is complete (and on later calls,
+ * processing post-handshake messages), TERN_WANT_READ when it needs more
+ * data, or TERN_ERR_ALERT (see tern_conn_alert) / another TERN_ERR_*.
+ * Errors are sticky.
+ */
+int tern_handshake(tern_conn *c);
+
+/**
+ * The alert that ended the connection (sent or received), or 0 when
+ * none. In QUIC, the CONNECTION_CLOSE error is CRYPTO_ERROR 0x100 + alert.
+ */
+uint8_t tern_conn_alert(const tern_conn *c);
+
+/** A sentence on why the handshake failed, or "" when it did not. */
+const char *tern_conn_error_detail(const tern_conn *c);
+
+/** 1 once the handshake is complete. */
+int tern_conn_handshake_done(const tern_conn *c);
+
+/** Negotiated values (0 / NULL before they are known). */
+uint16_t tern_conn_cipher_suite(const tern_conn *c);
+uint16_t tern_conn_group(const tern_conn *c);
+uint16_t tern_conn_signature_scheme(const tern_conn *c);
+const char *tern_conn_alpn(const tern_conn *c);
+/** The client's SNI as the server saw it (server), or the name set (client). */
+const char *tern_conn_server_name(const tern_conn *c);
+/** 1 when the handshake went through a HelloRetryRequest. */
+int tern_conn_used_hrr(const tern_conn *c);
+
+/** tern_conn_free wipes every secret and frees the connection. */
+void tern_conn_free(tern_conn *c);
+
+/* ------------------------------------------------------------------ */
+/* QUIC packet protection (RFC 9001 §5, RFC 9369 §3.3)                 */
+/* ------------------------------------------------------------------ */
+
+#define TERN_QUIC_V1 0x00000001u
+#define TERN_QUIC_V2 0x6b3343cfu
+
+/** Longest traffic secret any supported suite produces (SHA-384). */
+#define TERN_MAX_SECRET_LEN 48
+/** AEAD tag length of every supported suite. */
+#define TERN_QUIC_TAG_LEN 16
+/** Header-protection sample length (RFC 9001 §5.4.2). */
+#define TERN_QUIC_SAMPLE_LEN 16
+/** Length of the Retry Integrity Tag (RFC 9001 §5.8). */
+#define TERN_QUIC_RETRY_TAG_LEN 16
+/** Longest connection ID (RFC 9000 §17.2). */
+#define TERN_QUIC_MAX_CID_LEN 20
+
+/**
+ * tern_quic_initial_secrets derives the client and server Initial secrets
+ * (32 bytes each, SHA-256) from the client's first Destination Connection
+ * ID, for QUIC version 1 (TERN_QUIC_V1) or 2 (TERN_QUIC_V2).
+ * The Initial level always uses TLS_AES_128_GCM_SHA256.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL output, dcid longer than
+ * 20 bytes), TERN_ERR_UNSUPPORTED (version), TERN_ERR_CRYPTO.
+ */
+int tern_quic_initial_secrets(uint32_t version, const uint8_t *dcid,
+                              size_t dcid_len, uint8_t client_secret[32],
+                              uint8_t server_secret[32]);
+
+/**
+ * tern_quic_derive_keys expands a traffic secret into the packet
+ * protection key, IV and header-protection key of RFC 9001 §5.1, with the
+ * labels of the given version ("quic key"/"quic iv"/"quic hp" for v1,
+ * "quicv2 key"/... for v2). For a QUIC stack that brings its own AEAD.
+ * key and hp receive the suite's key length (16 or 32), iv 12 bytes.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED, TERN_ERR_CRYPTO.
+ */
+int tern_quic_derive_keys(uint32_t version, uint16_t suite,
+                          const uint8_t *secret, size_t secret_len,
+                          uint8_t *key, size_t *key_len, uint8_t iv[12],
+                          uint8_t *hp, size_t *hp_len);
+
+/**
+ * tern_quic_next_secret computes the next-generation traffic secret for a
+ * key update (RFC 9001 §6.1): HKDF-Expand-Label(secret, "quic ku", "",
+ * Hash.length), "quicv2 ku" for QUIC v2. next receives secret_len bytes
+ * and may equal secret.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED, TERN_ERR_CRYPTO.
+ */
+int tern_quic_next_secret(uint32_t version, uint16_t suite,
+                          const uint8_t *secret, size_t secret_len,
+                          uint8_t *next);
+
+/**
+ * tern_quic_key: the packet protection state for one direction at one
+ * level: AEAD key and IV, header-protection key, with the libcrypto
+ * contexts prepared once so that protecting a packet allocates nothing.
+ */
+typedef struct tern_quic_key tern_quic_key;
+
+/**
+ * tern_quic_key_new derives the key, IV and HP key from a traffic secret
+ * (as tern_quic_derive_keys) and prepares the cipher contexts.
+ * Returns NULL on bad arguments, unsupported suite/version or allocation
+ * failure.
+ */
+tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
+                                 const uint8_t *secret, size_t secret_len);
+
+/** tern_quic_key_free wipes and frees a key; NULL is accepted. */
+void tern_quic_key_free(tern_quic_key *key);
+
+/**
+ * tern_quic_key_update makes the key of the next key phase (RFC 9001 §6):
+ * packet protection from next_secret (see tern_quic_next_secret), while
+ * the header-protection key stays that of old, as §6.1 requires.
+ * Returns NULL on bad arguments or allocation failure.
+ */
+tern_quic_key *tern_quic_key_update(const tern_quic_key *old,
+                                    const uint8_t *next_secret,
+                                    size_t secret_len);
+
+/**
+ * tern_quic_peek_key_phase removes header protection from a copy of the
+ * first byte of a short-header packet and returns its Key Phase bit (0 or
+ * 1), so a receiver can pick the key generation before calling
+ * tern_quic_unprotect. The packet is not modified or authenticated.
+ *
+ * Returns 0 or 1, TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED (long header
+ * or too short to sample), TERN_ERR_CRYPTO.
+ */
+int tern_quic_peek_key_phase(tern_quic_key *key, const uint8_t *pkt,
+                             size_t len, size_t short_dcid_len);
+
+/**
+ * tern_quic_hp_mask computes the 5-byte header-protection mask from a
+ * 16-byte sample (AES-ECB for the AES suites, ChaCha20 for
+ * ChaCha20-Poly1305; RFC 9001 §5.4.3/§5.4.4).
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.
+ */
+int tern_quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
+                      uint8_t mask[5]);
+
+/**
+ * tern_quic_seal encrypts a payload of packet number pn with the header
+ * bytes ad as associated data (RFC 9001 §5.3). out receives in_len + 16
+ * bytes (ciphertext then tag); out may equal in.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.
+ */
+int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
+                   size_t ad_len, const uint8_t *in, size_t in_len,
+                   uint8_t *out);
+
+/**
+ * tern_quic_open decrypts and authenticates in (ciphertext then 16-byte
+ * tag). out receives in_len - 16 bytes and may equal in. When
+ * authentication fails, out is zeroed and TERN_ERR_DECRYPT is returned.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_DECRYPT, TERN_ERR_CRYPTO.
+ */
+int tern_quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
+                   size_t ad_len, const uint8_t *in, size_t in_len,
+                   uint8_t *out);
+
+/**
+ * tern_quic_protect protects a whole packet in place. pkt[0..hdr_len)
+ * holds the unprotected header, ending with the packet number, whose
+ * length comes from the two low bits of pkt[0]; pkt[hdr_len ..
+ * hdr_len+payload_len) holds the plaintext payload. The payload is
+ * encrypted, the 16-byte tag appended and header protection applied.
+ * pkt_cap must allow hdr_len + payload_len + 16 bytes, and the payload
+ * must be long enough to sample (pn offset + 4 + 16 <= packet length).
+ * *pkt_len receives the protected length.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_BUFFER_TOO_SMALL,
+ * TERN_ERR_MALFORMED (too short to sample), TERN_ERR_CRYPTO.
+ */
+int tern_quic_protect(tern_quic_key *key, uint64_t pn, uint8_t *pkt,
+                      size_t hdr_len, size_t payload_len, size_t pkt_cap,
+                      size_t *pkt_len);
+
+/** What tern_quic_unprotect learned of a packet. */
+typedef struct tern_quic_packet_info {
+  uint64_t pn;           /**< the full, decoded packet number */
+  size_t hdr_len;        /**< unprotected header length, packet number included */
+  size_t payload_len;    /**< plaintext payload length */
+  size_t packet_len;     /**< bytes of the input this packet used (coalesced packets) */
+  uint32_t version;      /**< version field of a long header; 0 for a short header */
+  uint8_t long_header;   /**< 1 for a long header, 0 for a short header */
+} tern_quic_packet_info;
+
+/**
+ * tern_quic_unprotect removes header and packet protection from the first
+ * packet in pkt[0..len). For a long header it parses the header (Initial
+ * token, Length field) so that coalesced packets can be walked with
+ * info->packet_len; for a short header the Destination Connection ID has
+ * short_dcid_len bytes and the packet runs to the end of the input.
+ * largest_pn is the largest packet number received so far in this packet
+ * number space (RFC 9000 §A.3), or UINT64_MAX when none yet.
+ * The unprotected header and plaintext payload are written to out (the
+ * payload at out + info->hdr_len); out needs len bytes and may equal pkt.
+ * On any failure out is zeroed and nothing of the packet is reported.
+ * Retry and Version Negotiation packets are TERN_ERR_MALFORMED here.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED,
+ * TERN_ERR_DECRYPT, TERN_ERR_CRYPTO.
+ */
+int tern_quic_unprotect(tern_quic_key *key, const uint8_t *pkt, size_t len,
+                        size_t short_dcid_len, uint64_t largest_pn,
+                        uint8_t *out, tern_quic_packet_info *info);
+
+/**
+ * tern_quic_retry_tag computes the Retry Integrity Tag (RFC 9001 §5.8,
+ * RFC 9369 §3.3.3) over the Retry pseudo-packet made of the original
+ * Destination Connection ID and the Retry packet without its tag.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED, TERN_ERR_CRYPTO.
+ */
+int tern_quic_retry_tag(uint32_t version, const uint8_t *odcid,
+                        size_t odcid_len, const uint8_t *retry,
+                        size_t retry_len, uint8_t tag[16]);
+
+/**
+ * tern_quic_retry_verify checks the tag at the end of a whole Retry packet
+ * in constant time. Returns TERN_OK when it matches, TERN_ERR_DECRYPT when
+ * it does not, TERN_ERR_INVALID_ARG / TERN_ERR_MALFORMED / TERN_ERR_UNSUPPORTED.
+ */
+int tern_quic_retry_verify(uint32_t version, const uint8_t *odcid,
+                           size_t odcid_len, const uint8_t *packet,
+                           size_t packet_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TERN_H */

@@ -1,0 +1,97 @@
+/*
+ * spec/server.rl - the TLS 1.3 server handshake (RFC 8446 Appendix A.2)
+ * as a regular language over handshake events (src/hs_events.h):
+ *
+ *   recv ClientHello
+ *   [ send HelloRetryRequest, recv ClientHello ]
+ *   send ServerHello                       send ServerHello (PSK accepted)
+ *   send EncryptedExtensions               send EncryptedExtensions
+ *   [ send CertificateRequest ]            send Finished
+ *   send Certificate                       [ recv EndOfEarlyData ]  (TCP,
+ *   send CertificateVerify                   early data accepted)
+ *   send Finished
+ *   [ recv Certificate [ recv CertificateVerify ] ]  (when requested)
+ *   recv Finished
+ *   then, connected: send NewSessionTicket | recv/send KeyUpdate
+ *
+ * Anything else is unexpected_message, decided here and nowhere else.
+ * Each action is one call into src/server.c. Compiled by tools/regen.sh.
+ */
+#include <tern.h>
+
+#include "hs_events.h"
+
+%%{
+  machine server;
+  alphtype unsigned char;
+
+  action recv_ch    { rc = tern_server_recv_ch(c); }
+  action send_hrr   { rc = tern_server_send_hrr(c); }
+  action recv_ch2   { rc = tern_server_recv_ch2(c); }
+  action send_sh    { rc = tern_server_send_sh(c); }
+  action send_ee    { rc = tern_server_send_ee(c); }
+  action send_cr    { rc = tern_server_send_cr(c); }
+  action send_cert  { rc = tern_server_send_cert(c); }
+  action send_cv    { rc = tern_server_send_cv(c); }
+  action send_fin   { rc = tern_server_send_fin(c); }
+  action recv_eoed  { rc = tern_server_recv_eoed(c); }
+  action recv_cert  { rc = tern_server_recv_cert(c); }
+  action recv_cert_empty { rc = tern_server_recv_cert_empty(c); }
+  action recv_cv    { rc = tern_server_recv_cv(c); }
+  action recv_fin   { rc = tern_server_recv_fin(c); }
+  action send_nst   { rc = tern_server_send_nst(c); }
+  action recv_ku    { rc = tern_server_recv_ku(c); }
+  action send_ku    { rc = tern_server_send_ku(c); }
+
+  RECV_CH = 2;  SEND_HRR = 3;  SEND_SH = 5;  SEND_SH_PSK = 7;
+  SEND_EE = 9;  SEND_EE_EARLY = 11; SEND_CR = 13; SEND_CERT = 15;
+  RECV_CERT = 16; RECV_CERT_EMPTY = 18; SEND_CV = 19; RECV_CV = 20;
+  SEND_FIN = 21; RECV_FIN = 22; RECV_EOED = 24; SEND_NST = 25;
+  SEND_KU = 27; RECV_KU = 28;
+
+  hello      = RECV_CH @recv_ch
+               ( SEND_HRR @send_hrr RECV_CH @recv_ch2 )?;
+
+  server_auth = SEND_CERT @send_cert SEND_CV @send_cv SEND_FIN @send_fin;
+
+  # The client's answer to our CertificateRequest.
+  client_auth = RECV_CERT @recv_cert RECV_CV @recv_cv
+              | RECV_CERT_EMPTY @recv_cert_empty;
+
+  full       = SEND_SH @send_sh SEND_EE @send_ee
+               ( server_auth RECV_FIN @recv_fin
+               | SEND_CR @send_cr server_auth client_auth RECV_FIN @recv_fin );
+
+  resumed    = SEND_SH_PSK @send_sh
+               ( SEND_EE @send_ee SEND_FIN @send_fin
+               | SEND_EE_EARLY @send_ee SEND_FIN @send_fin
+                 (RECV_EOED @recv_eoed)? )
+               RECV_FIN @recv_fin;
+
+  connected  = ( SEND_NST @send_nst | RECV_KU @recv_ku | SEND_KU @send_ku )*;
+
+  main := hello ( full | resumed ) connected;
+}%%
+
+%% write data noerror noentry;
+
+/* The start state of a server connection. */
+int tern_server_machine_start(void) { return server_start; }
+
+/* Whether the machine is past the client's Finished (connected). */
+int tern_server_machine_done(int cs) { return cs >= server_first_final; }
+
+/* See hs_events.h. */
+int tern_server_machine_feed(int *cs_io, unsigned char ev, struct tern_conn *c) {
+  const unsigned char *p = &ev;
+  const unsigned char *pe = p + 1;
+  int cs = *cs_io;
+  int rc = 0;
+
+  if (cs == 0) return TERN_ERR_STATE;
+  %% write exec;
+  if (rc != 0) cs = 0;
+  *cs_io = cs;
+  if (rc == 0 && cs == 0) rc = TERN_ERR_STATE;
+  return rc;
+}
