@@ -62,6 +62,14 @@ const char *tern_strerror(int err);
  */
 const char *tern_suite_name(uint16_t suite);
 
+/** The RFC 8446 name of a named group ("x25519", "secp256r1", ...), or
+    NULL when tern does not support it. */
+const char *tern_group_name(uint16_t group);
+
+/** The RFC 8446 name of a signature scheme ("ecdsa_secp256r1_sha256",
+    ...), or NULL when tern does not support it. */
+const char *tern_signature_scheme_name(uint16_t scheme);
+
 /* ------------------------------------------------------------------ */
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */

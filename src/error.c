@@ -2,6 +2,8 @@
 #include <tern.h>
 
 #include "crypto.h"
+#include "group.h"
+#include "sig.h"
 
 /* tern_strerror: see tern.h. */
 const char *tern_strerror(int err) {
@@ -61,4 +63,16 @@ const char *tern_alert_name(uint8_t alert) {
   case TERN_ALERT_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
   default: return "unknown_alert";
   }
+}
+
+/* tern_group_name: see tern.h. */
+const char *tern_group_name(uint16_t group) {
+  const tern_group *g = tern_group_get(group);
+  return g ? g->name : NULL;
+}
+
+/* tern_signature_scheme_name: see tern.h. */
+const char *tern_signature_scheme_name(uint16_t scheme) {
+  const tern_sig *s = tern_sig_get(scheme);
+  return s ? s->name : NULL;
 }

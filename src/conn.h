@@ -1,0 +1,173 @@
+/*
+ * conn.h - the connection object and the configuration behind it, shared
+ * by the event dispatcher (conn.c) and the actions of each role
+ * (client.c, server.c). Not part of the public API.
+ */
+#ifndef TERN_CONN_H
+#define TERN_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern.h>
+
+#include "cert.h"
+#include "crypto.h"
+#include "group.h"
+#include "hs_events.h"
+#include "keysched.h"
+
+#define TERN_MAX_SUITES 8
+#define TERN_MAX_GROUPS 8
+#define TERN_MAX_SHARES 4
+#define TERN_MAX_SIGS 16
+#define TERN_MAX_ALPN_WIRE 512   /* the encoded ProtocolNameList */
+#define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
+#define TERN_MAX_TP 4096         /* quic_transport_parameters body */
+#define TERN_MAX_COOKIE 512
+#define TERN_PENDING_EVENTS 16
+
+struct tern_config {
+  int refs;
+  tern_role role;
+  uint16_t suites[TERN_MAX_SUITES];
+  size_t n_suites;
+  uint16_t groups[TERN_MAX_GROUPS];
+  size_t n_groups;
+  uint16_t share_groups[TERN_MAX_SHARES];
+  size_t n_share_groups;
+  uint16_t sigs[TERN_MAX_SIGS];
+  size_t n_sigs;
+  uint8_t alpn[TERN_MAX_ALPN_WIRE];   /* ProtocolNameList body */
+  size_t alpn_len;
+  tern_cert_chain *chain;              /* our certificate and key, or NULL */
+  tern_trust *trust;                   /* trust anchors, or NULL */
+  int verify_peer;
+  tern_verify_fn verify_fn;
+  void *verify_user;
+  tern_server_name_fn sni_fn;
+  void *sni_user;
+  tern_keylog_fn keylog_fn;
+  void *keylog_user;
+  tern_random_fn random_fn;
+  void *random_ctx;
+  size_t max_message;
+};
+
+/* Handshake bytes received at one level, not yet consumed. */
+typedef struct tern_inbuf {
+  uint8_t *buf;
+  size_t len;   /* bytes held */
+  size_t off;   /* bytes consumed */
+  size_t cap;
+} tern_inbuf;
+
+struct tern_conn {
+  tern_config *cfg;
+  tern_role role;
+  int quic;
+  const tern_quic_callbacks *qcb;
+  void *user;
+
+  /* machine (gen/client.c or gen/server.c) and the events it must send */
+  int cs;
+  unsigned char pending[TERN_PENDING_EVENTS];
+  size_t n_pending;
+  int started;
+
+  /* sticky failure */
+  int error;
+  uint8_t alert;
+  char detail[160];
+
+  /* input: CRYPTO data per level; which level may be read now */
+  tern_inbuf in[4];
+  tern_level read_level;
+  tern_level write_level;
+  /* the message being handled by an action (header included) */
+  const uint8_t *msg;
+  size_t msg_len;
+  union tern_parsed *parsed;      /* its parsed form (handshake.h) */
+
+  /* negotiation */
+  const tern_suite *suite;
+  uint16_t group;
+  uint16_t sig_scheme;
+  char alpn[TERN_MAX_NAME];
+  char server_name[TERN_MAX_NAME];
+  int used_hrr;
+  int psk_mode;                  /* 1 when a PSK was accepted (issue 4) */
+  uint8_t client_random[32];
+  uint8_t session_id[32];
+  size_t session_id_len;
+  uint8_t cookie[TERN_MAX_COOKIE];
+  size_t cookie_len;
+
+  /* our key shares (client: one per share group; server: one) */
+  tern_key_share shares[TERN_MAX_SHARES];
+  size_t n_shares;
+
+  /* server: what the first ClientHello said, to check the second */
+  uint8_t *ch1;
+  size_t ch1_len;
+  /* server: negotiated while reading the ClientHello */
+  uint8_t peer_share[160];
+  size_t peer_share_len;
+  int cert_requested;
+  tern_cert_chain *own_chain;     /* the chain this connection presents */
+
+  /* peer authentication */
+  struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
+  uint16_t peer_sigs[TERN_MAX_SIGS]; /* signature_algorithms the peer sent */
+  size_t n_peer_sigs;
+
+  /* transcript and key schedule */
+  tern_transcript transcript;
+  int transcript_ready;
+  tern_keysched ks;
+  uint8_t fin_hash[TERN_MAX_HASH_LEN]; /* Transcript-Hash up to the server Finished */
+
+  /* QUIC transport parameters */
+  uint8_t *tp;
+  size_t tp_len;
+  int tp_set;
+  uint8_t *peer_tp;
+  size_t peer_tp_len;
+  int peer_tp_seen;
+
+  int done;
+};
+
+/* ---- helpers of conn.c for the actions ---- */
+
+/* Fails the connection with alert and a sentence (printf-style); returns
+   TERN_ERR_ALERT so actions can `return tern_conn_fail(...)`. */
+int tern_conn_fail(tern_conn *c, uint8_t alert, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Queues an event for the machine to run after the current action. */
+int tern_conn_push_event(tern_conn *c, unsigned char ev);
+
+/* Random bytes from the configured source. */
+int tern_conn_random(tern_conn *c, uint8_t *out, size_t len);
+
+/* Adds a whole handshake message to the transcript. */
+int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len);
+
+/* Sends a whole handshake message at the current write level and adds it
+   to the transcript. */
+int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len);
+
+/* Installs a secret: set_secret in QUIC mode, keylog line. label is the
+   NSS keylog label or NULL. */
+int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
+                             const uint8_t *secret, const char *keylog_label);
+
+/* Logs one secret (when a keylog callback is set). */
+void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret,
+                      size_t len);
+
+/* Moves the read level (levels only move forward). */
+int tern_conn_set_read_level(tern_conn *c, tern_level level);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * handshake.h - what the client and the server actions share: the parsed
+ * form of the message being handled, the transcript, Finished, the
+ * Certificate / CertificateVerify pair, and secret installation per
+ * level. Not part of the public API.
+ */
+#ifndef TERN_HANDSHAKE_H
+#define TERN_HANDSHAKE_H
+
+#include "conn.h"
+#include "msg.h"
+
+/* The message being handled, parsed by the classifier for the action. */
+typedef union tern_parsed {
+  tern_client_hello ch;
+  tern_server_hello sh;
+  tern_encrypted_extensions ee;
+  tern_certificate_request cr;
+  tern_certificate cert;
+  tern_certificate_verify cv;
+  tern_span fin;
+  tern_new_session_ticket nst;
+} tern_parsed;
+
+/* Largest message tern writes itself besides Certificate (ClientHello
+   with every share and extension, EncryptedExtensions with parameters). */
+#define TERN_HS_OUT_MAX (TERN_MAX_TP + 2048)
+
+/* Starts the transcript under the negotiated suite's hash. */
+int tern_hs_transcript_start(tern_conn *c);
+
+/* The transcript hash so far into out[hash_len]. */
+int tern_hs_transcript_hash(tern_conn *c, uint8_t *out);
+
+/* Checks a received Finished against base_key (the peer's handshake
+   traffic secret) over the transcript so far: decrypt_error if wrong. */
+int tern_hs_finished_check(tern_conn *c, const uint8_t *base_key,
+                           const tern_span *verify_data);
+
+/* Writes and sends our Finished under base_key (our handshake secret). */
+int tern_hs_finished_send(tern_conn *c, const uint8_t *base_key);
+
+/* Sends our Certificate message (chain may be NULL: empty list). */
+int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain);
+
+/* Takes the peer's Certificate: checks the entries, verifies the chain
+   (and host name, client side) unless verification is off, keeps the
+   leaf key for CertificateVerify. */
+int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert);
+
+/* Signs the transcript so far and sends CertificateVerify. */
+int tern_hs_verify_send(tern_conn *c, const tern_cert_chain *chain);
+
+/* Checks the peer's CertificateVerify over the transcript so far (call
+   before adding it). */
+int tern_hs_verify_recv(tern_conn *c, const tern_certificate_verify *cv);
+
+/* Rejects extensions we did not ask for (RFC 8446 §4.2:
+   unsupported_extension); `sent` is the mask of those we sent. */
+int tern_hs_check_response_exts(tern_conn *c, const tern_extensions *ext,
+                                 uint32_t sent, const char *msg_name);
+
+/* Derives the handshake traffic secrets from the transcript so far and
+   installs them (write, then read) at the HANDSHAKE level. */
+int tern_hs_handshake_secrets(tern_conn *c, const uint8_t *dhe, size_t dhe_len);
+
+/* Master secret and application traffic secrets 0 over the transcript so
+   far (through the server Finished). */
+int tern_hs_application_secrets(tern_conn *c);
+
+/* Installs one application secret (keylog label per direction). */
+int tern_hs_install_application(tern_conn *c, tern_direction dir);
+
+/* The NSS keylog label of a handshake/application secret. */
+const char *tern_hs_keylog_label(tern_role sender, tern_level level);
+
+#endif

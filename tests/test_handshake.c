@@ -1,0 +1,448 @@
+/*
+ * test_handshake.c - tern client <-> tern server in QUIC mode, in memory:
+ * every cipher suite x group x signature scheme, HelloRetryRequest,
+ * 1-byte fragments, and the failures each side must turn into its alert
+ * (wrong host, untrusted chain, no common ALPN, tampered or reordered or
+ * truncated messages, messages at the wrong level).
+ */
+#include <openssl/x509.h>
+
+#include "check.h"
+#include "pki.h"
+#include "qpair.h"
+
+static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
+static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
+
+static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+                                  TERN_TLS_CHACHA20_POLY1305_SHA256};
+static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_X448, TERN_GROUP_SECP256R1,
+                                  TERN_GROUP_SECP384R1, TERN_GROUP_SECP521R1};
+
+/* The signature schemes a key type can sign with. */
+static size_t schemes_of(pki_key_type t, uint16_t *out) {
+  switch (t) {
+    case PKI_KEY_P256: out[0] = TERN_SIG_ECDSA_SECP256R1_SHA256; return 1;
+    case PKI_KEY_P384: out[0] = TERN_SIG_ECDSA_SECP384R1_SHA384; return 1;
+    case PKI_KEY_P521: out[0] = TERN_SIG_ECDSA_SECP521R1_SHA512; return 1;
+    case PKI_KEY_RSA2048:
+      out[0] = TERN_SIG_RSA_PSS_RSAE_SHA256;
+      out[1] = TERN_SIG_RSA_PSS_RSAE_SHA384;
+      out[2] = TERN_SIG_RSA_PSS_RSAE_SHA512;
+      return 3;
+    case PKI_KEY_RSA_PSS:
+      out[0] = TERN_SIG_RSA_PSS_PSS_SHA256;
+      out[1] = TERN_SIG_RSA_PSS_PSS_SHA384;
+      out[2] = TERN_SIG_RSA_PSS_PSS_SHA512;
+      return 3;
+    case PKI_KEY_ED25519: out[0] = TERN_SIG_ED25519; return 1;
+    case PKI_KEY_ED448: out[0] = TERN_SIG_ED448; return 1;
+  }
+  return 0;
+}
+
+static pki pkis[PKI_KEY_TYPES];
+static pki rogue; /* a CA nobody trusts */
+static X509_STORE *trust;
+
+static tern_config *server_config(const pki *p) {
+  static const char *const alpn[] = {"h3", "hq-interop"};
+  tern_config *cfg = tern_config_new(TERN_SERVER);
+  STACK_OF(X509) *chain = pki_chain(p);
+  CHECK(cfg != NULL);
+  CHECK_EQ_INT(tern_config_set_cert(cfg, p->leaf, chain, p->leaf_key), TERN_OK);
+  sk_X509_pop_free(chain, X509_free);
+  CHECK_EQ_INT(tern_config_set_alpn(cfg, alpn, 2), TERN_OK);
+  return cfg;
+}
+
+static tern_config *client_config(void) {
+  static const char *const alpn[] = {"hq-interop", "h3"};
+  tern_config *cfg = tern_config_new(TERN_CLIENT);
+  CHECK(cfg != NULL);
+  CHECK_EQ_INT(tern_config_set_trust_store(cfg, trust), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_alpn(cfg, alpn, 2), TERN_OK);
+  return cfg;
+}
+
+/* Both sides agree on everything and on every secret. */
+static void check_agreement(qpair *p, uint16_t suite, uint16_t group, uint16_t sig) {
+  const uint8_t *tp;
+  size_t tp_len;
+  CHECK_EQ_INT(tern_conn_cipher_suite(p->c.conn), suite);
+  CHECK_EQ_INT(tern_conn_cipher_suite(p->s.conn), suite);
+  CHECK_EQ_INT(tern_conn_group(p->c.conn), group);
+  CHECK_EQ_INT(tern_conn_group(p->s.conn), group);
+  CHECK_EQ_INT(tern_conn_signature_scheme(p->c.conn), sig);
+  CHECK_EQ_INT(tern_conn_signature_scheme(p->s.conn), sig);
+  CHECK(tern_conn_alpn(p->c.conn) && strcmp(tern_conn_alpn(p->c.conn), "h3") == 0);
+  CHECK(tern_conn_alpn(p->s.conn) && strcmp(tern_conn_alpn(p->s.conn), "h3") == 0);
+  for (int lv = TERN_LEVEL_HANDSHAKE; lv <= TERN_LEVEL_APPLICATION; lv++) {
+    size_t n = suite == TERN_TLS_AES_256_GCM_SHA384 ? 48 : 32;
+    CHECK_EQ_INT(p->c.secret_len[lv][TERN_WRITE], n);
+    CHECK_EQ_INT(p->s.secret_len[lv][TERN_READ], n);
+    CHECK_EQ_INT(p->s.secret_len[lv][TERN_WRITE], n);
+    CHECK_EQ_INT(p->c.secret_len[lv][TERN_READ], n);
+    CHECK_MEM(p->c.secret[lv][TERN_WRITE], p->s.secret[lv][TERN_READ], n);
+    CHECK_MEM(p->s.secret[lv][TERN_WRITE], p->c.secret[lv][TERN_READ], n);
+    CHECK(memcmp(p->c.secret[lv][TERN_WRITE], p->c.secret[lv][TERN_READ], n) != 0);
+  }
+  /* No 0-RTT secret in a full handshake. */
+  CHECK_EQ_INT(p->c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE], 0);
+  /* Write before read at each level, on both sides. */
+  CHECK_EQ_INT(p->c.n_order, 4);
+  CHECK_EQ_INT(p->c.order[0], TERN_LEVEL_HANDSHAKE * 2 + TERN_WRITE);
+  CHECK_EQ_INT(p->c.order[2], TERN_LEVEL_APPLICATION * 2 + TERN_WRITE);
+  CHECK_EQ_INT(p->s.order[0], TERN_LEVEL_HANDSHAKE * 2 + TERN_WRITE);
+  CHECK_EQ_INT(p->s.order[2], TERN_LEVEL_APPLICATION * 2 + TERN_WRITE);
+  CHECK_EQ_INT(tern_quic_peer_transport_params(p->c.conn, &tp, &tp_len), TERN_OK);
+  CHECK(tp_len == sizeof server_tp && memcmp(tp, server_tp, tp_len) == 0);
+  CHECK_EQ_INT(tern_quic_peer_transport_params(p->s.conn, &tp, &tp_len), TERN_OK);
+  CHECK(tp_len == sizeof client_tp && memcmp(tp, client_tp, tp_len) == 0);
+}
+
+static int run_one(uint16_t suite, uint16_t group, pki_key_type kt, uint16_t sig, size_t frag,
+                   int hrr) {
+  tern_config *scfg = server_config(&pkis[kt]), *ccfg = client_config();
+  qpair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_cipher_suites(scfg, &suite, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_groups(scfg, &group, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_signature_schemes(scfg, &sig, 1), TERN_OK);
+  if (!hrr) CHECK_EQ_INT(tern_config_set_key_share_groups(ccfg, &group, 1), TERN_OK);
+  else {
+    uint16_t other = group == TERN_GROUP_X25519 ? TERN_GROUP_SECP256R1 : TERN_GROUP_X25519;
+    CHECK_EQ_INT(tern_config_set_key_share_groups(ccfg, &other, 1), TERN_OK);
+  }
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+  p.frag = frag;
+  rc = qpair_run(&p);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK)
+    fprintf(stderr, "  suite %04x group %04x sig %04x: client %s (alert %u) / server %s (alert %u)\n",
+            suite, group, sig, tern_conn_error_detail(p.c.conn), tern_conn_alert(p.c.conn),
+            tern_conn_error_detail(p.s.conn), tern_conn_alert(p.s.conn));
+  else {
+    check_agreement(&p, suite, group, sig);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.c.conn), hrr);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.s.conn), hrr);
+    CHECK(strcmp(tern_conn_server_name(p.s.conn), "localhost") == 0);
+  }
+  qpair_free(&p);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+  return rc;
+}
+
+static void test_matrix(void) {
+  int n = 0;
+  for (size_t s = 0; s < 3; s++)
+    for (size_t g = 0; g < 5; g++)
+      for (int kt = 0; kt < PKI_KEY_TYPES; kt++) {
+        uint16_t sig[3];
+        size_t ns = schemes_of((pki_key_type)kt, sig);
+        for (size_t i = 0; i < ns; i++) {
+          run_one(suites[s], groups[g], (pki_key_type)kt, sig[i], 0, 0);
+          n++;
+        }
+      }
+  printf("matrix: %d full handshakes (3 suites x 5 groups x 11 schemes)\n", n);
+}
+
+static void test_hrr_and_fragments(void) {
+  for (size_t g = 0; g < 5; g++)
+    run_one(TERN_TLS_AES_128_GCM_SHA256, groups[g], PKI_KEY_P256,
+            TERN_SIG_ECDSA_SECP256R1_SHA256, 0, 1);
+  run_one(TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_SECP384R1, PKI_KEY_P384,
+          TERN_SIG_ECDSA_SECP384R1_SHA384, 1, 1);
+  for (size_t frag = 1; frag <= 7; frag += 3)
+    run_one(TERN_TLS_CHACHA20_POLY1305_SHA256, TERN_GROUP_X25519, PKI_KEY_ED25519,
+            TERN_SIG_ED25519, frag, 0);
+}
+
+/* ---- failures ---------------------------------------------------- */
+
+/* Runs a default pair with a tweak applied, expects side `who` to fail
+   with alert. */
+typedef void (*tweak_fn)(tern_config *ccfg, tern_config *scfg, qpair *p);
+
+static void expect_alert(const char *what, tweak_fn tweak, int client_fails, uint8_t alert) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  qpair p;
+  int rc;
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+  if (tweak) tweak(ccfg, scfg, &p);
+  rc = qpair_run(&p);
+  CHECK(rc == TERN_ERR_ALERT);
+  {
+    tern_conn *f = client_fails ? p.c.conn : p.s.conn;
+    CHECK_EQ_INT(tern_conn_alert(f), alert);
+    if (tern_conn_alert(f) != alert)
+      fprintf(stderr, "  %s: got alert %u (%s): %s\n", what, tern_conn_alert(f),
+              tern_alert_name(tern_conn_alert(f)), tern_conn_error_detail(f));
+    CHECK(!tern_conn_handshake_done(p.c.conn));
+    /* Failures are sticky. */
+    CHECK_EQ_INT(tern_handshake(f), TERN_ERR_ALERT);
+  }
+  qpair_free(&p);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
+static void wrong_host(tern_config *c, tern_config *s, qpair *p) {
+  (void)c, (void)s;
+  tern_conn_free(p->c.conn);
+  p->c.conn = tern_conn_new_quic(c, &qpair_callbacks, &p->c);
+  tern_quic_set_transport_params(p->c.conn, client_tp, sizeof client_tp);
+  tern_conn_set_server_name(p->c.conn, "example.org");
+}
+static void untrusted(tern_config *c, tern_config *s, qpair *p) {
+  X509_STORE *other = X509_STORE_new();
+  (void)s, (void)p;
+  X509_STORE_add_cert(other, rogue.ca);
+  tern_config_set_trust_store(c, other);
+  X509_STORE_free(other);
+}
+static void no_alpn_overlap(tern_config *c, tern_config *s, qpair *p) {
+  static const char *const alpn[] = {"smtp"};
+  (void)s, (void)p;
+  tern_config_set_alpn(c, alpn, 1);
+}
+static void no_common_suite(tern_config *c, tern_config *s, qpair *p) {
+  uint16_t a = TERN_TLS_AES_128_GCM_SHA256, b = TERN_TLS_CHACHA20_POLY1305_SHA256;
+  (void)p;
+  tern_config_set_cipher_suites(c, &a, 1);
+  tern_config_set_cipher_suites(s, &b, 1);
+}
+static void no_common_sig(tern_config *c, tern_config *s, qpair *p) {
+  uint16_t a = TERN_SIG_ED25519;
+  (void)s, (void)p;
+  tern_config_set_signature_schemes(c, &a, 1);
+}
+static void verify_rejects(tern_config *c, tern_config *s, qpair *p);
+static int reject_all(tern_conn *c, int ok, int err, void *u) {
+  (void)c, (void)ok, (void)err, (void)u;
+  return 0;
+}
+static void verify_rejects(tern_config *c, tern_config *s, qpair *p) {
+  (void)s, (void)p;
+  tern_config_set_verify_callback(c, reject_all, NULL);
+}
+
+/* Runs a pair by hand so that the server's flight can be edited before
+   the client sees it. */
+typedef void (*edit_fn)(uint8_t *hs, size_t *len);
+
+static void edit_flight(const char *what, edit_fn edit, uint8_t alert) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  qpair p;
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(qpair_deliver(&p, &p.c, &p.s, TERN_LEVEL_INITIAL), TERN_OK);
+  CHECK(p.s.out_len[TERN_LEVEL_HANDSHAKE] > 0);
+  CHECK_EQ_INT(qpair_deliver(&p, &p.s, &p.c, TERN_LEVEL_INITIAL), TERN_OK);
+  edit(p.s.out[TERN_LEVEL_HANDSHAKE], &p.s.out_len[TERN_LEVEL_HANDSHAKE]);
+  CHECK_EQ_INT(qpair_deliver(&p, &p.s, &p.c, TERN_LEVEL_HANDSHAKE), TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(p.c.conn), alert);
+  if (tern_conn_alert(p.c.conn) != alert)
+    fprintf(stderr, "  %s: got alert %u: %s\n", what, tern_conn_alert(p.c.conn),
+            tern_conn_error_detail(p.c.conn));
+  qpair_free(&p);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
+/* The server's HANDSHAKE flight is EE, Certificate, CertificateVerify,
+   Finished; these find message i. */
+static size_t msg_at(const uint8_t *hs, size_t len, int i, size_t *mlen) {
+  size_t off = 0;
+  for (;;) {
+    size_t n = 4 + ((size_t)hs[off + 1] << 16 | (size_t)hs[off + 2] << 8 | hs[off + 3]);
+    if (i-- == 0 || off + n >= len) {
+      *mlen = n;
+      return off;
+    }
+    off += n;
+  }
+}
+static void flip_cv_sig(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 2, &n);
+  hs[off + n - 5] ^= 1;
+}
+static void flip_finished(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 3, &n);
+  hs[off + n - 1] ^= 0x80;
+}
+static void drop_cert(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 1, &n);
+  memmove(hs + off, hs + off + n, *len - off - n);
+  *len -= n;
+}
+static void drop_ee(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 0, &n);
+  memmove(hs + off, hs + off + n, *len - off - n);
+  *len -= n;
+}
+static void swap_cv_fin(uint8_t *hs, size_t *len) {
+  size_t n2, o2 = msg_at(hs, *len, 2, &n2), n3, o3 = msg_at(hs, *len, 3, &n3);
+  uint8_t tmp[4096];
+  memcpy(tmp, hs + o3, n3);
+  memmove(hs + o2 + n3, hs + o2, n2);
+  memcpy(hs + o2, tmp, n3);
+}
+static void dup_ee(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 0, &n);
+  memmove(hs + off + n, hs + off, *len);
+  *len += n;
+}
+static void truncate_ee(uint8_t *hs, size_t *len) {
+  /* EE claims one byte less than it has: the rest becomes garbage */
+  hs[3] = (uint8_t)(hs[3] - 1);
+  (void)len;
+}
+static void oversize_cert(uint8_t *hs, size_t *len) {
+  size_t n, off = msg_at(hs, *len, 1, &n);
+  hs[off + 1] = 0x7f; /* an 8 MB Certificate: over the cap */
+}
+static void unknown_type(uint8_t *hs, size_t *len) {
+  (void)len;
+  hs[0] = 99;
+}
+static void nst_at_handshake(uint8_t *hs, size_t *len) {
+  (void)len;
+  hs[0] = 4;
+}
+
+static void test_failures(void) {
+  expect_alert("wrong host", wrong_host, 1, TERN_ALERT_BAD_CERTIFICATE);
+  expect_alert("untrusted chain", untrusted, 1, TERN_ALERT_UNKNOWN_CA);
+  expect_alert("verify callback", verify_rejects, 1, TERN_ALERT_BAD_CERTIFICATE);
+  expect_alert("no ALPN overlap", no_alpn_overlap, 0, TERN_ALERT_NO_APPLICATION_PROTOCOL);
+  expect_alert("no common suite", no_common_suite, 0, TERN_ALERT_HANDSHAKE_FAILURE);
+  expect_alert("no common signature scheme", no_common_sig, 0, TERN_ALERT_HANDSHAKE_FAILURE);
+
+  edit_flight("bad CertificateVerify", flip_cv_sig, TERN_ALERT_DECRYPT_ERROR);
+  edit_flight("bad Finished", flip_finished, TERN_ALERT_DECRYPT_ERROR);
+  edit_flight("no Certificate", drop_cert, TERN_ALERT_UNEXPECTED_MESSAGE);
+  edit_flight("no EncryptedExtensions", drop_ee, TERN_ALERT_UNEXPECTED_MESSAGE);
+  edit_flight("Finished before CertificateVerify", swap_cv_fin, TERN_ALERT_UNEXPECTED_MESSAGE);
+  edit_flight("EncryptedExtensions twice", dup_ee, TERN_ALERT_UNEXPECTED_MESSAGE);
+  edit_flight("truncated EncryptedExtensions", truncate_ee, TERN_ALERT_DECODE_ERROR);
+  edit_flight("oversized Certificate", oversize_cert, TERN_ALERT_ILLEGAL_PARAMETER);
+  edit_flight("unknown message type", unknown_type, TERN_ALERT_UNEXPECTED_MESSAGE);
+  edit_flight("NewSessionTicket in the handshake", nst_at_handshake,
+              TERN_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* Bytes at a level the engine does not expect, and 0-RTT CRYPTO data. */
+static void test_wrong_levels(void) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  qpair p;
+  static const uint8_t junk[] = {2, 0, 0, 1, 0};
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(tern_quic_provide_data(p.s.conn, TERN_LEVEL_EARLY, junk, sizeof junk),
+               TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(p.s.conn), TERN_ALERT_UNEXPECTED_MESSAGE);
+  /* A ServerHello-looking message at HANDSHAKE before any key exists is
+     only looked at once the level is reached: then it is unexpected. */
+  CHECK_EQ_INT(qpair_deliver(&p, &p.c, &p.s, TERN_LEVEL_INITIAL), TERN_ERR_ALERT);
+  qpair_free(&p);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+
+  /* Garbage instead of a ClientHello, at every length. */
+  for (size_t n = 1; n < 64; n++) {
+    uint8_t g[64];
+    tern_conn *s;
+    scfg = server_config(&pkis[PKI_KEY_P256]);
+    s = tern_conn_new_quic(scfg, &qpair_callbacks, NULL);
+    tern_quic_set_transport_params(s, server_tp, sizeof server_tp);
+    for (size_t i = 0; i < n; i++) g[i] = (uint8_t)(i * 37 + n);
+    g[0] = 1;
+    if (n >= 4) {
+      g[1] = 0;
+      g[2] = 0;
+      g[3] = (uint8_t)(n - 4);
+    }
+    CHECK(tern_quic_provide_data(s, TERN_LEVEL_INITIAL, g, n) == TERN_OK);
+    {
+      int rc = tern_handshake(s);
+      CHECK(rc == TERN_WANT_READ || rc == TERN_ERR_ALERT);
+      if (n >= 4) CHECK_EQ_INT(tern_conn_alert(s), TERN_ALERT_DECODE_ERROR);
+    }
+    tern_conn_free(s);
+    tern_config_free(scfg);
+  }
+}
+
+/* Every byte of the client's first flight flipped in turn: the server
+   fails cleanly or (for bytes it may ignore) goes on. */
+static void test_mutated_client_hello(void) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  qpair p;
+  uint8_t ch[2048];
+  size_t ch_len;
+  int failures = 0;
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+  ch_len = p.c.out_len[TERN_LEVEL_INITIAL];
+  CHECK(ch_len > 100 && ch_len < sizeof ch);
+  memcpy(ch, p.c.out[TERN_LEVEL_INITIAL], ch_len);
+  qpair_free(&p);
+  for (size_t i = 0; i < ch_len; i++) {
+    tern_conn *s;
+    qside side;
+    int rc;
+    memset(&side, 0, sizeof side);
+    s = tern_conn_new_quic(scfg, &qpair_callbacks, &side);
+    side.conn = s;
+    tern_quic_set_transport_params(s, server_tp, sizeof server_tp);
+    ch[i] ^= 0x41;
+    tern_quic_provide_data(s, TERN_LEVEL_INITIAL, ch, ch_len);
+    rc = tern_handshake(s);
+    CHECK(rc == TERN_WANT_READ || rc == TERN_ERR_ALERT);
+    if (rc == TERN_ERR_ALERT) {
+      failures++;
+      CHECK(tern_conn_alert(s) != 0);
+    }
+    ch[i] ^= 0x41;
+    tern_conn_free(s);
+    for (int l = 0; l < 4; l++) free(side.out[l]);
+  }
+  printf("mutated ClientHello: %d of %zu single-byte changes rejected, none crashed\n", failures,
+         ch_len);
+  CHECK(failures > (int)ch_len / 4);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
+int main(void) {
+  for (int kt = 0; kt < PKI_KEY_TYPES; kt++)
+    if (pki_make(&pkis[kt], (pki_key_type)kt, "localhost", kt == PKI_KEY_P256, PKI_VALID_NOW) != 0) {
+      fprintf(stderr, "cannot make the test PKI\n");
+      return 1;
+    }
+  trust = X509_STORE_new();
+  for (int kt = 0; kt < PKI_KEY_TYPES; kt++)
+    X509_STORE_add_cert(trust, pkis[kt].ca);
+  if (pki_make(&rogue, PKI_KEY_P256, "localhost", 0, PKI_VALID_NOW) != 0) return 1;
+
+  test_matrix();
+  test_hrr_and_fragments();
+  test_failures();
+  test_wrong_levels();
+  test_mutated_client_hello();
+
+  X509_STORE_free(trust);
+  for (int kt = 0; kt < PKI_KEY_TYPES; kt++) pki_free(&pkis[kt]);
+  pki_free(&rogue);
+  return check_report();
+}
