@@ -415,8 +415,8 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
   if (leaf_key != NULL) *leaf_key = NULL;
   if (x509_err != NULL) *x509_err = X509_V_ERR_UNSPECIFIED;
   if (t == NULL || t->store == NULL || der == NULL || der_len == NULL || n == 0 ||
-      n > INT_MAX / 2)
-    return TERN_ERR_INVALID_ARG;
+      n > INT_MAX / 2 || (host != NULL && host[0] == '\0'))
+    return TERN_ERR_INVALID_ARG;  /* an empty name would turn the name check off */
 
   rc = TERN_ERR_CERT;
   leaf = parse_peer(t, der[0], der_len[0]);

@@ -14,18 +14,15 @@
 #include "role.h"
 #include "sig.h"
 
-/* The extensions a server may answer with, given what we sent. */
-static uint32_t sent_mask(const tern_conn *c) {
-  uint32_t m = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) |
-               TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
-               TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE) |
-               TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS) |
-               TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES);
-  if (c->server_name[0]) m |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
-  if (c->cfg->alpn_len) m |= TERN_EXT_BIT(TERN_EXT_ID_ALPN);
-  if (c->quic) m |= TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS);
-  if (c->cookie_len) m |= TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
-  return m;
+/* The extensions a server may answer with: those we sent. */
+static uint32_t sent_mask(const tern_conn *c) { return c->sent_exts; }
+
+/* Remembers which extensions a ClientHello we send carries. */
+static void note_sent(tern_conn *c, const tern_extensions *e) {
+  c->sent_exts = e->present;
+  c->n_sent_unknown = 0;
+  for (size_t i = 0; i < e->n_unknown && c->n_sent_unknown < 8; i++)
+    c->sent_unknown[c->n_sent_unknown++] = e->unknown[i].type;
 }
 
 /* Whether name is an IP literal (RFC 6066 §3: no SNI for those). */
@@ -119,6 +116,18 @@ static int write_and_send_ch(tern_conn *c) {
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ClientHello: %s",
                           tern_strerror(rc));
+  note_sent(c, e);
+  if (c->test_ch[c->used_hrr] != NULL) {
+    /* testhook.h: replay a trace's ClientHello instead */
+    uint8_t alert = 0;
+    len = c->test_ch_len[c->used_hrr];
+    if (len > sizeof out ||
+        tern_msg_parse_client_hello(c->test_ch[c->used_hrr] + 4, len - 4, &ch, &alert) != TERN_OK)
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
+    memcpy(out, c->test_ch[c->used_hrr], len);
+    memcpy(c->client_random, out + 6, 32);
+    note_sent(c, &ch.ext);
+  }
   if (!c->transcript_ready) {
     /* Until the suite is known, keep the ClientHello for the transcript. */
     c->ch1 = OPENSSL_malloc(len);

@@ -356,7 +356,7 @@ int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
   int rc;
   if (c->transcript_ready && (rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK)
     return rc;
-  if (c->quic) {
+  if (c->qcb != NULL) {
     if (c->qcb->send_data(c, c->write_level, msg, len) != 0)
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "send_data callback failed");
     return TERN_OK;
@@ -389,7 +389,7 @@ void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, si
 int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
                              const uint8_t *secret, const char *keylog_label) {
   tern_conn_keylog(c, keylog_label, secret, c->suite->hash->len);
-  if (c->quic && c->qcb->set_secret(c, level, dir, c->suite->id, secret,
+  if (c->qcb != NULL && c->qcb->set_secret(c, level, dir, c->suite->id, secret,
                                     c->suite->hash->len) != 0)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "set_secret callback refused a secret");
   if (dir == TERN_WRITE && level > c->write_level) c->write_level = level;
@@ -415,7 +415,7 @@ int tern_conn_set_read_level(tern_conn *c, tern_level level) {
 
 int tern_quic_provide_data(tern_conn *c, tern_level level, const uint8_t *data, size_t len) {
   tern_inbuf *b;
-  if (c == NULL || (data == NULL && len) || !c->quic || (unsigned)level > TERN_LEVEL_APPLICATION)
+  if (c == NULL || (data == NULL && len) || c->qcb == NULL || (unsigned)level > TERN_LEVEL_APPLICATION)
     return TERN_ERR_INVALID_ARG;
   if (c->error) return c->error;
   if (len == 0) return TERN_OK;

@@ -135,6 +135,18 @@ struct tern_conn {
   size_t peer_tp_len;
   int peer_tp_seen;
 
+  /* client: the extensions our ClientHello carried, which bound what
+     the server may answer with (RFC 8446 §4.2) */
+  uint32_t sent_exts;                  /* TERN_EXT_BIT of known ones */
+  uint16_t sent_unknown[8];            /* types the codec does not know */
+  size_t n_sent_unknown;
+
+  /* test hooks (testhook.h): replayed ClientHellos, a fixed HRR cookie */
+  const uint8_t *test_ch[2];
+  size_t test_ch_len[2];
+  const uint8_t *test_cookie;
+  size_t test_cookie_len;
+
   int done;
 };
 

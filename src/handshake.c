@@ -208,10 +208,17 @@ int tern_hs_verify_recv(tern_conn *c, const tern_certificate_verify *cv) {
 
 int tern_hs_check_response_exts(tern_conn *c, const tern_extensions *ext, uint32_t sent,
                                  const char *msg_name) {
-  if (ext->unknown_count != 0)
+  for (size_t i = 0; i < ext->n_unknown; i++) {
+    int ours = 0;
+    for (size_t j = 0; j < c->n_sent_unknown; j++) ours |= c->sent_unknown[j] == ext->unknown[i].type;
+    if (!ours)
+      return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
+                            "%s carries extension %u we did not send", msg_name,
+                            ext->unknown[i].type);
+  }
+  if (ext->unknown_count > ext->n_unknown)
     return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
-                          "%s carries extension %u we did not send", msg_name,
-                          ext->n_unknown ? ext->unknown[0].type : 0u);
+                          "%s carries extensions we did not send", msg_name);
   if (ext->present & ~sent)
     return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
                           "%s carries an extension we did not send", msg_name);

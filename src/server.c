@@ -209,8 +209,13 @@ int tern_server_send_hrr(tern_conn *c) {
   size_t len = 0;
   int rc;
 
-  if ((rc = tern_conn_random(c, c->cookie, HRR_COOKIE_LEN)) != TERN_OK) return rc;
-  c->cookie_len = HRR_COOKIE_LEN;
+  if (c->test_cookie != NULL) { /* testhook.h */
+    memcpy(c->cookie, c->test_cookie, c->test_cookie_len);
+    c->cookie_len = c->test_cookie_len;
+  } else {
+    if ((rc = tern_conn_random(c, c->cookie, HRR_COOKIE_LEN)) != TERN_OK) return rc;
+    c->cookie_len = HRR_COOKIE_LEN;
+  }
   memset(&hrr, 0, sizeof hrr);
   hrr.is_hrr = 1;
   hrr.legacy_version = TERN_LEGACY_VERSION;
@@ -224,6 +229,10 @@ int tern_server_send_hrr(tern_conn *c) {
   hrr.ext.selected_group = c->group;
   hrr.ext.cookie.p = c->cookie;
   hrr.ext.cookie.len = c->cookie_len;
+  hrr.ext.n_order = 3;
+  hrr.ext.order[0] = TERN_EXT_KEY_SHARE;
+  hrr.ext.order[1] = TERN_EXT_COOKIE;
+  hrr.ext.order[2] = TERN_EXT_SUPPORTED_VERSIONS;
   if (tern_msg_write_server_hello(&hrr, out, sizeof out, &len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write HelloRetryRequest");
   if (tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
@@ -339,6 +348,9 @@ int tern_server_send_sh(tern_conn *c) {
   sh.ext.key_shares[0].group = c->group;
   sh.ext.key_shares[0].key_exchange.p = mine->pub;
   sh.ext.key_shares[0].key_exchange.len = mine->pub_len;
+  sh.ext.n_order = 2;
+  sh.ext.order[0] = TERN_EXT_KEY_SHARE;
+  sh.ext.order[1] = TERN_EXT_SUPPORTED_VERSIONS;
   rc = tern_msg_write_server_hello(&sh, out, sizeof out, &len);
   if (rc != TERN_OK) rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ServerHello");
   if (rc == TERN_OK) rc = tern_conn_send_msg(c, out, len);

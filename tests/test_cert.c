@@ -407,6 +407,8 @@ static void test_verify_failures(void) {
     CHECK_EQ_INT(tern_cert_verify_peer(t, der, d.len, 0, NULL, 1, 0, &key, &err, &alert),
                  TERN_ERR_INVALID_ARG);
     CHECK(key == NULL);
+    CHECK_EQ_INT(tern_cert_verify_peer(t, der, d.len, d.n, "", 1, 0, &key, &err, &alert),
+                 TERN_ERR_INVALID_ARG);
     /* every output is optional */
     CHECK_EQ_INT(tern_cert_verify_peer(t, der, d.len, d.n, "localhost", 1, 0, NULL, NULL, NULL),
                  TERN_OK);

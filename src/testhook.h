@@ -1,0 +1,38 @@
+/*
+ * testhook.h - hooks that let tests replay RFC 8448's traces byte for
+ * byte through a real connection. Not part of the public API and not for
+ * production use: each one makes tern say what a trace said instead of
+ * what it would say itself. Every other step (parsing, negotiation,
+ * transcript, key schedule, signatures, Finished) runs as usual.
+ */
+#ifndef TERN_TESTHOOK_H
+#define TERN_TESTHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern.h>
+
+/*
+ * tern_test_plain_tls drops the QUIC rules from a connection made with
+ * tern_conn_new_quic (no transport parameters or ALPN required, a
+ * legacy_session_id allowed), as TLS over TCP would, while handshake
+ * messages and secrets still go through the QUIC callbacks (no records).
+ */
+void tern_test_plain_tls(tern_conn *c);
+
+/*
+ * tern_test_client_hello makes a client send ch (a whole ClientHello,
+ * header included; index 0 the first, 1 the one after a
+ * HelloRetryRequest) instead of the one it builds. The bytes must stay
+ * alive until the handshake is over. The key shares are still drawn from
+ * the random source, so a trace's private key makes the trace's share.
+ * Returns TERN_OK or TERN_ERR_INVALID_ARG.
+ */
+int tern_test_client_hello(tern_conn *c, int index, const uint8_t *ch, size_t len);
+
+/* tern_test_hrr_cookie makes a server's HelloRetryRequest carry this
+   cookie (kept by pointer) instead of a random one. */
+int tern_test_hrr_cookie(tern_conn *c, const uint8_t *cookie, size_t len);
+
+#endif
