@@ -339,6 +339,116 @@ static void test_failures(void) {
               TERN_ALERT_UNEXPECTED_MESSAGE);
 }
 
+/*
+ * Every wrong next message, generated: after each prefix of the server's
+ * HANDSHAKE flight (EE, Certificate, CertificateVerify, Finished), each
+ * message the client machine has no transition for at that point (the
+ * flight's other messages, a CertificateRequest anywhere but after EE, a
+ * NewSessionTicket, a KeyUpdate) must end the handshake with
+ * unexpected_message.
+ */
+static void test_generated_order(void) {
+  static const uint8_t cr[] = {13, 0, 0, 11, 0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
+  static const uint8_t nst[] = {4, 0, 0, 13, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 7, 0, 0};
+  static const uint8_t ku[] = {24, 0, 0, 1, 0};
+  int cases = 0;
+  for (int prefix = 0; prefix < 4; prefix++) {
+    for (int wrong = 0; wrong < 7; wrong++) {
+      tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+      qpair p;
+      uint8_t flight[8192];
+      size_t len, off[4], n[4];
+      const uint8_t *bad;
+      size_t bad_len;
+      int rc = TERN_OK;
+      if (wrong == prefix) goto next; /* that is the right message */
+      if (wrong == 4 && prefix == 1) goto next; /* CR is right after EE */
+      CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                              sizeof server_tp), 0);
+      CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+      CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+      CHECK_EQ_INT(qpair_deliver(&p, &p.c, &p.s, TERN_LEVEL_INITIAL), TERN_OK);
+      CHECK_EQ_INT(qpair_deliver(&p, &p.s, &p.c, TERN_LEVEL_INITIAL), TERN_OK);
+      len = p.s.out_len[TERN_LEVEL_HANDSHAKE];
+      CHECK(len < sizeof flight);
+      memcpy(flight, p.s.out[TERN_LEVEL_HANDSHAKE], len);
+      p.s.out_len[TERN_LEVEL_HANDSHAKE] = 0;
+      for (int i = 0; i < 4; i++) off[i] = msg_at(flight, len, i, &n[i]);
+      if (prefix > 0)
+        rc = tern_quic_provide_data(p.c.conn, TERN_LEVEL_HANDSHAKE, flight, off[prefix]);
+      if (rc == TERN_OK) rc = tern_handshake(p.c.conn);
+      CHECK_EQ_INT(rc, TERN_WANT_READ);
+      if (wrong < 4) {
+        bad = flight + off[wrong];
+        bad_len = n[wrong];
+      } else if (wrong == 4) {
+        bad = cr, bad_len = sizeof cr;
+      } else if (wrong == 5) {
+        bad = nst, bad_len = sizeof nst;
+      } else {
+        bad = ku, bad_len = sizeof ku;
+      }
+      rc = tern_quic_provide_data(p.c.conn, TERN_LEVEL_HANDSHAKE, bad, bad_len);
+      if (rc == TERN_OK) rc = tern_handshake(p.c.conn);
+      CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+      CHECK_EQ_INT(tern_conn_alert(p.c.conn), TERN_ALERT_UNEXPECTED_MESSAGE);
+      if (tern_conn_alert(p.c.conn) != TERN_ALERT_UNEXPECTED_MESSAGE)
+        fprintf(stderr, "  after %d messages, message %d: %s\n", prefix, wrong,
+                tern_conn_error_detail(p.c.conn));
+      cases++;
+      qpair_free(&p);
+    next:
+      tern_config_free(scfg);
+      tern_config_free(ccfg);
+    }
+  }
+  printf("generated wrong-order cases: %d, each unexpected_message\n", cases);
+}
+
+/* A keylog callback sees each secret once, in NSS key log format. */
+static char keylog_lines[8][256];
+static int n_keylog;
+static void on_keylog(const tern_conn *c, const char *line, void *user) {
+  (void)c, (void)user;
+  if (n_keylog < 8) snprintf(keylog_lines[n_keylog++], sizeof keylog_lines[0], "%s", line);
+}
+
+static void test_keylog(void) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  static const char *const labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                                       "SERVER_HANDSHAKE_TRAFFIC_SECRET", "EXPORTER_SECRET",
+                                       "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"};
+  qpair p;
+  n_keylog = 0;
+  CHECK_EQ_INT(tern_config_set_keylog(ccfg, on_keylog, NULL), TERN_OK);
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+  CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+  CHECK_EQ_INT(n_keylog, 5);
+  for (size_t i = 0; i < 5; i++) {
+    int found = 0;
+    for (int j = 0; j < n_keylog; j++) {
+      size_t ll = strlen(labels[i]);
+      if (strncmp(keylog_lines[j], labels[i], ll) != 0 || keylog_lines[j][ll] != ' ') continue;
+      found = 1;
+      /* "LABEL <64 hex client random> <64 hex secret>" */
+      CHECK_EQ_INT(strlen(keylog_lines[j]), ll + 1 + 64 + 1 + 64);
+      if (i == 0 || i == 3) {
+        int lv = i == 0 ? TERN_LEVEL_HANDSHAKE : TERN_LEVEL_APPLICATION;
+        char hexs[65];
+        for (int k = 0; k < 32; k++)
+          snprintf(hexs + 2 * k, 3, "%02x", p.c.secret[lv][TERN_WRITE][k]);
+        CHECK(strcmp(keylog_lines[j] + ll + 1 + 64 + 1, hexs) == 0);
+      }
+    }
+    CHECK(found);
+  }
+  qpair_free(&p);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
 /* Bytes at a level the engine does not expect, and 0-RTT CRYPTO data. */
 static void test_wrong_levels(void) {
   tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
@@ -439,6 +549,8 @@ int main(void) {
   test_hrr_and_fragments();
   test_failures();
   test_wrong_levels();
+  test_generated_order();
+  test_keylog();
   test_mutated_client_hello();
 
   X509_STORE_free(trust);
