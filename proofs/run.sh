@@ -24,6 +24,15 @@ else
   fail=1
 fi
 
+# -- 1b. EVA on the message codec (parsers on unknown bytes) ----------------
+if out=$(sh "$top/proofs/msg_eva.sh" 2>&1); then
+  note "$(printf '%s\n' "$out" | grep 'msg EVA:' | tail -1)"
+else
+  printf '%s\n' "$out" | tail -30
+  note "$(printf '%s\n' "$out" | grep 'msg EVA:' | tail -1) FAILED"
+  fail=1
+fi
+
 # -- 2. EVA on the generated machines ---------------------------------------
 # eva_machine NAME GEN_C HARNESS: runs EVA, prints "<valid> <total> <alarms>".
 eva_machine() {
