@@ -450,10 +450,9 @@ int tern_client_classify(tern_conn *c, unsigned char *ev) {
       *ev = TERN_EV_RECV_CV;
       break;
     case TERN_HS_FINISHED:
-      if (c->suite == NULL)
-        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "Finished before ServerHello");
-      rc = tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, &alert);
       *ev = TERN_EV_RECV_FIN;
+      if (c->suite == NULL) return TERN_OK; /* no hash yet: the machine refuses it */
+      rc = tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, &alert);
       break;
     case TERN_HS_NEW_SESSION_TICKET:
       rc = tern_msg_parse_new_session_ticket(body, len, &m->nst, &alert);

@@ -141,9 +141,7 @@ static int negotiate(tern_conn *c, const tern_client_hello *ch, int *share_found
     return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
   {
     const tern_u16_list *sa = &e->signature_algorithms;
-    uint16_t peer[TERN_MSG_MAX_LIST];
-    memcpy(peer, sa->v, sa->n * sizeof(uint16_t));
-    if (tern_sig_pick(c->own_chain->key, c->cfg->sigs, c->cfg->n_sigs, peer, sa->n,
+    if (tern_sig_pick(c->own_chain->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n,
                       &c->sig_scheme, &alert) != TERN_OK)
       return tern_conn_fail(c, alert ? alert : TERN_ALERT_HANDSHAKE_FAILURE,
                             "no signature scheme in common for our certificate");
@@ -480,10 +478,9 @@ int tern_server_classify(tern_conn *c, unsigned char *ev) {
       *ev = TERN_EV_RECV_CV;
       break;
     case TERN_HS_FINISHED:
-      if (c->suite == NULL)
-        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "Finished before ClientHello");
-      rc = tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, &alert);
       *ev = TERN_EV_RECV_FIN;
+      if (c->suite == NULL) return TERN_OK; /* no hash yet: the machine refuses it */
+      rc = tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, &alert);
       break;
     case TERN_HS_END_OF_EARLY_DATA:
     case TERN_HS_KEY_UPDATE:
