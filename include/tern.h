@@ -251,6 +251,27 @@ typedef int (*tern_verify_fn)(tern_conn *c, int preverify_ok, int x509_error,
 int tern_config_set_verify_callback(tern_config *cfg, tern_verify_fn fn,
                                     void *user);
 
+/** Whether a server asks the client for a certificate. */
+typedef enum tern_client_auth {
+  TERN_CLIENT_AUTH_NONE = 0,     /**< no CertificateRequest (default) */
+  TERN_CLIENT_AUTH_OPTIONAL = 1, /**< ask; a client without one still connects */
+  TERN_CLIENT_AUTH_REQUIRED = 2  /**< ask; no certificate is certificate_required */
+} tern_client_auth;
+
+/**
+ * tern_config_set_client_auth (server) requests a client certificate in
+ * every full handshake. The client's chain is verified against this
+ * configuration's trust anchors (tern_config_load_trust) for TLS client
+ * use, or judged by the verify callback; setting a mode other than NONE
+ * turns peer verification on. With send_ca_names, the CertificateRequest
+ * lists the subjects of the anchors held in the store
+ * (certificate_authorities); load the trust anchors first.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (not a server, bad mode),
+ * TERN_ERR_STATE (send_ca_names without anchors), TERN_ERR_NOMEM.
+ */
+int tern_config_set_client_auth(tern_config *cfg, tern_client_auth mode,
+                                int send_ca_names);
+
 /**
  * A server-name callback (server) runs when a ClientHello carries SNI (or
  * with NULL when none); it may switch the connection to another server
@@ -387,6 +408,15 @@ const char *tern_conn_alpn(const tern_conn *c);
 const char *tern_conn_server_name(const tern_conn *c);
 /** 1 when the handshake went through a HelloRetryRequest. */
 int tern_conn_used_hrr(const tern_conn *c);
+
+/**
+ * tern_conn_peer_certificate gives the DER of the peer's leaf certificate
+ * once it was received and accepted (valid as long as the connection).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, or TERN_ERR_STATE when the peer
+ * sent none (a client without a certificate, or before it arrived).
+ */
+int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der,
+                               size_t *len);
 
 /** tern_conn_free wipes every secret and frees the connection. */
 void tern_conn_free(tern_conn *c);

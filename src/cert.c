@@ -249,6 +249,50 @@ int tern_trust_from_store(tern_trust **out, X509_STORE *store) {
   return TERN_OK;
 }
 
+/* tern_trust_ca_names: see cert.h. */
+int tern_trust_ca_names(const tern_trust *t, uint8_t **out, size_t *len) {
+  STACK_OF(X509_OBJECT) *objs;
+  uint8_t *buf = NULL;
+  size_t used = 0;
+  int rc = TERN_OK;
+  if (t == NULL || t->store == NULL || out == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  *len = 0;
+  if (!X509_STORE_lock(t->store)) return TERN_ERR_CRYPTO;
+  objs = X509_STORE_get0_objects(t->store);
+  buf = OPENSSL_malloc(65535);
+  if (buf == NULL) rc = TERN_ERR_NOMEM;
+  for (int i = 0; rc == TERN_OK && i < sk_X509_OBJECT_num(objs); i++) {
+    X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    unsigned char *p;
+    int n;
+    if (x == NULL) continue; /* a CRL */
+    n = i2d_X509_NAME(X509_get_subject_name(x), NULL);
+    if (n <= 0) continue;
+    if (used + 2 + (size_t)n > 65535) {
+      rc = TERN_ERR_LIMIT;
+      break;
+    }
+    buf[used] = (uint8_t)(n >> 8);
+    buf[used + 1] = (uint8_t)n;
+    p = buf + used + 2;
+    if (i2d_X509_NAME(X509_get_subject_name(x), &p) != n) {
+      rc = TERN_ERR_CRYPTO;
+      break;
+    }
+    used += 2 + (size_t)n;
+  }
+  X509_STORE_unlock(t->store);
+  if (rc == TERN_OK && used == 0) rc = TERN_ERR_LIMIT;
+  if (rc != TERN_OK) {
+    OPENSSL_free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = used;
+  return TERN_OK;
+}
+
 /* tern_trust_free: see cert.h. */
 void tern_trust_free(tern_trust *t) {
   trust_impl *ti = (trust_impl *)t;

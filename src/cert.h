@@ -67,6 +67,17 @@ int tern_trust_load(tern_trust *t, const char *ca_file, const char *ca_dir);
 /* tern_trust_from_store wraps a caller's X509_STORE (up-ref'd). */
 int tern_trust_from_store(tern_trust **out, X509_STORE *store);
 
+/*
+ * tern_trust_ca_names writes the body of a certificate_authorities
+ * extension (RFC 8446 §4.2.4): the DistinguishedName (DER) of each
+ * anchor held in the store, each with its 2-byte length, into a new
+ * buffer *out (free with OPENSSL_free). Anchors looked up from a hashed
+ * directory are not held, so they are not listed.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT (more than 65535
+ * bytes or no anchor), TERN_ERR_NOMEM.
+ */
+int tern_trust_ca_names(const tern_trust *t, uint8_t **out, size_t *len);
+
 /* tern_trust_free frees a trust store; NULL is fine. */
 void tern_trust_free(tern_trust *t);
 

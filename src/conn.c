@@ -67,6 +67,7 @@ void tern_config_free(tern_config *cfg) {
   if (cfg == NULL || --cfg->refs > 0) return;
   tern_cert_chain_free(cfg->chain);
   tern_trust_free(cfg->trust);
+  OPENSSL_free(cfg->ca_names);
   OPENSSL_cleanse(cfg, sizeof *cfg);
   free(cfg);
 }
@@ -190,6 +191,26 @@ int tern_config_set_verify_peer(tern_config *cfg, int on) {
   return TERN_OK;
 }
 
+int tern_config_set_client_auth(tern_config *cfg, tern_client_auth mode, int send_ca_names) {
+  uint8_t *names = NULL;
+  size_t len = 0;
+  if (cfg == NULL || cfg->role != TERN_SERVER || (unsigned)mode > TERN_CLIENT_AUTH_REQUIRED)
+    return TERN_ERR_INVALID_ARG;
+  if (send_ca_names && mode != TERN_CLIENT_AUTH_NONE) {
+    int rc;
+    if (cfg->trust == NULL) return TERN_ERR_STATE;
+    rc = tern_trust_ca_names(cfg->trust, &names, &len);
+    if (rc == TERN_ERR_LIMIT) return TERN_ERR_STATE;
+    if (rc != TERN_OK) return rc;
+  }
+  OPENSSL_free(cfg->ca_names);
+  cfg->ca_names = names;
+  cfg->ca_names_len = len;
+  cfg->client_auth = mode;
+  if (mode != TERN_CLIENT_AUTH_NONE) cfg->verify_peer = 1;
+  return TERN_OK;
+}
+
 int tern_config_set_verify_callback(tern_config *cfg, tern_verify_fn fn, void *user) {
   if (cfg == NULL) return TERN_ERR_INVALID_ARG;
   cfg->verify_fn = fn;
@@ -305,6 +326,7 @@ void tern_conn_free(tern_conn *c) {
   tern_transcript_free(&c->transcript);
   tern_keysched_wipe(&c->ks);
   EVP_PKEY_free(c->peer_key);
+  OPENSSL_free(c->peer_leaf);
   free(c->tp);
   OPENSSL_free(c->peer_tp);
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
@@ -547,3 +569,11 @@ const char *tern_conn_server_name(const tern_conn *c) {
   return c && c->server_name[0] ? c->server_name : NULL;
 }
 int tern_conn_used_hrr(const tern_conn *c) { return c ? c->used_hrr : 0; }
+
+int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der, size_t *len) {
+  if (c == NULL || der == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
+  if (c->peer_leaf == NULL) return TERN_ERR_STATE;
+  *der = c->peer_leaf;
+  *len = c->peer_leaf_len;
+  return TERN_OK;
+}

@@ -52,6 +52,10 @@ struct tern_config {
   tern_random_fn random_fn;
   void *random_ctx;
   size_t max_message;
+  /* server: client authentication */
+  tern_client_auth client_auth;
+  uint8_t *ca_names;                   /* certificate_authorities body, or NULL */
+  size_t ca_names_len;
 };
 
 /* Handshake bytes received at one level, not yet consumed. */
@@ -118,6 +122,8 @@ struct tern_conn {
 
   /* peer authentication */
   struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
+  uint8_t *peer_leaf;             /* DER of the peer's leaf certificate */
+  size_t peer_leaf_len;
   uint16_t peer_sigs[TERN_MAX_SIGS]; /* signature_algorithms the peer sent */
   size_t n_peer_sigs;
 

@@ -106,7 +106,8 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "Certificate with a request context in the handshake");
   if (cert->count == 0)
-    return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "empty Certificate from the server");
+    return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "empty Certificate from the %s",
+                          peer_is_server ? "server" : "client");
   /* We never ask for per-certificate extensions (OCSP, SCT). */
   for (size_t i = 0; i < n; i++)
     if (cert->entries[i].extensions.len != 0)
@@ -155,6 +156,13 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     if (key == NULL)
       return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE, "the peer's certificate has no usable key");
   }
+  OPENSSL_free(c->peer_leaf);
+  c->peer_leaf = OPENSSL_memdup(der[0], der_len[0]);
+  if (c->peer_leaf == NULL) {
+    EVP_PKEY_free(key);
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  }
+  c->peer_leaf_len = der_len[0];
   EVP_PKEY_free(c->peer_key);
   c->peer_key = key;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);

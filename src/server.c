@@ -192,6 +192,7 @@ int tern_server_recv_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
+  c->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
   if (share_found) return queue_flight(c);
   /* Keep the first ClientHello to check the second against it. */
   c->ch1 = OPENSSL_malloc(c->msg_len);
@@ -392,13 +393,27 @@ int tern_server_send_cr(tern_conn *c) {
   tern_certificate_request cr;
   uint8_t out[512];
   size_t len = 0;
+  uint8_t *buf = out;
+  size_t cap = sizeof out;
+  int rc;
   memset(&cr, 0, sizeof cr);
   cr.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS);
   cr.ext.signature_algorithms.n = cr.ext.signature_algorithms.count = c->cfg->n_sigs;
   memcpy(cr.ext.signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
-  if (tern_msg_write_certificate_request(&cr, out, sizeof out, &len) != TERN_OK)
-    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write CertificateRequest");
-  return tern_conn_send_msg(c, out, len);
+  if (c->cfg->ca_names != NULL) {
+    cr.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_CERTIFICATE_AUTHORITIES);
+    cr.ext.certificate_authorities.p = c->cfg->ca_names;
+    cr.ext.certificate_authorities.len = c->cfg->ca_names_len;
+    cap = c->cfg->ca_names_len + sizeof out;
+    buf = OPENSSL_malloc(cap);
+    if (buf == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  }
+  if (tern_msg_write_certificate_request(&cr, buf, cap, &len) != TERN_OK)
+    rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write CertificateRequest");
+  else
+    rc = tern_conn_send_msg(c, buf, len);
+  if (buf != out) OPENSSL_free(buf);
+  return rc;
 }
 
 int tern_server_send_cert(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }
@@ -420,7 +435,13 @@ int tern_server_recv_eoed(tern_conn *c) {
 int tern_server_recv_cert(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
 
 int tern_server_recv_cert_empty(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_CERTIFICATE_REQUIRED, "the client sent no certificate");
+  const tern_certificate *cert = &c->parsed->cert;
+  if (cert->context.len != 0)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "Certificate with a request context in the handshake");
+  if (c->cfg->client_auth == TERN_CLIENT_AUTH_REQUIRED)
+    return tern_conn_fail(c, TERN_ALERT_CERTIFICATE_REQUIRED, "the client sent no certificate");
+  return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
 int tern_server_recv_cv(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
