@@ -41,6 +41,8 @@ extern "C" {
 #define TERN_ERR_LIMIT -9         /**< a configured or protocol size limit was hit */
 #define TERN_ERR_ALERT -10        /**< the handshake failed; tern_conn_alert() says why */
 #define TERN_ERR_CERT -11         /**< a certificate or key could not be loaded or used */
+#define TERN_ERR_EXPIRED -12      /**< a session or ticket is past its lifetime */
+#define TERN_ERR_MISMATCH -13     /**< a session is for another server name */
 
 /**
  * tern_strerror returns a static, human-readable description of a TERN_*
@@ -310,6 +312,94 @@ int tern_config_set_random(tern_config *cfg, tern_random_fn fn, void *ctx);
 int tern_config_set_max_message_size(tern_config *cfg, size_t max);
 
 /* ------------------------------------------------------------------ */
+/* Resumption, 0-RTT, time                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Time, in milliseconds since an epoch the application picks (the same
+ * for every connection of a configuration, and for the client the same
+ * across the sessions it stores). tern never reads a clock itself: it
+ * asks this callback, unless tern_conn_set_time gave the connection its
+ * time. Tickets are issued and accepted only where a time is known.
+ */
+typedef uint64_t (*tern_clock_fn)(void *user);
+int tern_config_set_clock(tern_config *cfg, tern_clock_fn fn, void *user);
+
+/**
+ * tern_config_set_tickets (server) sets how many NewSessionTickets follow
+ * each handshake (default 2; 0 for none) and their lifetime in seconds
+ * (default 7200, at most 604800). Each ticket is single-use.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG.
+ */
+int tern_config_set_tickets(tern_config *cfg, unsigned count,
+                            uint32_t lifetime_s);
+
+/**
+ * tern_config_set_ticket_key (server) makes (name, key) the key that
+ * seals new tickets; the key it replaces still opens tickets (one
+ * generation back), older ones are forgotten. A server configuration
+ * starts with a random key of its own; servers of a fleet share tickets
+ * by setting the same keys, and rotate by setting a new one.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG.
+ */
+int tern_config_set_ticket_key(tern_config *cfg, const uint8_t name[16],
+                               const uint8_t key[32]);
+
+/**
+ * tern_config_set_early_data enables 0-RTT. Server: tickets allow early
+ * data (max_early_data_size; in QUIC the wire value is 0xffffffff, RFC
+ * 9001 §4.6.1) and a ClientHello's early data is accepted when its
+ * ticket's suite, ALPN and early-data context match, the client's ticket
+ * age is within window_ms of the server's, the ticket was never used,
+ * and the early-data callback (if any) agrees. Client: offer early data
+ * whenever the session allows it (window_ms unused).
+ * max_early_data 0 turns 0-RTT off (the default).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG.
+ */
+int tern_config_set_early_data(tern_config *cfg, uint32_t max_early_data,
+                               uint32_t window_ms);
+
+/** A server's last word on 0-RTT: return 1 to accept, 0 to refuse. */
+typedef int (*tern_early_data_fn)(tern_conn *c, void *user);
+int tern_config_set_early_data_callback(tern_config *cfg,
+                                        tern_early_data_fn fn, void *user);
+
+/**
+ * Single use of tickets (RFC 8446 §8). By default a server keeps a strike
+ * register of `capacity` ticket identities (default 16384) until each
+ * ticket expires; a ticket seen before, or any ticket while the register
+ * is full of live entries, gives a full handshake. A fleet plugs in a
+ * shared store instead: fn gets a 32-byte identity and its expiry and
+ * returns 1 when it was not seen before (and records it), 0 otherwise.
+ */
+typedef int (*tern_replay_fn)(void *user, const uint8_t id[32],
+                              uint64_t now_ms, uint64_t expires_ms);
+int tern_config_set_replay_store(tern_config *cfg, size_t capacity,
+                                 tern_replay_fn fn, void *user);
+
+/**
+ * tern_config_set_psk_ke allows resumption without a fresh (EC)DHE
+ * (psk_ke, no forward secrecy for that connection): a client offers it
+ * besides psk_dhe_ke, a server picks it when offered. Off by default.
+ */
+int tern_config_set_psk_ke(tern_config *cfg, int on);
+
+/**
+ * A client's new-session callback receives each ticket as an opaque,
+ * versioned session blob (at most TERN_SESSION_MAX_BYTES), valid during
+ * the call: store it and give it to tern_conn_set_session later.
+ * max_early_data is what the ticket allows (0: no 0-RTT).
+ * Keep calling tern_handshake after the handshake is done, with the
+ * application-level data the QUIC stack receives, so tickets are read.
+ */
+#define TERN_SESSION_MAX_BYTES 1400
+typedef void (*tern_new_session_fn)(tern_conn *c, const uint8_t *session,
+                                    size_t len, uint32_t max_early_data,
+                                    void *user);
+int tern_config_set_new_session_callback(tern_config *cfg,
+                                         tern_new_session_fn fn, void *user);
+
+/* ------------------------------------------------------------------ */
 /* QUIC mode                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -408,6 +498,69 @@ const char *tern_conn_alpn(const tern_conn *c);
 const char *tern_conn_server_name(const tern_conn *c);
 /** 1 when the handshake went through a HelloRetryRequest. */
 int tern_conn_used_hrr(const tern_conn *c);
+
+/** tern_conn_set_time gives the connection its time (see tern_clock_fn). */
+int tern_conn_set_time(tern_conn *c, uint64_t now_ms);
+
+/**
+ * tern_conn_set_session (client, before the handshake, after
+ * tern_conn_set_server_name) offers a stored session; now_ms is the
+ * current time, from which the obfuscated ticket age is computed. A
+ * refused blob leaves the connection to do a full handshake.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (started, or not a
+ * client), TERN_ERR_MALFORMED (corrupted), TERN_ERR_UNSUPPORTED (another
+ * blob version, or a suite this configuration does not offer),
+ * TERN_ERR_EXPIRED, TERN_ERR_MISMATCH (another server name).
+ */
+int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len,
+                          uint64_t now_ms);
+
+/**
+ * tern_conn_set_early_data_context (server, before the ClientHello is
+ * processed) sets the application's context that 0-RTT must match: its
+ * SHA-256 goes into the tickets this connection issues, and early data
+ * is accepted only when the ticket's matches this connection's. In QUIC,
+ * the transport parameters that early data depends on (RFC 9000 §7.4.1).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
+ */
+int tern_conn_set_early_data_context(tern_conn *c, const uint8_t *ctx,
+                                     size_t len);
+
+/** Where 0-RTT stands. */
+typedef enum tern_early_data_status {
+  TERN_EARLY_DATA_NONE = 0,      /**< not offered (or not possible) */
+  TERN_EARLY_DATA_OFFERED = 1,   /**< client: offered, the server has not answered */
+  TERN_EARLY_DATA_ACCEPTED = 2,
+  TERN_EARLY_DATA_REJECTED = 3   /**< resend as 1-RTT; nothing else is lost */
+} tern_early_data_status;
+tern_early_data_status tern_conn_early_data_status(const tern_conn *c);
+
+/** 1 when the handshake resumed a session (PSK accepted). */
+int tern_conn_resumed(const tern_conn *c);
+
+/**
+ * tern_conn_send_tickets (server, after the handshake) issues n more
+ * tickets now. Returns TERN_OK, TERN_ERR_STATE (not done, no time, no
+ * ticket key), TERN_ERR_INVALID_ARG, TERN_ERR_ALERT.
+ */
+int tern_conn_send_tickets(tern_conn *c, unsigned n);
+
+/**
+ * tern_export_keying_material is the TLS 1.3 exporter (RFC 8446 §7.5):
+ * out_len bytes for label (a string) and context (may be NULL with 0:
+ * the empty context, the same as no context in TLS 1.3), once the
+ * handshake is done. tern_export_early_keying_material uses the early
+ * exporter secret, available once 0-RTT was offered (client) or
+ * accepted (server). Returns TERN_OK, TERN_ERR_INVALID_ARG (label longer
+ * than 249 bytes, out_len over 255 * hash length), TERN_ERR_STATE.
+ */
+int tern_export_keying_material(const tern_conn *c, const char *label,
+                                const uint8_t *context, size_t context_len,
+                                uint8_t *out, size_t out_len);
+int tern_export_early_keying_material(const tern_conn *c, const char *label,
+                                      const uint8_t *context,
+                                      size_t context_len, uint8_t *out,
+                                      size_t out_len);
 
 /**
  * tern_conn_peer_certificate gives the DER of the peer's leaf certificate

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "handshake.h"
+#include "resume.h"
 #include "role.h"
 #include "sig.h"
 
@@ -57,9 +58,8 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
 static int write_and_send_ch(tern_conn *c) {
   tern_client_hello ch;
   tern_extensions *e = &ch.ext;
-  static const uint8_t psk_modes[] = {TERN_PSK_DHE_KE};
-  uint8_t out[TERN_HS_OUT_MAX];
-  size_t len = 0, off = 0;
+  uint8_t out[TERN_HS_OUT_MAX], psk_modes[2];
+  size_t len = 0, off = 0, partial_len = 0;
   int rc;
 
   memset(&ch, 0, sizeof ch);
@@ -73,8 +73,7 @@ static int write_and_send_ch(tern_conn *c) {
   e->present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) |
                TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
                TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS) |
-               TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE) |
-               TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES);
+               TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
   e->supported_versions.n = e->supported_versions.count = 1;
   e->supported_versions.v[0] = TERN_TLS13;
   e->supported_groups.n = e->supported_groups.count = c->cfg->n_groups;
@@ -87,8 +86,6 @@ static int write_and_send_ch(tern_conn *c) {
     e->key_shares[i].key_exchange.p = c->shares[i].pub;
     e->key_shares[i].key_exchange.len = c->shares[i].pub_len;
   }
-  e->psk_modes.p = psk_modes;
-  e->psk_modes.len = sizeof psk_modes;
   if (c->server_name[0] && !is_ip_literal(c->server_name)) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
     e->server_name.p = (const uint8_t *)c->server_name;
@@ -112,10 +109,12 @@ static int write_and_send_ch(tern_conn *c) {
     e->cookie.p = c->cookie;
     e->cookie.len = c->cookie_len;
   }
-  rc = tern_msg_write_client_hello(&ch, out, sizeof out, &len, NULL);
+  if ((rc = tern_resume_client_extensions(c, &ch, psk_modes)) != TERN_OK) return rc;
+  rc = tern_msg_write_client_hello(&ch, out, sizeof out, &len, &partial_len);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ClientHello: %s",
                           tern_strerror(rc));
+  if ((rc = tern_resume_client_bind(c, out, len, partial_len)) != TERN_OK) return rc;
   note_sent(c, e);
   if (c->test_ch[c->used_hrr] != NULL) {
     /* testhook.h: replay a trace's ClientHello instead */
@@ -135,7 +134,10 @@ static int write_and_send_ch(tern_conn *c) {
     memcpy(c->ch1, out, len);
     c->ch1_len = len;
   }
-  return tern_conn_send_msg(c, out, len);
+  rc = tern_conn_send_msg(c, out, len);
+  /* RFC 9001 §4.1.4: the 0-RTT write key once the ClientHello is out */
+  if (rc == TERN_OK) rc = tern_resume_client_early(c, out, len);
+  return rc;
 }
 
 int tern_client_send_ch(tern_conn *c) {
@@ -201,6 +203,8 @@ int tern_client_recv_hrr(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "HelloRetryRequest would not change the ClientHello");
   c->suite = tern_suite_get(hrr->cipher_suite);
+  /* A HelloRetryRequest rejects early data (RFC 8446 §4.2.10). */
+  if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
   rc = transcript_with_ch1(c);
   if (rc == TERN_OK && tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript rewrite failed");
@@ -232,24 +236,26 @@ int tern_client_recv_hrr(tern_conn *c) {
 
 int tern_client_send_ch2(tern_conn *c) { return write_and_send_ch(c); }
 
-int tern_client_recv_sh(tern_conn *c) {
-  const tern_server_hello *sh = &c->parsed->sh;
+/* A ServerHello (full or PSK): key exchange and the handshake secrets. */
+static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
   const tern_key_share *mine = NULL;
   uint8_t secret[TERN_GROUP_MAX_SECRET], alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t secret_len = 0;
   int rc = check_server_hello(c, sh, "ServerHello");
   if (rc != TERN_OK) return rc;
-  if (sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))
-    return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
-                          "ServerHello accepts a PSK we did not offer");
-  if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
-    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ServerHello without key_share");
-  for (size_t i = 0; i < c->n_shares; i++)
-    if (c->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->shares[i];
-  if (mine == NULL)
-    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "ServerHello key share for group 0x%04x we did not send",
-                          sh->ext.key_shares[0].group);
+  if (psk) rc = tern_resume_client_accepted(c, sh);
+  else tern_resume_client_declined(c);
+  if (rc != TERN_OK) return rc;
+  if (c->psk_mode != TERN_RESUMED_KE) {
+    if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
+      return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ServerHello without key_share");
+    for (size_t i = 0; i < c->n_shares; i++)
+      if (c->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->shares[i];
+    if (mine == NULL)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                            "ServerHello key share for group 0x%04x we did not send",
+                            sh->ext.key_shares[0].group);
+  }
   if (c->suite == NULL) {
     c->suite = tern_suite_get(sh->cipher_suite);
     rc = transcript_with_ch1(c);
@@ -258,32 +264,33 @@ int tern_client_recv_sh(tern_conn *c) {
   rc = tern_conn_transcript_add(c, c->msg, c->msg_len);
   if (rc != TERN_OK) return rc;
 
-  rc = tern_group_derive(mine, sh->ext.key_shares[0].key_exchange.p,
-                         sh->ext.key_shares[0].key_exchange.len, secret, &secret_len, &alert);
-  if (rc != TERN_OK) {
-    OPENSSL_cleanse(secret, sizeof secret);
-    return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
-                          "key exchange with the server's share failed");
+  if (mine != NULL) {
+    rc = tern_group_derive(mine, sh->ext.key_shares[0].key_exchange.p,
+                           sh->ext.key_shares[0].key_exchange.len, secret, &secret_len, &alert);
+    if (rc != TERN_OK) {
+      OPENSSL_cleanse(secret, sizeof secret);
+      return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
+                            "key exchange with the server's share failed");
+    }
+    c->group = mine->group->id;
   }
-  c->group = mine->group->id;
   for (size_t i = 0; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
   c->n_shares = 0;
-  rc = tern_hs_handshake_secrets(c, secret, secret_len);
+  rc = tern_hs_handshake_secrets(c, mine ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
 }
 
-int tern_client_recv_sh_psk(tern_conn *c) {
-  /* Resumption is not offered yet, so a PSK can never be accepted. */
-  return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                        "ServerHello accepts a PSK we did not offer");
-}
+int tern_client_recv_sh(tern_conn *c) { return server_hello(c, &c->parsed->sh, 0); }
+
+int tern_client_recv_sh_psk(tern_conn *c) { return server_hello(c, &c->parsed->sh, 1); }
 
 int tern_client_recv_ee(tern_conn *c) {
   const tern_extensions *e = &c->parsed->ee.ext;
   uint32_t allowed = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
                      (sent_mask(c) & (TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME) |
                                       TERN_EXT_BIT(TERN_EXT_ID_ALPN) |
+                                      TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA) |
                                       TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS)));
   int rc = tern_hs_check_response_exts(c, e, allowed, "EncryptedExtensions");
   if (rc != TERN_OK) return rc;
@@ -318,6 +325,8 @@ int tern_client_recv_ee(tern_conn *c) {
     c->peer_tp_len = tp->len;
     c->peer_tp_seen = 1;
   }
+  rc = tern_resume_client_early_answer(c, (e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) != 0);
+  if (rc != TERN_OK) return rc;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
@@ -386,12 +395,7 @@ int tern_client_send_fin(tern_conn *c) {
   return rc;
 }
 
-int tern_client_recv_nst(tern_conn *c) {
-  /* Tickets are parsed (and so validated) by the classifier; storing
-     them for resumption comes with the session API. */
-  (void)c;
-  return TERN_OK;
-}
+int tern_client_recv_nst(tern_conn *c) { return tern_resume_client_ticket(c, &c->parsed->nst); }
 
 int tern_client_recv_ku(tern_conn *c) {
   return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
@@ -431,11 +435,15 @@ int tern_client_classify(tern_conn *c, unsigned char *ev) {
   switch (type) {
     case TERN_HS_SERVER_HELLO:
       rc = tern_msg_parse_server_hello(body, len, &m->sh, &alert);
-      *ev = m->sh.is_hrr ? TERN_EV_RECV_HRR : TERN_EV_RECV_SH;
+      *ev = m->sh.is_hrr ? TERN_EV_RECV_HRR
+            : (m->sh.ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) ? TERN_EV_RECV_SH_PSK
+                                                                             : TERN_EV_RECV_SH;
       break;
     case TERN_HS_ENCRYPTED_EXTENSIONS:
       rc = tern_msg_parse_encrypted_extensions(body, len, &m->ee, &alert);
-      *ev = TERN_EV_RECV_EE;
+      *ev = rc == TERN_OK && (m->ee.ext.present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA))
+                ? TERN_EV_RECV_EE_EARLY
+                : TERN_EV_RECV_EE;
       break;
     case TERN_HS_CERTIFICATE_REQUEST:
       rc = tern_msg_parse_certificate_request(body, len, &m->cr, &alert);

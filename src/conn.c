@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "handshake.h"
+#include "resume.h"
 #include "role.h"
 #include "sig.h"
 
@@ -59,6 +60,28 @@ tern_config *tern_config_new(tern_role role) {
   cfg->n_sigs = sizeof default_sigs / sizeof default_sigs[0];
   cfg->verify_peer = role == TERN_CLIENT;
   cfg->max_message = 65536;
+  cfg->early_window_ms = 10000;
+  cfg->strike_capacity = 16384;
+  if (pthread_mutex_init(&cfg->strike_lock, NULL) != 0) {
+    free(cfg);
+    return NULL;
+  }
+  if (role == TERN_SERVER) {
+    /* A ticket key of our own, until the application sets a shared one. */
+    uint8_t name[TERN_TICKET_KEY_NAME_LEN], key[TERN_TICKET_KEY_LEN];
+    cfg->n_tickets = 2;
+    cfg->ticket_lifetime = 7200;
+    cfg->ticket_keys = tern_ticket_keys_new();
+    if (cfg->ticket_keys == NULL || RAND_bytes(name, sizeof name) != 1 ||
+        RAND_priv_bytes(key, sizeof key) != 1 ||
+        tern_ticket_keys_rotate(cfg->ticket_keys, name, key) != TERN_OK) {
+      OPENSSL_cleanse(key, sizeof key);
+      cfg->refs = 1;
+      tern_config_free(cfg);
+      return NULL;
+    }
+    OPENSSL_cleanse(key, sizeof key);
+  }
   return cfg;
 }
 
@@ -68,6 +91,9 @@ void tern_config_free(tern_config *cfg) {
   tern_cert_chain_free(cfg->chain);
   tern_trust_free(cfg->trust);
   OPENSSL_free(cfg->ca_names);
+  tern_ticket_keys_free(cfg->ticket_keys);
+  tern_strike_free(cfg->strike);
+  pthread_mutex_destroy(&cfg->strike_lock);
   OPENSSL_cleanse(cfg, sizeof *cfg);
   free(cfg);
 }
@@ -265,6 +291,8 @@ tern_conn *tern_conn_new_quic(tern_config *cfg, const tern_quic_callbacks *cb, v
   c->read_level = TERN_LEVEL_INITIAL;
   c->write_level = TERN_LEVEL_INITIAL;
   c->own_chain = cfg->chain;
+  /* the early-data context is empty until the application sets one */
+  memcpy(c->early_ctx, tern_hash_get(TERN_HASH_SHA256)->empty_hash, sizeof c->early_ctx);
   return c;
 }
 
@@ -330,6 +358,7 @@ void tern_conn_free(tern_conn *c) {
   free(c->tp);
   OPENSSL_free(c->peer_tp);
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
+  tern_resume_conn_free(c);
   tern_config_free(c->cfg);
   OPENSSL_cleanse(c, sizeof *c);
   free(c);
@@ -410,11 +439,14 @@ void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, si
 
 int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
                              const uint8_t *secret, const char *keylog_label) {
-  tern_conn_keylog(c, keylog_label, secret, c->suite->hash->len);
-  if (c->qcb != NULL && c->qcb->set_secret(c, level, dir, c->suite->id, secret,
-                                    c->suite->hash->len) != 0)
+  /* 0-RTT secrets may come before the suite is negotiated (client). */
+  const tern_suite *s = level == TERN_LEVEL_EARLY ? c->early_suite : c->suite;
+  tern_conn_keylog(c, keylog_label, secret, s->hash->len);
+  if (c->qcb != NULL && c->qcb->set_secret(c, level, dir, s->id, secret, s->hash->len) != 0)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "set_secret callback refused a secret");
-  if (dir == TERN_WRITE && level > c->write_level) c->write_level = level;
+  /* handshake messages never travel under 0-RTT keys in QUIC */
+  if (dir == TERN_WRITE && level > c->write_level && level != TERN_LEVEL_EARLY)
+    c->write_level = level;
   return TERN_OK;
 }
 
@@ -552,6 +584,19 @@ int tern_handshake(tern_conn *c) {
   if (c->error) return c->error;
   if (rc < 0) return rc;
   return c->done ? TERN_OK : TERN_WANT_READ;
+}
+
+int tern_conn_send_tickets(tern_conn *c, unsigned n) {
+  uint64_t now;
+  int rc;
+  if (c == NULL || n == 0 || n > 10) return TERN_ERR_INVALID_ARG;
+  if (c->error) return c->error;
+  if (c->role != TERN_SERVER || !c->done || c->cfg->ticket_keys == NULL ||
+      tern_conn_now(c, &now) != TERN_OK)
+    return TERN_ERR_STATE;
+  rc = tern_resume_server_queue_tickets(c, n);
+  if (rc == TERN_OK) rc = run_pending(c);
+  return c->error ? c->error : rc;
 }
 
 uint8_t tern_conn_alert(const tern_conn *c) { return c ? c->alert : 0; }

@@ -16,6 +16,9 @@
 #include "group.h"
 #include "hs_events.h"
 #include "keysched.h"
+#include "ticket.h"
+
+#include <pthread.h>
 
 #define TERN_MAX_SUITES 8
 #define TERN_MAX_GROUPS 8
@@ -56,6 +59,27 @@ struct tern_config {
   tern_client_auth client_auth;
   uint8_t *ca_names;                   /* certificate_authorities body, or NULL */
   size_t ca_names_len;
+  /* time (tern_conn_now) */
+  tern_clock_fn clock_fn;
+  void *clock_user;
+  /* resumption and 0-RTT (resume.c) */
+  int psk_ke;                          /* offer / pick psk_ke */
+  uint32_t max_early_data;             /* 0: no 0-RTT */
+  uint32_t early_window_ms;            /* server: ticket age tolerance */
+  tern_early_data_fn early_fn;
+  void *early_user;
+  /* server */
+  tern_ticket_keys *ticket_keys;
+  unsigned n_tickets;
+  uint32_t ticket_lifetime;
+  tern_strike *strike;                 /* made on first use */
+  size_t strike_capacity;
+  pthread_mutex_t strike_lock;
+  tern_replay_fn replay_fn;
+  void *replay_user;
+  /* client */
+  tern_new_session_fn session_fn;
+  void *session_user;
 };
 
 /* Handshake bytes received at one level, not yet consumed. */
@@ -100,7 +124,7 @@ struct tern_conn {
   char alpn[TERN_MAX_NAME];
   char server_name[TERN_MAX_NAME];
   int used_hrr;
-  int psk_mode;                  /* 1 when a PSK was accepted (issue 4) */
+  int psk_mode;                  /* PSK accepted: TERN_PSK_DHE_KE + 1 or TERN_PSK_KE + 1 */
   uint8_t client_random[32];
   uint8_t session_id[32];
   size_t session_id_len;
@@ -147,6 +171,22 @@ struct tern_conn {
   uint16_t sent_unknown[8];            /* types the codec does not know */
   size_t n_sent_unknown;
 
+  /* time given by tern_conn_set_time */
+  uint64_t now_ms;
+  int now_set;
+
+  /* resumption and 0-RTT (resume.c) */
+  tern_session_state *offer;      /* client: the session offered, or NULL */
+  uint32_t offer_age_ms;          /* client: its age when set */
+  int offer_early;                /* client: early_data goes in this ClientHello */
+  const tern_suite *early_suite;  /* suite of the 0-RTT secrets */
+  int early_status;               /* tern_early_data_status */
+  int early_exporter_ready;
+  tern_ticket_state *ticket;      /* server: the accepted ticket, or NULL */
+  uint16_t selected_psk;          /* server: its index in the ClientHello */
+  uint8_t early_ctx[TERN_TICKET_CTX_LEN]; /* server: SHA-256 of the context */
+  uint64_t tickets_sent;          /* server: also the next ticket_nonce */
+
   /* test hooks (testhook.h): replayed ClientHellos, a fixed HRR cookie */
   const uint8_t *test_ch[2];
   size_t test_ch_len[2];
@@ -184,6 +224,10 @@ int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
 /* Logs one secret (when a keylog callback is set). */
 void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret,
                       size_t len);
+
+/* The current time in ms: tern_conn_set_time, else the clock callback.
+   Returns TERN_OK or TERN_ERR_STATE when neither exists. */
+int tern_conn_now(const tern_conn *c, uint64_t *now);
 
 /* Moves the read level (levels only move forward). */
 int tern_conn_set_read_level(tern_conn *c, tern_level level);

@@ -268,6 +268,22 @@ int tern_transcript_current(const tern_transcript *t, uint8_t *out) {
   return rc;
 }
 
+/* tern_transcript_peek: Hash(messages so far || extra), state kept. */
+int tern_transcript_peek(const tern_transcript *t, const uint8_t *extra, size_t extra_len,
+                         uint8_t *out) {
+  unsigned int outl = 0;
+  int rc = TERN_ERR_CRYPTO;
+  if (t == NULL || t->ctx == NULL || out == NULL || (extra == NULL && extra_len))
+    return TERN_ERR_INVALID_ARG;
+  EVP_MD_CTX *copy = EVP_MD_CTX_new();
+  if (copy == NULL) return TERN_ERR_NOMEM;
+  if (EVP_MD_CTX_copy_ex(copy, t->ctx) && EVP_DigestUpdate(copy, extra, extra_len) &&
+      EVP_DigestFinal_ex(copy, out, &outl) && outl == t->hash->len)
+    rc = TERN_OK;
+  EVP_MD_CTX_free(copy);
+  return rc;
+}
+
 /*
  * tern_transcript_hrr_rewrite: RFC 8446 §4.4.1 - after a
  * HelloRetryRequest the transcript restarts with

@@ -105,6 +105,10 @@ int tern_transcript_init(tern_transcript *t, const tern_hash *h);
 int tern_transcript_update(tern_transcript *t, const uint8_t *msg, size_t len);
 /* The hash of everything so far, the running state left untouched. */
 int tern_transcript_current(const tern_transcript *t, uint8_t *out);
+/* Hash(messages so far || extra), the running state kept (PSK binders
+   over a PartialClientHello, RFC 8446 §4.2.11.2). */
+int tern_transcript_peek(const tern_transcript *t, const uint8_t *extra,
+                         size_t extra_len, uint8_t *out);
 /*
  * Replace the transcript so far (ClientHello1) by the synthetic
  * message_hash message: 0xfe 00 00 Hash.length Hash(ClientHello1).

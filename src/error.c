@@ -21,6 +21,8 @@ const char *tern_strerror(int err) {
   case TERN_ERR_LIMIT: return "size limit exceeded";
   case TERN_ERR_ALERT: return "handshake failed with an alert";
   case TERN_ERR_CERT: return "certificate or key unusable";
+  case TERN_ERR_EXPIRED: return "session or ticket expired";
+  case TERN_ERR_MISMATCH: return "session is for another server name";
   default: return "unknown error";
   }
 }

@@ -253,9 +253,11 @@ int tern_hs_handshake_secrets(tern_conn *c, const uint8_t *dhe, size_t dhe_len) 
   uint8_t th[TERN_MAX_HASH_LEN];
   int rc = tern_hs_transcript_hash(c, th);
   if (rc != TERN_OK) return rc;
-  if (tern_keysched_init(&c->ks, c->suite->hash) != TERN_OK ||
-      tern_keysched_early(&c->ks, NULL, 0) != TERN_OK ||
-      tern_keysched_handshake(&c->ks, dhe, dhe_len) != TERN_OK ||
+  /* With a PSK, the early stage was set up from it (resume.c). */
+  if (!c->psk_mode && (tern_keysched_init(&c->ks, c->suite->hash) != TERN_OK ||
+                       tern_keysched_early(&c->ks, NULL, 0) != TERN_OK))
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early secret failed");
+  if (tern_keysched_handshake(&c->ks, dhe, dhe_len) != TERN_OK ||
       tern_keysched_hs_traffic(&c->ks, th) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "handshake secrets failed");
   for (int d = 0; d < 2; d++) {

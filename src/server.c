@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "handshake.h"
+#include "resume.h"
 #include "role.h"
 #include "sig.h"
 
@@ -178,6 +179,28 @@ static int queue_flight(tern_conn *c) {
   return rc;
 }
 
+/* Queues our flight when a PSK was accepted: no certificate. */
+static int queue_psk_flight(tern_conn *c) {
+  int rc = tern_conn_push_event(c, TERN_EV_SEND_SH_PSK);
+  if (rc == TERN_OK)
+    rc = tern_conn_push_event(c, c->early_status == TERN_EARLY_DATA_ACCEPTED
+                                     ? TERN_EV_SEND_EE_EARLY
+                                     : TERN_EV_SEND_EE);
+  if (rc == TERN_OK) rc = tern_conn_push_event(c, TERN_EV_SEND_FIN);
+  return rc;
+}
+
+/* After a ClientHello we can answer (it is in the transcript). */
+static int answer_client_hello(tern_conn *c) {
+  int rc;
+  if (c->psk_mode) {
+    if ((rc = tern_resume_server_early(c)) != TERN_OK) return rc;
+    return queue_psk_flight(c);
+  }
+  c->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
+  return queue_flight(c);
+}
+
 int tern_server_recv_ch(tern_conn *c) {
   const tern_client_hello *ch = &c->parsed->ch;
   int share_found = 0, rc;
@@ -191,9 +214,9 @@ int tern_server_recv_ch(tern_conn *c) {
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
+  if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
-  c->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
-  if (share_found) return queue_flight(c);
+  if (share_found || c->psk_mode == TERN_RESUMED_KE) return answer_client_hello(c);
   /* Keep the first ClientHello to check the second against it. */
   c->ch1 = OPENSSL_malloc(c->msg_len);
   if (c->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
@@ -310,8 +333,9 @@ int tern_server_recv_ch2(tern_conn *c) {
                           "second ClientHello does not lead to the same choice");
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
+  if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
-  return queue_flight(c);
+  return answer_client_hello(c);
 }
 
 int tern_server_send_sh(tern_conn *c) {
@@ -322,17 +346,23 @@ int tern_server_send_sh(tern_conn *c) {
   size_t len = 0, secret_len = 0;
   int rc;
 
+  int dhe = c->psk_mode != TERN_RESUMED_KE;
+
   if ((rc = tern_conn_random(c, random, sizeof random)) != TERN_OK) return rc;
-  rc = tern_group_keygen(tern_group_get(c->group), c->cfg->random_fn, c->cfg->random_ctx, mine);
-  if (rc != TERN_OK)
-    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation failed: %s",
-                          tern_strerror(rc));
-  c->n_shares = 1;
-  rc = tern_group_derive(mine, c->peer_share, c->peer_share_len, secret, &secret_len, &alert);
-  if (rc != TERN_OK) {
-    OPENSSL_cleanse(secret, sizeof secret);
-    return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
-                          "key exchange with the client's share failed");
+  if (dhe) {
+    rc = tern_group_keygen(tern_group_get(c->group), c->cfg->random_fn, c->cfg->random_ctx, mine);
+    if (rc != TERN_OK)
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation failed: %s",
+                            tern_strerror(rc));
+    c->n_shares = 1;
+    rc = tern_group_derive(mine, c->peer_share, c->peer_share_len, secret, &secret_len, &alert);
+    if (rc != TERN_OK) {
+      OPENSSL_cleanse(secret, sizeof secret);
+      return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
+                            "key exchange with the client's share failed");
+    }
+  } else {
+    c->group = 0; /* psk_ke: no key exchange */
   }
   memset(&sh, 0, sizeof sh);
   sh.legacy_version = TERN_LEGACY_VERSION;
@@ -340,22 +370,28 @@ int tern_server_send_sh(tern_conn *c) {
   sh.session_id.p = c->session_id;
   sh.session_id.len = c->session_id_len;
   sh.cipher_suite = c->suite->id;
-  sh.ext.present =
-      TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) | TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
+  sh.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS);
   sh.ext.selected_version = TERN_TLS13;
-  sh.ext.n_key_shares = sh.ext.key_share_count = 1;
-  sh.ext.key_shares[0].group = c->group;
-  sh.ext.key_shares[0].key_exchange.p = mine->pub;
-  sh.ext.key_shares[0].key_exchange.len = mine->pub_len;
-  sh.ext.n_order = 2;
-  sh.ext.order[0] = TERN_EXT_KEY_SHARE;
-  sh.ext.order[1] = TERN_EXT_SUPPORTED_VERSIONS;
+  if (dhe) {
+    sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
+    sh.ext.n_key_shares = sh.ext.key_share_count = 1;
+    sh.ext.key_shares[0].group = c->group;
+    sh.ext.key_shares[0].key_exchange.p = mine->pub;
+    sh.ext.key_shares[0].key_exchange.len = mine->pub_len;
+    sh.ext.order[sh.ext.n_order++] = TERN_EXT_KEY_SHARE;
+  }
+  if (c->psk_mode) {
+    sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
+    sh.ext.selected_identity = c->selected_psk;
+    sh.ext.order[sh.ext.n_order++] = TERN_EXT_PRE_SHARED_KEY;
+  }
+  sh.ext.order[sh.ext.n_order++] = TERN_EXT_SUPPORTED_VERSIONS;
   rc = tern_msg_write_server_hello(&sh, out, sizeof out, &len);
   if (rc != TERN_OK) rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ServerHello");
   if (rc == TERN_OK) rc = tern_conn_send_msg(c, out, len);
-  tern_key_share_free(mine);
+  if (dhe) tern_key_share_free(mine);
   c->n_shares = 0;
-  if (rc == TERN_OK) rc = tern_hs_handshake_secrets(c, secret, secret_len);
+  if (rc == TERN_OK) rc = tern_hs_handshake_secrets(c, dhe ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
 }
@@ -374,6 +410,8 @@ int tern_server_send_ee(tern_conn *c) {
     ee.ext.n_alpn = ee.ext.alpn_count = 1;
   }
   if (c->server_name[0]) ee.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
+  if (c->early_status == TERN_EARLY_DATA_ACCEPTED)
+    ee.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
   if (c->quic) {
     if (!c->tp_set)
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
@@ -455,12 +493,11 @@ int tern_server_recv_fin(tern_conn *c) {
   if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_READ);
   if (rc == TERN_OK) rc = tern_conn_set_read_level(c, TERN_LEVEL_APPLICATION);
   if (rc == TERN_OK) c->done = 1;
+  if (rc == TERN_OK) rc = tern_resume_server_queue_tickets(c, c->cfg->n_tickets);
   return rc;
 }
 
-int tern_server_send_nst(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "session tickets are not issued yet");
-}
+int tern_server_send_nst(tern_conn *c) { return tern_resume_server_send_ticket(c); }
 
 int tern_server_recv_ku(tern_conn *c) {
   return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
