@@ -126,6 +126,10 @@ static int write_and_send_ch(tern_conn *c) {
     memcpy(out, c->test_ch[c->used_hrr], len);
     memcpy(c->client_random, out + 6, 32);
     note_sent(c, &ch.ext);
+    /* the binder is ours, computed over the trace's PartialClientHello */
+    if (c->offer != NULL && (ch.ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
+        (rc = tern_resume_client_bind(c, out, len, 4 + ch.ext.psk_binders_offset)) != TERN_OK)
+      return rc;
   }
   if (!c->transcript_ready) {
     /* Until the suite is known, keep the ClientHello for the transcript. */

@@ -192,6 +192,10 @@ struct tern_conn {
   size_t test_ch_len[2];
   const uint8_t *test_cookie;
   size_t test_cookie_len;
+  const uint8_t *test_psk;
+  size_t test_psk_len;
+  uint16_t test_psk_suite;
+  uint32_t test_age_add, test_max_early;
 
   int done;
 };

@@ -35,4 +35,16 @@ int tern_test_client_hello(tern_conn *c, int index, const uint8_t *ch, size_t le
    cookie (kept by pointer) instead of a random one. */
 int tern_test_hrr_cookie(tern_conn *c, const uint8_t *cookie, size_t len);
 
+/*
+ * tern_test_server_psk makes a server take every offered PSK identity as
+ * a ticket of its own carrying psk (kept by pointer) for suite, with
+ * ticket_age_add age_add and max_early_data_size max_early (0: no
+ * 0-RTT), issued when the client's ticket age says, for the server name
+ * and ALPN this connection negotiates. Binder, single use and every
+ * 0-RTT rule are checked as usual. Returns TERN_OK or
+ * TERN_ERR_INVALID_ARG.
+ */
+int tern_test_server_psk(tern_conn *c, const uint8_t *psk, size_t psk_len, uint16_t suite,
+                         uint32_t age_add, uint32_t max_early);
+
 #endif
