@@ -19,12 +19,12 @@
 #include "pki.h"
 #include "qpair.h"
 
-static const char *level_name(int lv) {
+const char *demo_level_name(int lv) {
   static const char *const n[] = {"INITIAL", "EARLY", "HANDSHAKE", "APPLICATION"};
   return lv >= 0 && lv < 4 ? n[lv] : "?";
 }
 
-static double now_us(void) {
+double demo_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
@@ -49,8 +49,8 @@ static void print_tp(const char *who, const uint8_t *p, size_t n) {
   printf("\n");
 }
 
-/* Runs one handshake step by step, printing each flight. */
-static int run_printed(qpair *p) {
+/* See demo.h. */
+int demo_run_printed(qpair *p) {
   int rc = tern_handshake(p->c.conn);
   int round = 0;
   size_t seen_c = 0, seen_s = 0;
@@ -59,23 +59,23 @@ static int run_printed(qpair *p) {
     int moved = 0;
     for (int lv = 0; lv < 4; lv++) {
       if (p->c.out_len[lv]) {
-        printf("    client -> server  %-11s %5zu bytes of CRYPTO data\n", level_name(lv),
+        printf("    client -> server  %-11s %5zu bytes of CRYPTO data\n", demo_level_name(lv),
                p->c.out_len[lv]);
         moved = 1;
         if ((rc = qpair_deliver(p, &p->c, &p->s, (tern_level)lv)) < 0) return rc;
       }
       if (p->s.out_len[lv]) {
-        printf("    server -> client  %-11s %5zu bytes of CRYPTO data\n", level_name(lv),
+        printf("    server -> client  %-11s %5zu bytes of CRYPTO data\n", demo_level_name(lv),
                p->s.out_len[lv]);
         moved = 1;
         if ((rc = qpair_deliver(p, &p->s, &p->c, (tern_level)lv)) < 0) return rc;
       }
     }
     for (; seen_c < p->c.n_order; seen_c++)
-      printf("      client installs %-11s %s secret\n", level_name(p->c.order[seen_c] / 2),
+      printf("      client installs %-11s %s secret\n", demo_level_name(p->c.order[seen_c] / 2),
              p->c.order[seen_c] % 2 ? "write" : "read ");
     for (; seen_s < p->s.n_order; seen_s++)
-      printf("      server installs %-11s %s secret\n", level_name(p->s.order[seen_s] / 2),
+      printf("      server installs %-11s %s secret\n", demo_level_name(p->s.order[seen_s] / 2),
              p->s.order[seen_s] % 2 ? "write" : "read ");
     if (!moved || ++round > 16) break;
   }
@@ -124,12 +124,12 @@ int demo_handshake(void) {
   double t0, t1;
 
   printf("\n[QUIC handshake] tern client <-> tern server, in memory\n");
-  t0 = now_us();
+  t0 = demo_now_us();
   if (pki_make(&pk, PKI_KEY_P256, "localhost", 1, PKI_VALID_NOW) != 0) {
     fprintf(stderr, "tern demo: cannot make a certificate\n");
     return 1;
   }
-  t1 = now_us();
+  t1 = demo_now_us();
   printf("    self-made PKI: ECDSA P-256 root CA -> intermediate -> leaf for localhost (%.1f ms)\n",
          (t1 - t0) / 1e3);
   if (keylog_path) keylog = fopen(keylog_path, "a");
@@ -154,9 +154,9 @@ int demo_handshake(void) {
   if (qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp, sizeof server_tp) ||
       tern_conn_set_server_name(p.c.conn, "localhost") != TERN_OK)
     goto done;
-  t0 = now_us();
-  rc = run_printed(&p);
-  t1 = now_us();
+  t0 = demo_now_us();
+  rc = demo_run_printed(&p);
+  t1 = demo_now_us();
   if (rc != TERN_OK) {
     fprintf(stderr, "tern demo: handshake failed: client: %s / server: %s\n",
             tern_conn_error_detail(p.c.conn), tern_conn_error_detail(p.s.conn));
@@ -180,9 +180,9 @@ int demo_handshake(void) {
     rc = 1;
     goto done;
   }
-  t0 = now_us();
-  rc = run_printed(&p);
-  t1 = now_us();
+  t0 = demo_now_us();
+  rc = demo_run_printed(&p);
+  t1 = demo_now_us();
   if (rc == TERN_OK) {
     rc = show_result(&p);
     printf("    took %.0f us for both sides\n", t1 - t0);

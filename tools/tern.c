@@ -189,6 +189,7 @@ static int demo_retry(void) {
 static int demo(void) {
   printf("tern %s demo: TLS 1.3 for QUIC on OpenSSL libcrypto\n", TERN_VERSION_STRING);
   int rc = demo_handshake();
+  rc |= demo_resume();
   rc |= demo_initial(TERN_QUIC_V1, "QUIC v1");
   rc |= demo_initial(TERN_QUIC_V2, "QUIC v2");
   rc |= demo_key_update();
