@@ -43,6 +43,7 @@ extern "C" {
 #define TERN_ERR_CERT -11         /**< a certificate or key could not be loaded or used */
 #define TERN_ERR_EXPIRED -12      /**< a session or ticket is past its lifetime */
 #define TERN_ERR_MISMATCH -13     /**< a session is for another server name */
+#define TERN_ERR_CLOSED -14       /**< the peer closed the connection (close_notify) */
 
 /**
  * tern_strerror returns a static, human-readable description of a TERN_*
@@ -573,6 +574,68 @@ int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der,
 
 /** tern_conn_free wipes every secret and frees the connection. */
 void tern_conn_free(tern_conn *c);
+
+/* ------------------------------------------------------------------ */
+/* TLS over TCP                                                        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * tern_conn_new_tls makes a connection for TLS over TCP (RFC 8446 records,
+ * middlebox compatibility mode on). It does no I/O: feed it the bytes
+ * received from the socket (tern_tls_feed), send what tern_tls_output
+ * gives, and read and write application data. tern_handshake starts a
+ * client and tells when the handshake is done. 0-RTT over TCP is not
+ * offered or accepted yet. Returns NULL on bad arguments or no memory.
+ */
+tern_conn *tern_conn_new_tls(tern_config *cfg, void *user);
+
+/**
+ * tern_tls_feed takes received bytes (cut anywhere) and processes every
+ * whole record: handshake messages, alerts, application data (kept for
+ * tern_tls_read). It stops taking input while 64 KiB of application data
+ * wait unread; *consumed (may be NULL) says how many bytes it took.
+ * Returns TERN_OK, or the failure (TERN_ERR_ALERT: see tern_conn_alert;
+ * the alert record for the peer is then in the output).
+ */
+int tern_tls_feed(tern_conn *c, const uint8_t *in, size_t len,
+                  size_t *consumed);
+
+/**
+ * tern_tls_output gives the bytes waiting to be sent (NULL, *len 0 when
+ * none), valid until the next call on c; tern_tls_output_done(c, n)
+ * says the first n were sent.
+ */
+const uint8_t *tern_tls_output(const tern_conn *c, size_t *len);
+void tern_tls_output_done(tern_conn *c, size_t n);
+
+/**
+ * tern_tls_read copies up to cap bytes of received application data.
+ * Returns TERN_OK (*n > 0), TERN_WANT_READ (nothing yet), TERN_ERR_CLOSED
+ * (the peer sent close_notify and everything was read) or the failure.
+ */
+int tern_tls_read(tern_conn *c, uint8_t *out, size_t cap, size_t *n);
+
+/**
+ * tern_tls_write protects application data into records (at most 2^14
+ * bytes each) for the output, once the handshake is done.
+ * Returns TERN_OK, TERN_ERR_STATE (handshake not done, or closed),
+ * TERN_ERR_LIMIT (the key's sequence numbers are used up: update it).
+ */
+int tern_tls_write(tern_conn *c, const uint8_t *data, size_t len);
+
+/**
+ * tern_tls_key_update sends a KeyUpdate and moves to the next write key;
+ * with request_peer_update the peer is asked to update its key too.
+ * A peer's KeyUpdate is handled inside tern_tls_feed.
+ * Returns TERN_OK, TERN_ERR_STATE, TERN_ERR_ALERT.
+ */
+int tern_tls_key_update(tern_conn *c, int request_peer_update);
+
+/** tern_tls_close queues close_notify; nothing may be written after it. */
+int tern_tls_close(tern_conn *c);
+
+/** 1 once the peer's close_notify arrived. */
+int tern_tls_peer_closed(const tern_conn *c);
 
 /* ------------------------------------------------------------------ */
 /* QUIC packet protection (RFC 9001 §5, RFC 9369 §3.3)                 */

@@ -150,8 +150,13 @@ int tern_client_send_ch(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
                           "QUIC transport parameters were not set before the handshake");
   rc = tern_conn_random(c, c->client_random, sizeof c->client_random);
-  /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4). */
+  /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4); over TCP
+     it is on: a random legacy_session_id (RFC 8446 §D.4). */
   c->session_id_len = 0;
+  if (rc == TERN_OK && c->tls != NULL) {
+    rc = tern_conn_random(c, c->session_id, 32);
+    c->session_id_len = 32;
+  }
   for (size_t i = 0; rc == TERN_OK && i < c->cfg->n_share_groups; i++) {
     rc = make_share(c, i, c->cfg->share_groups[i]);
     if (rc == TERN_OK) c->n_shares = i + 1;
@@ -401,13 +406,9 @@ int tern_client_send_fin(tern_conn *c) {
 
 int tern_client_recv_nst(tern_conn *c) { return tern_resume_client_ticket(c, &c->parsed->nst); }
 
-int tern_client_recv_ku(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
-}
+int tern_client_recv_ku(tern_conn *c) { return tern_hs_key_update_recv(c, c->parsed->ku_request); }
 
-int tern_client_send_ku(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "KeyUpdate is not sent in QUIC");
-}
+int tern_client_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
 
 /* ------------------------------------------------------------------ */
 /* Classifier                                                          */
@@ -472,7 +473,11 @@ int tern_client_classify(tern_conn *c, unsigned char *ev) {
       break;
     case TERN_HS_KEY_UPDATE:
       /* RFC 9001 §6: QUIC carries no TLS KeyUpdate. */
-      return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
+      if (c->quic)
+        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
+      rc = tern_msg_parse_key_update(body, len, &m->ku_request, &alert);
+      *ev = TERN_EV_RECV_KU;
+      break;
     default:
       return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                             "unexpected handshake message type %u", type);

@@ -20,6 +20,7 @@
 
 #include "handshake.h"
 #include "resume.h"
+#include "tls.h"
 #include "role.h"
 #include "sig.h"
 
@@ -279,13 +280,21 @@ tern_conn *tern_conn_new_quic(tern_config *cfg, const tern_quic_callbacks *cb, v
   tern_conn *c;
   if (cfg == NULL || cb == NULL || cb->set_secret == NULL || cb->send_data == NULL)
     return NULL;
+  c = tern_conn_alloc(cfg, user);
+  if (c == NULL) return NULL;
+  c->quic = 1;
+  c->qcb = cb;
+  return c;
+}
+
+tern_conn *tern_conn_alloc(tern_config *cfg, void *user) {
+  tern_conn *c;
+  if (cfg == NULL) return NULL;
   c = calloc(1, sizeof *c);
   if (c == NULL) return NULL;
   cfg->refs++;
   c->cfg = cfg;
   c->role = cfg->role;
-  c->quic = 1;
-  c->qcb = cb;
   c->user = user;
   c->cs = c->role == TERN_CLIENT ? tern_client_machine_start() : tern_server_machine_start();
   c->read_level = TERN_LEVEL_INITIAL;
@@ -359,6 +368,7 @@ void tern_conn_free(tern_conn *c) {
   OPENSSL_free(c->peer_tp);
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
   tern_resume_conn_free(c);
+  tern_tls_free(c->tls);
   tern_config_free(c->cfg);
   OPENSSL_cleanse(c, sizeof *c);
   free(c);
@@ -412,7 +422,8 @@ int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "send_data callback failed");
     return TERN_OK;
   }
-  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "TCP mode is not available yet");
+  if (c->tls != NULL) return tern_tls_send_handshake(c, msg, len);
+  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "a connection with no transport");
 }
 
 void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, size_t len) {
@@ -444,6 +455,7 @@ int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
   tern_conn_keylog(c, keylog_label, secret, s->hash->len);
   if (c->qcb != NULL && c->qcb->set_secret(c, level, dir, s->id, secret, s->hash->len) != 0)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "set_secret callback refused a secret");
+  if (c->tls != NULL && tern_tls_install(c, level, dir, secret) != TERN_OK) return c->error;
   /* handshake messages never travel under 0-RTT keys in QUIC */
   if (dir == TERN_WRITE && level > c->write_level && level != TERN_LEVEL_EARLY)
     c->write_level = level;
@@ -468,7 +480,6 @@ int tern_conn_set_read_level(tern_conn *c, tern_level level) {
 /* ------------------------------------------------------------------ */
 
 int tern_quic_provide_data(tern_conn *c, tern_level level, const uint8_t *data, size_t len) {
-  tern_inbuf *b;
   if (c == NULL || (data == NULL && len) || c->qcb == NULL || (unsigned)level > TERN_LEVEL_APPLICATION)
     return TERN_ERR_INVALID_ARG;
   if (c->error) return c->error;
@@ -478,7 +489,11 @@ int tern_quic_provide_data(tern_conn *c, tern_level level, const uint8_t *data, 
   if (level == TERN_LEVEL_EARLY || level < c->read_level)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "handshake data at an unexpected encryption level");
-  b = &c->in[level];
+  return tern_conn_buffer_input(c, level, data, len);
+}
+
+int tern_conn_buffer_input(tern_conn *c, tern_level level, const uint8_t *data, size_t len) {
+  tern_inbuf *b = &c->in[level];
   if (b->off > 0 && b->off == b->len) b->off = b->len = 0;
   if (len > c->cfg->max_message + 4 || b->len - b->off + len > 2 * (c->cfg->max_message + 4))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "too much buffered handshake data");
@@ -529,7 +544,7 @@ static int feed(tern_conn *c, unsigned char ev) {
 }
 
 /* Runs the events the last action queued (our own messages), in order. */
-static int run_pending(tern_conn *c) {
+int tern_conn_run_pending(tern_conn *c) {
   size_t i = 0;
   int rc = TERN_OK;
   while (rc == TERN_OK && i < c->n_pending) rc = feed(c, c->pending[i++]);
@@ -538,7 +553,7 @@ static int run_pending(tern_conn *c) {
 }
 
 /* Handles every whole message buffered at the current read level. */
-static int process_input(tern_conn *c) {
+int tern_conn_process(tern_conn *c) {
   tern_parsed parsed;
   for (;;) {
     tern_inbuf *b = &c->in[c->read_level];
@@ -559,7 +574,7 @@ static int process_input(tern_conn *c) {
     b->off += c->msg_len;
     rc = c->role == TERN_CLIENT ? tern_client_classify(c, &ev) : tern_server_classify(c, &ev);
     if (rc == TERN_OK) rc = feed(c, ev);
-    if (rc == TERN_OK) rc = run_pending(c);
+    if (rc == TERN_OK) rc = tern_conn_run_pending(c);
     c->msg = NULL;
     c->msg_len = 0;
     c->parsed = NULL;
@@ -576,12 +591,18 @@ int tern_handshake(tern_conn *c) {
     c->started = 1;
     if (c->role == TERN_CLIENT) {
       rc = feed(c, TERN_EV_SEND_CH);
-      if (rc == TERN_OK) rc = run_pending(c);
-      if (rc != TERN_OK) return c->error ? c->error : rc;
+      if (rc == TERN_OK) rc = tern_conn_run_pending(c);
+      if (rc != TERN_OK) {
+        if (c->tls) tern_tls_send_failure_alert(c);
+        return c->error ? c->error : rc;
+      }
     }
   }
-  rc = process_input(c);
-  if (c->error) return c->error;
+  rc = tern_conn_process(c);
+  if (c->error) {
+    if (c->tls) tern_tls_send_failure_alert(c);
+    return c->error;
+  }
   if (rc < 0) return rc;
   return c->done ? TERN_OK : TERN_WANT_READ;
 }
@@ -595,7 +616,7 @@ int tern_conn_send_tickets(tern_conn *c, unsigned n) {
       tern_conn_now(c, &now) != TERN_OK)
     return TERN_ERR_STATE;
   rc = tern_resume_server_queue_tickets(c, n);
-  if (rc == TERN_OK) rc = run_pending(c);
+  if (rc == TERN_OK) rc = tern_conn_run_pending(c);
   return c->error ? c->error : rc;
 }
 

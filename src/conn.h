@@ -95,6 +95,7 @@ struct tern_conn {
   tern_role role;
   int quic;
   const tern_quic_callbacks *qcb;
+  struct tern_tls *tls;           /* TLS over TCP (tls.c), or NULL */
   void *user;
 
   /* machine (gen/client.c or gen/server.c) and the events it must send */
@@ -197,10 +198,25 @@ struct tern_conn {
   uint16_t test_psk_suite;
   uint32_t test_age_add, test_max_early;
 
+  int ku_request;                 /* the KeyUpdate being sent asks for one back */
+
   int done;
 };
 
-/* ---- helpers of conn.c for the actions ---- */
+/* ---- helpers of conn.c for the actions and the TLS layer ---- */
+
+/* A new connection of cfg's role, not yet bound to QUIC or TLS. */
+tern_conn *tern_conn_alloc(tern_config *cfg, void *user);
+
+/* Buffers handshake bytes received at level (size caps apply). */
+int tern_conn_buffer_input(tern_conn *c, tern_level level, const uint8_t *data, size_t len);
+
+/* Handles every whole handshake message buffered at the read level:
+   TERN_WANT_READ when it needs more, or the failure. */
+int tern_conn_process(tern_conn *c);
+
+/* Runs the events the last action queued (our own messages). */
+int tern_conn_run_pending(tern_conn *c);
 
 /* Fails the connection with alert and a sentence (printf-style); returns
    TERN_ERR_ALERT so actions can `return tern_conn_fail(...)`. */

@@ -23,6 +23,7 @@ const char *tern_strerror(int err) {
   case TERN_ERR_CERT: return "certificate or key unusable";
   case TERN_ERR_EXPIRED: return "session or ticket expired";
   case TERN_ERR_MISMATCH: return "session is for another server name";
+  case TERN_ERR_CLOSED: return "the peer closed the connection";
   default: return "unknown error";
   }
 }

@@ -287,3 +287,32 @@ int tern_hs_install_application(tern_conn *c, tern_direction dir) {
   return tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, dir, secret,
                                   tern_hs_keylog_label(who, TERN_LEVEL_APPLICATION));
 }
+
+int tern_hs_key_update_send(tern_conn *c) {
+  uint8_t msg[8];
+  size_t len = 0;
+  int server = c->role == TERN_SERVER, rc;
+  if (c->quic) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "KeyUpdate is not sent in QUIC");
+  if (tern_msg_write_key_update(c->ku_request ? 1 : 0, msg, sizeof msg, &len) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write KeyUpdate");
+  c->ku_request = 0;
+  if ((rc = tern_conn_send_msg(c, msg, len)) != TERN_OK) return rc;
+  if (tern_keysched_update(&c->ks, server) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key update failed");
+  return tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, TERN_WRITE,
+                                  server ? c->ks.server_ap : c->ks.client_ap, NULL);
+}
+
+int tern_hs_key_update_recv(tern_conn *c, uint8_t request_update) {
+  int peer_is_server = c->role == TERN_CLIENT, rc;
+  if (c->quic) return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
+  if (tern_keysched_update(&c->ks, peer_is_server) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key update failed");
+  rc = tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, TERN_READ,
+                                peer_is_server ? c->ks.server_ap : c->ks.client_ap, NULL);
+  if (rc == TERN_OK && request_update) {
+    c->ku_request = 0;
+    rc = tern_conn_push_event(c, TERN_EV_SEND_KU);
+  }
+  return rc;
+}

@@ -20,6 +20,7 @@ typedef union tern_parsed {
   tern_certificate_verify cv;
   tern_span fin;
   tern_new_session_ticket nst;
+  uint8_t ku_request;            /* KeyUpdate: request_update */
 } tern_parsed;
 
 /* Largest message tern writes itself besides Certificate (ClientHello
@@ -70,6 +71,15 @@ int tern_hs_application_secrets(tern_conn *c);
 
 /* Installs one application secret (keylog label per direction). */
 int tern_hs_install_application(tern_conn *c, tern_direction dir);
+
+/* KeyUpdate over TCP (RFC 8446 §4.6.3): sends one (asking for one back
+   when c->ku_request) under the current key, then moves our write key to
+   the next generation. */
+int tern_hs_key_update_send(tern_conn *c);
+
+/* A KeyUpdate received: the peer's next-generation key for reading, and
+   our own update queued when it asks. */
+int tern_hs_key_update_recv(tern_conn *c, uint8_t request_update);
 
 /* The NSS keylog label of a handshake/application secret. */
 const char *tern_hs_keylog_label(tern_role sender, tern_level level);

@@ -55,8 +55,8 @@
 #define TERN_CONTENT_APPLICATION_DATA 23
 
 /* legacy_record_version values (RFC 8446 §5.1). */
-#define TERN_RECORD_VERSION_TLS12 0x0303 /* every record but... */
-#define TERN_RECORD_VERSION_TLS10 0x0301 /* ...the initial ClientHello's */
+#define TERN_RECORD_VERSION_TLS12 0x0303 /* what every record carries */
+#define TERN_RECORD_VERSION_TLS10 0x0301 /* allowed on the initial ClientHello */
 
 /* type (1) + legacy_record_version (2) + length (2). */
 #define TERN_RECORD_HEADER_LEN 5

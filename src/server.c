@@ -499,13 +499,9 @@ int tern_server_recv_fin(tern_conn *c) {
 
 int tern_server_send_nst(tern_conn *c) { return tern_resume_server_send_ticket(c); }
 
-int tern_server_recv_ku(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
-}
+int tern_server_recv_ku(tern_conn *c) { return tern_hs_key_update_recv(c, c->parsed->ku_request); }
 
-int tern_server_send_ku(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "KeyUpdate is not sent in QUIC");
-}
+int tern_server_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
 
 /* ------------------------------------------------------------------ */
 /* Classifier                                                          */
@@ -518,6 +514,13 @@ int tern_server_classify(tern_conn *c, unsigned char *ev) {
   tern_parsed *m = c->parsed;
   int rc;
 
+  if (c->read_level == TERN_LEVEL_APPLICATION && type == TERN_HS_KEY_UPDATE && !c->quic) {
+    /* after the handshake over TCP: KeyUpdate */
+    *ev = TERN_EV_RECV_KU;
+    if (tern_msg_parse_key_update(body, len, &m->ku_request, &alert) != TERN_OK)
+      return tern_conn_fail(c, alert, "malformed KeyUpdate");
+    return TERN_OK;
+  }
   if ((type == TERN_HS_CLIENT_HELLO) != (c->read_level == TERN_LEVEL_INITIAL) ||
       c->read_level == TERN_LEVEL_APPLICATION)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,

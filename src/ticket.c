@@ -10,12 +10,17 @@
  * has its contexts reset, which makes libcrypto wipe the key schedule.
  * Sealing and opening only load a nonce into a keyed context: no fetch,
  * no allocation. The cipher is the one crypto.c fetched once per process.
+ * Opening writes a context as much as sealing does, and a ring is shared
+ * by every connection of a config, so each ring has a mutex that every
+ * call holds: two threads racing on one GCM context could seal two
+ * tickets under one nonce.
  *
  * Every byte is written through a tern_writer and read through a
  * tern_reader (wire.h); a record is accepted only when consumed exactly.
  */
 #include "ticket.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -50,7 +55,8 @@
 #define TICKET_VERSION 1
 #define TICKET_HEADER_LEN (TERN_TICKET_KEY_NAME_LEN + TERN_TICKET_NONCE_LEN)
 #define TICKET_OVERHEAD (TICKET_HEADER_LEN + TERN_TICKET_TAG_LEN)
-#define TICKET_PLAIN_FIXED (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + TERN_TICKET_CTX_LEN)
+#define TICKET_PLAIN_FIXED                                                 \
+  (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + TERN_TICKET_CTX_LEN)
 #define TICKET_PLAIN_MAX                                                   \
   (TICKET_PLAIN_FIXED + TERN_TICKET_MAX_PSK + 2 * TERN_TICKET_MAX_NAME)
 
@@ -72,7 +78,8 @@
  */
 #define SESSION_VERSION 1
 #define SESSION_CHECK_LEN 8
-#define SESSION_FIXED (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + 2 + SESSION_CHECK_LEN)
+#define SESSION_FIXED                                                      \
+  (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + 2 + SESSION_CHECK_LEN)
 #define SESSION_MAX_LEN                                                    \
   (SESSION_FIXED + TERN_TICKET_MAX_PSK + 2 * TERN_TICKET_MAX_NAME +        \
    TERN_TICKET_MAX)
@@ -176,6 +183,8 @@ typedef struct ticket_key {
 } ticket_key;
 
 struct tern_ticket_keys {
+  pthread_mutex_t lock; /* held by every call below */
+  int lock_ok;          /* lock was initialised */
   ticket_key slot[3];
   ticket_key *current;  /* seals and opens */
   ticket_key *previous; /* only opens */
@@ -233,6 +242,11 @@ tern_ticket_keys *tern_ticket_keys_new(void) {
   if (tern_crypto_init() != TERN_OK) return NULL;
   k = OPENSSL_zalloc(sizeof *k);
   if (k == NULL) return NULL;
+  if (pthread_mutex_init(&k->lock, NULL) != 0) {
+    OPENSSL_free(k);
+    return NULL;
+  }
+  k->lock_ok = 1;
   for (int i = 0; i < 3; i++) {
     k->slot[i].seal = EVP_CIPHER_CTX_new();
     k->slot[i].open = EVP_CIPHER_CTX_new();
@@ -255,24 +269,20 @@ void tern_ticket_keys_free(tern_ticket_keys *k) {
     EVP_CIPHER_CTX_free(k->slot[i].seal);
     EVP_CIPHER_CTX_free(k->slot[i].open);
   }
+  if (k->lock_ok) pthread_mutex_destroy(&k->lock);
   OPENSSL_cleanse(k, sizeof *k);
   OPENSSL_free(k);
 }
 
 /*
- * tern_ticket_keys_rotate keys the spare slot, then renames the slots:
- * new -> current -> previous -> wiped (or, for the current key's name,
- * new -> current and the old current key wiped, previous untouched).
- * Keying first means a failure leaves the ring unchanged. The caller's
- * key bytes are not kept: the contexts hold their own schedules.
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO (libcrypto
- * could not key a context; only when libcrypto itself fails).
+ * keys_rotate keys the spare slot, then renames the slots: new -> current
+ * -> previous -> wiped (or, for the current key's name, new -> current
+ * and the old current key wiped, previous untouched). Keying first means
+ * a failure leaves the ring unchanged. Called with the lock held.
  */
-int tern_ticket_keys_rotate(tern_ticket_keys *k,
-                            const uint8_t name[TERN_TICKET_KEY_NAME_LEN],
-                            const uint8_t key[TERN_TICKET_KEY_LEN]) {
+static int keys_rotate(tern_ticket_keys *k, const uint8_t *name,
+                       const uint8_t *key) {
   ticket_key *old;
-  if (k == NULL || name == NULL || key == NULL) return TERN_ERR_INVALID_ARG;
   TRY(key_load(k->spare, name, key));
   if (k->current->present &&
       memcmp(k->current->name, name, TERN_TICKET_KEY_NAME_LEN) == 0) {
@@ -288,9 +298,35 @@ int tern_ticket_keys_rotate(tern_ticket_keys *k,
   return TERN_OK;
 }
 
-/* tern_ticket_keys_ready: whether tickets can be sealed. */
+/*
+ * tern_ticket_keys_rotate: keys_rotate under the lock. The caller's key
+ * bytes are not kept: the contexts hold their own schedules.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO (libcrypto
+ * could not key a context; only when libcrypto itself fails).
+ */
+int tern_ticket_keys_rotate(tern_ticket_keys *k,
+                            const uint8_t name[TERN_TICKET_KEY_NAME_LEN],
+                            const uint8_t key[TERN_TICKET_KEY_LEN]) {
+  int rc;
+  if (k == NULL || name == NULL || key == NULL) return TERN_ERR_INVALID_ARG;
+  pthread_mutex_lock(&k->lock);
+  rc = keys_rotate(k, name, key);
+  pthread_mutex_unlock(&k->lock);
+  return rc;
+}
+
+/*
+ * tern_ticket_keys_ready: whether tickets can be sealed. The ring is
+ * const to the caller, not to its lock (the object itself is never const).
+ */
 int tern_ticket_keys_ready(const tern_ticket_keys *k) {
-  return k != NULL && k->current->present;
+  tern_ticket_keys *m = (tern_ticket_keys *)k;
+  int ready;
+  if (k == NULL) return 0;
+  pthread_mutex_lock(&m->lock);
+  ready = k->current->present;
+  pthread_mutex_unlock(&m->lock);
+  return ready;
 }
 
 /* key_find: the slot whose key has this name, or NULL (names are public). */
@@ -406,23 +442,19 @@ static int gcm_open(EVP_CIPHER_CTX *ctx, const uint8_t *header,
 }
 
 /*
- * tern_ticket_seal checks st, writes name || nonce, serialises the
- * plaintext straight into out and encrypts it there, so the PSK is never
- * copied elsewhere; on a libcrypto failure out is wiped. The size is
- * known before any byte is written: a short buffer is left untouched.
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (no current key),
- * TERN_ERR_BUFFER_TOO_SMALL, TERN_ERR_CRYPTO.
+ * ticket_seal checks st, writes name || nonce, serialises the plaintext
+ * straight into out and encrypts it there, so the PSK is never copied
+ * elsewhere; on a libcrypto failure out is wiped. The size is known
+ * before any byte is written: a short buffer is left untouched. Called
+ * with the lock held.
  */
-int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
-                     const uint8_t nonce[TERN_TICKET_NONCE_LEN], uint8_t *out,
-                     size_t cap, size_t *out_len) {
+static int ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
+                       const uint8_t *nonce, uint8_t *out, size_t cap,
+                       size_t *out_len) {
   tern_writer w;
   size_t plain_len, total;
   int rc;
 
-  if (k == NULL || st == NULL || nonce == NULL || out == NULL ||
-      out_len == NULL)
-    return TERN_ERR_INVALID_ARG;
   if (!k->current->present) return TERN_ERR_STATE;
   if (!ticket_state_ok(st)) return TERN_ERR_INVALID_ARG;
   plain_len = ticket_plain_len(st);
@@ -433,7 +465,7 @@ int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
   memcpy(out + TERN_TICKET_KEY_NAME_LEN, nonce, TERN_TICKET_NONCE_LEN);
   tern_writer_init(&w, out + TICKET_HEADER_LEN, plain_len);
   rc = ticket_plain_write(&w, st);
-  if (rc == TERN_OK && w.len != plain_len) rc = TERN_ERR_CRYPTO;
+  if (rc == TERN_OK && w.len != plain_len) rc = TERN_ERR_CRYPTO; /* never */
   if (rc == TERN_OK)
     rc = gcm_seal(k->current->seal, out, out + TICKET_HEADER_LEN, plain_len,
                   out + TICKET_HEADER_LEN + plain_len);
@@ -446,9 +478,57 @@ int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
 }
 
 /*
- * tern_ticket_open finds the key by name, decrypts into a stack buffer
- * that is wiped on every path, and parses it into st. Lengths that no
- * ticket of ours has are refused before decrypting. st is wiped first and
+ * tern_ticket_seal: ticket_seal under the lock.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (no current key),
+ * TERN_ERR_BUFFER_TOO_SMALL, TERN_ERR_CRYPTO.
+ */
+int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
+                     const uint8_t nonce[TERN_TICKET_NONCE_LEN], uint8_t *out,
+                     size_t cap, size_t *out_len) {
+  int rc;
+  if (k == NULL || st == NULL || nonce == NULL || out == NULL ||
+      out_len == NULL)
+    return TERN_ERR_INVALID_ARG;
+  pthread_mutex_lock(&k->lock);
+  rc = ticket_seal(k, st, nonce, out, cap, out_len);
+  pthread_mutex_unlock(&k->lock);
+  return rc;
+}
+
+/*
+ * ticket_open finds the key by name, decrypts into a stack buffer that
+ * is wiped on every path, and parses it into st (already wiped). Lengths
+ * that no ticket of ours has are refused before decrypting. Called with
+ * the lock held.
+ */
+static int ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
+                       tern_ticket_state *st) {
+  uint8_t plain[TICKET_PLAIN_MAX];
+  tern_reader r;
+  ticket_key *key;
+  size_t ct_len;
+  int rc;
+
+  if (len < TERN_TICKET_KEY_NAME_LEN) return TERN_ERR_MALFORMED;
+  key = key_find(k, in);
+  if (key == NULL) return TERN_ERR_UNSUPPORTED;
+  if (len < TICKET_OVERHEAD || len - TICKET_OVERHEAD > sizeof plain)
+    return TERN_ERR_MALFORMED;
+  ct_len = len - TICKET_OVERHEAD;
+
+  /* from here plain may hold secrets: one exit, which wipes it */
+  rc = gcm_open(key->open, in, in + TICKET_HEADER_LEN, ct_len,
+                in + TICKET_HEADER_LEN + ct_len, plain);
+  if (rc == TERN_OK) {
+    tern_reader_init(&r, plain, ct_len);
+    rc = ticket_plain_read(&r, st);
+  }
+  OPENSSL_cleanse(plain, sizeof plain);
+  return rc;
+}
+
+/*
+ * tern_ticket_open: ticket_open under the lock. st is wiped first and
  * again on failure, so it never holds part of a rejected ticket.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED (too short or
  * too long to be ours, or bad fields after a good tag),
@@ -457,28 +537,12 @@ int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
  */
 int tern_ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
                      tern_ticket_state *st) {
-  uint8_t plain[TICKET_PLAIN_MAX];
-  tern_reader r;
-  ticket_key *key;
-  size_t ct_len;
   int rc;
-
   if (st != NULL) OPENSSL_cleanse(st, sizeof *st);
   if (k == NULL || in == NULL || st == NULL) return TERN_ERR_INVALID_ARG;
-  if (len < TERN_TICKET_KEY_NAME_LEN) return TERN_ERR_MALFORMED;
-  key = key_find(k, in);
-  if (key == NULL) return TERN_ERR_UNSUPPORTED;
-  if (len < TICKET_OVERHEAD || len - TICKET_OVERHEAD > sizeof plain)
-    return TERN_ERR_MALFORMED;
-  ct_len = len - TICKET_OVERHEAD;
-
-  rc = gcm_open(key->open, in, in + TICKET_HEADER_LEN, ct_len,
-                in + TICKET_HEADER_LEN + ct_len, plain);
-  if (rc == TERN_OK) {
-    tern_reader_init(&r, plain, ct_len);
-    rc = ticket_plain_read(&r, st);
-  }
-  OPENSSL_cleanse(plain, sizeof plain);
+  pthread_mutex_lock(&k->lock);
+  rc = ticket_open(k, in, len, st);
+  pthread_mutex_unlock(&k->lock);
   if (rc != TERN_OK) OPENSSL_cleanse(st, sizeof *st);
   return rc;
 }
@@ -565,7 +629,7 @@ int tern_session_encode(const tern_session_state *st, uint8_t *out, size_t cap,
 
   tern_writer_init(&w, out, body_len);
   rc = session_write(&w, st);
-  if (rc == TERN_OK && w.len != body_len) rc = TERN_ERR_CRYPTO;
+  if (rc == TERN_OK && w.len != body_len) rc = TERN_ERR_CRYPTO; /* never */
   if (rc == TERN_OK) rc = session_check(out, body_len, out + body_len);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(out, total);

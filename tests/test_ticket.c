@@ -5,8 +5,11 @@
  * every byte and bit flipped and every truncation refused, with the
  * output wiped; plaintexts with bad fields under a good tag; the session
  * blob likewise; the strike register against a simple model over 100000
- * ids; and no allocation per seal, open or check.
+ * ids; one ring shared by threads while it rotates; and no allocation
+ * per seal, open or check.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +27,7 @@
 /* Allocation counting (installed before libcrypto allocates anything) */
 /* ------------------------------------------------------------------ */
 
-static size_t alloc_count;
+static atomic_size_t alloc_count; /* threads allocate too (test_ticket_threads) */
 
 static void *count_malloc(size_t n, const char *file, int line) {
   (void)file;
@@ -615,6 +618,86 @@ static void test_ticket_plaintext_fields(void) {
   tern_ticket_keys_free(k);
 }
 
+/*
+ * One ring used by four threads while a fifth rotates it between keys A
+ * and B (so both stay in the ring): every ticket must be exactly the GCM
+ * sealing of its own plaintext under its own nonce, and open again.
+ */
+enum { THREADS = 4, PER_THREAD = 400 };
+
+typedef struct worker {
+  tern_ticket_keys *k;
+  int index;
+  long failures;
+} worker;
+
+static void *seal_open_worker(void *arg) {
+  worker *w = arg;
+  for (int i = 0; i < PER_THREAD; i++) {
+    tern_ticket_state st, got;
+    uint8_t t[TERN_TICKET_MAX], plain[TERN_TICKET_MAX], want[TERN_TICKET_MAX];
+    uint8_t nonce[12] = {0};
+    size_t len = 0, want_len;
+    const uint8_t *key;
+    make_ticket_state(&st, all_suites[i % 3], (size_t)w->index, 3);
+    st.age_add = (uint32_t)(w->index << 16 | i);
+    nonce[0] = (uint8_t)w->index;
+    nonce[1] = (uint8_t)(i >> 8);
+    nonce[2] = (uint8_t)i;
+    want_len = build_plain(want, &st, 1);
+    if (tern_ticket_seal(w->k, &st, nonce, t, sizeof t, &len) != TERN_OK ||
+        len != want_len + 44 || memcmp(t + 16, nonce, 12) != 0) {
+      w->failures++;
+      continue;
+    }
+    key = memcmp(t, name_a, 16) == 0 ? key_a
+          : memcmp(t, name_b, 16) == 0 ? key_b
+                                       : NULL;
+    if (key == NULL || !raw_unseal(key, t, len, plain) ||
+        memcmp(plain, want, want_len) != 0)
+      w->failures++;
+    if (tern_ticket_open(w->k, t, len, &got) != TERN_OK ||
+        !ticket_state_eq(&got, &st))
+      w->failures++;
+  }
+  return NULL;
+}
+
+static void *rotate_worker(void *arg) {
+  worker *w = arg;
+  for (int i = 0; i < 4 * PER_THREAD; i++) {
+    int rc = i % 2 ? tern_ticket_keys_rotate(w->k, name_b, key_b)
+                   : tern_ticket_keys_rotate(w->k, name_a, key_a);
+    if (rc != TERN_OK || !tern_ticket_keys_ready(w->k)) w->failures++;
+  }
+  return NULL;
+}
+
+static void test_ticket_threads(void) {
+  tern_ticket_keys *k = ring_with(name_a, key_a);
+  pthread_t tid[THREADS + 1];
+  worker w[THREADS + 1];
+  long failures = 0;
+  int started = 0;
+  CHECK_EQ_INT(tern_ticket_keys_rotate(k, name_b, key_b), TERN_OK);
+  for (int i = 0; i <= THREADS; i++) {
+    w[i].k = k;
+    w[i].index = i;
+    w[i].failures = 0;
+    if (pthread_create(&tid[i], NULL, i < THREADS ? seal_open_worker : rotate_worker,
+                       &w[i]) != 0)
+      break;
+    started++;
+  }
+  CHECK_EQ_INT(started, THREADS + 1);
+  for (int i = 0; i < started; i++) {
+    pthread_join(tid[i], NULL);
+    failures += w[i].failures;
+  }
+  CHECK_EQ_INT(failures, 0);
+  tern_ticket_keys_free(k);
+}
+
 /* ------------------------------------------------------------------ */
 /* Session blob                                                        */
 /* ------------------------------------------------------------------ */
@@ -1162,6 +1245,7 @@ int main(void) {
   test_ticket_rotation();
   test_ticket_tamper();
   test_ticket_plaintext_fields();
+  test_ticket_threads();
   test_session_roundtrip();
   test_session_corruption();
   test_session_fields();
