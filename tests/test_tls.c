@@ -1,0 +1,317 @@
+/*
+ * test_tls.c - TLS over TCP, tern client <-> tern server, the byte
+ * streams joined in memory: handshakes in every suite, HelloRetryRequest,
+ * records cut into 1-byte pieces, application data, KeyUpdate both ways,
+ * close_notify, client authentication, resumption, and the alerts for
+ * bad records.
+ */
+#include <openssl/x509.h>
+#include <tern.h>
+
+#include "check.h"
+#include "pki.h"
+
+static pki server_pki, client_pki;
+static uint64_t clock_now = 1800000000000ull;
+static uint64_t test_clock(void *u) {
+  (void)u;
+  return clock_now;
+}
+
+static uint8_t session[TERN_SESSION_MAX_BYTES];
+static size_t session_len;
+static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t me, void *u) {
+  (void)c, (void)me, (void)u;
+  memcpy(session, s, len);
+  session_len = len;
+}
+
+static tern_config *server_config(void) {
+  tern_config *cfg = tern_config_new(TERN_SERVER);
+  STACK_OF(X509) *chain = pki_chain(&server_pki);
+  CHECK_EQ_INT(tern_config_set_cert(cfg, server_pki.leaf, chain, server_pki.leaf_key), TERN_OK);
+  sk_X509_pop_free(chain, X509_free);
+  CHECK_EQ_INT(tern_config_set_clock(cfg, test_clock, NULL), TERN_OK);
+  return cfg;
+}
+
+static tern_config *client_config(void) {
+  tern_config *cfg = tern_config_new(TERN_CLIENT);
+  X509_STORE *store = X509_STORE_new();
+  X509_STORE_add_cert(store, server_pki.ca);
+  CHECK_EQ_INT(tern_config_set_trust_store(cfg, store), TERN_OK);
+  X509_STORE_free(store);
+  CHECK_EQ_INT(tern_config_set_clock(cfg, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(cfg, on_session, NULL), TERN_OK);
+  return cfg;
+}
+
+/* Moves everything `from` has to send into `to`, in pieces of frag bytes
+   (0: at once). Returns what tern_tls_feed last said. */
+static int pump(tern_conn *from, tern_conn *to, size_t frag) {
+  size_t len, used;
+  const uint8_t *p;
+  int rc = TERN_OK;
+  while ((p = tern_tls_output(from, &len)) != NULL && rc == TERN_OK) {
+    size_t n = frag && frag < len ? frag : len;
+    rc = tern_tls_feed(to, p, n, &used);
+    tern_tls_output_done(from, used);
+    if (rc == TERN_OK && used == 0) break; /* the reader holds 64 KiB unread */
+  }
+  return rc;
+}
+
+typedef struct tpair {
+  tern_conn *c, *s;
+} tpair;
+
+/* Runs the handshake to its end; returns TERN_OK or the first failure. */
+static int handshake(tpair *t, tern_config *ccfg, tern_config *scfg, size_t frag) {
+  int rc;
+  t->c = tern_conn_new_tls(ccfg, NULL);
+  t->s = tern_conn_new_tls(scfg, NULL);
+  CHECK(t->c != NULL && t->s != NULL);
+  CHECK_EQ_INT(tern_conn_set_server_name(t->c, "localhost"), TERN_OK);
+  if (session_len) tern_conn_set_session(t->c, session, session_len, clock_now);
+  rc = tern_handshake(t->c);
+  if (rc < 0) return rc;
+  for (int i = 0; i < 50; i++) {
+    int a = pump(t->c, t->s, frag), b;
+    if (a != TERN_OK) return a;
+    b = pump(t->s, t->c, frag);
+    if (b != TERN_OK) return b;
+    if (tern_conn_handshake_done(t->c) && tern_conn_handshake_done(t->s)) {
+      size_t len;
+      /* the server's tickets */
+      if (tern_tls_output(t->s, &len) == NULL) return TERN_OK;
+    }
+  }
+  return TERN_ERR_STATE;
+}
+
+static void tpair_free(tpair *t) {
+  tern_conn_free(t->c);
+  tern_conn_free(t->s);
+}
+
+/* Sends n bytes from a to b and checks they arrive intact. */
+static void transfer(tern_conn *a, tern_conn *b, size_t n) {
+  uint8_t *data = malloc(n), *got = malloc(n + 1);
+  size_t have = 0, k;
+  for (size_t i = 0; i < n; i++) data[i] = (uint8_t)(i * 7 + n);
+  CHECK_EQ_INT(tern_tls_write(a, data, n), TERN_OK);
+  for (int round = 0; round < 1000 && have < n; round++) {
+    CHECK_EQ_INT(pump(a, b, 0), TERN_OK);
+    while (tern_tls_read(b, got + have, n - have, &k) == TERN_OK) have += k;
+  }
+  CHECK_EQ_INT(have, n);
+  CHECK(memcmp(data, got, n) == 0);
+  free(data);
+  free(got);
+}
+
+static void test_suites(void) {
+  static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+                                    TERN_TLS_CHACHA20_POLY1305_SHA256};
+  for (int i = 0; i < 3; i++)
+    for (size_t frag = 0; frag <= 1; frag++) {
+      tern_config *s = server_config(), *c = client_config();
+      tpair t;
+      int rc;
+      CHECK_EQ_INT(tern_config_set_cipher_suites(s, &suites[i], 1), TERN_OK);
+      rc = handshake(&t, c, s, frag);
+      CHECK_EQ_INT(rc, TERN_OK);
+      if (rc != TERN_OK)
+        fprintf(stderr, "  suite %04x: %s / %s\n", suites[i], tern_conn_error_detail(t.c),
+                tern_conn_error_detail(t.s));
+      CHECK_EQ_INT(tern_conn_cipher_suite(t.c), suites[i]);
+      transfer(t.c, t.s, 5);
+      transfer(t.s, t.c, 100000);
+      transfer(t.c, t.s, 16384);
+      tpair_free(&t);
+      tern_config_free(s);
+      tern_config_free(c);
+    }
+}
+
+static void test_hrr(void) {
+  tern_config *s = server_config(), *c = client_config();
+  uint16_t g = TERN_GROUP_SECP384R1;
+  tpair t;
+  CHECK_EQ_INT(tern_config_set_groups(s, &g, 1), TERN_OK);
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_conn_used_hrr(t.c), 1);
+  CHECK_EQ_INT(tern_conn_group(t.c), TERN_GROUP_SECP384R1);
+  transfer(t.s, t.c, 1000);
+  tpair_free(&t);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+static void test_key_update_and_close(void) {
+  tern_config *s = server_config(), *c = client_config();
+  uint8_t buf[16];
+  size_t n;
+  tpair t;
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  /* the client updates and asks the server to: both directions move */
+  CHECK_EQ_INT(tern_tls_key_update(t.c, 1), TERN_OK);
+  transfer(t.c, t.s, 3000);
+  transfer(t.s, t.c, 3000);
+  /* the server updates without asking */
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_INT(tern_tls_key_update(t.s, 0), TERN_OK);
+    transfer(t.s, t.c, 100);
+    transfer(t.c, t.s, 100);
+  }
+  /* close_notify */
+  CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
+  CHECK_EQ_INT(tern_tls_write(t.c, buf, 1), TERN_ERR_STATE);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_read(t.s, buf, sizeof buf, &n), TERN_ERR_CLOSED);
+  CHECK_EQ_INT(tern_tls_peer_closed(t.s), 1);
+  tpair_free(&t);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+static void test_client_auth_and_resumption(void) {
+  tern_config *s = server_config(), *c = client_config();
+  X509_STORE *store = X509_STORE_new();
+  STACK_OF(X509) *chain = pki_chain(&client_pki);
+  const uint8_t *der;
+  size_t len;
+  tpair t;
+  X509_STORE_add_cert(store, client_pki.ca);
+  CHECK_EQ_INT(tern_config_set_trust_store(s, store), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_client_auth(s, TERN_CLIENT_AUTH_REQUIRED, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_cert(c, client_pki.leaf, chain, client_pki.leaf_key), TERN_OK);
+  X509_STORE_free(store);
+  sk_X509_pop_free(chain, X509_free);
+  session_len = 0;
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_OK);
+  CHECK(session_len > 0); /* a ticket arrived */
+  tpair_free(&t);
+  /* resume with it: no certificates this time */
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_conn_resumed(t.c), 1);
+  CHECK_EQ_INT(tern_conn_resumed(t.s), 1);
+  transfer(t.c, t.s, 10);
+  tpair_free(&t);
+  session_len = 0;
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* Feeds raw bytes to a fresh tern server; returns its alert. */
+static uint8_t server_alert_for(const uint8_t *bytes, size_t n) {
+  tern_config *s = server_config();
+  tern_conn *srv = tern_conn_new_tls(s, NULL);
+  size_t len;
+  const uint8_t *out;
+  uint8_t alert;
+  int rc = tern_tls_feed(srv, bytes, n, NULL);
+  CHECK(rc == TERN_ERR_ALERT);
+  alert = tern_conn_alert(srv);
+  /* the alert goes out as a plaintext alert record */
+  out = tern_tls_output(srv, &len);
+  CHECK(out != NULL && len >= 7);
+  if (out && len >= 7) {
+    CHECK_EQ_INT(out[len - 7], 21);
+    CHECK_EQ_INT(out[len - 1], alert);
+  }
+  tern_conn_free(srv);
+  tern_config_free(s);
+  return alert;
+}
+
+static void test_bad_records(void) {
+  static const uint8_t garbage[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  static const uint8_t big[] = {22, 3, 3, 0x40, 0x01};             /* 2^14 + 1 */
+  static const uint8_t badtype[] = {99, 3, 3, 0, 1, 0};
+  static const uint8_t zero_len[] = {22, 3, 3, 0, 0};
+  static const uint8_t ccs_first[] = {20, 3, 3, 0, 1, 1};
+  CHECK_EQ_INT(server_alert_for(garbage, sizeof garbage - 1), TERN_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_EQ_INT(server_alert_for(big, sizeof big), TERN_ALERT_RECORD_OVERFLOW);
+  CHECK_EQ_INT(server_alert_for(badtype, sizeof badtype), TERN_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_EQ_INT(server_alert_for(zero_len, sizeof zero_len), TERN_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_EQ_INT(server_alert_for(ccs_first, sizeof ccs_first), TERN_ALERT_UNEXPECTED_MESSAGE);
+
+  /* a protected record flipped in flight: bad_record_mac */
+  {
+    tern_config *s = server_config(), *c = client_config();
+    tpair t;
+    const uint8_t *p;
+    uint8_t copy[256];
+    size_t len;
+    CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+    CHECK_EQ_INT(tern_tls_write(t.c, (const uint8_t *)"hello", 5), TERN_OK);
+    p = tern_tls_output(t.c, &len);
+    CHECK(p != NULL && len < sizeof copy);
+    memcpy(copy, p, len);
+    copy[len - 3] ^= 0x40;
+    CHECK_EQ_INT(tern_tls_feed(t.s, copy, len, NULL), TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(t.s), TERN_ALERT_BAD_RECORD_MAC);
+    tpair_free(&t);
+    /* a record after close_notify: unexpected_message */
+    CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+    CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
+    CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+    CHECK_EQ_INT(tern_tls_write(t.s, (const uint8_t *)"x", 1), TERN_OK);
+    CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK); /* the server may still talk */
+    {
+      /* a new record from the client after its close_notify: forge one by
+         keying a fresh write with the same protections is not possible
+         here, so replay the server's own view: feed a CCS */
+      static const uint8_t ccs[] = {20, 3, 3, 0, 1, 1};
+      CHECK_EQ_INT(tern_tls_feed(t.s, ccs, sizeof ccs, NULL), TERN_ERR_ALERT);
+      CHECK_EQ_INT(tern_conn_alert(t.s), TERN_ALERT_UNEXPECTED_MESSAGE);
+    }
+    tpair_free(&t);
+    /* a truncated record at the end of the stream is held, not processed */
+    {
+      tern_conn *srv = tern_conn_new_tls(s, NULL);
+      tern_conn *cl = tern_conn_new_tls(c, NULL);
+      size_t n;
+      CHECK_EQ_INT(tern_conn_set_server_name(cl, "localhost"), TERN_OK);
+      CHECK_EQ_INT(tern_handshake(cl), TERN_WANT_READ);
+      p = tern_tls_output(cl, &n);
+      CHECK(p != NULL && n > 10);
+      CHECK_EQ_INT(tern_tls_feed(srv, p, n - 10, NULL), TERN_OK);
+      CHECK_EQ_INT(tern_conn_handshake_done(srv), 0);
+      CHECK(tern_tls_output(srv, &len) == NULL);
+      tern_conn_free(srv);
+      tern_conn_free(cl);
+    }
+    tern_config_free(s);
+    tern_config_free(c);
+  }
+  /* QUIC-only calls refuse a TLS connection and the other way round */
+  {
+    tern_config *c = client_config();
+    tern_conn *cl = tern_conn_new_tls(c, NULL);
+    uint8_t b[4];
+    size_t n;
+    CHECK_EQ_INT(tern_quic_provide_data(cl, TERN_LEVEL_INITIAL, b, 1), TERN_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tern_quic_set_transport_params(cl, b, 1), TERN_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tern_tls_write(cl, b, 1), TERN_ERR_STATE);
+    CHECK_EQ_INT(tern_tls_read(cl, b, sizeof b, &n), TERN_WANT_READ);
+    CHECK_EQ_INT(tern_tls_key_update(cl, 0), TERN_ERR_STATE);
+    tern_conn_free(cl);
+    tern_config_free(c);
+  }
+}
+
+int main(void) {
+  CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 1, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&client_pki, PKI_KEY_ED25519, "client", 0, PKI_VALID_NOW), 0);
+  test_suites();
+  test_hrr();
+  test_key_update_and_close();
+  test_client_auth_and_resumption();
+  test_bad_records();
+  pki_free(&server_pki);
+  pki_free(&client_pki);
+  return check_report();
+}
