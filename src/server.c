@@ -372,6 +372,12 @@ int tern_server_send_sh(tern_conn *c) {
   sh.cipher_suite = c->suite->id;
   sh.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS);
   sh.ext.selected_version = TERN_TLS13;
+  /* the order RFC 8448 §4 shows: pre_shared_key, key_share, versions */
+  if (c->psk_mode) {
+    sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
+    sh.ext.selected_identity = c->selected_psk;
+    sh.ext.order[sh.ext.n_order++] = TERN_EXT_PRE_SHARED_KEY;
+  }
   if (dhe) {
     sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
     sh.ext.n_key_shares = sh.ext.key_share_count = 1;
@@ -379,11 +385,6 @@ int tern_server_send_sh(tern_conn *c) {
     sh.ext.key_shares[0].key_exchange.p = mine->pub;
     sh.ext.key_shares[0].key_exchange.len = mine->pub_len;
     sh.ext.order[sh.ext.n_order++] = TERN_EXT_KEY_SHARE;
-  }
-  if (c->psk_mode) {
-    sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
-    sh.ext.selected_identity = c->selected_psk;
-    sh.ext.order[sh.ext.n_order++] = TERN_EXT_PRE_SHARED_KEY;
   }
   sh.ext.order[sh.ext.n_order++] = TERN_EXT_SUPPORTED_VERSIONS;
   rc = tern_msg_write_server_hello(&sh, out, sizeof out, &len);
