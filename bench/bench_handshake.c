@@ -15,18 +15,36 @@
  * mode leaves to the QUIC stack: about four AES-GCM records a handshake.)
  *
  * Rates are taken in interleaved rounds (tern, OpenSSL, GnuTLS, tern with
- * a cold certificate cache, tern, ...) and the best round of each is
- * reported, with the ratios. Time is the process's CPU time (one thread),
- * so handshakes per second are per second of CPU. Heap per pair:
- * N pairs are all advanced to the same point mid-handshake (the server has
- * sent its flight, the client has processed it and sent its Finished, the
- * server has not read it) and glibc's mallinfo2() is read before and after;
+ * a cold certificate cache, the three resuming, tern, ...) and the best
+ * round of each is reported, with the ratios. Time is the process's CPU
+ * time (one thread), so handshakes per second are per second of CPU.
+ * Heap per pair: N pairs are all advanced to the same point mid-handshake
+ * (the server has sent its flight, the client has processed it and sent
+ * its Finished, the server has not read it) and glibc's mallinfo2() is
+ * read before and after;
  * the bytes of the harness's own transport buffers are reported apart.
  * Allocations per handshake are counted by replacing malloc (all
  * libraries) and libcrypto's allocator (libcrypto, libssl and the part of
  * tern that uses OPENSSL_malloc).
  *
- * Usage: bench_handshake [--quick] [--seconds S] [--pairs N] [--only tern|openssl|gnutls|tern-cold]
+ * Resumed handshakes (psk_dhe_ke, the default of all three) are timed the
+ * same way, with the same algorithms, each connection offering a ticket
+ * no connection used before: the pool of sessions is filled once by full
+ * handshakes, untimed, and then fed only by the tickets the resumed
+ * connections themselves issue (each server's default count: after a
+ * resumption tern and GnuTLS send two, OpenSSL one; the report shows the
+ * count each client read). The client reads those tickets inside the timed
+ * handshake, and every timed connection must have resumed on both sides
+ * or the benchmark stops.
+ *   - tern:    tern_conn_set_session with a blob from the new-session
+ *              callback (single-use tickets; the pool keeps both);
+ *   - OpenSSL: SSL_set_session with the SSL_SESSION of SSL_get1_session,
+ *              taken after SSL_read has processed the tickets;
+ *   - GnuTLS:  gnutls_session_set_data with gnutls_session_get_data2,
+ *              taken after gnutls_record_recv has processed the ticket.
+ *
+ * Usage: bench_handshake [--quick] [--seconds S] [--pairs N]
+ *          [--only tern|openssl|gnutls|tern-cold|tern-resume|openssl-resume|gnutls-resume]
  * (--only times one library and skips the rest, e.g. under perf record.)
  * Exits 0 when every handshake succeeded (targets missed or not: this is
  * a report), 1 when any handshake or the setup failed.
@@ -210,6 +228,34 @@ static void pipe_free(pipe_buf *p) {
   memset(p, 0, sizeof *p);
 }
 
+/* The indexes of a first-in first-out pool of POOL stored sessions (one
+   pool per library, each holding its library's kind of session). */
+#define POOL 64
+typedef struct ring {
+  unsigned head, n;
+} ring;
+
+/* ring_push: the slot to fill, or -1 when the pool is full. */
+static int ring_push(ring *r) {
+  if (r->n == POOL) return -1;
+  return (int)((r->head + r->n++) % POOL);
+}
+
+/* ring_pop: the oldest slot, now empty, or -1 when there is none. */
+static int ring_pop(ring *r) {
+  int i;
+  if (r->n == 0) return -1;
+  i = (int)r->head;
+  r->head = (r->head + 1) % POOL;
+  r->n--;
+  return i;
+}
+
+static void not_resumed(const char *lib) {
+  fprintf(stderr, "bench_handshake: %s: a resumed handshake was timed but did not resume\n", lib);
+  exit(1);
+}
+
 /* ------------------------------------------------------------------ */
 /* tern                                                                */
 /* ------------------------------------------------------------------ */
@@ -229,6 +275,45 @@ static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x
 
 static tern_config *tern_ccfg, *tern_scfg, *tern_scfg_cold[COLD_CERTS];
 static unsigned tern_cold_next;
+/* The same two with time and tickets, for the resumed handshakes. */
+static tern_config *tern_rccfg, *tern_rscfg;
+
+/*
+ * The resumption configurations' clock, in ms. It moves 1 ms per timed
+ * resumed handshake and tickets live TICKET_LIFETIME_S, so the server's
+ * single-use register (16384 identities by default) settles at 10000 live
+ * identities, each check expiring one as it records one: the steady state
+ * of a busy server, whatever the machine's speed and the length of the run.
+ */
+#define TICKET_LIFETIME_S 10
+static uint64_t bench_ms = 1700000000000ull;
+
+static uint64_t bench_clock(void *user) {
+  (void)user;
+  return bench_ms;
+}
+
+/* The sessions the tern client was given, oldest first. */
+static struct {
+  uint8_t blob[TERN_SESSION_MAX_BYTES];
+  size_t len;
+} tern_pool[POOL];
+static ring tern_ring;
+static unsigned long tern_tickets_seen, tern_tickets_per_conn;
+
+/* The new-session callback: keeps the blob while the pool has room. */
+static void tern_on_session(tern_conn *c, const uint8_t *blob, size_t len,
+                            uint32_t max_early, void *user) {
+  int slot = ring_push(&tern_ring);
+  (void)c;
+  (void)max_early;
+  (void)user;
+  tern_tickets_seen++;
+  if (slot < 0) return;
+  if (len > sizeof tern_pool[slot].blob) die("tern: session blob too long");
+  memcpy(tern_pool[slot].blob, blob, len);
+  tern_pool[slot].len = len;
+}
 
 static tern_config *tern_server_config(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key) {
   static const char *const alpn[] = {"h3"};
@@ -242,21 +327,25 @@ static tern_config *tern_server_config(X509 *leaf, STACK_OF(X509) *chain, EVP_PK
   return cfg;
 }
 
-static void tern_setup(const pki *p) {
+static tern_config *tern_client_config(X509_STORE *store) {
   static const char *const alpn[] = {"h3"};
   const uint16_t suite = TERN_TLS_AES_128_GCM_SHA256, group = TERN_GROUP_X25519;
+  tern_config *cfg = tern_config_new(TERN_CLIENT);
+  if (cfg == NULL || tern_config_set_trust_store(cfg, store) != TERN_OK ||
+      tern_config_set_alpn(cfg, alpn, 1) != TERN_OK ||
+      tern_config_set_cipher_suites(cfg, &suite, 1) != TERN_OK ||
+      tern_config_set_groups(cfg, &group, 1) != TERN_OK ||
+      tern_config_set_key_share_groups(cfg, &group, 1) != TERN_OK)
+    die("tern client config");
+  return cfg;
+}
+
+static void tern_setup(const pki *p) {
   X509_STORE *store = X509_STORE_new();
   STACK_OF(X509) *chain = pki_chain(p);
 
-  tern_ccfg = tern_config_new(TERN_CLIENT);
-  if (store == NULL || chain == NULL || tern_ccfg == NULL || !X509_STORE_add_cert(store, p->ca))
-    die("tern setup");
-  if (tern_config_set_trust_store(tern_ccfg, store) != TERN_OK ||
-      tern_config_set_alpn(tern_ccfg, alpn, 1) != TERN_OK ||
-      tern_config_set_cipher_suites(tern_ccfg, &suite, 1) != TERN_OK ||
-      tern_config_set_groups(tern_ccfg, &group, 1) != TERN_OK ||
-      tern_config_set_key_share_groups(tern_ccfg, &group, 1) != TERN_OK)
-    die("tern client config");
+  if (store == NULL || chain == NULL || !X509_STORE_add_cert(store, p->ca)) die("tern setup");
+  tern_ccfg = tern_client_config(store);
   tern_scfg = tern_server_config(p->leaf, chain, p->leaf_key);
   for (int i = 0; i < COLD_CERTS; i++) {
     EVP_PKEY *key = pki_key_new(PKI_KEY_P256);
@@ -266,6 +355,15 @@ static void tern_setup(const pki *p) {
     X509_free(leaf);
     EVP_PKEY_free(key);
   }
+  /* Resumption: the server's default ticket count (2), a short lifetime
+     (see bench_clock); the client keeps what it is given. */
+  tern_rccfg = tern_client_config(store);
+  tern_rscfg = tern_server_config(p->leaf, chain, p->leaf_key);
+  if (tern_config_set_clock(tern_rccfg, bench_clock, NULL) != TERN_OK ||
+      tern_config_set_new_session_callback(tern_rccfg, tern_on_session, NULL) != TERN_OK ||
+      tern_config_set_clock(tern_rscfg, bench_clock, NULL) != TERN_OK ||
+      tern_config_set_tickets(tern_rscfg, 2, TICKET_LIFETIME_S) != TERN_OK)
+    die("tern resumption config");
   sk_X509_pop_free(chain, X509_free);
   X509_STORE_free(store);
 }
@@ -274,6 +372,8 @@ static void tern_teardown(void) {
   tern_config_free(tern_ccfg);
   tern_config_free(tern_scfg);
   for (int i = 0; i < COLD_CERTS; i++) tern_config_free(tern_scfg_cold[i]);
+  tern_config_free(tern_rccfg);
+  tern_config_free(tern_rscfg);
 }
 
 static void tern_fail(const qpair *p, int rc, const char *when) {
@@ -284,9 +384,9 @@ static void tern_fail(const qpair *p, int rc, const char *when) {
   exit(1);
 }
 
-/* tern_start makes a pair for host name `host`. */
-static void tern_start(qpair *p, const char *host, tern_config *scfg) {
-  if (qpair_init(p, tern_ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+/* tern_start makes a pair of ccfg and scfg for host name `host`. */
+static void tern_start(qpair *p, const char *host, tern_config *ccfg, tern_config *scfg) {
+  if (qpair_init(p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
                  sizeof server_tp) != 0 ||
       tern_conn_set_server_name(p->c.conn, host) != TERN_OK)
     die("tern pair setup");
@@ -297,7 +397,8 @@ static void tern_start(qpair *p, const char *host, tern_config *scfg) {
 static void tern_one(int check, int cold) {
   qpair p;
   int rc;
-  tern_start(&p, HOST, cold ? tern_scfg_cold[tern_cold_next++ % COLD_CERTS] : tern_scfg);
+  tern_start(&p, HOST, tern_ccfg,
+             cold ? tern_scfg_cold[tern_cold_next++ % COLD_CERTS] : tern_scfg);
   rc = qpair_run(&p);
   if (rc != TERN_OK) tern_fail(&p, rc, "full handshake");
   if (check) {
@@ -314,9 +415,48 @@ static void tern_one(int check, int cold) {
 /* A handshake to the wrong host name must fail (the client verifies). */
 static void tern_wrong_host(void) {
   qpair p;
-  tern_start(&p, "wrong.example", tern_scfg);
+  tern_start(&p, "wrong.example", tern_ccfg, tern_scfg);
   if (qpair_run(&p) == TERN_OK) die("tern: host name check (wrong name accepted)");
   qpair_free(&p);
+}
+
+/* Fills the session pool with full handshakes (untimed). */
+static void tern_resume_fill(void) {
+  while (tern_ring.n < POOL / 2) {
+    qpair p;
+    int rc;
+    tern_start(&p, HOST, tern_rccfg, tern_rscfg);
+    if ((rc = qpair_run(&p)) != TERN_OK) tern_fail(&p, rc, "full handshake for tickets");
+    qpair_free(&p);
+  }
+}
+
+/* One resumed handshake on the oldest stored session; the client reads
+   the tickets the server issues (qpair_run delivers them) and the
+   callback stores them. `check` also checks what was negotiated and how
+   many tickets came. */
+static void tern_resume_one(int check) {
+  qpair p;
+  unsigned long seen = tern_tickets_seen;
+  int rc, slot = ring_pop(&tern_ring);
+  if (slot < 0) die("tern: session pool empty");
+  tern_start(&p, HOST, tern_rccfg, tern_rscfg);
+  rc = tern_conn_set_session(p.c.conn, tern_pool[slot].blob, tern_pool[slot].len, bench_ms);
+  if (rc != TERN_OK) tern_fail(&p, rc, "tern_conn_set_session");
+  rc = qpair_run(&p);
+  if (rc != TERN_OK) tern_fail(&p, rc, "resumed handshake");
+  if (!tern_conn_resumed(p.c.conn) || !tern_conn_resumed(p.s.conn)) not_resumed("tern");
+  if (check) {
+    const char *a = tern_conn_alpn(p.c.conn);
+    if (tern_conn_cipher_suite(p.c.conn) != TERN_TLS_AES_128_GCM_SHA256 ||
+        tern_conn_group(p.c.conn) != TERN_GROUP_X25519 ||
+        tern_conn_group(p.s.conn) != TERN_GROUP_X25519 || a == NULL || strcmp(a, "h3") != 0 ||
+        !tern_conn_handshake_done(p.s.conn) || tern_tickets_seen == seen)
+      die("tern resumed negotiated parameters check");
+    tern_tickets_per_conn = tern_tickets_seen - seen;
+  }
+  qpair_free(&p);
+  bench_ms++;
 }
 
 /* Stage 1: the server has sent its flight. Stage 2: the client has
@@ -324,7 +464,7 @@ static void tern_wrong_host(void) {
 static void tern_advance(qpair *p, int stage) {
   int rc;
   if (stage == 1) {
-    tern_start(p, HOST, tern_scfg);
+    tern_start(p, HOST, tern_ccfg, tern_scfg);
     rc = tern_handshake(p->c.conn);
     p->c.result = rc;
     if (rc != TERN_WANT_READ) tern_fail(p, rc, "ClientHello");
@@ -349,6 +489,8 @@ static size_t tern_transport(const qpair *p) {
 /* ------------------------------------------------------------------ */
 
 static SSL_CTX *ossl_cctx, *ossl_sctx;
+/* The same two with tickets, for the resumed handshakes. */
+static SSL_CTX *ossl_rcctx, *ossl_rsctx;
 static const unsigned char ossl_alpn[] = {2, 'h', '3'};
 
 static int ossl_alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
@@ -363,35 +505,54 @@ static int ossl_alpn_select(SSL *s, const unsigned char **out, unsigned char *ou
   return SSL_TLSEXT_ERR_OK;
 }
 
-static SSL_CTX *ossl_ctx(int server) {
+/* A context for one side; with `tickets`, libssl's ticket defaults
+   (stateless tickets, two after a full handshake, one after a
+   resumption), else none. No session cache either way: TLS 1.3 stateless
+   tickets do not use it. */
+static SSL_CTX *ossl_ctx(int server, int tickets) {
   SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
       !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") ||
-      !SSL_CTX_set1_groups_list(ctx, "X25519") || !SSL_CTX_set_num_tickets(ctx, 0))
+      !SSL_CTX_set1_groups_list(ctx, "X25519") ||
+      (!tickets && !SSL_CTX_set_num_tickets(ctx, 0)))
     die("OpenSSL SSL_CTX setup");
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (!tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   return ctx;
 }
 
-static void ossl_setup(const pki *p) {
-  ossl_cctx = ossl_ctx(0);
-  ossl_sctx = ossl_ctx(1);
-  if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ossl_cctx), p->ca) ||
-      SSL_CTX_set_alpn_protos(ossl_cctx, ossl_alpn, sizeof ossl_alpn) != 0)
+static void ossl_setup_pair(SSL_CTX *cctx, SSL_CTX *sctx, const pki *p) {
+  if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), p->ca) ||
+      SSL_CTX_set_alpn_protos(cctx, ossl_alpn, sizeof ossl_alpn) != 0)
     die("OpenSSL client setup");
-  SSL_CTX_set_verify(ossl_cctx, SSL_VERIFY_PEER, NULL);
-  if (!SSL_CTX_use_certificate(ossl_sctx, p->leaf) ||
-      !SSL_CTX_use_PrivateKey(ossl_sctx, p->leaf_key) || !SSL_CTX_check_private_key(ossl_sctx))
+  SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+  if (!SSL_CTX_use_certificate(sctx, p->leaf) || !SSL_CTX_use_PrivateKey(sctx, p->leaf_key) ||
+      !SSL_CTX_check_private_key(sctx))
     die("OpenSSL server certificate");
-  SSL_CTX_set_alpn_select_cb(ossl_sctx, ossl_alpn_select, NULL);
+  SSL_CTX_set_alpn_select_cb(sctx, ossl_alpn_select, NULL);
 }
 
+static void ossl_setup(const pki *p) {
+  ossl_cctx = ossl_ctx(0, 0);
+  ossl_sctx = ossl_ctx(1, 0);
+  ossl_setup_pair(ossl_cctx, ossl_sctx, p);
+  ossl_rcctx = ossl_ctx(0, 1);
+  ossl_rsctx = ossl_ctx(1, 1);
+  ossl_setup_pair(ossl_rcctx, ossl_rsctx, p);
+}
+
+static SSL_SESSION *ossl_pool[POOL];
+static ring ossl_ring;
+
 static void ossl_teardown(void) {
+  int slot;
+  while ((slot = ring_pop(&ossl_ring)) >= 0) SSL_SESSION_free(ossl_pool[slot]);
   SSL_CTX_free(ossl_cctx);
   SSL_CTX_free(ossl_sctx);
+  SSL_CTX_free(ossl_rcctx);
+  SSL_CTX_free(ossl_rsctx);
 }
 
 typedef struct ossl_pair {
@@ -400,10 +561,11 @@ typedef struct ossl_pair {
   int cdone, sdone;
 } ossl_pair;
 
-static void ossl_start(ossl_pair *p, const char *host) {
+/* ossl_start makes a pair of cctx and sctx for host name `host`. */
+static void ossl_start(ossl_pair *p, const char *host, SSL_CTX *cctx, SSL_CTX *sctx) {
   memset(p, 0, sizeof *p);
-  p->c = SSL_new(ossl_cctx);
-  p->s = SSL_new(ossl_sctx);
+  p->c = SSL_new(cctx);
+  p->s = SSL_new(sctx);
   p->c2s = BIO_new(BIO_s_mem());
   p->s2c = BIO_new(BIO_s_mem());
   if (p->c == NULL || p->s == NULL || p->c2s == NULL || p->s2c == NULL ||
@@ -449,7 +611,7 @@ static int ossl_run(ossl_pair *p) {
 
 static void ossl_one(int check) {
   ossl_pair p;
-  ossl_start(&p, HOST);
+  ossl_start(&p, HOST, ossl_cctx, ossl_sctx);
   if (ossl_run(&p) != 0) {
     fprintf(stderr, "bench_handshake: OpenSSL handshake failed (verify: %s)\n",
             X509_verify_cert_error_string(SSL_get_verify_result(p.c)));
@@ -471,15 +633,93 @@ static void ossl_one(int check) {
 
 static void ossl_wrong_host(void) {
   ossl_pair p;
-  ossl_start(&p, "wrong.example");
+  ossl_start(&p, "wrong.example", ossl_cctx, ossl_sctx);
   if (ossl_run(&p) == 0) die("OpenSSL: host name check (wrong name accepted)");
   ossl_end(&p);
   ERR_clear_error();
 }
 
+/* The client reads what its server sent after the handshake (the
+   tickets): SSL_read processes it all and, finding no application data,
+   wants to read. */
+static void ossl_read_tickets(ossl_pair *p) {
+  unsigned char b[1];
+  int rc = SSL_read(p->c, b, sizeof b);
+  if (rc > 0 || SSL_get_error(p->c, rc) != SSL_ERROR_WANT_READ || BIO_ctrl_pending(p->s2c) != 0)
+    die("OpenSSL reading the tickets");
+}
+
+/* Stores the client's session, which now carries the last ticket read.
+   An SSL freed before its shutdown marks its session not resumable
+   (ssl_clear_bad_session), so the client's close is recorded as clean,
+   without a close_notify (the other two send none here either). */
+static void ossl_keep_session(ossl_pair *p) {
+  SSL_SESSION *sess = SSL_get1_session(p->c);
+  int slot;
+  SSL_set_shutdown(p->c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  if (sess == NULL || !SSL_SESSION_is_resumable(sess)) die("OpenSSL: no resumable session");
+  if ((slot = ring_push(&ossl_ring)) < 0) SSL_SESSION_free(sess);
+  else ossl_pool[slot] = sess;
+}
+
+static void ossl_resume_fill(void) {
+  while (ossl_ring.n < POOL / 2) {
+    ossl_pair p;
+    ossl_start(&p, HOST, ossl_rcctx, ossl_rsctx);
+    if (ossl_run(&p) != 0) die("OpenSSL full handshake for tickets");
+    ossl_read_tickets(&p);
+    ossl_keep_session(&p);
+    ossl_end(&p);
+  }
+}
+
+static unsigned long ossl_tickets_seen, ossl_tickets_per_conn;
+
+/* A message callback that counts the NewSessionTickets a client reads. */
+static void ossl_count_tickets(int write_p, int version, int content_type, const void *buf,
+                               size_t len, SSL *ssl, void *arg) {
+  (void)version;
+  (void)ssl;
+  (void)arg;
+  if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+      ((const unsigned char *)buf)[0] == SSL3_MT_NEWSESSION_TICKET)
+    ossl_tickets_seen++;
+}
+
+/* One resumed handshake on the oldest stored session, then the client
+   reads the tickets and keeps its new session. */
+static void ossl_resume_one(int check) {
+  ossl_pair p;
+  unsigned long seen = ossl_tickets_seen;
+  int slot = ring_pop(&ossl_ring);
+  if (slot < 0) die("OpenSSL: session pool empty");
+  ossl_start(&p, HOST, ossl_rcctx, ossl_rsctx);
+  if (!SSL_set_session(p.c, ossl_pool[slot])) die("OpenSSL SSL_set_session");
+  SSL_SESSION_free(ossl_pool[slot]);
+  if (check) SSL_set_msg_callback(p.c, ossl_count_tickets);
+  if (ossl_run(&p) != 0) die("OpenSSL resumed handshake");
+  ossl_read_tickets(&p);
+  if (!SSL_session_reused(p.c) || !SSL_session_reused(p.s)) not_resumed("OpenSSL");
+  ossl_keep_session(&p);
+  if (check) {
+    const unsigned char *a;
+    unsigned int alen;
+    const SSL_CIPHER *ci = SSL_get_current_cipher(p.c);
+    SSL_get0_alpn_selected(p.c, &a, &alen);
+    if (SSL_version(p.c) != TLS1_3_VERSION || ci == NULL ||
+        SSL_CIPHER_get_protocol_id(ci) != TERN_TLS_AES_128_GCM_SHA256 ||
+        SSL_get_negotiated_group(p.c) != NID_X25519 ||
+        SSL_get_negotiated_group(p.s) != NID_X25519 || alen != 2 || memcmp(a, "h3", 2) != 0 ||
+        ossl_tickets_seen == seen)
+      die("OpenSSL resumed negotiated parameters check");
+    ossl_tickets_per_conn = ossl_tickets_seen - seen;
+  }
+  ossl_end(&p);
+}
+
 static void ossl_advance(ossl_pair *p, int stage) {
   if (stage == 1) {
-    ossl_start(p, HOST);
+    ossl_start(p, HOST, ossl_cctx, ossl_sctx);
     if (ossl_step(p->c, &p->cdone) != 0 || ossl_step(p->s, &p->sdone) != 0)
       die("OpenSSL server flight");
   } else if (ossl_step(p->c, &p->cdone) != 1 || p->sdone) {
@@ -504,6 +744,7 @@ static size_t ossl_transport(const ossl_pair *p) {
 
 static gnutls_certificate_credentials_t gt_ccred, gt_scred;
 static gnutls_priority_t gt_prio;
+static gnutls_datum_t gt_ticket_key; /* the server's, for the resumed handshakes */
 static const gnutls_datum_t gt_alpn = {(unsigned char *)"h3", 2};
 
 typedef struct gt_end {
@@ -559,9 +800,17 @@ static void gt_setup(const char *dir) {
     fprintf(stderr, "bench_handshake: GnuTLS priority error at \"%s\"\n", err ? err : "?");
     gt_die("priority", rc);
   }
+  if ((rc = gnutls_session_ticket_key_generate(&gt_ticket_key)) < 0) gt_die("ticket key", rc);
 }
 
+static gnutls_datum_t gt_pool[POOL];
+static ring gt_ring;
+
 static void gt_teardown(void) {
+  int slot;
+  while ((slot = ring_pop(&gt_ring)) >= 0) gnutls_free(gt_pool[slot].data);
+  gnutls_memset(gt_ticket_key.data, 0, gt_ticket_key.size);
+  gnutls_free(gt_ticket_key.data);
   gnutls_priority_deinit(gt_prio);
   gnutls_certificate_free_credentials(gt_ccred);
   gnutls_certificate_free_credentials(gt_scred);
@@ -572,7 +821,7 @@ static void gt_end_init(gt_end *e, unsigned flags, gnutls_certificate_credential
   int rc;
   e->in = in;
   e->out = out;
-  if ((rc = gnutls_init(&e->s, flags | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS)) < 0)
+  if ((rc = gnutls_init(&e->s, flags | GNUTLS_NONBLOCK)) < 0)
     gt_die("gnutls_init", rc);
   if ((rc = gnutls_priority_set(e->s, gt_prio)) < 0 ||
       (rc = gnutls_credentials_set(e->s, GNUTLS_CRD_CERTIFICATE, cred)) < 0 ||
@@ -583,11 +832,16 @@ static void gt_end_init(gt_end *e, unsigned flags, gnutls_certificate_credential
   gnutls_transport_set_pull_function(e->s, gt_pull);
 }
 
-static void gt_start(gt_pair *p, const char *host) {
+/* gt_start makes a pair for host name `host`; with `tickets`, the server
+   issues tickets (GnuTLS's default count) and the client takes them. */
+static void gt_start(gt_pair *p, const char *host, int tickets) {
+  unsigned flags = tickets ? 0 : GNUTLS_NO_TICKETS;
   int rc;
   memset(p, 0, sizeof *p);
-  gt_end_init(&p->c, GNUTLS_CLIENT, gt_ccred, &p->s2c, &p->c2s);
-  gt_end_init(&p->s, GNUTLS_SERVER, gt_scred, &p->c2s, &p->s2c);
+  gt_end_init(&p->c, GNUTLS_CLIENT | flags, gt_ccred, &p->s2c, &p->c2s);
+  gt_end_init(&p->s, GNUTLS_SERVER | flags, gt_scred, &p->c2s, &p->s2c);
+  if (tickets && (rc = gnutls_session_ticket_enable_server(p->s.s, &gt_ticket_key)) < 0)
+    gt_die("gnutls_session_ticket_enable_server", rc);
   if ((rc = gnutls_server_name_set(p->c.s, GNUTLS_NAME_DNS, host, strlen(host))) < 0)
     gt_die("server name", rc);
   gnutls_session_set_verify_cert(p->c.s, host, 0);
@@ -623,7 +877,7 @@ static int gt_run(gt_pair *p) {
 static void gt_one(int check) {
   gt_pair p;
   int rc;
-  gt_start(&p, HOST);
+  gt_start(&p, HOST, 0);
   if ((rc = gt_run(&p)) != 0) gt_die("handshake", rc);
   if (check) {
     gnutls_datum_t a;
@@ -639,14 +893,96 @@ static void gt_one(int check) {
 
 static void gt_wrong_host(void) {
   gt_pair p;
-  gt_start(&p, "wrong.example");
+  gt_start(&p, "wrong.example", 0);
   if (gt_run(&p) == 0) die("GnuTLS: host name check (wrong name accepted)");
+  gt_end_pair(&p);
+}
+
+/* The client reads what its server sent after the handshake (the
+   tickets): gnutls_record_recv processes one ticket a call and, finding no
+   application data, would block; it is called until nothing is left. */
+static void gt_read_tickets(gt_pair *p) {
+  unsigned char b[1];
+  ssize_t rc;
+  do {
+    do rc = gnutls_record_recv(p->c.s, b, sizeof b);
+    while (rc == GNUTLS_E_INTERRUPTED);
+  } while (rc == GNUTLS_E_AGAIN && p->s2c.len != 0);
+  if (rc != GNUTLS_E_AGAIN)
+    gt_die("reading the tickets", rc < 0 ? (int)rc : GNUTLS_E_INTERNAL_ERROR);
+}
+
+/* Stores the client's session data, which now carries the last ticket. */
+static void gt_keep_session(gt_pair *p) {
+  gnutls_datum_t d;
+  int slot, rc;
+  if (!(gnutls_session_get_flags(p->c.s) & GNUTLS_SFLAGS_SESSION_TICKET))
+    die("GnuTLS: no ticket received");
+  if ((rc = gnutls_session_get_data2(p->c.s, &d)) < 0) gt_die("gnutls_session_get_data2", rc);
+  if ((slot = ring_push(&gt_ring)) < 0) gnutls_free(d.data);
+  else gt_pool[slot] = d;
+}
+
+static void gt_resume_fill(void) {
+  while (gt_ring.n < POOL / 2) {
+    gt_pair p;
+    int rc;
+    gt_start(&p, HOST, 1);
+    if ((rc = gt_run(&p)) != 0) gt_die("full handshake for tickets", rc);
+    gt_read_tickets(&p);
+    gt_keep_session(&p);
+    gt_end_pair(&p);
+  }
+}
+
+static unsigned long gt_tickets_seen, gt_tickets_per_conn;
+
+/* A handshake hook that counts the NewSessionTickets a client reads. */
+static int gt_count_tickets(gnutls_session_t s, unsigned type, unsigned when, unsigned incoming,
+                            const gnutls_datum_t *msg) {
+  (void)s;
+  (void)msg;
+  if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && when == GNUTLS_HOOK_POST && incoming)
+    gt_tickets_seen++;
+  return 0;
+}
+
+/* One resumed handshake on the oldest stored session, then the client
+   reads the ticket and keeps its new session data. */
+static void gt_resume_one(int check) {
+  gt_pair p;
+  unsigned long seen = gt_tickets_seen;
+  int rc, slot = ring_pop(&gt_ring);
+  if (slot < 0) die("GnuTLS: session pool empty");
+  gt_start(&p, HOST, 1);
+  rc = gnutls_session_set_data(p.c.s, gt_pool[slot].data, gt_pool[slot].size);
+  gnutls_free(gt_pool[slot].data);
+  if (rc < 0) gt_die("gnutls_session_set_data", rc);
+  if (check)
+    gnutls_handshake_set_hook_function(p.c.s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                       GNUTLS_HOOK_POST, gt_count_tickets);
+  if ((rc = gt_run(&p)) != 0) gt_die("resumed handshake", rc);
+  gt_read_tickets(&p);
+  if (!gnutls_session_is_resumed(p.c.s) || !gnutls_session_is_resumed(p.s.s))
+    not_resumed("GnuTLS");
+  gt_keep_session(&p);
+  if (check) {
+    gnutls_datum_t a;
+    if (gnutls_protocol_get_version(p.c.s) != GNUTLS_TLS1_3 ||
+        gnutls_cipher_get(p.c.s) != GNUTLS_CIPHER_AES_128_GCM ||
+        gnutls_group_get(p.c.s) != GNUTLS_GROUP_X25519 ||
+        gnutls_group_get(p.s.s) != GNUTLS_GROUP_X25519 ||
+        gnutls_alpn_get_selected_protocol(p.c.s, &a) < 0 || a.size != 2 ||
+        memcmp(a.data, "h3", 2) != 0 || gt_tickets_seen == seen)
+      die("GnuTLS resumed negotiated parameters check");
+    gt_tickets_per_conn = gt_tickets_seen - seen;
+  }
   gt_end_pair(&p);
 }
 
 static void gt_advance(gt_pair *p, int stage) {
   if (stage == 1) {
-    gt_start(p, HOST);
+    gt_start(p, HOST, 0);
     if (gt_step(&p->c) != 0 || gt_step(&p->s) != 0) die("GnuTLS server flight");
   } else if (gt_step(&p->c) != 1 || p->s.done) {
     die("GnuTLS client Finished");
@@ -661,9 +997,14 @@ static size_t gt_transport(const gt_pair *p) {
 /* Driver                                                              */
 /* ------------------------------------------------------------------ */
 
-enum { LIB_TERN, LIB_OSSL, LIB_GT, LIB_TERN_COLD, NLIB };
-static const char *const lib_name[NLIB] = {"tern", "OpenSSL libssl", "GnuTLS",
-                                           "tern (cold certificate cache)"};
+/* Full handshakes come first, resumed ones from LIB_TERN_RESUME on. */
+enum {
+  LIB_TERN, LIB_OSSL, LIB_GT, LIB_TERN_COLD,
+  LIB_TERN_RESUME, LIB_OSSL_RESUME, LIB_GT_RESUME, NLIB
+};
+static const char *const lib_name[NLIB] = {
+    "tern", "OpenSSL libssl", "GnuTLS", "tern (cold certificate cache)",
+    "tern", "OpenSSL libssl", "GnuTLS"};
 
 typedef struct lib_stats {
   double best_rate;
@@ -679,7 +1020,10 @@ static void one_handshake(int lib, int check) {
     case LIB_TERN: tern_one(check, 0); break;
     case LIB_OSSL: ossl_one(check); break;
     case LIB_GT: gt_one(check); break;
-    default: tern_one(check, 1); break;
+    case LIB_TERN_COLD: tern_one(check, 1); break;
+    case LIB_TERN_RESUME: tern_resume_one(check); break;
+    case LIB_OSSL_RESUME: ossl_resume_one(check); break;
+    default: gt_resume_one(check); break;
   }
 }
 
@@ -735,10 +1079,21 @@ static void heap_of(int lib, size_t pairs) {
   free(arr);
 }
 
+#ifdef BENCH_COUNT_MALLOC
+/* One library's part of an "allocations per handshake" line. */
+static void print_allocs(int lib) {
+  double n = (double)stats[lib].handshakes;
+  printf("%s %s %.0f", lib == LIB_TERN || lib == LIB_TERN_RESUME ? "" : ",", lib_name[lib],
+         (double)stats[lib].used.all / n);
+  if (crypto_counting && lib != LIB_GT && lib != LIB_GT_RESUME)
+    printf(" (%.0f via OPENSSL_malloc)", (double)stats[lib].used.crypto / n);
+}
+#endif
+
 static void usage(void) {
   fprintf(stderr,
           "usage: bench_handshake [--quick] [--seconds S] [--pairs N] "
-          "[--only tern|openssl|gnutls|tern-cold]\n");
+          "[--only tern|openssl|gnutls|tern-cold|tern-resume|openssl-resume|gnutls-resume]\n");
   exit(2);
 }
 
@@ -761,11 +1116,14 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc) pairs = (size_t)atol(argv[++i]);
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       const char *o = argv[++i];
-      only = strcmp(o, "tern") == 0      ? LIB_TERN
-             : strcmp(o, "openssl") == 0 ? LIB_OSSL
-             : strcmp(o, "gnutls") == 0  ? LIB_GT
-             : strcmp(o, "tern-cold") == 0 ? LIB_TERN_COLD
-                                         : -2;
+      only = strcmp(o, "tern") == 0             ? LIB_TERN
+             : strcmp(o, "openssl") == 0        ? LIB_OSSL
+             : strcmp(o, "gnutls") == 0         ? LIB_GT
+             : strcmp(o, "tern-cold") == 0      ? LIB_TERN_COLD
+             : strcmp(o, "tern-resume") == 0    ? LIB_TERN_RESUME
+             : strcmp(o, "openssl-resume") == 0 ? LIB_OSSL_RESUME
+             : strcmp(o, "gnutls-resume") == 0  ? LIB_GT_RESUME
+                                                : -2;
       if (only == -2) usage();
     }
     else usage();
@@ -784,6 +1142,10 @@ int main(int argc, char **argv) {
   tern_setup(&p);
   ossl_setup(&p);
   gt_setup(dir);
+  /* The session pools, from full handshakes, before anything is timed. */
+  tern_resume_fill();
+  ossl_resume_fill();
+  gt_resume_fill();
 
   /* Sanity: each library negotiates what we think, and really checks the
      host name; also warms every cache up. */
@@ -799,9 +1161,10 @@ int main(int argc, char **argv) {
   if (only >= 0) {
     /* One library alone, for a profiler. */
     round_of(only, min_count, seconds);
-    printf("handshake full: %s %.0f/s (%.1f us each)\n", lib_name[only], stats[only].best_rate,
+    printf("handshake %s: %s %.0f/s (%.1f us each)\n",
+           only >= LIB_TERN_RESUME ? "resumed" : "full", lib_name[only], stats[only].best_rate,
            1e6 / stats[only].best_rate);
-    if (only == LIB_TERN_COLD) goto out;
+    if (only >= LIB_TERN_COLD) goto out;
     heap_of(only, pairs);
 #ifdef BENCH_HEAP
     printf("heap per pair mid-handshake: %s %.0f B (+ %.0f B transport buffers)\n",
@@ -827,12 +1190,25 @@ int main(int argc, char **argv) {
   }
 #ifdef BENCH_COUNT_MALLOC
   printf("allocations per handshake (client+server):");
-  for (int lib = 0; lib < NLIB; lib++) {
-    double n = (double)stats[lib].handshakes;
-    printf("%s %s %.0f", lib ? "," : "", lib_name[lib], (double)stats[lib].used.all / n);
-    if (crypto_counting && lib != LIB_GT)
-      printf(" (%.0f via OPENSSL_malloc)", (double)stats[lib].used.crypto / n);
+  for (int lib = 0; lib < LIB_TERN_RESUME; lib++) print_allocs(lib);
+  printf("\n");
+#endif
+  {
+    double t = stats[LIB_TERN_RESUME].best_rate, o = stats[LIB_OSSL_RESUME].best_rate,
+           g = stats[LIB_GT_RESUME].best_rate;
+    printf("handshake resumed (psk_dhe_ke X25519, a fresh ticket each, the client reading the "
+           "new tickets: tern %lu, OpenSSL %lu, GnuTLS %lu): tern %.0f/s, OpenSSL libssl %.0f/s "
+           "(ratio tern/OpenSSL %.2fx), GnuTLS %.0f/s (ratio %.2fx)\n",
+           tern_tickets_per_conn, ossl_tickets_per_conn, gt_tickets_per_conn, t, o, t / o, g,
+           t / g);
+    printf("target tern resumed >= %.1fx OpenSSL: %s (%.2fx)\n", TARGET_RATIO,
+           t / o >= TARGET_RATIO ? "met" : "MISSED", t / o);
+    printf("time per resumed handshake (client+server): tern %.1f us, OpenSSL %.1f us, "
+           "GnuTLS %.1f us\n", 1e6 / t, 1e6 / o, 1e6 / g);
   }
+#ifdef BENCH_COUNT_MALLOC
+  printf("allocations per resumed handshake (client+server):");
+  for (int lib = LIB_TERN_RESUME; lib < NLIB; lib++) print_allocs(lib);
   printf("\n");
 #endif
 

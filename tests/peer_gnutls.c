@@ -73,6 +73,10 @@ struct peer_gnutls {
   int hrr;
 
   char alpn[256];
+
+  char early_label[64];
+  uint8_t early_export[PEER_GNUTLS_EARLY_EXPORT_LEN];
+  int early_export_ok;
 };
 
 static char pg_new_error[512];
@@ -154,6 +158,11 @@ static int secret_cb(gnutls_session_t s, gnutls_record_encryption_level_t gl,
   if (level < 0) return -1;
   if (rd && pg_keep_secret(p, level, PEER_GNUTLS_READ, rd, n)) return -1;
   if (wr && pg_keep_secret(p, level, PEER_GNUTLS_WRITE, wr, n)) return -1;
+  /* The early exporter exists only until the handshake completes. */
+  if (level == PEER_GNUTLS_EARLY && p->early_label[0] && !p->early_export_ok &&
+      gnutls_prf_early(s, strlen(p->early_label), p->early_label, 0, NULL,
+                       sizeof p->early_export, (char *)p->early_export) == 0)
+    p->early_export_ok = 1;
   return 0;
 }
 
@@ -246,6 +255,20 @@ static ssize_t pg_push(gnutls_transport_ptr_t t, const void *d, size_t n) {
   return -1;
 }
 
+/* pg_verify_optional: a server that only asks for a client certificate
+ * accepts a client without one (gnutls_session_set_verify_cert would
+ * fail it with GNUTLS_E_CERTIFICATE_ERROR); one that is sent must verify
+ * for TLS client use. */
+static int pg_verify_optional(gnutls_session_t s) {
+  unsigned n = 0, status = 0;
+  gnutls_typed_vdata_st purpose = {GNUTLS_DT_KEY_PURPOSE_OID,
+                                   (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0};
+  if (!gnutls_certificate_get_peers(s, &n) || n == 0) return 0;
+  if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status)
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  return 0;
+}
+
 /* pg_replay_add: every ClientHello is new to this anti-replay "db". */
 static int pg_replay_add(void *db, time_t exp, const gnutls_datum_t *key,
                          const gnutls_datum_t *data) {
@@ -323,6 +346,14 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
   }
   p->is_server = is_server;
   p->no_tp = o->no_transport_params;
+  if (o->early_exporter_label) {
+    if (strlen(o->early_exporter_label) >= sizeof p->early_label) {
+      pg_fail_new("early_exporter_label too long");
+      free(p);
+      return NULL;
+    }
+    strcpy(p->early_label, o->early_exporter_label);
+  }
   p->raw_levels = o->raw_levels;
   if (o->transport_params_len) {
     p->tp = malloc(o->transport_params_len);
@@ -434,7 +465,10 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
       gnutls_certificate_server_set_request(
           p->s, o->request_client_cert >= 2 ? GNUTLS_CERT_REQUIRE
                                             : GNUTLS_CERT_REQUEST);
-      gnutls_session_set_verify_cert(p->s, NULL, 0);
+      if (o->request_client_cert >= 2)
+        gnutls_session_set_verify_cert(p->s, NULL, 0);
+      else
+        gnutls_session_set_verify_function(p->s, pg_verify_optional);
     }
     if (o->tickets) {
       if (o->ticket_key_len) {
@@ -837,6 +871,36 @@ const uint8_t *peer_gnutls_ticket_key(const peer_gnutls *p, size_t *len) {
   if (!p || !p->ticket_key.data) return NULL;
   if (len) *len = p->ticket_key.size;
   return p->ticket_key.data;
+}
+
+const uint8_t *peer_gnutls_peer_certificate(const peer_gnutls *p,
+                                            size_t *len) {
+  unsigned n = 0;
+  const gnutls_datum_t *chain;
+  if (len) *len = 0;
+  if (!p) return NULL;
+  chain = gnutls_certificate_get_peers(p->s, &n);
+  if (!chain || n == 0) return NULL;
+  if (len) *len = chain[0].size;
+  return chain[0].data;
+}
+
+int peer_gnutls_verify_status(const peer_gnutls *p) {
+  unsigned status = 0;
+  if (!p) return GNUTLS_E_INVALID_REQUEST;
+  int r = gnutls_certificate_verify_peers2(p->s, &status);
+  return r < 0 ? r : (int)status;
+}
+
+int peer_gnutls_export(peer_gnutls *p, const char *label, const uint8_t *ctx,
+                       size_t ctx_len, uint8_t *out, size_t n) {
+  if (!p || !label || !out || (!ctx && ctx_len)) return GNUTLS_E_INVALID_REQUEST;
+  return gnutls_prf_rfc5705(p->s, strlen(label), label, ctx_len,
+                            (const char *)ctx, n, (char *)out);
+}
+
+const uint8_t *peer_gnutls_early_export(const peer_gnutls *p) {
+  return p && p->early_export_ok ? p->early_export : NULL;
 }
 
 /* pg_run: run a shell command; 0 when it exited 0. */

@@ -81,7 +81,8 @@ typedef struct peer_gnutls_opts {
    * the trust anchor for the server's certificate, which is verified
    * against server_name (NULL: "localhost"); cert_file + key_file give a
    * client certificate. Server: ca_file with request_client_cert asks for
-   * (1) or requires (2) a client certificate verified against it. */
+   * (1) or requires (2) a client certificate verified against it (for
+   * TLS client use); asked for only, a client without one is accepted. */
   const char *cert_file;
   const char *key_file;
   const char *ca_file;
@@ -115,6 +116,11 @@ typedef struct peer_gnutls_opts {
   const uint8_t *resume_data;
   size_t resume_data_len;
   int early_data;
+
+  /* With 0-RTT: a label for the early exporter, which GnuTLS serves only
+   * during the handshake (gnutls_prf_early), so the peer takes it as the
+   * 0-RTT key comes (peer_gnutls_early_export). NULL: none. */
+  const char *early_exporter_label;
 
   /* Hand received bytes to GnuTLS as they come, whatever their level
    * (see peer_gnutls_feed); by default the peer checks and orders them. */
@@ -259,6 +265,41 @@ size_t peer_gnutls_session_data(peer_gnutls *p, uint8_t *out, size_t cap);
 
 /* The server's session ticket key (for opts.ticket_key), or NULL. */
 const uint8_t *peer_gnutls_ticket_key(const peer_gnutls *p, size_t *len);
+
+/*
+ * peer_gnutls_peer_certificate gives the DER of the other side's leaf
+ * certificate as GnuTLS received it (a server: the client's, when it
+ * sent one), or NULL (len 0) when none arrived in this handshake. Valid
+ * until the next feed/step/free.
+ */
+const uint8_t *peer_gnutls_peer_certificate(const peer_gnutls *p,
+                                            size_t *len);
+
+/*
+ * peer_gnutls_verify_status verifies the other side's chain against the
+ * peer's trust anchors (opts.ca_file) again: 0 when trusted, the
+ * gnutls_certificate_status_t bits when not, or a negative GnuTLS error
+ * when there is no certificate to verify.
+ */
+int peer_gnutls_verify_status(const peer_gnutls *p);
+
+/*
+ * peer_gnutls_export is the TLS 1.3 exporter (RFC 8446 §7.5) of GnuTLS
+ * (gnutls_prf_rfc5705), once the handshake is complete: n bytes for
+ * label and context (ctx may be NULL with ctx_len 0). Returns 0 or a
+ * negative GnuTLS error.
+ */
+int peer_gnutls_export(peer_gnutls *p, const char *label, const uint8_t *ctx,
+                       size_t ctx_len, uint8_t *out, size_t n);
+
+/*
+ * peer_gnutls_early_export gives the PEER_GNUTLS_EARLY_EXPORT_LEN bytes
+ * of the early exporter (gnutls_prf_early, empty context) for
+ * opts.early_exporter_label, taken when the 0-RTT key was installed, or
+ * NULL when there was none (no label, or no 0-RTT key).
+ */
+#define PEER_GNUTLS_EARLY_EXPORT_LEN 32
+const uint8_t *peer_gnutls_early_export(const peer_gnutls *p);
 
 /*
  * peer_gnutls_make_certs writes, with the `openssl` command, an EC P-256

@@ -17,6 +17,12 @@
  * Besides the events of a role's own machine, the messages only the
  * other role ever receives (a ServerHello at the server, ...) are sent
  * too: those never reach a machine and must fail all the same.
+ *
+ * The scenarios span full handshakes (with HelloRetryRequest, client
+ * authentication) and resumption (psk_dhe_ke, 0-RTT accepted, after a
+ * HelloRetryRequest, psk_ke), each resumed connection with a ticket of
+ * its own from earlier full handshakes; together they wait in every
+ * waiting state of both machines that QUIC can reach (checked).
  */
 #include <openssl/x509.h>
 
@@ -35,6 +41,19 @@ static pki server_pki, client_pki;
 /* ------------------------------------------------------------------ */
 /* Scenarios                                                           */
 /* ------------------------------------------------------------------ */
+
+/* A copy of some bytes: a message, a session. */
+typedef struct blob {
+  uint8_t *p;
+  size_t len;
+} blob;
+
+static void blob_set(blob *b, const uint8_t *p, size_t len) {
+  b->p = malloc(len);
+  CHECK(b->p != NULL);
+  if (b->p) memcpy(b->p, p, len);
+  b->len = b->p ? len : 0;
+}
 
 /* Options on top of the base configurations (server: P-256 chain and
    ALPN; client: trusts the server, ALPN, server name "localhost"). */
@@ -72,30 +91,108 @@ static void setup_client_auth_empty(tern_config *client, tern_config *server) {
 }
 
 /*
+ * Resumption. Both sides read one fixed clock (so every ticket is of age
+ * 0, never expires, and 0-RTT passes the age check); the server issues
+ * TICKETS_PER_HANDSHAKE tickets after each handshake. Every connection of
+ * a resumption scenario offers a ticket of its own (tickets are single
+ * use: a used one gives a full handshake), taken from the scenario's pool,
+ * which full handshakes of the scenario's configurations fill on demand.
+ */
+#define TICKETS_PER_HANDSHAKE 10
+#define MAX_TICKETS 64
+static const uint64_t clock_now = 1700000000000ull; /* ms */
+
+static uint64_t test_clock(void *user) {
+  (void)user;
+  return clock_now;
+}
+
+static void setup_resumption(tern_config *client, tern_config *server) {
+  CHECK_EQ_INT(tern_config_set_clock(client, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(server, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(server, TICKETS_PER_HANDSHAKE, 3600), TERN_OK);
+}
+
+/* psk_dhe_ke, no early data offered */
+static void setup_psk(tern_config *client, tern_config *server) {
+  setup_resumption(client, server);
+}
+
+/* 0-RTT: the tickets allow it, the client offers it, the server takes it */
+static void setup_psk_early(tern_config *client, tern_config *server) {
+  setup_resumption(client, server);
+  CHECK_EQ_INT(tern_config_set_early_data(server, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(client, 1, 0), TERN_OK);
+}
+
+/* the resumed ClientHello draws a HelloRetryRequest (as does the full
+   handshake that harvests the tickets) */
+static void setup_psk_hrr(tern_config *client, tern_config *server) {
+  setup_resumption(client, server);
+  setup_hrr(client, server);
+}
+
+/* psk_ke: offered by the client, picked by the server (no key_share) */
+static void setup_psk_ke(tern_config *client, tern_config *server) {
+  setup_resumption(client, server);
+  CHECK_EQ_INT(tern_config_set_psk_ke(client, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_psk_ke(server, 1), TERN_OK);
+}
+
+static int prepare_resume(qpair *p, size_t si);
+
+/*
  * One row per handshake shape. A row with `pending` set is listed in the
  * summary and skipped; to add one, give it a setup (configurations,
  * shared by every connection of the scenario) and, when each connection
  * needs something of its own (a session to resume), a prepare that runs
- * right after qpair_init; then drop `pending`.
+ * right after qpair_init; then drop `pending`. The last fields are what
+ * the recorded handshake must end with (checked).
  */
 typedef struct scenario {
   const char *name;
   const char *pending; /* why it cannot run yet, or NULL */
   void (*setup)(tern_config *client, tern_config *server);
-  int (*prepare)(qpair *p); /* 0 or -1; may be NULL */
+  int (*prepare)(qpair *p, size_t si); /* 0 or -1; may be NULL */
+  int resumed, hrr, psk_ke;            /* a PSK accepted; a HelloRetryRequest; no (EC)DHE */
+  tern_early_data_status early;        /* on both sides */
 } scenario;
 
 static const scenario scenarios[] = {
-    {"full", NULL, NULL, NULL},
-    {"hrr", NULL, setup_hrr, NULL},
-    {"client-auth", NULL, setup_client_auth, NULL},
-    {"client-auth-empty", NULL, setup_client_auth_empty, NULL},
-    {"psk", "resumption is not offered yet (issue 4)", NULL, NULL},
-    {"psk-hrr", "resumption is not offered yet (issue 4)", NULL, NULL},
+    {"full", NULL, NULL, NULL, 0, 0, 0, TERN_EARLY_DATA_NONE},
+    {"hrr", NULL, setup_hrr, NULL, 0, 1, 0, TERN_EARLY_DATA_NONE},
+    {"client-auth", NULL, setup_client_auth, NULL, 0, 0, 0, TERN_EARLY_DATA_NONE},
+    {"client-auth-empty", NULL, setup_client_auth_empty, NULL, 0, 0, 0, TERN_EARLY_DATA_NONE},
+    {"psk", NULL, setup_psk, prepare_resume, 1, 0, 0, TERN_EARLY_DATA_NONE},
+    {"psk-early", NULL, setup_psk_early, prepare_resume, 1, 0, 0, TERN_EARLY_DATA_ACCEPTED},
+    {"psk-hrr", NULL, setup_psk_hrr, prepare_resume, 1, 1, 0, TERN_EARLY_DATA_NONE},
+    {"psk-ke", NULL, setup_psk_ke, prepare_resume, 1, 0, 1, TERN_EARLY_DATA_NONE},
 };
 #define N_SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
 static tern_config *client_cfg[N_SCENARIOS], *server_cfg[N_SCENARIOS];
+
+/* The unused sessions a scenario's client was given, newest last. */
+typedef struct ticket_pool {
+  blob s[MAX_TICKETS];
+  int n;
+  int harvests; /* full handshakes run to get them */
+  int offered;  /* taken by a connection */
+} ticket_pool;
+static ticket_pool pools[N_SCENARIOS];
+
+/* The client's new-session callback, user = the scenario's pool. */
+static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t max_early,
+                       void *user) {
+  ticket_pool *tp = user;
+  size_t si = (size_t)(tp - pools);
+  (void)c;
+  CHECK(si < N_SCENARIOS && len > 0 && len <= TERN_SESSION_MAX_BYTES);
+  /* 0-RTT tickets say so with the QUIC sentinel (RFC 9001 §4.6.1) */
+  if (si < N_SCENARIOS)
+    CHECK_EQ_INT(max_early, scenarios[si].early == TERN_EARLY_DATA_ACCEPTED ? 0xffffffffu : 0);
+  if (tp->n < MAX_TICKETS) blob_set(&tp->s[tp->n++], s, len);
+}
 
 static void make_configs(size_t si) {
   static const char *const alpn[] = {"h3"};
@@ -108,6 +205,8 @@ static void make_configs(size_t si) {
   CHECK(X509_STORE_add_cert(store, server_pki.ca) == 1);
   CHECK_EQ_INT(tern_config_set_trust_store(c, store), TERN_OK);
   CHECK_EQ_INT(tern_config_set_alpn(c, alpn, 1), TERN_OK);
+  /* only scenarios with a clock are ever given tickets */
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, &pools[si]), TERN_OK);
   sk_X509_pop_free(chain, X509_free);
   X509_STORE_free(store);
   if (scenarios[si].setup) scenarios[si].setup(c, s);
@@ -115,13 +214,49 @@ static void make_configs(size_t si) {
   server_cfg[si] = s;
 }
 
-/* A fresh pair of the scenario, nothing sent yet. Returns 0 or -1. */
-static int pair_open(qpair *p, size_t si) {
+/* A pair of the scenario's configurations, nothing sent yet. */
+static int pair_new(qpair *p, size_t si) {
   if (qpair_init(p, client_cfg[si], server_cfg[si], client_tp, sizeof client_tp, server_tp,
                  sizeof server_tp) != 0 ||
       tern_conn_set_server_name(p->c.conn, "localhost") != TERN_OK)
     return -1;
-  return scenarios[si].prepare ? scenarios[si].prepare(p) : 0;
+  return 0;
+}
+
+/* Fills scenario si's pool: a full handshake (no session offered) of its
+   configurations, which ends with the server's tickets. */
+static void harvest(size_t si) {
+  ticket_pool *tp = &pools[si];
+  int before = tp->n;
+  qpair p;
+  CHECK_EQ_INT(pair_new(&p, si), 0);
+  CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+  CHECK(!tern_conn_resumed(p.c.conn) && !tern_conn_resumed(p.s.conn));
+  CHECK_EQ_INT(tp->n, before + TICKETS_PER_HANDSHAKE);
+  tp->harvests++;
+  qpair_free(&p);
+}
+
+/* Offers a session never offered before, harvesting when none is left. */
+static int prepare_resume(qpair *p, size_t si) {
+  ticket_pool *tp = &pools[si];
+  blob b;
+  int rc;
+  if (tp->n == 0) harvest(si);
+  CHECK(tp->n > 0);
+  if (tp->n == 0) return -1;
+  b = tp->s[--tp->n];
+  tp->offered++;
+  rc = tern_conn_set_session(p->c.conn, b.p, b.len, clock_now);
+  CHECK_EQ_INT(rc, TERN_OK);
+  free(b.p);
+  return rc == TERN_OK ? 0 : -1;
+}
+
+/* A fresh pair of the scenario, nothing sent yet. Returns 0 or -1. */
+static int pair_open(qpair *p, size_t si) {
+  if (pair_new(p, si) != 0) return -1;
+  return scenarios[si].prepare ? scenarios[si].prepare(p, si) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -207,20 +342,8 @@ static void event_list(char *out, size_t cap, const unsigned char *ev, int n) {
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
-typedef struct blob {
-  uint8_t *p;
-  size_t len;
-} blob;
-
-static void blob_set(blob *b, const uint8_t *p, size_t len) {
-  b->p = malloc(len);
-  CHECK(b->p != NULL);
-  if (b->p) memcpy(b->p, p, len);
-  b->len = b->p ? len : 0;
-}
-
-/* Real messages, by scenario, receiving role and receive event; and the
-   kinds no tern handshake sends, made with the codec. */
+/* Real messages, by scenario, receiving role and receive event; and one
+   of every kind made with the codec, for those no scenario delivers. */
 static blob seen[N_SCENARIOS][2][TERN_EV_MAX + 1];
 static blob crafted[TERN_EV_MAX + 1];
 
@@ -324,10 +447,11 @@ static void craft_with_extension(int ev, int from_ev, tern_ext_id ext) {
   if (rc == TERN_OK) blob_set(&crafted[ev], out, len);
 }
 
-/* The kinds of message no tern handshake sends yet: a ServerHello that
-   accepts a PSK, EncryptedExtensions that accept early data (both from
-   the real ones), an empty Certificate, a NewSessionTicket, a KeyUpdate
-   and an EndOfEarlyData. */
+/* Messages of the kinds a scenario may not deliver (the real ones are
+   preferred, see message_for): a ServerHello that accepts a PSK,
+   EncryptedExtensions that accept early data (both from the real ones of
+   a full handshake), an empty Certificate, a NewSessionTicket, and those
+   no tern handshake in QUIC sends: a KeyUpdate and an EndOfEarlyData. */
 static void craft_messages(void) {
   static const uint8_t ticket[] = {0x74, 0x65, 0x72, 0x6e, 0x21};
   static const uint8_t nonce[] = {0x00};
@@ -502,8 +626,20 @@ static void record(size_t si) {
   }
   for (int r = TERN_CLIENT; r <= TERN_SERVER; r++) {
     const mg_state *s = graph_state(graphs[r], prev[r]);
-    CHECK(tern_conn_handshake_done(side_of(&p, (tern_role)r)->conn));
+    const tern_conn *conn = side_of(&p, (tern_role)r)->conn;
+    const scenario *sc = &scenarios[si];
+    CHECK(tern_conn_handshake_done(conn));
     CHECK(s != NULL && s->done);
+    /* the handshake had the scenario's shape */
+    CHECK_EQ_INT(tern_conn_resumed(conn), sc->resumed);
+    CHECK_EQ_INT(tern_conn_used_hrr(conn), sc->hrr);
+    CHECK_EQ_INT(tern_conn_group(conn) == 0, sc->psk_ke);
+    CHECK_EQ_INT(tern_conn_early_data_status(conn), sc->early);
+    if (tern_conn_resumed(conn) != sc->resumed || tern_conn_used_hrr(conn) != sc->hrr ||
+        tern_conn_early_data_status(conn) != sc->early)
+      fprintf(stderr, "  %s: the %s resumed %d, HelloRetryRequest %d, early data %d\n",
+              sc->name, role_names[r], tern_conn_resumed(conn), tern_conn_used_hrr(conn),
+              (int)tern_conn_early_data_status(conn));
   }
   qpair_free(&p);
 }
@@ -653,11 +789,32 @@ static void run_role(size_t si, tern_role r, tally *t) {
   }
 }
 
+/* Whether state `to` of g is reachable from the start without an
+   EndOfEarlyData (which QUIC does not have, RFC 9001 §8.3). */
+static int quic_reachable(const mg_graph *g, int to) {
+  int queue[256], n = 0, head = 0;
+  queue[n++] = g->start;
+  while (head < n) {
+    int from = queue[head++];
+    if (from == to) return 1;
+    for (int i = 0; i < g->n_edges; i++) {
+      const mg_edge *e = &g->edges[i];
+      int known = 0;
+      if (e->from != from || e->event == TERN_EV_SEND_EOED || e->event == TERN_EV_RECV_EOED)
+        continue;
+      for (int k = 0; k < n; k++) known |= queue[k] == e->to;
+      if (!known && n < 256) queue[n++] = e->to;
+    }
+  }
+  return 0;
+}
+
 /* Prints the states of role r's graph that wait for a message (have a
-   receive transition) but no scenario waited in: what is left to cover. */
-static void print_uncovered(tern_role r, const int *covered, int n_covered) {
+   receive transition) but no scenario waited in: what is left to cover.
+   Returns how many of those a QUIC handshake can reach. */
+static int print_uncovered(tern_role r, const int *covered, int n_covered) {
   const mg_graph *g = graphs[r];
-  int waiting = 0, left = 0;
+  int waiting = 0, left = 0, left_quic = 0;
   for (int i = 0; i < g->n_states; i++) {
     const mg_state *s = &g->states[i];
     int waits = 0, seen_here = 0;
@@ -666,19 +823,23 @@ static void print_uncovered(tern_role r, const int *covered, int n_covered) {
     waiting += waits;
     if (waits && !seen_here) {
       char path[512];
+      int quic = quic_reachable(g, s->id);
       event_list(path, sizeof path, s->path, s->path_len);
-      printf("  %s state %d never waited in (path: %s)\n", role_names[r], s->id, path);
+      printf("  %s state %d never waited in (path: %s)%s\n", role_names[r], s->id, path,
+             quic ? "" : ": only after an EndOfEarlyData, not in QUIC");
       left++;
+      left_quic += quic;
     }
   }
   printf("%s: %d of the %d graph states that wait for a message covered\n", role_names[r],
          waiting - left, waiting);
+  return left_quic;
 }
 
 int main(void) {
   tally t;
   int total = 0, per_role[2] = {0, 0}, covered[2][64] = {{0}}, n_covered[2] = {0, 0};
-  int finals[2];
+  int finals[2], pending = 0;
 
   memset(&t, 0, sizeof t);
   finals[TERN_CLIENT] = check_graph(&mg_client);
@@ -703,8 +864,10 @@ int main(void) {
   craft_messages();
 
   for (size_t si = 0; si < N_SCENARIOS; si++) {
+    int fresh[2] = {0, 0}; /* waiting states no row above waited in */
     if (scenarios[si].pending) {
       printf("%-18s pending: %s\n", scenarios[si].name, scenarios[si].pending);
+      pending++;
       continue;
     }
     for (int r = TERN_CLIENT; r <= TERN_SERVER; r++) {
@@ -713,11 +876,14 @@ int main(void) {
         int id = rests[si][r][i].state, known = 0;
         for (int k = 0; k < n_covered[r]; k++) known |= covered[r][k] == id;
         if (!known && n_covered[r] < 64) covered[r][n_covered[r]++] = id;
+        fresh[r] += !known;
       }
     }
-    printf("%-18s client: %d waiting states, %d cases; server: %d waiting states, %d cases\n",
-           scenarios[si].name, n_rests[si][TERN_CLIENT], t.cases[si][TERN_CLIENT],
-           n_rests[si][TERN_SERVER], t.cases[si][TERN_SERVER]);
+    printf("%-18s client: %d waiting states (%d new), %d cases; server: %d waiting states"
+           " (%d new), %d cases\n",
+           scenarios[si].name, n_rests[si][TERN_CLIENT], fresh[TERN_CLIENT],
+           t.cases[si][TERN_CLIENT], n_rests[si][TERN_SERVER], fresh[TERN_SERVER],
+           t.cases[si][TERN_SERVER]);
     for (int r = TERN_CLIENT; r <= TERN_SERVER; r++) {
       /* as many cases ran as the graph calls for, and some at all */
       CHECK_EQ_INT(t.cases[si][r], t.expected[si][r]);
@@ -728,7 +894,9 @@ int main(void) {
   }
 
   for (int r = TERN_CLIENT; r <= TERN_SERVER; r++) {
-    print_uncovered((tern_role)r, covered[r], n_covered[r]);
+    /* with every row running, every waiting state QUIC can reach is covered */
+    int left = print_uncovered((tern_role)r, covered[r], n_covered[r]);
+    if (pending == 0) CHECK_EQ_INT(left, 0);
     printf("%s: refused by", role_names[r]);
     for (int k = 0, first = 1; k < N_CHECKS; k++)
       if (t.by_check[r][k]) {
@@ -741,13 +909,29 @@ int main(void) {
   printf("messages:");
   for (int k = 0; k < N_SOURCES; k++) printf(" %s %d%s", source_names[k], t.by_source[k],
                                              k + 1 < N_SOURCES ? "," : "\n");
-  printf("order: %d client cases + %d server cases = %d wrong-order cases, %d without"
+  printf("tickets:");
+  for (size_t si = 0, first = 1; si < N_SCENARIOS; si++)
+    if (pools[si].offered) {
+      printf("%s %s %d offered (%d full handshakes for them)", first ? "" : ",",
+             scenarios[si].name, pools[si].offered, pools[si].harvests);
+      first = 0;
+    }
+  printf("\n");
+  printf("order (");
+  for (size_t si = 0, first = 1; si < N_SCENARIOS; si++)
+    if (!scenarios[si].pending) {
+      printf("%s%s", first ? "" : ", ", scenarios[si].name);
+      first = 0;
+    }
+  printf("%s%d pending): %d client cases + %d server cases = %d wrong-order cases, %d without"
          " unexpected_message; %d checks\n",
-         per_role[TERN_CLIENT], per_role[TERN_SERVER], total, t.wrong, check_count);
+         pending < (int)N_SCENARIOS ? "; " : "", pending, per_role[TERN_CLIENT],
+         per_role[TERN_SERVER], total, t.wrong, check_count);
 
   for (size_t si = 0; si < N_SCENARIOS; si++) {
     for (int r = 0; r < 2; r++)
       for (int ev = 0; ev <= TERN_EV_MAX; ev++) free(seen[si][r][ev].p);
+    for (int k = 0; k < pools[si].n; k++) free(pools[si].s[k].p);
     tern_config_free(client_cfg[si]);
     tern_config_free(server_cfg[si]);
   }
