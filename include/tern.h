@@ -393,7 +393,7 @@ int tern_config_set_psk_ke(tern_config *cfg, int on);
  * Keep calling tern_handshake after the handshake is done, with the
  * application-level data the QUIC stack receives, so tickets are read.
  */
-#define TERN_SESSION_MAX_BYTES 1400
+#define TERN_SESSION_MAX_BYTES 2800
 typedef void (*tern_new_session_fn)(tern_conn *c, const uint8_t *session,
                                     size_t len, uint32_t max_early_data,
                                     void *user);

@@ -339,10 +339,11 @@ static int record_check_header(const uint8_t h[TERN_RECORD_HEADER_LEN],
     *alert = TERN_ALERT_UNEXPECTED_MESSAGE;
     return TERN_ERR_MALFORMED;
   }
-  /* §5.1: 0x0303, where the initial ClientHello MAY use 0x0301. */
+  /* §5.1: 0x0303, where the initial ClientHello MAY use 0x0301 in each
+     of its records (libssl does, when one is cut into several). */
+  (void)first;
   if (version != TERN_RECORD_VERSION_TLS12 &&
-      !(version == TERN_RECORD_VERSION_TLS10 && first &&
-        type == TERN_CONTENT_HANDSHAKE)) {
+      !(version == TERN_RECORD_VERSION_TLS10 && type == TERN_CONTENT_HANDSHAKE)) {
     *alert = TERN_ALERT_PROTOCOL_VERSION;
     return TERN_ERR_MALFORMED;
   }

@@ -18,6 +18,8 @@
 
 #include "handshake.h"
 
+_Static_assert(TERN_SESSION_MAX == TERN_SESSION_MAX_BYTES, "tern.h and ticket.h agree");
+
 #define TICKET_NONCE_LEN 8
 #define MAX_TICKETS_AT_ONCE 10
 #define DEFAULT_STRIKE_CAPACITY 16384
@@ -371,6 +373,9 @@ static int ticket_usable(const tern_conn *c, const tern_ticket_state *st, uint64
   if (now < st->issue_time_ms || now - st->issue_time_ms >= (uint64_t)st->lifetime_s * 1000)
     return 0;
   if (ts == NULL || ts->hash != c->suite->hash || st->psk_len != ts->hash->len) return 0;
+  /* a server that requires client certificates resumes only sessions
+     whose client proved one */
+  if (c->cfg->client_auth == TERN_CLIENT_AUTH_REQUIRED && !st->client_auth) return 0;
   return strcmp(st->server_name, c->server_name) == 0;
 }
 
@@ -548,6 +553,7 @@ int tern_resume_server_send_ticket(tern_conn *c) {
   st->server_name_len = (uint8_t)strlen(c->server_name);
   memcpy(st->server_name, c->server_name, st->server_name_len);
   memcpy(st->early_ctx, c->early_ctx, sizeof st->early_ctx);
+  st->client_auth = c->peer_leaf != NULL || (c->ticket != NULL && c->ticket->client_auth);
   if (rc == TERN_OK)
     rc = tern_ticket_seal(c->cfg->ticket_keys, st, seal_nonce, ticket, sizeof ticket, &ticket_len);
   memset(&nst, 0, sizeof nst);

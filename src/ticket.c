@@ -51,12 +51,13 @@
  *   opaque alpn<0..255>;           no NUL byte
  *   opaque server_name<0..255>;    no NUL byte
  *   opaque early_ctx[32];
+ *   uint8  client_auth;            0 or 1
  */
 #define TICKET_VERSION 1
 #define TICKET_HEADER_LEN (TERN_TICKET_KEY_NAME_LEN + TERN_TICKET_NONCE_LEN)
 #define TICKET_OVERHEAD (TICKET_HEADER_LEN + TERN_TICKET_TAG_LEN)
 #define TICKET_PLAIN_FIXED                                                 \
-  (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + TERN_TICKET_CTX_LEN)
+  (1 + 2 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + TERN_TICKET_CTX_LEN + 1)
 #define TICKET_PLAIN_MAX                                                   \
   (TICKET_PLAIN_FIXED + TERN_TICKET_MAX_PSK + 2 * TERN_TICKET_MAX_NAME)
 
@@ -349,7 +350,7 @@ static int ticket_state_ok(const tern_ticket_state *st) {
   return psk_fits_suite(st->suite, st->psk_len) &&
          st->lifetime_s <= TERN_TICKET_MAX_LIFETIME &&
          name_ok(st->alpn, st->alpn_len) &&
-         name_ok(st->server_name, st->server_name_len);
+         name_ok(st->server_name, st->server_name_len) && st->client_auth <= 1;
 }
 
 /* ticket_plain_len: the exact plaintext length of a valid st. */
@@ -369,7 +370,8 @@ static int ticket_plain_write(tern_writer *w, const tern_ticket_state *st) {
   TRY(tern_writer_u32(w, st->max_early_data));
   TRY(put_name(w, st->alpn, st->alpn_len));
   TRY(put_name(w, st->server_name, st->server_name_len));
-  return tern_writer_bytes(w, st->early_ctx, TERN_TICKET_CTX_LEN);
+  TRY(tern_writer_bytes(w, st->early_ctx, TERN_TICKET_CTX_LEN));
+  return tern_writer_u8(w, st->client_auth);
 }
 
 /*
@@ -393,6 +395,8 @@ static int ticket_plain_read(tern_reader *r, tern_ticket_state *st) {
   TRY(get_name(r, st->alpn, &st->alpn_len));
   TRY(get_name(r, st->server_name, &st->server_name_len));
   TRY(tern_reader_bytes(r, st->early_ctx, TERN_TICKET_CTX_LEN));
+  TRY(tern_reader_u8(r, &st->client_auth));
+  if (st->client_auth > 1) return TERN_ERR_MALFORMED;
   return tern_reader_done(r);
 }
 

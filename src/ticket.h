@@ -26,10 +26,12 @@
 #define TERN_TICKET_MAX_NAME 255     /* SNI host name, ALPN protocol */
 #define TERN_TICKET_CTX_LEN 32       /* SHA-256 of the early-data context */
 #define TERN_TICKET_MAX_LIFETIME (7u * 24u * 3600u) /* seconds, §4.6.1 */
-/* Longest sealed ticket: name + nonce + plaintext + tag. */
-#define TERN_TICKET_MAX 700
-/* Longest client session blob. */
-#define TERN_SESSION_MAX 1400
+/* Longest ticket a client keeps (other servers' tickets may be larger
+   than ours, e.g. GnuTLS's carry the client certificate); tern's own
+   sealed tickets are at most about 620 bytes. */
+#define TERN_TICKET_MAX 2048
+/* Longest client session blob (TERN_SESSION_MAX_BYTES in tern.h). */
+#define TERN_SESSION_MAX 2800
 
 /* What a server seals into a ticket: enough to resume and to judge 0-RTT. */
 typedef struct tern_ticket_state {
@@ -45,6 +47,7 @@ typedef struct tern_ticket_state {
   uint8_t server_name_len;              /* 0: no SNI */
   char server_name[TERN_TICKET_MAX_NAME + 1];
   uint8_t early_ctx[TERN_TICKET_CTX_LEN]; /* SHA-256 of the app's context */
+  uint8_t client_auth;                  /* 1: the client proved a certificate */
 } tern_ticket_state;
 
 /*

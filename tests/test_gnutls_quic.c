@@ -38,29 +38,19 @@ static char ca2[128]; /* a CA that signed none of the certificates above */
  * saw. Set a switch to 1 (or build with -DCHECK_TERN_...=1) to run the
  * checks that fail until tern is fixed.
  *
- * CHECK_TERN_BIG_TICKETS: tern's client reads a NewSessionTicket whose
- * ticket is longer than 700 bytes (TERN_TICKET_MAX, src/ticket.h) and
- * drops it without a word: the new-session callback never sees it,
- * though RFC 8446 §4.6.1 allows tickets up to 2^16-1 bytes and nothing
- * in tern.h mentions a limit. GnuTLS keeps the client's certificate in
- * its tickets: after client authentication they are 694 bytes with the
- * SHA-256 suites and 710 with AES-256-GCM here, so tern can resume none
- * of those AES-256-GCM sessions.
+ * CHECK_TERN_BIG_TICKETS (fixed, on): tern's client once dropped
+ * tickets over 700 bytes; GnuTLS's tickets after client authentication
+ * (694-710 bytes here) must all reach the new-session callback.
  *
- * CHECK_TERN_UNAUTH_RESUMPTION: a tern server with client
- * authentication REQUIRED resumes a ticket issued in a session where
- * the client gave no certificate (by a server of the same ticket key
- * with OPTIONAL, or by the same configuration before it was tightened):
- * the connection completes with no client certificate at all. Tickets
- * do not record whether (or as whom) the client authenticated, so
- * neither the server nor the application (tern_conn_peer_certificate is
- * TERN_ERR_STATE on every resumed connection) can tell.
+ * CHECK_TERN_UNAUTH_RESUMPTION (fixed, on): a tern server with client
+ * authentication REQUIRED must not resume a ticket from a session whose
+ * client gave no certificate (tickets now record whether it did).
  */
 #ifndef CHECK_TERN_BIG_TICKETS
-#define CHECK_TERN_BIG_TICKETS 0
+#define CHECK_TERN_BIG_TICKETS 1
 #endif
 #ifndef CHECK_TERN_UNAUTH_RESUMPTION
-#define CHECK_TERN_UNAUTH_RESUMPTION 0
+#define CHECK_TERN_UNAUTH_RESUMPTION 1
 #endif
 
 static const struct {

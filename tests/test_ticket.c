@@ -156,6 +156,7 @@ static size_t build_plain(uint8_t *p, const tern_ticket_state *st,
   n = put8(p, n, st->server_name_len);
   n = putb(p, n, st->server_name, st->server_name_len);
   n = putb(p, n, st->early_ctx, sizeof st->early_ctx);
+  n = put8(p, n, st->client_auth);
   return n;
 }
 
@@ -340,7 +341,7 @@ static void test_ticket_bounds(void) {
     size_t len = 0, full;
     make_ticket_state(&st, TERN_TLS_AES_256_GCM_SHA384, 255, 255);
     CHECK_EQ_INT(tern_ticket_seal(k, &st, nonce1, t, sizeof t, &len), TERN_OK);
-    CHECK_EQ_INT(len, 28 + 1 + 2 + 1 + 48 + 8 + 12 + 1 + 255 + 1 + 255 + 32 + 16);
+    CHECK_EQ_INT(len, 28 + 1 + 2 + 1 + 48 + 8 + 12 + 1 + 255 + 1 + 255 + 32 + 1 + 16);
     CHECK(len <= TERN_TICKET_MAX);
     full = len;
     for (size_t cap = 0; cap < full; cap++) {
@@ -519,9 +520,9 @@ static void test_ticket_tamper(void) {
     uint8_t big[TERN_TICKET_MAX + 64];
     memset(big, 0, sizeof big);
     memcpy(big, t, len);
-    open_fails(k, big, 28 + 616 + 16 + 1, TERN_ERR_MALFORMED);
+    open_fails(k, big, 28 + 617 + 16 + 1, TERN_ERR_MALFORMED);
     open_fails(k, big, sizeof big, TERN_ERR_MALFORMED);
-    open_fails(k, big, 28 + 616 + 16, TERN_ERR_DECRYPT);
+    open_fails(k, big, 28 + 617 + 16, TERN_ERR_DECRYPT);
   }
   /* still fine afterwards: the contexts recover from failures */
   {
@@ -613,8 +614,8 @@ static void test_ticket_plaintext_fields(void) {
   p[1 + 2 + 1 + 32 + 8 + 12] = 255;
   raw_open_want(k, p, n, TERN_ERR_MALFORMED);
   /* a plaintext one byte longer than any of ours is refused before the tag */
-  memset(p, 0, 617);
-  raw_open_want(k, p, 617, TERN_ERR_MALFORMED);
+  memset(p, 0, 618);
+  raw_open_want(k, p, 618, TERN_ERR_MALFORMED);
   tern_ticket_keys_free(k);
 }
 
