@@ -48,7 +48,6 @@ static struct {
   EVP_MD *md[3];
   EVP_CIPHER *aead[3];
   EVP_CIPHER *hp[3];
-  EVP_MAC *hmac;
   int ok;
 } fetched;
 
@@ -65,10 +64,9 @@ static void fetch_all(void) {
   fetched.hp[0] = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
   fetched.hp[1] = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
   fetched.hp[2] = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-  fetched.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   fetched.ok = fetched.md[0] && fetched.md[1] && fetched.md[2] && fetched.aead[0] &&
                fetched.aead[1] && fetched.aead[2] && fetched.hp[0] &&
-               fetched.hp[1] && fetched.hp[2] && fetched.hmac;
+               fetched.hp[1] && fetched.hp[2];
 }
 
 /* tern_crypto_init: fetch everything once; TERN_OK or TERN_ERR_CRYPTO. */
@@ -93,38 +91,57 @@ EVP_MD *tern_crypto_md(const tern_hash *h) { return fetched.md[h->id]; }
 EVP_CIPHER *tern_crypto_aead_cipher(tern_aead_kind k) { return fetched.aead[k]; }
 EVP_CIPHER *tern_crypto_hp_cipher(tern_aead_kind k) { return fetched.hp[k]; }
 
+/* The block size of h's compression function (RFC 2104's B). */
+static size_t block_len(const tern_hash *h) { return h->id == TERN_HASH_SHA384 ? 128 : 64; }
+
 /*
- * hmac_init prepares an HMAC context keyed with key under hash h.
- * Returns the context or NULL.
+ * hmac_parts: HMAC(key, parts[0] || ... || parts[n-1]) -> out[h->len]
+ * (RFC 2104), on one digest context with the digest fetched once. libcrypto's
+ * EVP_MAC would look the digest up by name and allocate several contexts
+ * for each of the ~40 HMACs of a handshake.
  */
-static EVP_MAC_CTX *hmac_init(const tern_hash *h, const uint8_t *key,
-                              size_t key_len) {
-  OSSL_PARAM params[2];
-  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(fetched.hmac);
-  if (ctx == NULL) return NULL;
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                               (char *)h->name, 0);
-  params[1] = OSSL_PARAM_construct_end();
-  if (!EVP_MAC_init(ctx, key, key_len, params)) {
-    EVP_MAC_CTX_free(ctx);
-    return NULL;
-  }
-  return ctx;
+static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
+                      const uint8_t *const *parts, const size_t *lens, size_t n,
+                      uint8_t *out) {
+  uint8_t k[128], pad[128], inner[TERN_MAX_HASH_LEN];
+  size_t b = block_len(h);
+  unsigned int outl = 0;
+  EVP_MD *md = fetched.md[h->id];
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx != NULL;
+
+  memset(k, 0, sizeof k);
+  if (ok && key_len > b)
+    ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
+         EVP_DigestFinal_ex(ctx, k, &outl);
+  else if (key_len)
+    memcpy(k, key, key_len);
+  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x36;
+  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b);
+  for (size_t i = 0; ok && i < n; i++)
+    ok = lens[i] == 0 || EVP_DigestUpdate(ctx, parts[i], lens[i]);
+  ok = ok && EVP_DigestFinal_ex(ctx, inner, &outl) && outl == h->len;
+  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b) &&
+       EVP_DigestUpdate(ctx, inner, h->len) && EVP_DigestFinal_ex(ctx, out, &outl) &&
+       outl == h->len;
+  EVP_MD_CTX_free(ctx);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  OPENSSL_cleanse(inner, sizeof inner);
+  if (!ok) OPENSSL_cleanse(out, h->len);
+  return ok ? TERN_OK : TERN_ERR_CRYPTO;
 }
 
 /* tern_hmac: HMAC(key, data) -> out[h->len]. */
 int tern_hmac(const tern_hash *h, const uint8_t *key, size_t key_len,
               const uint8_t *data, size_t len, uint8_t *out) {
-  size_t outl = 0;
-  int rc = TERN_ERR_CRYPTO;
+  const uint8_t *parts[1] = {data};
+  size_t lens[1] = {len};
+  if (h == NULL || out == NULL || (key == NULL && key_len) || (data == NULL && len))
+    return TERN_ERR_INVALID_ARG;
   if (tern_crypto_init() != TERN_OK) return TERN_ERR_CRYPTO;
-  EVP_MAC_CTX *ctx = hmac_init(h, key, key_len);
-  if (ctx == NULL) return TERN_ERR_CRYPTO;
-  if (EVP_MAC_update(ctx, data, len) &&
-      EVP_MAC_final(ctx, out, &outl, h->len) && outl == h->len)
-    rc = TERN_OK;
-  EVP_MAC_CTX_free(ctx);
-  return rc;
+  return hmac_parts(h, key, key_len, parts, lens, 1, out);
 }
 
 /* tern_hkdf_extract: PRK = HMAC(salt, IKM), salt defaulting to zeros. */
@@ -147,35 +164,26 @@ int tern_hkdf_expand(const tern_hash *h, const uint8_t *prk, size_t prk_len,
                      const uint8_t *info, size_t info_len, uint8_t *out,
                      size_t out_len) {
   uint8_t t[TERN_MAX_HASH_LEN];
-  size_t t_len = 0, done = 0, outl;
+  size_t t_len = 0, done = 0;
   uint8_t counter = 1;
   int rc = TERN_OK;
-  EVP_MAC_CTX *base, *ctx;
 
   if (h == NULL || prk == NULL || out == NULL || (info == NULL && info_len) ||
       out_len > 255 * h->len)
     return TERN_ERR_INVALID_ARG;
   if (tern_crypto_init() != TERN_OK) return TERN_ERR_CRYPTO;
-  base = hmac_init(h, prk, prk_len);
-  if (base == NULL) return TERN_ERR_CRYPTO;
   while (done < out_len) {
-    ctx = EVP_MAC_CTX_dup(base);
-    if (ctx == NULL || !EVP_MAC_update(ctx, t, t_len) ||
-        (info_len && !EVP_MAC_update(ctx, info, info_len)) ||
-        !EVP_MAC_update(ctx, &counter, 1) ||
-        !EVP_MAC_final(ctx, t, &outl, sizeof t) || outl != h->len) {
-      EVP_MAC_CTX_free(ctx);
-      rc = TERN_ERR_CRYPTO;
-      break;
-    }
-    EVP_MAC_CTX_free(ctx);
+    const uint8_t *parts[3] = {t, info, &counter};
+    size_t lens[3] = {t_len, info_len, 1};
+    size_t n;
+    rc = hmac_parts(h, prk, prk_len, parts, lens, 3, t);
+    if (rc != TERN_OK) break;
     t_len = h->len;
-    size_t n = out_len - done < t_len ? out_len - done : t_len;
+    n = out_len - done < t_len ? out_len - done : t_len;
     memcpy(out + done, t, n);
     done += n;
     counter++;
   }
-  EVP_MAC_CTX_free(base);
   OPENSSL_cleanse(t, sizeof t);
   if (rc != TERN_OK) OPENSSL_cleanse(out, out_len);
   return rc;
