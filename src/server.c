@@ -120,10 +120,25 @@ static int server_name(tern_conn *c, const tern_client_hello *ch) {
   return TERN_OK;
 }
 
+/* Our certificate and signature scheme for a full handshake. */
+static int pick_certificate(tern_conn *c, const tern_client_hello *ch) {
+  const tern_u16_list *sa = &ch->ext.signature_algorithms;
+  uint8_t alert = 0;
+  if (!(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
+    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
+                          "ClientHello without signature_algorithms");
+  if (c->own_chain == NULL)
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
+  if (tern_sig_pick(c->own_chain->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n,
+                    &c->sig_scheme, &alert) != TERN_OK)
+    return tern_conn_fail(c, alert ? alert : TERN_ALERT_HANDSHAKE_FAILURE,
+                          "no signature scheme in common for our certificate");
+  return TERN_OK;
+}
+
 /* What both ClientHellos decide: everything but the group's share. */
 static int negotiate(tern_conn *c, const tern_client_hello *ch, int *share_found) {
   const tern_extensions *e = &ch->ext;
-  uint8_t alert = 0;
   int rc;
 
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS)) ||
@@ -135,18 +150,11 @@ static int negotiate(tern_conn *c, const tern_client_hello *ch, int *share_found
   if ((rc = pick_suite(c, ch)) != TERN_OK) return rc;
   if ((rc = pick_group(c, ch, share_found)) != TERN_OK) return rc;
   if ((rc = pick_alpn(c, ch)) != TERN_OK) return rc;
-  if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
-    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
-                          "ClientHello without signature_algorithms");
-  if (c->own_chain == NULL)
-    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
-  {
-    const tern_u16_list *sa = &e->signature_algorithms;
-    if (tern_sig_pick(c->own_chain->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n,
-                      &c->sig_scheme, &alert) != TERN_OK)
-      return tern_conn_fail(c, alert ? alert : TERN_ALERT_HANDSHAKE_FAILURE,
-                            "no signature scheme in common for our certificate");
-  }
+  /* RFC 8446 §9.2: a ClientHello that offers a PSK may resume without
+     certificates; the certificate is chosen once resumption is ruled out */
+  if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
+      (rc = pick_certificate(c, ch)) != TERN_OK)
+    return rc;
   if (c->quic) {
     if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS)))
       return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
@@ -191,12 +199,16 @@ static int queue_psk_flight(tern_conn *c) {
 }
 
 /* After a ClientHello we can answer (it is in the transcript). */
-static int answer_client_hello(tern_conn *c) {
+static int answer_client_hello(tern_conn *c, const tern_client_hello *ch) {
   int rc;
   if (c->psk_mode) {
+    c->sig_scheme = 0; /* no CertificateVerify when resuming */
     if ((rc = tern_resume_server_early(c)) != TERN_OK) return rc;
     return queue_psk_flight(c);
   }
+  if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
+      (rc = pick_certificate(c, ch)) != TERN_OK)
+    return rc;
   c->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
   return queue_flight(c);
 }
@@ -216,7 +228,7 @@ int tern_server_recv_ch(tern_conn *c) {
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
-  if (share_found || c->psk_mode == TERN_RESUMED_KE) return answer_client_hello(c);
+  if (share_found || c->psk_mode == TERN_RESUMED_KE) return answer_client_hello(c, ch);
   /* Keep the first ClientHello to check the second against it. */
   c->ch1 = OPENSSL_malloc(c->msg_len);
   if (c->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
@@ -335,7 +347,7 @@ int tern_server_recv_ch2(tern_conn *c) {
     return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
-  return answer_client_hello(c);
+  return answer_client_hello(c, ch);
 }
 
 int tern_server_send_sh(tern_conn *c) {

@@ -84,6 +84,7 @@ typedef struct outcome {
   int resumed_c, resumed_s;
   int early_c, early_s;
   uint16_t group;
+  uint16_t sig_c, sig_s; /* signature schemes each side reports */
   int secrets_agree;
   int early_agree;     /* 0-RTT secrets installed on both sides and equal */
   int client_early_installed;
@@ -114,6 +115,8 @@ static outcome run(tern_config *ccfg, tern_config *scfg, int use, uint64_t clien
   o.early_c = tern_conn_early_data_status(p.c.conn);
   o.early_s = tern_conn_early_data_status(p.s.conn);
   o.group = tern_conn_group(p.s.conn);
+  o.sig_c = tern_conn_signature_scheme(p.c.conn);
+  o.sig_s = tern_conn_signature_scheme(p.s.conn);
   o.secrets_agree = 1;
   for (int lv = TERN_LEVEL_HANDSHAKE; lv <= TERN_LEVEL_APPLICATION; lv++) {
     size_t n = p.c.secret_len[lv][TERN_WRITE];
@@ -176,6 +179,9 @@ static void test_resumption(void) {
     CHECK(o.secrets_agree);
     CHECK_EQ_INT(o.group, TERN_GROUP_X25519); /* psk_dhe_ke */
     CHECK_EQ_INT(o.early_c, TERN_EARLY_DATA_NONE);
+    /* no CertificateVerify, so no signature scheme on either side */
+    CHECK_EQ_INT(o.sig_c, 0);
+    CHECK_EQ_INT(o.sig_s, 0);
   }
   /* a resumed connection issues tickets too */
   CHECK_EQ_INT(n_sessions, t + 6);
@@ -184,6 +190,7 @@ static void test_resumption(void) {
   CHECK_EQ_INT(o.rc, TERN_OK);
   CHECK(!o.resumed_c && !o.resumed_s);
   CHECK(o.secrets_agree);
+  CHECK_EQ_INT(o.sig_s, TERN_SIG_ECDSA_SECP256R1_SHA256);
   /* a ticket of the resumed connection resumes in turn */
   o = run(ccfg, scfg, t + 2, clock_now, NULL, NULL);
   CHECK(o.rc == TERN_OK && o.resumed_s);

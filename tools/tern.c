@@ -2,6 +2,8 @@
  * tools/tern.c - the `tern` command-line program.
  *
  *   tern demo    walk through what tern does today, printing each step
+ *   tern client  TLS 1.3 over TCP to a server (cli_client.c)
+ *   tern server  a TLS 1.3 server: echo, or a page with --www (cli_server.c)
  *
  * The demo runs a tern client and server in QUIC mode (demo_handshake.c),
  * then QUIC packet protection end to end (initial secrets for QUIC v1 and
@@ -16,6 +18,7 @@
 #include <openssl/rand.h>
 #include <tern.h>
 
+#include "cli.h"
 #include "demo.h"
 
 static void hex(const char *label, const uint8_t *p, size_t n) {
@@ -200,6 +203,10 @@ static int demo(void) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "demo") == 0) return demo();
-  fprintf(stderr, "usage: tern demo\n");
+  if (argc >= 2 && strcmp(argv[1], "client") == 0) return cli_client_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "server") == 0) return cli_server_main(argc - 1, argv + 1);
+  fprintf(stderr, "usage: tern demo\n"
+                  "       tern client HOST[:PORT] [options]   (tern client --help)\n"
+                  "       tern server --cert FILE --key FILE [options]   (tern server --help)\n");
   return 2;
 }

@@ -1,0 +1,152 @@
+/*
+ * cli.h - `tern client` and `tern server`: TLS 1.3 over TCP with tern,
+ * the sockets owned here (tern itself does no I/O).
+ *
+ * cli_client.c and cli_server.c hold the two commands; cli_common.c the
+ * parts they share: option parsing, the key log, the clock, the summary
+ * of what was negotiated, failure reports, and the socket loop that moves
+ * bytes between a socket and tern_tls_feed / tern_tls_output.
+ */
+#ifndef TERN_TOOLS_CLI_H
+#define TERN_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tern.h>
+
+/* The two commands; argv[0] is the command name. Return the exit code. */
+int cli_client_main(int argc, char **argv);
+int cli_server_main(int argc, char **argv);
+
+/* ---- options ------------------------------------------------------- */
+
+/* One --name option: with a value (value != NULL) or a switch (flag). */
+typedef struct cli_opt {
+  const char *name;      /* without the leading "--" */
+  const char **value;    /* receives the value of "--name V" or "--name=V" */
+  int *flag;             /* set to 1 by "--name" */
+} cli_opt;
+
+/*
+ * cli_parse reads argv[1..argc) against opts (ended by a NULL name); the
+ * other words go to positional (at most max_pos). Returns 0, or -1 after
+ * printing what was wrong.
+ */
+int cli_parse(const char *prog, int argc, char **argv, const cli_opt *opts,
+              const char **positional, size_t max_pos, size_t *n_pos);
+
+/* ---- configuration ------------------------------------------------- */
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME): the tern_clock_fn of
+   both commands, the same across runs so that stored sessions age. */
+uint64_t cli_clock_ms(void *user);
+
+/* Sets the ALPN list from "a,b,c". Returns 0, or -1 after printing why. */
+int cli_set_alpn(const char *prog, tern_config *cfg, const char *list);
+
+/*
+ * Appends NSS key log lines to path, or to $SSLKEYLOGFILE when path is
+ * NULL (nothing when neither is set). The file is created mode 0600.
+ * Returns 0, or -1 after printing why.
+ */
+int cli_keylog(const char *prog, tern_config *cfg, const char *path);
+
+/* ---- what was negotiated ------------------------------------------- */
+
+/* The parameters of a finished handshake, as text ("-" for none). */
+typedef struct cli_summary {
+  const char *suite, *group, *sigalg, *alpn, *server_name;
+  int resumed, hrr;
+  char peer_subject[512];  /* the peer certificate's subject, or "-" */
+  char peer_issuer[512];
+} cli_summary;
+
+void cli_summarize(const tern_conn *c, cli_summary *s);
+
+/* Prints the summary, one "  name  value" line each, every line led by
+   indent. peer_label names the certificate ("server certificate", ...). */
+void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
+                       const char *peer_label);
+
+/* ---- failures ------------------------------------------------------ */
+
+/*
+ * Prints "PROG: WHAT failed: alert NAME (N): REASON" (or the error's
+ * sentence when there was no alert) on one line.
+ */
+void cli_report(const char *prog, const char *what, const tern_conn *c, int rc);
+
+/* ---- the socket loop ----------------------------------------------- */
+
+/* Received bytes tern has not taken yet (it stops taking input while
+   64 KiB of application data wait unread). */
+#define CLI_IN_CAP 32768
+/* Bytes waiting for the socket beyond which no more application data is
+   read out of tern (or from stdin): back-pressure. */
+#define CLI_OUT_HIGH (256 * 1024)
+
+struct cli_link;
+
+/* What the application does with a connection, once it is established. */
+typedef struct cli_app {
+  /* Application data received. May call tern_tls_write / tern_tls_close
+     and cli_link_finish. Returns 0, or -1 to fail (after printing why). */
+  int (*on_data)(struct cli_link *l, const uint8_t *p, size_t n);
+  /* input_fd became readable (or hung up). Same return convention. */
+  int (*on_input)(struct cli_link *l);
+} cli_app;
+
+typedef struct cli_link {
+  const char *prog;      /* for messages: "tern client", ... */
+  int fd;                /* the connected socket, non-blocking */
+  tern_conn *c;
+  uint8_t in[CLI_IN_CAP];
+  size_t in_len;         /* in[0 .. in_len) received, not yet taken by tern */
+  int sock_eof;          /* the peer shut its side of the TCP connection */
+  int input_fd;          /* an extra input to poll (stdin), or -1 */
+  int finishing;         /* end once the output is sent (no close_notify awaited) */
+  uint64_t closed_at;    /* when cli_link_close queued our close_notify, or 0 */
+  int close_wait_ms;     /* after our close_notify: how long to await the peer's */
+  int idle_ms;           /* -1, or how long the connection may sit idle */
+  int truncated;         /* the TCP connection ended without close_notify */
+  uint64_t bytes_in, bytes_out; /* application data */
+  const cli_app *app;
+  void *user;
+} cli_link;
+
+/* Sets up a link around a connected socket (made non-blocking here). */
+void cli_link_init(cli_link *l, const char *prog, int fd, tern_conn *c);
+
+/*
+ * Runs the handshake: a client's first flight, then bytes both ways until
+ * tern says it is done. timeout_ms bounds each wait for the peer.
+ * Returns 0, or -1 after sending any alert and printing why.
+ */
+int cli_link_handshake(cli_link *l, int timeout_ms);
+
+/*
+ * Runs an established connection until it ends: the peer's close_notify
+ * (answered with ours), our close_notify answered by the peer's (or
+ * close_wait_ms spent), `finishing` with everything sent, or the TCP
+ * connection's end. Returns 0, or -1 after printing why.
+ */
+int cli_link_run(cli_link *l);
+
+/* Queues close_notify; the link ends once it is sent, without waiting for
+   the peer's (a server that answered an HTTP request). */
+void cli_link_finish(cli_link *l);
+
+/* Queues close_notify (TLS 1.3 closes one direction, RFC 8446 §6.1): the
+   link goes on reading until the peer's close_notify, or close_wait_ms. */
+void cli_link_close(cli_link *l);
+
+/* Sends what tern has for the peer, waiting at most timeout_ms. Returns 0
+   when all went out. */
+int cli_link_flush(cli_link *l, int timeout_ms);
+
+/* Formats a socket address as "1.2.3.4:5" or "[::1]:5". */
+void cli_addr_string(const void *sockaddr, char *out, size_t cap);
+
+#endif
