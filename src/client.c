@@ -12,6 +12,7 @@
 
 #include "handshake.h"
 #include "resume.h"
+#include "tls.h"
 #include "role.h"
 #include "sig.h"
 
@@ -362,6 +363,10 @@ int tern_client_recv_fin(tern_conn *c) {
   int rc = tern_hs_finished_check(c, c->ks.server_hs, &c->parsed->fin);
   if (rc == TERN_OK) rc = tern_hs_application_secrets(c);
   if (rc != TERN_OK) return rc;
+  /* Over TCP, accepted early data ends with EndOfEarlyData (§4.5). */
+  if (!c->quic && c->early_status == TERN_EARLY_DATA_ACCEPTED &&
+      (rc = tern_conn_push_event(c, TERN_EV_SEND_EOED)) != TERN_OK)
+    return rc;
   if (c->cert_requested) {
     const tern_cert_chain *chain = c->cfg->chain;
     uint8_t alert = 0;
@@ -383,7 +388,23 @@ int tern_client_recv_fin(tern_conn *c) {
 }
 
 int tern_client_send_eoed(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "EndOfEarlyData is not sent in QUIC");
+  uint8_t msg[4];
+  size_t len = 0;
+  int rc;
+  if (c->quic)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "EndOfEarlyData is not sent in QUIC");
+  if (tern_msg_write_end_of_early_data(msg, sizeof msg, &len) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write EndOfEarlyData");
+  if (c->tls != NULL) {
+    rc = tern_conn_send_msg(c, msg, len); /* under the 0-RTT keys (tls.c) */
+    c->tls->eoed_done = 1;
+    return rc;
+  }
+  /* testhook.h plain-TLS mode: handed over at the EARLY level */
+  if ((rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK) return rc;
+  if (c->qcb->send_data(c, TERN_LEVEL_EARLY, msg, len) != 0)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "send_data callback failed");
+  return TERN_OK;
 }
 
 int tern_client_send_cert(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }

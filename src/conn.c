@@ -486,9 +486,12 @@ int tern_quic_provide_data(tern_conn *c, tern_level level, const uint8_t *data, 
   if (len == 0) return TERN_OK;
   /* CRYPTO frames never travel in 0-RTT packets (RFC 9001 §4.1.4), and a
      level we have left takes no more handshake bytes. */
-  if (level == TERN_LEVEL_EARLY || level < c->read_level)
+  if (level == TERN_LEVEL_EARLY ? c->quic : level < c->read_level)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "handshake data at an unexpected encryption level");
+  /* testhook.h plain-TLS mode: EndOfEarlyData arrives under 0-RTT keys */
+  c->early_input = level == TERN_LEVEL_EARLY;
+  if (level == TERN_LEVEL_EARLY) level = c->read_level;
   return tern_conn_buffer_input(c, level, data, len);
 }
 

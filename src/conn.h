@@ -199,6 +199,7 @@ struct tern_conn {
   uint32_t test_age_add, test_max_early;
 
   int ku_request;                 /* the KeyUpdate being sent asks for one back */
+  int early_input;                /* the buffered handshake bytes came under 0-RTT keys */
 
   int done;
 };

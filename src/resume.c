@@ -146,8 +146,7 @@ int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len, uint
   tern_resume_conn_free(c);
   c->offer = st;
   c->offer_age_ms = (uint32_t)(now_ms - st->receive_time_ms);
-  /* 0-RTT over TCP (EndOfEarlyData) is not done yet: QUIC only */
-  c->offer_early = c->cfg->max_early_data > 0 && st->max_early_data > 0 && c->tls == NULL;
+  c->offer_early = c->cfg->max_early_data > 0 && st->max_early_data > 0;
   return TERN_OK;
 }
 
@@ -385,8 +384,7 @@ static int early_ok(tern_conn *c, const tern_client_hello *ch, size_t chosen, ui
   uint32_t client_age = ch->ext.psk[0].obfuscated_ticket_age - st->age_add;
   uint64_t server_age = now - st->issue_time_ms;
   uint64_t skew = server_age > client_age ? server_age - client_age : client_age - server_age;
-  if (chosen != 0 || c->used_hrr || c->cfg->max_early_data == 0 || st->max_early_data == 0 ||
-      c->tls != NULL)
+  if (chosen != 0 || c->used_hrr || c->cfg->max_early_data == 0 || st->max_early_data == 0)
     return 0;
   if (c->suite->id != st->suite || strcmp(c->alpn, st->alpn) != 0) return 0;
   if (CRYPTO_memcmp(c->early_ctx, st->early_ctx, TERN_TICKET_CTX_LEN) != 0) return 0;

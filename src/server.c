@@ -12,6 +12,7 @@
 
 #include "handshake.h"
 #include "resume.h"
+#include "tls.h"
 #include "role.h"
 #include "sig.h"
 
@@ -480,7 +481,9 @@ int tern_server_send_fin(tern_conn *c) {
 }
 
 int tern_server_recv_eoed(tern_conn *c) {
-  return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "EndOfEarlyData is not allowed in QUIC");
+  /* from here the client writes under its handshake keys */
+  if (c->tls != NULL) c->tls->eoed_done = 1;
+  return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
 int tern_server_recv_cert(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
@@ -538,6 +541,10 @@ int tern_server_classify(tern_conn *c, unsigned char *ev) {
       c->read_level == TERN_LEVEL_APPLICATION)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "handshake message type %u at the wrong encryption level", type);
+  /* Under the 0-RTT keys only EndOfEarlyData may come (RFC 8446 §4.5). */
+  if (c->early_input && type != TERN_HS_END_OF_EARLY_DATA)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "handshake message type %u under the 0-RTT keys", type);
   switch (type) {
     case TERN_HS_CLIENT_HELLO:
       rc = tern_msg_parse_client_hello(body, len, &m->ch, &alert);
@@ -557,8 +564,17 @@ int tern_server_classify(tern_conn *c, unsigned char *ev) {
       rc = tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, &alert);
       break;
     case TERN_HS_END_OF_EARLY_DATA:
+      if (c->quic) /* RFC 9001 §8.3 */
+        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                              "EndOfEarlyData is not allowed in QUIC");
+      *ev = TERN_EV_RECV_EOED;
+      if (!c->early_input)
+        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                              "EndOfEarlyData not under the 0-RTT keys");
+      rc = tern_msg_parse_end_of_early_data(body, len, &alert);
+      break;
     case TERN_HS_KEY_UPDATE:
-      /* RFC 9001 §8.3 and §6: neither exists in QUIC. */
+      /* RFC 9001 §6: no KeyUpdate in QUIC. */
       return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                             "handshake message type %u is not allowed in QUIC", type);
     default:

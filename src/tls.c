@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "handshake.h"
+#include "msg.h"
 
 /* Grows a byte buffer so that it holds need more bytes after *len. */
 static int reserve(uint8_t **buf, size_t *cap, size_t len, size_t need) {
@@ -38,9 +39,9 @@ static int reserve(uint8_t **buf, size_t *cap, size_t len, size_t need) {
   return TERN_OK;
 }
 
-/* Appends one record (protected when the write keys are set). */
-static int put_record(tern_conn *c, uint8_t type, uint16_t version, const uint8_t *data,
-                      size_t len) {
+/* Appends one record, protected under prot when it has keys. */
+static int put_record_with(tern_conn *c, tern_record_prot *prot, uint8_t type, uint16_t version,
+                           const uint8_t *data, size_t len) {
   tern_tls *t = c->tls;
   tern_writer w;
   int rc;
@@ -51,9 +52,15 @@ static int put_record(tern_conn *c, uint8_t type, uint16_t version, const uint8_
   if (version != TERN_RECORD_VERSION_TLS12)
     rc = tern_record_write_plain(&w, type, version, data, len);
   else
-    rc = tern_record_write(&t->wprot, &w, type, data, len, 0);
+    rc = tern_record_write(prot, &w, type, data, len, 0);
   if (rc == TERN_OK) t->out_len += w.len;
   return rc;
+}
+
+/* Appends one record under the current write keys (plaintext before). */
+static int put_record(tern_conn *c, uint8_t type, uint16_t version, const uint8_t *data,
+                      size_t len) {
+  return put_record_with(c, &c->tls->wprot, type, version, data, len);
 }
 
 /* The dummy change_cipher_spec of middlebox compatibility mode. */
@@ -73,7 +80,9 @@ int tern_tls_send_handshake(tern_conn *c, const uint8_t *msg, size_t len) {
     size_t n = len - off > TERN_RECORD_MAX_PLAINTEXT ? TERN_RECORD_MAX_PLAINTEXT : len - off;
     uint16_t v = c->role == TERN_CLIENT && t->hs_records_sent == 0 ? TERN_RECORD_VERSION_TLS10
                                                                    : TERN_RECORD_VERSION_TLS12;
-    rc = put_record(c, TERN_CONTENT_HANDSHAKE, v, msg + off, n);
+    /* EndOfEarlyData goes under the 0-RTT keys (RFC 8446 §4.5) */
+    tern_record_prot *prot = msg[0] == TERN_HS_END_OF_EARLY_DATA ? &t->eprot : &t->wprot;
+    rc = put_record_with(c, prot, TERN_CONTENT_HANDSHAKE, v, msg + off, n);
     off += n;
     t->hs_records_sent++;
   }
@@ -87,11 +96,11 @@ int tern_tls_send_handshake(tern_conn *c, const uint8_t *msg, size_t len) {
 
 int tern_tls_install(tern_conn *c, tern_level level, tern_direction dir, const uint8_t *secret) {
   tern_tls *t = c->tls;
-  const tern_suite *s = c->suite;
-  int rc;
-  (void)level;
-  rc = tern_record_prot_set(dir == TERN_WRITE ? &t->wprot : &t->rprot, dir, s, secret,
-                            s->hash->len);
+  const tern_suite *s = level == TERN_LEVEL_EARLY ? c->early_suite : c->suite;
+  tern_record_prot *p = level == TERN_LEVEL_EARLY ? &t->eprot
+                        : dir == TERN_WRITE      ? &t->wprot
+                                                 : &t->rprot;
+  int rc = tern_record_prot_set(p, dir, s, secret, s->hash->len);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "record keys failed: %s",
                           tern_strerror(rc));
@@ -114,6 +123,7 @@ void tern_tls_free(tern_tls *t) {
   if (t == NULL) return;
   tern_record_prot_clear(&t->rprot);
   tern_record_prot_clear(&t->wprot);
+  tern_record_prot_clear(&t->eprot);
   tern_record_reader_wipe(&t->reader);
   if (t->out) OPENSSL_clear_free(t->out, t->out_cap);
   if (t->app) OPENSSL_clear_free(t->app, t->app_cap);
@@ -135,6 +145,7 @@ tern_conn *tern_conn_new_tls(tern_config *cfg, void *user) {
   }
   tern_record_prot_init(&c->tls->rprot);
   tern_record_prot_init(&c->tls->wprot);
+  tern_record_prot_init(&c->tls->eprot);
   tern_record_reader_init(&c->tls->reader);
   return c;
 }
@@ -144,9 +155,18 @@ static int handle_record(tern_conn *c, tern_record *rec) {
   tern_tls *t = c->tls;
   uint8_t alert = 0;
   int rc;
+  int early = 0;
   if (t->close_received)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "a record after close_notify");
-  if (rec->type == TERN_CONTENT_APPLICATION_DATA && tern_record_prot_active(&t->rprot)) {
+  if (rec->type == TERN_CONTENT_APPLICATION_DATA && c->role == TERN_SERVER &&
+      c->early_status == TERN_EARLY_DATA_ACCEPTED && !t->eoed_done &&
+      tern_record_prot_active(&t->eprot)) {
+    /* 0-RTT records, until EndOfEarlyData */
+    rc = tern_record_open(&t->eprot, rec, &alert);
+    if (rc != TERN_OK)
+      return tern_conn_fail(c, alert, "a 0-RTT record does not open: %s", tern_strerror(rc));
+    early = 1;
+  } else if (rec->type == TERN_CONTENT_APPLICATION_DATA && tern_record_prot_active(&t->rprot)) {
     size_t len = rec->len;
     rc = tern_record_open(&t->rprot, rec, &alert);
     /* §4.2.10: a server that refused 0-RTT skips what it cannot open */
@@ -181,11 +201,18 @@ static int handle_record(tern_conn *c, tern_record *rec) {
       return tern_conn_fail(c, rec->data[1], "the peer sent alert %u (%s)", rec->data[1],
                             tern_alert_name(rec->data[1]) ? tern_alert_name(rec->data[1]) : "?");
     case TERN_CONTENT_HANDSHAKE:
+      c->early_input = early;
       rc = tern_conn_buffer_input(c, c->read_level, rec->data, rec->len);
       if (rc == TERN_OK) rc = tern_conn_process(c);
       return rc == TERN_WANT_READ ? TERN_OK : rc;
     case TERN_CONTENT_APPLICATION_DATA:
-      if (c->read_level != TERN_LEVEL_APPLICATION)
+      if (early) {
+        /* §4.2.10: more than max_early_data_size is unexpected_message */
+        t->early_bytes += rec->len;
+        if (t->early_bytes > c->cfg->max_early_data)
+          return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                                "more 0-RTT data than max_early_data_size");
+      } else if (c->read_level != TERN_LEVEL_APPLICATION)
         return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                               "application data before the handshake keys allow it");
       if (t->app_off == t->app_len) t->app_off = t->app_len = 0;
@@ -266,12 +293,31 @@ int tern_tls_read(tern_conn *c, uint8_t *out, size_t cap, size_t *n) {
 }
 
 int tern_tls_write(tern_conn *c, const uint8_t *data, size_t len) {
+  tern_tls *t;
+  tern_record_prot *prot;
   if (c == NULL || c->tls == NULL || (data == NULL && len)) return TERN_ERR_INVALID_ARG;
   if (c->error) return c->error;
-  if (!c->done || c->tls->close_sent) return TERN_ERR_STATE;
+  t = c->tls;
+  if (t->close_sent) return TERN_ERR_STATE;
+  prot = &t->wprot;
+  if (!c->done) {
+    /* 0-RTT: a client whose early data is offered or accepted, before
+       its EndOfEarlyData, within the ticket's max_early_data_size */
+    int rc;
+    if (c->role != TERN_CLIENT || t->eoed_done || c->offer == NULL ||
+        !tern_record_prot_active(&t->eprot) ||
+        (c->early_status != TERN_EARLY_DATA_OFFERED &&
+         c->early_status != TERN_EARLY_DATA_ACCEPTED))
+      return TERN_ERR_STATE;
+    if (len > c->offer->max_early_data - t->early_bytes) return TERN_ERR_LIMIT;
+    if (!t->ccs_sent && (rc = put_ccs(c)) != TERN_OK) return rc;
+    t->early_bytes += len;
+    prot = &t->eprot;
+  }
   for (size_t off = 0; off < len;) {
     size_t n = len - off > TERN_RECORD_MAX_PLAINTEXT ? TERN_RECORD_MAX_PLAINTEXT : len - off;
-    int rc = put_record(c, TERN_CONTENT_APPLICATION_DATA, TERN_RECORD_VERSION_TLS12, data + off, n);
+    int rc = put_record_with(c, prot, TERN_CONTENT_APPLICATION_DATA, TERN_RECORD_VERSION_TLS12,
+                             data + off, n);
     if (rc != TERN_OK) return rc;
     off += n;
   }

@@ -18,6 +18,9 @@
 
 typedef struct tern_tls {
   tern_record_prot rprot, wprot;
+  tern_record_prot eprot;  /* 0-RTT: the client's write, the server's read key */
+  int eoed_done;           /* EndOfEarlyData sent (client) / received (server) */
+  size_t early_bytes;      /* 0-RTT application data sent / received */
   tern_record_reader reader;
   uint8_t *out;            /* records to send: out[out_off .. out_len) */
   size_t out_len, out_off, out_cap;

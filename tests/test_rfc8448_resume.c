@@ -63,7 +63,7 @@
  * once tern does: the client must then send the trace's EndOfEarlyData
  * and Finished byte for byte, and the server must take EndOfEarlyData.
  */
-#define PLAIN_TLS_SENDS_EOED 0
+#define PLAIN_TLS_SENDS_EOED 1
 
 /* Client clock (ms) when §3's NewSessionTicket arrived; any value works. */
 #define TICKET_RECEIVED_MS 1000000u
