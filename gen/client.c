@@ -16,6 +16,8 @@
  *   [ send Certificate [ send CertificateVerify ] ]  (when requested)
  *   send Finished
  *   then, connected: recv NewSessionTicket | recv/send KeyUpdate
+ *     | recv CertificateRequest, send Certificate [ send CertificateVerify ],
+ *       send Finished   (post-handshake authentication, TCP only)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
  * Each action is one call into src/client.c. Compiled by tools/regen.sh.
@@ -29,7 +31,7 @@
 
 
 static const int client_start = 1;
-static const int client_first_final = 18;
+static const int client_first_final = 21;
 
 
 
@@ -169,7 +171,7 @@ case 11:
 	if ( (*p) == 19u )
 		goto tr14;
 	goto st0;
-tr17:
+tr21:
 	{ rc = tern_client_recv_fin(c); }
 	goto st12;
 tr13:
@@ -178,7 +180,7 @@ tr13:
 tr14:
 	{ rc = tern_client_send_cv(c); }
 	goto st12;
-tr21:
+tr25:
 	{ rc = tern_client_send_eoed(c); }
 	goto st12;
 st12:
@@ -190,81 +192,120 @@ case 12:
 	goto st0;
 tr15:
 	{ rc = tern_client_send_fin(c); }
-	goto st18;
-tr22:
+	goto st21;
+tr19:
+	{ rc = tern_client_send_fin_post(c); }
+	goto st21;
+tr27:
 	{ rc = tern_client_recv_nst(c); }
-	goto st18;
-tr23:
+	goto st21;
+tr28:
 	{ rc = tern_client_send_ku(c); }
-	goto st18;
-tr24:
+	goto st21;
+tr29:
 	{ rc = tern_client_recv_ku(c); }
+	goto st21;
+st21:
+	if ( ++p == pe )
+		goto _test_eof21;
+case 21:
+	switch( (*p) ) {
+		case 14u: goto tr26;
+		case 26u: goto tr27;
+		case 27u: goto tr28;
+		case 28u: goto tr29;
+	}
+	goto st0;
+tr26:
+	{ rc = tern_client_recv_cr_post(c); }
+	goto st13;
+st13:
+	if ( ++p == pe )
+		goto _test_eof13;
+case 13:
+	switch( (*p) ) {
+		case 15u: goto tr16;
+		case 17u: goto tr17;
+	}
+	goto st0;
+tr16:
+	{ rc = tern_client_send_cert_post(c); }
+	goto st14;
+st14:
+	if ( ++p == pe )
+		goto _test_eof14;
+case 14:
+	if ( (*p) == 19u )
+		goto tr18;
+	goto st0;
+tr17:
+	{ rc = tern_client_send_cert_post(c); }
+	goto st15;
+tr18:
+	{ rc = tern_client_send_cv_post(c); }
+	goto st15;
+st15:
+	if ( ++p == pe )
+		goto _test_eof15;
+case 15:
+	if ( (*p) == 21u )
+		goto tr19;
+	goto st0;
+tr8:
+	{ rc = tern_client_recv_cert(c); }
+	goto st16;
+st16:
+	if ( ++p == pe )
+		goto _test_eof16;
+case 16:
+	if ( (*p) == 20u )
+		goto tr20;
+	goto st0;
+tr22:
+	{ rc = tern_client_recv_ee(c); }
+	goto st17;
+tr20:
+	{ rc = tern_client_recv_cv(c); }
+	goto st17;
+st17:
+	if ( ++p == pe )
+		goto _test_eof17;
+case 17:
+	if ( (*p) == 22u )
+		goto tr21;
+	goto st0;
+tr4:
+	{ rc = tern_client_recv_sh_psk(c); }
 	goto st18;
 st18:
 	if ( ++p == pe )
 		goto _test_eof18;
 case 18:
 	switch( (*p) ) {
-		case 26u: goto tr22;
-		case 27u: goto tr23;
-		case 28u: goto tr24;
+		case 10u: goto tr22;
+		case 12u: goto tr23;
 	}
 	goto st0;
-tr8:
-	{ rc = tern_client_recv_cert(c); }
-	goto st13;
-st13:
-	if ( ++p == pe )
-		goto _test_eof13;
-case 13:
-	if ( (*p) == 20u )
-		goto tr16;
-	goto st0;
-tr18:
+tr23:
 	{ rc = tern_client_recv_ee(c); }
-	goto st14;
-tr16:
-	{ rc = tern_client_recv_cv(c); }
-	goto st14;
-st14:
+	goto st19;
+st19:
 	if ( ++p == pe )
-		goto _test_eof14;
-case 14:
+		goto _test_eof19;
+case 19:
 	if ( (*p) == 22u )
-		goto tr17;
+		goto tr24;
 	goto st0;
-tr4:
-	{ rc = tern_client_recv_sh_psk(c); }
-	goto st15;
-st15:
-	if ( ++p == pe )
-		goto _test_eof15;
-case 15:
-	switch( (*p) ) {
-		case 10u: goto tr18;
-		case 12u: goto tr19;
-	}
-	goto st0;
-tr19:
-	{ rc = tern_client_recv_ee(c); }
-	goto st16;
-st16:
-	if ( ++p == pe )
-		goto _test_eof16;
-case 16:
-	if ( (*p) == 22u )
-		goto tr20;
-	goto st0;
-tr20:
+tr24:
 	{ rc = tern_client_recv_fin(c); }
-	goto st17;
-st17:
+	goto st20;
+st20:
 	if ( ++p == pe )
-		goto _test_eof17;
-case 17:
+		goto _test_eof20;
+case 20:
 	switch( (*p) ) {
 		case 21u: goto tr15;
-		case 23u: goto tr21;
+		case 23u: goto tr25;
 	}
 	goto st0;
 	}
@@ -279,12 +320,15 @@ case 17:
 	_test_eof10: cs = 10; goto _test_eof;
 	_test_eof11: cs = 11; goto _test_eof;
 	_test_eof12: cs = 12; goto _test_eof;
-	_test_eof18: cs = 18; goto _test_eof;
+	_test_eof21: cs = 21; goto _test_eof;
 	_test_eof13: cs = 13; goto _test_eof;
 	_test_eof14: cs = 14; goto _test_eof;
 	_test_eof15: cs = 15; goto _test_eof;
 	_test_eof16: cs = 16; goto _test_eof;
 	_test_eof17: cs = 17; goto _test_eof;
+	_test_eof18: cs = 18; goto _test_eof;
+	_test_eof19: cs = 19; goto _test_eof;
+	_test_eof20: cs = 20; goto _test_eof;
 
 	_test_eof: {}
 	_out: {}

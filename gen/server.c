@@ -15,6 +15,9 @@
  *   [ recv Certificate [ recv CertificateVerify ] ]  (when requested)
  *   recv Finished
  *   then, connected: send NewSessionTicket | recv/send KeyUpdate
+ *     | send CertificateRequest, recv Certificate [ recv CertificateVerify ],
+ *       recv Finished   (post-handshake authentication, TCP only; tickets
+ *       and key updates may come in between)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
  * Each action is one call into src/server.c. Compiled by tools/regen.sh.
@@ -28,7 +31,7 @@
 
 
 static const int server_start = 1;
-static const int server_first_final = 18;
+static const int server_first_final = 21;
 
 
 
@@ -168,7 +171,7 @@ case 11:
 	if ( (*p) == 20u )
 		goto tr14;
 	goto st0;
-tr17:
+tr30:
 	{ rc = tern_server_send_fin(c); }
 	goto st12;
 tr13:
@@ -177,7 +180,7 @@ tr13:
 tr14:
 	{ rc = tern_server_recv_cv(c); }
 	goto st12;
-tr21:
+tr34:
 	{ rc = tern_server_recv_eoed(c); }
 	goto st12;
 st12:
@@ -189,81 +192,158 @@ case 12:
 	goto st0;
 tr15:
 	{ rc = tern_server_recv_fin(c); }
-	goto st18;
-tr22:
+	goto st21;
+tr36:
 	{ rc = tern_server_send_nst(c); }
-	goto st18;
-tr23:
+	goto st21;
+tr37:
 	{ rc = tern_server_send_ku(c); }
-	goto st18;
-tr24:
+	goto st21;
+tr38:
 	{ rc = tern_server_recv_ku(c); }
-	goto st18;
-st18:
+	goto st21;
+tr25:
+	{ rc = tern_server_recv_fin_post(c); }
+	goto st21;
+st21:
 	if ( ++p == pe )
-		goto _test_eof18;
-case 18:
+		goto _test_eof21;
+case 21:
 	switch( (*p) ) {
-		case 25u: goto tr22;
-		case 27u: goto tr23;
-		case 28u: goto tr24;
+		case 13u: goto tr35;
+		case 25u: goto tr36;
+		case 27u: goto tr37;
+		case 28u: goto tr38;
 	}
 	goto st0;
-tr8:
-	{ rc = tern_server_send_cert(c); }
+tr18:
+	{ rc = tern_server_send_nst(c); }
+	goto st13;
+tr19:
+	{ rc = tern_server_send_ku(c); }
+	goto st13;
+tr20:
+	{ rc = tern_server_recv_ku(c); }
+	goto st13;
+tr35:
+	{ rc = tern_server_send_cr_post(c); }
 	goto st13;
 st13:
 	if ( ++p == pe )
 		goto _test_eof13;
 case 13:
-	if ( (*p) == 19u )
-		goto tr16;
+	switch( (*p) ) {
+		case 16u: goto tr16;
+		case 18u: goto tr17;
+		case 25u: goto tr18;
+		case 27u: goto tr19;
+		case 28u: goto tr20;
+	}
 	goto st0;
-tr18:
-	{ rc = tern_server_send_ee(c); }
-	goto st14;
 tr16:
-	{ rc = tern_server_send_cv(c); }
+	{ rc = tern_server_recv_cert_post(c); }
+	goto st14;
+tr22:
+	{ rc = tern_server_send_nst(c); }
+	goto st14;
+tr23:
+	{ rc = tern_server_send_ku(c); }
+	goto st14;
+tr24:
+	{ rc = tern_server_recv_ku(c); }
 	goto st14;
 st14:
 	if ( ++p == pe )
 		goto _test_eof14;
 case 14:
-	if ( (*p) == 21u )
-		goto tr17;
+	switch( (*p) ) {
+		case 20u: goto tr21;
+		case 25u: goto tr22;
+		case 27u: goto tr23;
+		case 28u: goto tr24;
+	}
 	goto st0;
-tr4:
-	{ rc = tern_server_send_sh(c); }
+tr17:
+	{ rc = tern_server_recv_cert_empty_post(c); }
+	goto st15;
+tr26:
+	{ rc = tern_server_send_nst(c); }
+	goto st15;
+tr27:
+	{ rc = tern_server_send_ku(c); }
+	goto st15;
+tr28:
+	{ rc = tern_server_recv_ku(c); }
+	goto st15;
+tr21:
+	{ rc = tern_server_recv_cv_post(c); }
 	goto st15;
 st15:
 	if ( ++p == pe )
 		goto _test_eof15;
 case 15:
 	switch( (*p) ) {
-		case 9u: goto tr18;
-		case 11u: goto tr19;
+		case 22u: goto tr25;
+		case 25u: goto tr26;
+		case 27u: goto tr27;
+		case 28u: goto tr28;
 	}
 	goto st0;
-tr19:
-	{ rc = tern_server_send_ee(c); }
+tr8:
+	{ rc = tern_server_send_cert(c); }
 	goto st16;
 st16:
 	if ( ++p == pe )
 		goto _test_eof16;
 case 16:
-	if ( (*p) == 21u )
-		goto tr20;
+	if ( (*p) == 19u )
+		goto tr29;
 	goto st0;
-tr20:
-	{ rc = tern_server_send_fin(c); }
+tr31:
+	{ rc = tern_server_send_ee(c); }
+	goto st17;
+tr29:
+	{ rc = tern_server_send_cv(c); }
 	goto st17;
 st17:
 	if ( ++p == pe )
 		goto _test_eof17;
 case 17:
+	if ( (*p) == 21u )
+		goto tr30;
+	goto st0;
+tr4:
+	{ rc = tern_server_send_sh(c); }
+	goto st18;
+st18:
+	if ( ++p == pe )
+		goto _test_eof18;
+case 18:
+	switch( (*p) ) {
+		case 9u: goto tr31;
+		case 11u: goto tr32;
+	}
+	goto st0;
+tr32:
+	{ rc = tern_server_send_ee(c); }
+	goto st19;
+st19:
+	if ( ++p == pe )
+		goto _test_eof19;
+case 19:
+	if ( (*p) == 21u )
+		goto tr33;
+	goto st0;
+tr33:
+	{ rc = tern_server_send_fin(c); }
+	goto st20;
+st20:
+	if ( ++p == pe )
+		goto _test_eof20;
+case 20:
 	switch( (*p) ) {
 		case 22u: goto tr15;
-		case 24u: goto tr21;
+		case 24u: goto tr34;
 	}
 	goto st0;
 	}
@@ -278,12 +358,15 @@ case 17:
 	_test_eof10: cs = 10; goto _test_eof;
 	_test_eof11: cs = 11; goto _test_eof;
 	_test_eof12: cs = 12; goto _test_eof;
-	_test_eof18: cs = 18; goto _test_eof;
+	_test_eof21: cs = 21; goto _test_eof;
 	_test_eof13: cs = 13; goto _test_eof;
 	_test_eof14: cs = 14; goto _test_eof;
 	_test_eof15: cs = 15; goto _test_eof;
 	_test_eof16: cs = 16; goto _test_eof;
 	_test_eof17: cs = 17; goto _test_eof;
+	_test_eof18: cs = 18; goto _test_eof;
+	_test_eof19: cs = 19; goto _test_eof;
+	_test_eof20: cs = 20; goto _test_eof;
 
 	_test_eof: {}
 	_out: {}

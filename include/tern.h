@@ -631,6 +631,20 @@ int tern_tls_write(tern_conn *c, const uint8_t *data, size_t len);
  */
 int tern_tls_key_update(tern_conn *c, int request_peer_update);
 
+/**
+ * Post-handshake client authentication (RFC 8446 §4.6.2, TCP only).
+ * tern_config_set_post_handshake_auth (client) advertises it; the client
+ * then answers a server's request with its certificate (or an empty one)
+ * inside tern_tls_feed. tern_tls_request_client_auth (server, after the
+ * handshake, when the client advertised it) sends a CertificateRequest;
+ * once the client's Finished arrives, tern_conn_peer_certificate gives
+ * its certificate (a missing one fails only when the configuration
+ * requires client certificates). Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_STATE (QUIC, not done, not advertised, one under way).
+ */
+int tern_config_set_post_handshake_auth(tern_config *cfg, int on);
+int tern_tls_request_client_auth(tern_conn *c);
+
 /** tern_tls_close queues close_notify; nothing may be written after it. */
 int tern_tls_close(tern_conn *c);
 

@@ -14,6 +14,8 @@
  *   [ send Certificate [ send CertificateVerify ] ]  (when requested)
  *   send Finished
  *   then, connected: recv NewSessionTicket | recv/send KeyUpdate
+ *     | recv CertificateRequest, send Certificate [ send CertificateVerify ],
+ *       send Finished   (post-handshake authentication, TCP only)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
  * Each action is one call into src/client.c. Compiled by tools/regen.sh.
@@ -43,6 +45,10 @@
   action recv_nst   { rc = tern_client_recv_nst(c); }
   action recv_ku    { rc = tern_client_recv_ku(c); }
   action send_ku    { rc = tern_client_send_ku(c); }
+  action recv_cr_post   { rc = tern_client_recv_cr_post(c); }
+  action send_cert_post { rc = tern_client_send_cert_post(c); }
+  action send_cv_post   { rc = tern_client_send_cv_post(c); }
+  action send_fin_post  { rc = tern_client_send_fin_post(c); }
 
   SEND_CH = 1;  RECV_HRR = 4;  RECV_SH = 6;  RECV_SH_PSK = 8;
   RECV_EE = 10; RECV_EE_EARLY = 12; RECV_CR = 14; RECV_CERT = 16;
@@ -70,7 +76,15 @@
                  (SEND_EOED @send_eoed)? )
                SEND_FIN @send_fin;
 
-  connected  = ( RECV_NST @recv_nst | RECV_KU @recv_ku | SEND_KU @send_ku )*;
+  # Post-handshake authentication (RFC 8446 §4.6.2): our answer to a
+  # CertificateRequest, its messages one right after the other.
+  post_auth  = RECV_CR @recv_cr_post
+               ( SEND_CERT @send_cert_post SEND_CV @send_cv_post
+               | SEND_CERT_EMPTY @send_cert_post )
+               SEND_FIN @send_fin_post;
+
+  connected  = ( RECV_NST @recv_nst | RECV_KU @recv_ku | SEND_KU @send_ku
+               | post_auth )*;
 
   main := hello ( full | resumed ) connected;
 }%%

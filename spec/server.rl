@@ -13,6 +13,9 @@
  *   [ recv Certificate [ recv CertificateVerify ] ]  (when requested)
  *   recv Finished
  *   then, connected: send NewSessionTicket | recv/send KeyUpdate
+ *     | send CertificateRequest, recv Certificate [ recv CertificateVerify ],
+ *       recv Finished   (post-handshake authentication, TCP only; tickets
+ *       and key updates may come in between)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
  * Each action is one call into src/server.c. Compiled by tools/regen.sh.
@@ -42,6 +45,11 @@
   action send_nst   { rc = tern_server_send_nst(c); }
   action recv_ku    { rc = tern_server_recv_ku(c); }
   action send_ku    { rc = tern_server_send_ku(c); }
+  action send_cr_post         { rc = tern_server_send_cr_post(c); }
+  action recv_cert_post       { rc = tern_server_recv_cert_post(c); }
+  action recv_cert_empty_post { rc = tern_server_recv_cert_empty_post(c); }
+  action recv_cv_post         { rc = tern_server_recv_cv_post(c); }
+  action recv_fin_post        { rc = tern_server_recv_fin_post(c); }
 
   RECV_CH = 2;  SEND_HRR = 3;  SEND_SH = 5;  SEND_SH_PSK = 7;
   SEND_EE = 9;  SEND_EE_EARLY = 11; SEND_CR = 13; SEND_CERT = 15;
@@ -68,7 +76,17 @@
                  (RECV_EOED @recv_eoed)? )
                RECV_FIN @recv_fin;
 
-  connected  = ( SEND_NST @send_nst | RECV_KU @recv_ku | SEND_KU @send_ku )*;
+  # Traffic that may cross a post-handshake authentication in flight.
+  traffic    = ( SEND_NST @send_nst | RECV_KU @recv_ku | SEND_KU @send_ku )*;
+
+  # Post-handshake authentication (RFC 8446 §4.6.2).
+  post_auth  = SEND_CR @send_cr_post traffic
+               ( RECV_CERT @recv_cert_post traffic RECV_CV @recv_cv_post
+               | RECV_CERT_EMPTY @recv_cert_empty_post ) traffic
+               RECV_FIN @recv_fin_post;
+
+  connected  = ( SEND_NST @send_nst | RECV_KU @recv_ku | SEND_KU @send_ku
+               | post_auth )*;
 
   main := hello ( full | resumed ) connected;
 }%%

@@ -105,6 +105,10 @@ static int write_and_send_ch(tern_conn *c) {
     e->quic_transport_parameters.p = c->tp;
     e->quic_transport_parameters.len = c->tp_len;
   }
+  if (!c->quic && c->cfg->post_handshake_auth) { /* RFC 9001 §4.4: not in QUIC */
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH);
+    c->pha_offered = 1;
+  }
   if (c->cookie_len) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
     e->cookie.p = c->cookie;
@@ -359,6 +363,27 @@ int tern_client_recv_cert(tern_conn *c) { return tern_hs_certificate_recv(c, &c-
 
 int tern_client_recv_cv(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
 
+/* Our answer to a CertificateRequest: our chain and its proof when our
+   key can sign with a scheme the server listed, else an empty one. */
+static int queue_client_auth(tern_conn *c) {
+  const tern_cert_chain *chain = c->cfg->chain;
+  uint8_t alert = 0;
+  uint16_t scheme = 0;
+  int rc;
+  if (chain != NULL &&
+      tern_sig_pick(chain->key, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs, c->n_peer_sigs,
+                    &scheme, &alert) == TERN_OK) {
+    c->own_chain = c->cfg->chain;
+    c->sig_scheme = scheme;
+    rc = tern_conn_push_event(c, TERN_EV_SEND_CERT);
+    if (rc == TERN_OK) rc = tern_conn_push_event(c, TERN_EV_SEND_CV);
+  } else {
+    c->own_chain = NULL;
+    rc = tern_conn_push_event(c, TERN_EV_SEND_CERT_EMPTY);
+  }
+  return rc;
+}
+
 int tern_client_recv_fin(tern_conn *c) {
   int rc = tern_hs_finished_check(c, c->ks.server_hs, &c->parsed->fin);
   if (rc == TERN_OK) rc = tern_hs_application_secrets(c);
@@ -367,23 +392,7 @@ int tern_client_recv_fin(tern_conn *c) {
   if (!c->quic && c->early_status == TERN_EARLY_DATA_ACCEPTED &&
       (rc = tern_conn_push_event(c, TERN_EV_SEND_EOED)) != TERN_OK)
     return rc;
-  if (c->cert_requested) {
-    const tern_cert_chain *chain = c->cfg->chain;
-    uint8_t alert = 0;
-    uint16_t scheme = 0;
-    if (chain != NULL &&
-        tern_sig_pick(chain->key, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs, c->n_peer_sigs,
-                      &scheme, &alert) == TERN_OK) {
-      c->own_chain = c->cfg->chain;
-      c->sig_scheme = scheme;
-      rc = tern_conn_push_event(c, TERN_EV_SEND_CERT);
-      if (rc == TERN_OK) rc = tern_conn_push_event(c, TERN_EV_SEND_CV);
-    } else {
-      c->own_chain = NULL;
-      rc = tern_conn_push_event(c, TERN_EV_SEND_CERT_EMPTY);
-    }
-    if (rc != TERN_OK) return rc;
-  }
+  if (c->cert_requested && (rc = queue_client_auth(c)) != TERN_OK) return rc;
   return tern_conn_push_event(c, TERN_EV_SEND_FIN);
 }
 
@@ -431,6 +440,41 @@ int tern_client_recv_ku(tern_conn *c) { return tern_hs_key_update_recv(c, c->par
 
 int tern_client_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
 
+/* ---- post-handshake authentication (TCP) ---- */
+
+int tern_client_recv_cr_post(tern_conn *c) {
+  const tern_certificate_request *cr = &c->parsed->cr;
+  const tern_u16_list *sa = &cr->ext.signature_algorithms;
+  int rc;
+  if (!c->pha_offered)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "CertificateRequest after the handshake, without post_handshake_auth");
+  if (cr->context.len == 0 || cr->context.len > sizeof c->pha_context)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "post-handshake CertificateRequest context of %zu bytes",
+                          cr->context.len);
+  if (!(cr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
+    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
+                          "CertificateRequest without signature_algorithms");
+  c->n_peer_sigs = sa->n < TERN_MAX_SIGS ? sa->n : TERN_MAX_SIGS;
+  memcpy(c->peer_sigs, sa->v, c->n_peer_sigs * sizeof(uint16_t));
+  if ((rc = tern_hs_pha_start(c, cr->context.p, cr->context.len)) != TERN_OK) return rc;
+  if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
+  if ((rc = queue_client_auth(c)) != TERN_OK) return rc;
+  return tern_conn_push_event(c, TERN_EV_SEND_FIN);
+}
+
+int tern_client_send_cert_post(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }
+
+int tern_client_send_cv_post(tern_conn *c) { return tern_hs_verify_send(c, c->own_chain); }
+
+int tern_client_send_fin_post(tern_conn *c) {
+  /* the Finished key of §4.4: the current client_application_traffic_secret */
+  int rc = tern_hs_finished_send(c, c->ks.client_ap);
+  tern_hs_pha_end(c);
+  return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Classifier                                                          */
 /* ------------------------------------------------------------------ */
@@ -443,6 +487,9 @@ static int level_ok(const tern_conn *c, uint8_t type) {
     case TERN_HS_NEW_SESSION_TICKET:
     case TERN_HS_KEY_UPDATE:
       return c->read_level == TERN_LEVEL_APPLICATION;
+    case TERN_HS_CERTIFICATE_REQUEST: /* post-handshake over TCP too */
+      return c->read_level == TERN_LEVEL_HANDSHAKE ||
+             (c->read_level == TERN_LEVEL_APPLICATION && !c->quic);
     default:
       return c->read_level == TERN_LEVEL_HANDSHAKE;
   }

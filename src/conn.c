@@ -361,6 +361,7 @@ void tern_conn_free(tern_conn *c) {
   for (int i = 0; i < 4; i++) inbuf_free(&c->in[i]);
   for (size_t i = 0; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
   tern_transcript_free(&c->transcript);
+  if (c->pha_active) tern_transcript_free(&c->hs_transcript);
   tern_keysched_wipe(&c->ks);
   EVP_PKEY_free(c->peer_key);
   OPENSSL_free(c->peer_leaf);
@@ -415,7 +416,9 @@ int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len) {
 
 int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
   int rc;
-  if (c->transcript_ready && (rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK)
+  /* after the handshake only a post-handshake authentication is hashed */
+  if (c->transcript_ready && (!c->done || c->pha_active) &&
+      (rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK)
     return rc;
   if (c->qcb != NULL) {
     if (c->qcb->send_data(c, c->write_level, msg, len) != 0)

@@ -80,6 +80,7 @@ struct tern_config {
   /* client */
   tern_new_session_fn session_fn;
   void *session_user;
+  int post_handshake_auth;             /* client: offer it (TCP) */
 };
 
 /* Handshake bytes received at one level, not yet consumed. */
@@ -200,6 +201,13 @@ struct tern_conn {
 
   int ku_request;                 /* the KeyUpdate being sent asks for one back */
   int early_input;                /* the buffered handshake bytes came under 0-RTT keys */
+
+  /* post-handshake authentication over TCP (handshake.c) */
+  int pha_offered;                /* client sent post_handshake_auth */
+  int pha_active;                 /* an exchange is under way */
+  uint8_t pha_context[32];        /* its certificate_request_context */
+  size_t pha_context_len;
+  tern_transcript hs_transcript;  /* the handshake's, kept during one */
 
   int done;
 };

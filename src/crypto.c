@@ -335,3 +335,17 @@ int tern_finished_verify_data(const tern_hash *h, const uint8_t *base_key,
   OPENSSL_cleanse(finished_key, sizeof finished_key);
   return rc;
 }
+
+/* tern_transcript_dup: an independent copy of a running transcript. */
+int tern_transcript_dup(tern_transcript *dst, const tern_transcript *src) {
+  if (dst == NULL || src == NULL || src->ctx == NULL) return TERN_ERR_INVALID_ARG;
+  dst->hash = src->hash;
+  dst->ctx = EVP_MD_CTX_new();
+  if (dst->ctx == NULL) return TERN_ERR_NOMEM;
+  if (!EVP_MD_CTX_copy_ex(dst->ctx, src->ctx)) {
+    EVP_MD_CTX_free(dst->ctx);
+    dst->ctx = NULL;
+    return TERN_ERR_CRYPTO;
+  }
+  return TERN_OK;
+}

@@ -115,6 +115,8 @@ int tern_transcript_peek(const tern_transcript *t, const uint8_t *extra,
  */
 int tern_transcript_hrr_rewrite(tern_transcript *t);
 void tern_transcript_free(tern_transcript *t);
+/* dst becomes an independent copy of src (dst must not hold a context). */
+int tern_transcript_dup(tern_transcript *dst, const tern_transcript *src);
 
 /* finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length)
    verify_data = HMAC(finished_key, transcript_hash) -> out[h->len]. */

@@ -58,11 +58,15 @@ int tern_hs_finished_send(tern_conn *c, const uint8_t *base_key) {
 
 int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain) {
   tern_certificate cert;
-  size_t need = 4 + 1 + 3, len = 0;
+  size_t need = 4 + 1 + 32 + 3, len = 0;
   uint8_t *out;
   int rc;
 
   memset(&cert, 0, sizeof cert);
+  if (c->pha_active) { /* echo the request's context (§4.4.2) */
+    cert.context.p = c->pha_context;
+    cert.context.len = c->pha_context_len;
+  }
   if (chain != NULL) {
     cert.n = cert.count = chain->n;
     for (size_t i = 0; i < chain->n; i++) {
@@ -102,9 +106,10 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
   int x509_err = 0, rc;
   uint8_t alert = TERN_ALERT_BAD_CERTIFICATE;
 
-  if (cert->context.len != 0)
+  if (cert->context.len != c->pha_context_len * (size_t)c->pha_active ||
+      (c->pha_active && memcmp(cert->context.p, c->pha_context, c->pha_context_len) != 0))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "Certificate with a request context in the handshake");
+                          "Certificate with the wrong certificate_request_context");
   if (cert->count == 0)
     return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "empty Certificate from the %s",
                           peer_is_server ? "server" : "client");
@@ -315,4 +320,26 @@ int tern_hs_key_update_recv(tern_conn *c, uint8_t request_update) {
     rc = tern_conn_push_event(c, TERN_EV_SEND_KU);
   }
   return rc;
+}
+
+int tern_hs_pha_start(tern_conn *c, const uint8_t *context, size_t len) {
+  tern_transcript copy;
+  if (c->pha_active || len == 0 || len > sizeof c->pha_context)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "bad post-handshake authentication");
+  if (tern_transcript_dup(&copy, &c->transcript) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript copy failed");
+  c->hs_transcript = c->transcript;
+  c->transcript = copy;
+  memcpy(c->pha_context, context, len);
+  c->pha_context_len = len;
+  c->pha_active = 1;
+  return TERN_OK;
+}
+
+void tern_hs_pha_end(tern_conn *c) {
+  if (!c->pha_active) return;
+  tern_transcript_free(&c->transcript);
+  c->transcript = c->hs_transcript;
+  memset(&c->hs_transcript, 0, sizeof c->hs_transcript);
+  c->pha_active = 0;
 }

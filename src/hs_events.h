@@ -81,6 +81,10 @@ int tern_client_send_fin(struct tern_conn *c);
 int tern_client_recv_nst(struct tern_conn *c);
 int tern_client_recv_ku(struct tern_conn *c);
 int tern_client_send_ku(struct tern_conn *c);
+int tern_client_recv_cr_post(struct tern_conn *c);
+int tern_client_send_cert_post(struct tern_conn *c);
+int tern_client_send_cv_post(struct tern_conn *c);
+int tern_client_send_fin_post(struct tern_conn *c);
 
 /* Server actions (src/server.c). */
 int tern_server_recv_ch(struct tern_conn *c);
@@ -100,5 +104,10 @@ int tern_server_recv_fin(struct tern_conn *c);
 int tern_server_send_nst(struct tern_conn *c);
 int tern_server_recv_ku(struct tern_conn *c);
 int tern_server_send_ku(struct tern_conn *c);
+int tern_server_send_cr_post(struct tern_conn *c);
+int tern_server_recv_cert_post(struct tern_conn *c);
+int tern_server_recv_cert_empty_post(struct tern_conn *c);
+int tern_server_recv_cv_post(struct tern_conn *c);
+int tern_server_recv_fin_post(struct tern_conn *c);
 
 #endif

@@ -132,8 +132,9 @@ int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len, uint
   if (st == NULL) return TERN_ERR_NOMEM;
   rc = tern_session_decode(session, len, st);
   if (rc == TERN_OK && strcmp(st->server_name, c->server_name) != 0) rc = TERN_ERR_MISMATCH;
-  if (rc == TERN_OK && (now_ms < st->receive_time_ms ||
-                        now_ms - st->receive_time_ms >= (uint64_t)st->lifetime_s * 1000))
+  /* a clock that went back a little: the ticket is brand new */
+  if (rc == TERN_OK && now_ms < st->receive_time_ms) now_ms = st->receive_time_ms;
+  if (rc == TERN_OK && now_ms - st->receive_time_ms >= (uint64_t)st->lifetime_s * 1000)
     rc = TERN_ERR_EXPIRED;
   s = rc == TERN_OK ? tern_suite_get(st->suite) : NULL;
   if (rc == TERN_OK && (s == NULL || !suite_configured(c->cfg, st->suite) ||

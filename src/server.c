@@ -219,6 +219,7 @@ int tern_server_recv_ch(tern_conn *c) {
   int share_found = 0, rc;
 
   memcpy(c->client_random, ch->random, 32);
+  c->pha_offered = !c->quic && (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH));
   memcpy(c->session_id, ch->session_id.p ? ch->session_id.p : c->session_id,
          ch->session_id.len);
   c->session_id_len = ch->session_id.len;
@@ -228,6 +229,11 @@ int tern_server_recv_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  /* early data offered but not taken, whatever the reason: its records
+     are skipped (RFC 8446 §4.2.10) */
+  if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) &&
+      c->early_status != TERN_EARLY_DATA_ACCEPTED)
+    c->early_status = TERN_EARLY_DATA_REJECTED;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   if (share_found || c->psk_mode == TERN_RESUMED_KE) return answer_client_hello(c, ch);
   /* Keep the first ClientHello to check the second against it. */
@@ -441,7 +447,9 @@ int tern_server_send_ee(tern_conn *c) {
   return tern_conn_send_msg(c, out, len);
 }
 
-int tern_server_send_cr(tern_conn *c) {
+/* Writes and sends a CertificateRequest with context (empty in the
+   handshake). */
+static int send_certificate_request(tern_conn *c, const uint8_t *context, size_t context_len) {
   tern_certificate_request cr;
   uint8_t out[512];
   size_t len = 0;
@@ -449,6 +457,8 @@ int tern_server_send_cr(tern_conn *c) {
   size_t cap = sizeof out;
   int rc;
   memset(&cr, 0, sizeof cr);
+  cr.context.p = context;
+  cr.context.len = context_len;
   cr.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS);
   cr.ext.signature_algorithms.n = cr.ext.signature_algorithms.count = c->cfg->n_sigs;
   memcpy(cr.ext.signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
@@ -467,6 +477,8 @@ int tern_server_send_cr(tern_conn *c) {
   if (buf != out) OPENSSL_free(buf);
   return rc;
 }
+
+int tern_server_send_cr(tern_conn *c) { return send_certificate_request(c, NULL, 0); }
 
 int tern_server_send_cert(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }
 
@@ -519,6 +531,37 @@ int tern_server_recv_ku(tern_conn *c) { return tern_hs_key_update_recv(c, c->par
 
 int tern_server_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
 
+/* ---- post-handshake authentication (TCP) ---- */
+
+int tern_server_send_cr_post(tern_conn *c) {
+  uint8_t context[16];
+  int rc = tern_conn_random(c, context, sizeof context);
+  if (rc == TERN_OK) rc = tern_hs_pha_start(c, context, sizeof context);
+  if (rc == TERN_OK) rc = send_certificate_request(c, context, sizeof context);
+  return rc;
+}
+
+int tern_server_recv_cert_post(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
+
+int tern_server_recv_cert_empty_post(tern_conn *c) {
+  const tern_certificate *cert = &c->parsed->cert;
+  if (cert->context.len != c->pha_context_len ||
+      memcmp(cert->context.p, c->pha_context, c->pha_context_len) != 0)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "Certificate with the wrong certificate_request_context");
+  if (c->cfg->client_auth == TERN_CLIENT_AUTH_REQUIRED)
+    return tern_conn_fail(c, TERN_ALERT_CERTIFICATE_REQUIRED, "the client sent no certificate");
+  return tern_conn_transcript_add(c, c->msg, c->msg_len);
+}
+
+int tern_server_recv_cv_post(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
+
+int tern_server_recv_fin_post(tern_conn *c) {
+  int rc = tern_hs_finished_check(c, c->ks.client_ap, &c->parsed->fin);
+  tern_hs_pha_end(c);
+  return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Classifier                                                          */
 /* ------------------------------------------------------------------ */
@@ -538,7 +581,10 @@ int tern_server_classify(tern_conn *c, unsigned char *ev) {
     return TERN_OK;
   }
   if ((type == TERN_HS_CLIENT_HELLO) != (c->read_level == TERN_LEVEL_INITIAL) ||
-      c->read_level == TERN_LEVEL_APPLICATION)
+      (c->read_level == TERN_LEVEL_APPLICATION &&
+       /* after the handshake over TCP: post-handshake authentication */
+       (c->quic || (type != TERN_HS_CERTIFICATE && type != TERN_HS_CERTIFICATE_VERIFY &&
+                    type != TERN_HS_FINISHED))))
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "handshake message type %u at the wrong encryption level", type);
   /* Under the 0-RTT keys only EndOfEarlyData may come (RFC 8446 §4.5). */

@@ -178,6 +178,13 @@ static int handle_record(tern_conn *c, tern_record *rec) {
     }
     if (rc != TERN_OK)
       return tern_conn_fail(c, alert, "a protected record does not open: %s", tern_strerror(rc));
+  } else if (rec->type == TERN_CONTENT_APPLICATION_DATA && c->role == TERN_SERVER &&
+             c->early_status == TERN_EARLY_DATA_REJECTED && !c->done &&
+             t->early_skipped + rec->len <= (size_t)TERN_RECORD_MAX_CIPHERTEXT * 4) {
+    /* after a HelloRetryRequest: refused 0-RTT before the second
+       ClientHello, with no keys to try at all */
+    t->early_skipped += rec->len;
+    return TERN_OK;
   } else if (tern_record_prot_active(&t->rprot) && rec->type != TERN_CONTENT_CHANGE_CIPHER_SPEC &&
              rec->type != TERN_CONTENT_ALERT) {
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
@@ -358,3 +365,25 @@ int tern_tls_close(tern_conn *c) {
 }
 
 int tern_tls_peer_closed(const tern_conn *c) { return c && c->tls && c->tls->close_received; }
+
+int tern_tls_request_client_auth(tern_conn *c) {
+  int rc;
+  if (c == NULL || c->tls == NULL) return TERN_ERR_INVALID_ARG;
+  if (c->error) return c->error;
+  if (c->role != TERN_SERVER || !c->done || !c->pha_offered || c->pha_active ||
+      c->tls->close_sent)
+    return TERN_ERR_STATE;
+  rc = tern_conn_push_event(c, TERN_EV_SEND_CR);
+  if (rc == TERN_OK) rc = tern_conn_run_pending(c);
+  if (c->error) {
+    tern_tls_send_failure_alert(c);
+    return c->error;
+  }
+  return rc;
+}
+
+int tern_config_set_post_handshake_auth(tern_config *cfg, int on) {
+  if (cfg == NULL || cfg->role != TERN_CLIENT) return TERN_ERR_INVALID_ARG;
+  cfg->post_handshake_auth = on != 0;
+  return TERN_OK;
+}

@@ -87,6 +87,12 @@ static char pg_new_error[512];
 static gnutls_anti_replay_t pg_anti_replay;
 static int pg_anti_replay_refs;
 
+/* Frees the process-wide anti-replay context (atexit). */
+static void pg_anti_replay_free(void) {
+  if (pg_anti_replay != NULL) gnutls_anti_replay_deinit(pg_anti_replay);
+  pg_anti_replay = NULL;
+}
+
 /* pg_fail_new: note why peer_gnutls_new failed. */
 static void pg_fail_new(const char *fmt, ...) {
   va_list ap;
@@ -486,17 +492,20 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
         goto fail;
       }
     }
-    if (o->early_data) {
-      /* GnuTLS accepts 0-RTT only with anti-replay on; this one never
-       * reports a replay. */
-      if (!pg_anti_replay_refs) {
-        r = gnutls_anti_replay_init(&pg_anti_replay);
-        if (r < 0) {
-          pg_fail_new("gnutls_anti_replay_init: %s", gnutls_strerror(r));
-          goto fail;
-        }
-        gnutls_anti_replay_set_add_function(pg_anti_replay, pg_replay_add);
+    /* GnuTLS accepts 0-RTT only with anti-replay on (this one never
+     * reports a replay), and refuses it for tickets made before the
+     * anti-replay context started: so one context, made with the first
+     * server and kept for the whole process (freed at exit). */
+    if (pg_anti_replay == NULL) {
+      r = gnutls_anti_replay_init(&pg_anti_replay);
+      if (r < 0) {
+        pg_fail_new("gnutls_anti_replay_init: %s", gnutls_strerror(r));
+        goto fail;
       }
+      gnutls_anti_replay_set_add_function(pg_anti_replay, pg_replay_add);
+      atexit(pg_anti_replay_free);
+    }
+    if (o->early_data) {
       pg_anti_replay_refs++;
       p->anti_replay_ref = 1;
       gnutls_anti_replay_enable(p->s, pg_anti_replay);
@@ -542,10 +551,7 @@ void peer_gnutls_free(peer_gnutls *p) {
   if (p->s) gnutls_deinit(p->s);
   if (p->cred) gnutls_certificate_free_credentials(p->cred);
   if (p->ticket_key.data) gnutls_free(p->ticket_key.data);
-  if (p->anti_replay_ref && --pg_anti_replay_refs == 0) {
-    gnutls_anti_replay_deinit(pg_anti_replay);
-    pg_anti_replay = NULL;
-  }
+  if (p->anti_replay_ref) --pg_anti_replay_refs;
   for (int i = 0; i < PEER_GNUTLS_LEVELS; i++) {
     free(p->out[i].d);
     free(p->in[i].d);

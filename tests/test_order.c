@@ -791,6 +791,13 @@ static void run_role(size_t si, tern_role r, tally *t) {
 
 /* Whether state `to` of g is reachable from the start without an
    EndOfEarlyData (which QUIC does not have, RFC 9001 §8.3). */
+/* Whether state id is final (the handshake is over there). */
+static int state_done(const mg_graph *g, int id) {
+  for (int i = 0; i < g->n_states; i++)
+    if (g->states[i].id == id) return g->states[i].done;
+  return 0;
+}
+
 static int quic_reachable(const mg_graph *g, int to) {
   int queue[256], n = 0, head = 0;
   queue[n++] = g->start;
@@ -801,6 +808,10 @@ static int quic_reachable(const mg_graph *g, int to) {
       const mg_edge *e = &g->edges[i];
       int known = 0;
       if (e->from != from || e->event == TERN_EV_SEND_EOED || e->event == TERN_EV_RECV_EOED)
+        continue;
+      /* post-handshake authentication: a CertificateRequest once the
+         handshake is over exists only over TCP (RFC 9001 §4.4) */
+      if ((e->event == TERN_EV_SEND_CR || e->event == TERN_EV_RECV_CR) && state_done(g, from))
         continue;
       for (int k = 0; k < n; k++) known |= queue[k] == e->to;
       if (!known && n < 256) queue[n++] = e->to;
@@ -826,7 +837,7 @@ static int print_uncovered(tern_role r, const int *covered, int n_covered) {
       int quic = quic_reachable(g, s->id);
       event_list(path, sizeof path, s->path, s->path_len);
       printf("  %s state %d never waited in (path: %s)%s\n", role_names[r], s->id, path,
-             quic ? "" : ": only after an EndOfEarlyData, not in QUIC");
+             quic ? "" : ": only over TCP (EndOfEarlyData or post-handshake authentication)");
       left++;
       left_quic += quic;
     }

@@ -380,6 +380,63 @@ static void test_early_data(void) {
   tern_config_free(c);
 }
 
+/* Post-handshake client authentication, twice on one connection. */
+static void test_post_handshake_auth(void) {
+  tern_config *s = server_config(), *c = client_config(), *bare = client_config();
+  tern_config *plain = client_config();
+  X509_STORE *store = X509_STORE_new();
+  STACK_OF(X509) *chain = pki_chain(&client_pki);
+  const uint8_t *der;
+  size_t len;
+  tpair t;
+  X509_STORE_add_cert(store, client_pki.ca);
+  CHECK_EQ_INT(tern_config_set_trust_store(s, store), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_verify_peer(s, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_cert(c, client_pki.leaf, chain, client_pki.leaf_key), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_post_handshake_auth(c, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_post_handshake_auth(bare, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_post_handshake_auth(s, 1), TERN_ERR_INVALID_ARG);
+  X509_STORE_free(store);
+  sk_X509_pop_free(chain, X509_free);
+
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_ERR_STATE);
+  CHECK_EQ_INT(tern_tls_request_client_auth(t.c), TERN_ERR_STATE); /* a client */
+  for (int round = 0; round < 2; round++) {
+    CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_OK);
+    CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_ERR_STATE); /* one at a time */
+    CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+    CHECK_EQ_INT(pump(t.c, t.s, round ? 1 : 0), TERN_OK);
+    CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_OK);
+    transfer(t.c, t.s, 300);
+    transfer(t.s, t.c, 300);
+    /* a KeyUpdate in between: the next Finished uses the new secret */
+    CHECK_EQ_INT(tern_tls_key_update(t.c, 1), TERN_OK);
+    transfer(t.c, t.s, 10);
+    transfer(t.s, t.c, 10);
+  }
+  tpair_free(&t);
+
+  /* a client without a certificate answers with an empty one */
+  CHECK_EQ_INT(handshake(&t, bare, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_OK);
+  CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_ERR_STATE);
+  transfer(t.c, t.s, 5);
+  tpair_free(&t);
+
+  /* a client that did not offer it: the server may not ask */
+  CHECK_EQ_INT(handshake(&t, plain, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_ERR_STATE);
+  tpair_free(&t);
+
+  tern_config_free(s);
+  tern_config_free(c);
+  tern_config_free(bare);
+  tern_config_free(plain);
+}
+
 int main(void) {
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 1, PKI_VALID_NOW), 0);
   CHECK_EQ_INT(pki_make(&client_pki, PKI_KEY_ED25519, "client", 0, PKI_VALID_NOW), 0);
@@ -389,6 +446,7 @@ int main(void) {
   test_client_auth_and_resumption();
   test_bad_records();
   test_early_data();
+  test_post_handshake_auth();
   pki_free(&server_pki);
   pki_free(&client_pki);
   return check_report();

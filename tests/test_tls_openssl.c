@@ -3,11 +3,13 @@
  * same process, each direction's byte stream carried by a memory BIO (no
  * sockets), with tern as client and as server: every suite x group,
  * HelloRetryRequest, application data up to 1 MB in one write,
- * KeyUpdate, close_notify, client authentication, resumption, and the
- * alert a tern server sends for each kind of bad input.
+ * KeyUpdate, close_notify, client authentication, resumption, 0-RTT
+ * (accepted and refused, both directions), and the alert a tern server
+ * sends for each kind of bad input.
  *
  * libssl's message callback counts what it sent and received
- * (ClientHellos, KeyUpdates, tickets, alerts), so that each side's claim
+ * (ClientHellos, KeyUpdates, tickets, EndOfEarlyData, alerts), so that
+ * each side's claim
  * is checked against the other's.
  */
 #include <limits.h>
@@ -33,6 +35,26 @@
  * records, each 0x0301 (test_split_client_hello).
  */
 #define TERN_BUG_CLIENT_HELLO_RECORDS_0301 0
+
+/*
+ * Two tern bugs in 0-RTT as a server, found here against commit 613e18f
+ * and fixed since in src/server.c and src/tls.c (1 would skip the case,
+ * counted as disabled). RFC 8446 §4.2.10: a server that does not accept
+ * early data skips the client's 0-RTT records, up to max_early_data_size.
+ *
+ * TERN_BUG_0RTT_UNKNOWN_TICKET (test_early_ossl_client, EC_UNKNOWN): when
+ * no offered ticket opened (here: another ticket key), tern did a full
+ * handshake but left tern_conn_early_data_status at NONE and did not skip
+ * the 0-RTT records: the first failed with bad_record_mac ("a protected
+ * record does not open: ..."), after libssl had finished its side.
+ *
+ * TERN_BUG_0RTT_AFTER_HRR (test_early_ossl_client, EC_HRR): after a
+ * HelloRetryRequest, the 0-RTT records the client sent behind its first
+ * ClientHello were not skipped: tern failed with unexpected_message
+ * ("application data before the handshake keys allow it").
+ */
+#define TERN_BUG_0RTT_UNKNOWN_TICKET 0
+#define TERN_BUG_0RTT_AFTER_HRR 0
 
 /* What tern's side of a failed handshake returns when libssl failed. */
 #define LIBSSL_FAILED (-1000)
@@ -63,7 +85,7 @@ static pki tern_client_pki; /* the tern client's certificate (Ed25519) */
 
 /* Counts for the summary line. */
 static int n_handshakes, n_tern_client, n_tern_server, n_hrr, n_resumed, n_key_updates,
-    n_bad_input, n_disabled;
+    n_bad_input, n_disabled, n_early_accepted, n_early_rejected;
 static size_t bytes_checked;
 
 /* ---- tern's clock and sessions ------------------------------------ */
@@ -77,11 +99,14 @@ static uint64_t test_clock(void *u) {
 static uint8_t session[TERN_SESSION_MAX_BYTES];
 static size_t session_len;
 static int sessions_seen;
+/* What the next tickets allow for early data: 0 unless a libssl server
+   was given SSL_CTX_set_max_early_data. */
+static uint32_t expect_max_early;
 static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t max_early,
                        void *u) {
   (void)c, (void)u;
   CHECK(len <= sizeof session);
-  CHECK_EQ_INT(max_early, 0);
+  CHECK_EQ_INT(max_early, expect_max_early);
   if (len > sizeof session) return;
   memcpy(session, s, len);
   session_len = len;
@@ -142,12 +167,36 @@ typedef struct duo {
   int tern_client;
   size_t frag;   /* feed tern libssl's bytes in pieces of this many (0: at once) */
   /* what libssl's message callback saw, by direction */
-  int ch_sent, ch_recv, ku_sent, ku_recv, nst_sent, nst_recv, cr_recv;
+  int ch_sent, ch_recv, ku_sent, ku_recv, nst_sent, nst_recv, cr_recv, eoed_sent, eoed_recv;
   int alert_sent, alert_recv;  /* last alert description, -1 when none */
+  long nst_max_early;          /* the last ticket's early_data extension, -1 when none */
   /* libssl's last failure */
   int ssl_reason;
   char ssl_err[512];
 } duo;
+
+/* The max_early_data_size of a NewSessionTicket (RFC 8446 §4.6.1), -1
+   when it has no early_data extension or does not parse. */
+static long nst_max_early(const uint8_t *b, size_t len) {
+  size_t off = 4 + 4 + 4, end;
+  if (len < off + 1) return -1;
+  off += 1 + b[off]; /* ticket_nonce */
+  if (len < off + 2) return -1;
+  off += 2 + ((size_t)b[off] << 8 | b[off + 1]); /* ticket */
+  if (len < off + 2) return -1;
+  end = off + 2 + ((size_t)b[off] << 8 | b[off + 1]);
+  if (end != len) return -1;
+  for (off += 2; off + 4 <= end;) {
+    unsigned type = (unsigned)b[off] << 8 | b[off + 1];
+    size_t elen = (size_t)b[off + 2] << 8 | b[off + 3];
+    if (off + 4 + elen > end) return -1;
+    if (type == 42 && elen == 4)
+      return (long)((uint32_t)b[off + 4] << 24 | (uint32_t)b[off + 5] << 16 |
+                    (uint32_t)b[off + 6] << 8 | b[off + 7]);
+    off += 4 + elen;
+  }
+  return -1;
+}
 
 static void on_ssl_msg(int write_p, int version, int type, const void *buf, size_t len, SSL *s,
                        void *arg) {
@@ -159,7 +208,11 @@ static void on_ssl_msg(int write_p, int version, int type, const void *buf, size
     switch (b[0]) {
       case SSL3_MT_CLIENT_HELLO: ++*(write_p ? &d->ch_sent : &d->ch_recv); break;
       case SSL3_MT_KEY_UPDATE: ++*(write_p ? &d->ku_sent : &d->ku_recv); break;
-      case SSL3_MT_NEWSESSION_TICKET: ++*(write_p ? &d->nst_sent : &d->nst_recv); break;
+      case SSL3_MT_NEWSESSION_TICKET:
+        ++*(write_p ? &d->nst_sent : &d->nst_recv);
+        d->nst_max_early = nst_max_early(b, len);
+        break;
+      case SSL3_MT_END_OF_EARLY_DATA: ++*(write_p ? &d->eoed_sent : &d->eoed_recv); break;
       case SSL3_MT_CERTIFICATE_REQUEST:
         if (!write_p) d->cr_recv++;
         break;
@@ -172,7 +225,7 @@ static void on_ssl_msg(int write_p, int version, int type, const void *buf, size
 
 static void duo_init(duo *d, SSL_CTX *ctx, tern_config *cfg, int tern_client) {
   memset(d, 0, sizeof *d);
-  d->alert_sent = d->alert_recv = -1;
+  d->alert_sent = d->alert_recv = d->nst_max_early = -1;
   d->tern_client = tern_client;
   d->t = tern_conn_new_tls(cfg, d);
   d->s = SSL_new(ctx);
@@ -949,6 +1002,415 @@ static void resume_ossl_client(int hrr) {
   tern_config_free(cfg);
 }
 
+/* ---- 0-RTT --------------------------------------------------------- */
+
+/* A buffer as large as any ticket allows, for writes tern must refuse
+   before it reads a byte. */
+static uint8_t early_probe[16385];
+
+/* What the libssl server does with a tern client's early data. */
+enum early_server {
+  ES_READ,     /* SSL_read_early_data until FINISH: accepted */
+  ES_LIMIT,    /* the same with exactly the ticket's max_early_data */
+  ES_NO_READ,  /* straight to SSL_do_handshake: libssl refuses and skips it */
+  ES_MAX0,     /* SSL_set_max_early_data(s, 0) on this connection */
+  ES_CB_NO,    /* its allow_early_data callback says no */
+  ES_OLD_AGE,  /* tern's ticket age 30 s more than libssl reckons (it allows 10 s) */
+  ES_REPLAY,   /* the ticket of ES_READ again: libssl's anti-replay */
+  ES_HRR,      /* libssl takes only P-384, tern's key share is X25519
+                  (SSL_OP_NO_ANTI_REPLAY: see test_early_tern_client) */
+  ES_COUNT
+};
+static const char *const es_names[ES_COUNT] = {
+    "0-RTT accepted by libssl",         "0-RTT up to max_early_data, libssl",
+    "0-RTT, libssl does not read it",   "0-RTT, libssl with max_early_data 0",
+    "0-RTT, libssl's callback refuses", "0-RTT, ticket age off by 30 s",
+    "0-RTT, replayed ticket",           "0-RTT and HelloRetryRequest"};
+
+static int ossl_early_cb_calls;
+static int ossl_refuse_early(SSL *s, void *arg) {
+  (void)s, (void)arg;
+  ossl_early_cb_calls++;
+  return 0;
+}
+
+/* The libssl server's side of 0-RTT: SSL_read_early_data until it says
+   FINISH (after EndOfEarlyData, or at once when it refused), the flights
+   carried both ways meanwhile. Returns the early bytes read into buf, or
+   -1 when a side failed (libssl's errors noted in d). */
+static long ossl_read_early(duo *d, uint8_t *buf, size_t cap) {
+  size_t have = 0;
+  for (int round = 0; round < 64; round++) {
+    size_t n = 0;
+    int r;
+    tern_to_ssl(d);
+    ERR_clear_error();
+    r = SSL_read_early_data(d->s, buf + have, cap - have, &n);
+    if (r == SSL_READ_EARLY_DATA_FINISH) return (long)have;
+    if (r == SSL_READ_EARLY_DATA_SUCCESS) {
+      have += n;
+      if (have == cap) return -1; /* more than was sent */
+      continue;
+    }
+    if (SSL_get_error(d->s, r) != SSL_ERROR_WANT_READ) {
+      ssl_note(d);
+      return -1;
+    }
+    if (ssl_to_tern(d) != TERN_OK) return -1;
+  }
+  return -1;
+}
+
+/* A tern client's full handshake with a libssl server of ctx, for its
+   tickets (into `session`). */
+static void early_ticket(SSL_CTX *ctx, tern_config *cfg) {
+  duo d;
+  int rc;
+  session_len = 0;
+  duo_init(&d, ctx, cfg, 1);
+  rc = duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) report("full handshake for a 0-RTT ticket, tern client", &d);
+  else n_handshakes++, n_tern_client++;
+  CHECK(session_len > 0);
+  CHECK_EQ_INT(d.nst_max_early, expect_max_early);
+  /* with max_early_data (and anti-replay) libssl's tickets are session
+     IDs in its cache, and a connection freed without SSL_shutdown takes
+     its session out of the cache */
+  CHECK_EQ_INT(SSL_shutdown(d.s), 0);
+  duo_free(&d);
+}
+
+/* A tern client resumes blob against a libssl server of ctx whose
+   tickets allow max_early bytes, writing early data right after its
+   ClientHello; `how` is what the libssl server does about it. */
+static void early_tern_client_run(SSL_CTX *ctx, tern_config *cfg, const uint8_t *blob,
+                                  size_t blob_len, enum early_server how, uint32_t max_early) {
+  const char *what = es_names[how];
+  int accepted = how == ES_READ || how == ES_LIMIT, reads = how != ES_NO_READ;
+  size_t n = how == ES_LIMIT ? max_early : 1000 + 37 * (size_t)how, first = n / 3;
+  uint8_t *data = malloc(n), *got = malloc(n + 16384);
+  long early_read = 0;
+  duo d;
+  int rc;
+  CHECK(data != NULL && got != NULL);
+  fill(data, n, 200 + how);
+  duo_init(&d, ctx, cfg, 1);
+  if (how == ES_MAX0) CHECK_EQ_INT(SSL_set_max_early_data(d.s, 0), 1);
+  if (how == ES_CB_NO) SSL_set_allow_early_data_cb(d.s, ossl_refuse_early, NULL);
+  ossl_early_cb_calls = 0;
+  CHECK_EQ_INT(tern_conn_set_session(d.t, blob, blob_len, clock_now), TERN_OK);
+  CHECK_EQ_INT(tern_handshake(d.t), TERN_WANT_READ); /* the ClientHello is queued */
+  CHECK_EQ_INT(tern_conn_early_data_status(d.t), TERN_EARLY_DATA_OFFERED);
+  /* two writes, two 0-RTT records; more than the ticket allows is refused
+     before anything is queued */
+  CHECK_EQ_INT(tern_tls_write(d.t, data, first), TERN_OK);
+  CHECK_EQ_INT(tern_tls_write(d.t, early_probe, max_early - first + 1), TERN_ERR_LIMIT);
+  CHECK_EQ_INT(tern_tls_write(d.t, data + first, n - first), TERN_OK);
+  if (how == ES_LIMIT) CHECK_EQ_INT(tern_tls_write(d.t, early_probe, 1), TERN_ERR_LIMIT);
+  if (reads) early_read = ossl_read_early(&d, got, n + 16384);
+  rc = early_read < 0 ? LIBSSL_FAILED : duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+  } else {
+    int resumed = tern_conn_resumed(d.t);
+    n_handshakes++, n_tern_client++;
+    n_hrr += how == ES_HRR;
+    CHECK_EQ_INT(SSL_get_early_data_status(d.s),
+                 accepted ? SSL_EARLY_DATA_ACCEPTED : SSL_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(d.t),
+                 accepted ? TERN_EARLY_DATA_ACCEPTED : TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(d.eoed_recv, accepted); /* EndOfEarlyData only when accepted */
+    CHECK_EQ_INT(tern_conn_used_hrr(d.t), how == ES_HRR);
+    CHECK_EQ_INT(d.ch_recv, 1 + (how == ES_HRR));
+    CHECK_EQ_INT(ossl_early_cb_calls, how == ES_CB_NO);
+    /* libssl's anti-replay takes a ticket out of its cache when it is
+       used, so the replay is a full handshake; with max_early_data 0 the
+       connection looks for a stateless ticket, which this one is not */
+    CHECK_EQ_INT(resumed, how != ES_REPLAY && how != ES_MAX0);
+    CHECK_EQ_INT(SSL_session_reused(d.s), resumed);
+    n_resumed += resumed && SSL_session_reused(d.s);
+    if (accepted) {
+      check_received(got, (size_t)early_read, data, n);
+      n_early_accepted++;
+    } else {
+      CHECK_EQ_INT(early_read, 0);
+      n_early_rejected++;
+      /* refused: the client sends it again under the 1-RTT keys, and
+         libssl reads exactly that (none of the skipped records) */
+      tern_sends(&d, n, 200 + how);
+    }
+    tern_sends(&d, 100, 300);
+    ssl_sends(&d, 1000, 301);
+    /* libssl's tickets from this connection; kept in its cache */
+    CHECK_EQ_INT(d.nst_max_early, how == ES_MAX0 ? -1 : (long)max_early);
+    CHECK_EQ_INT(SSL_shutdown(d.s), 0);
+    if (SSL_get_early_data_status(d.s) != (accepted ? SSL_EARLY_DATA_ACCEPTED
+                                                    : SSL_EARLY_DATA_REJECTED) ||
+        tern_conn_early_data_status(d.t) != (accepted ? TERN_EARLY_DATA_ACCEPTED
+                                                      : TERN_EARLY_DATA_REJECTED))
+      report(what, &d);
+  }
+  duo_free(&d);
+  free(data);
+  free(got);
+}
+
+/* tern client, libssl server with SSL_CTX_set_max_early_data: its
+   tickets are then stateful (session IDs in its cache), each good for one
+   0-RTT attempt. */
+static void test_early_tern_client(void) {
+  static const uint32_t max_early = 16384;
+  SSL_CTX *ctx = ossl_ctx(1, ALL_SUITES, ALL_GROUPS), *ctx_hrr = ossl_ctx(1, ALL_SUITES, "P-384");
+  tern_config *cfg = tern_client_config();
+  uint8_t blob[TERN_SESSION_MAX_BYTES], used[TERN_SESSION_MAX_BYTES];
+  size_t blob_len, used_len = 0;
+  CHECK_EQ_INT(SSL_CTX_set_max_early_data(ctx, max_early), 1);
+  CHECK_EQ_INT(SSL_CTX_set_max_early_data(ctx_hrr, max_early), 1);
+  /* libssl's anti-replay removes the ticket from its cache on the first
+     ClientHello, so the second one (after HelloRetryRequest) could not
+     resume; without it the tickets are stateless and it does */
+  SSL_CTX_set_options(ctx_hrr, SSL_OP_NO_ANTI_REPLAY);
+  CHECK_EQ_INT(tern_config_set_early_data(cfg, 1, 0), TERN_OK); /* offer when allowed */
+  expect_max_early = max_early; /* libssl's tickets say so */
+  session_len = 0;
+  for (int how = 0; how < ES_COUNT; how++) {
+    SSL_CTX *c = how == ES_HRR ? ctx_hrr : ctx;
+    /* a fresh ticket of c unless the last connection left one */
+    if (session_len == 0 || how == ES_HRR) early_ticket(c, cfg);
+    if (how == ES_REPLAY) {
+      memcpy(blob, used, used_len);
+      blob_len = used_len;
+    } else {
+      memcpy(blob, session, session_len);
+      blob_len = session_len;
+    }
+    if (how == ES_READ) memcpy(used, blob, used_len = blob_len);
+    if (how == ES_OLD_AGE) clock_now += 30000; /* for tern, not for libssl */
+    if (blob_len == 0) continue;
+    expect_max_early = how == ES_MAX0 ? 0 : max_early;
+    early_tern_client_run(c, cfg, blob, blob_len, (enum early_server)how, max_early);
+    expect_max_early = max_early;
+    if (how == ES_MAX0) session_len = 0; /* its tickets allow no 0-RTT */
+  }
+  expect_max_early = 0;
+  session_len = 0;
+  SSL_CTX_free(ctx);
+  SSL_CTX_free(ctx_hrr);
+  tern_config_free(cfg);
+}
+
+/* What the tern server does with a libssl client's early data. */
+enum early_client {
+  EC_ACCEPT,     /* accepted */
+  EC_FRAG,       /* accepted, libssl's bytes reaching tern 3 at a time,
+                    with the ticket EC_ACCEPT's connection brought */
+  EC_OFF,        /* a tern server without early data (same ticket key) */
+  EC_CB_NO,      /* tern's early-data callback refuses */
+  EC_OLD_AGE,    /* 60 s more on tern's clock: outside its 10 s window */
+  EC_REPLAY,     /* the ticket of EC_ACCEPT again: tern's strike register */
+  EC_UNKNOWN,    /* a ticket tern cannot open (another ticket key) */
+  EC_HRR,        /* tern takes only P-384, libssl's key share is X25519 */
+  EC_COUNT
+};
+static const char *const ec_names[EC_COUNT] = {
+    "0-RTT accepted by tern", "0-RTT accepted by tern, 3-byte pieces",
+    "0-RTT, tern server without early data", "0-RTT, tern's callback refuses",
+    "0-RTT, outside tern's window", "0-RTT, replayed ticket (tern)",
+    "0-RTT, ticket tern cannot open", "0-RTT and HelloRetryRequest (tern)"};
+
+static int tern_early_cb_calls;
+static int tern_refuse_early(tern_conn *c, void *u) {
+  (void)c, (void)u;
+  tern_early_cb_calls++;
+  return 0;
+}
+
+/* A libssl client's session from a full handshake with a tern server of
+   cfg, whose tickets allow max_early bytes; NULL when it failed. */
+static SSL_SESSION *early_session(SSL_CTX *ctx, tern_config *cfg, uint32_t max_early) {
+  SSL_SESSION *sess = NULL;
+  duo d;
+  int rc;
+  duo_init(&d, ctx, cfg, 0);
+  rc = duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report("full handshake for a 0-RTT ticket, libssl client", &d);
+  } else {
+    n_handshakes++, n_tern_server++;
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_WANT_READ); /* reads the tickets */
+    CHECK_EQ_INT(d.nst_recv, 2);
+    CHECK_EQ_INT(d.nst_max_early, max_early); /* what tern's ticket says */
+    sess = SSL_get1_session(d.s);
+    CHECK(sess != NULL && SSL_SESSION_is_resumable(sess));
+    if (sess) CHECK_EQ_INT(SSL_SESSION_get_max_early_data(sess), max_early);
+    CHECK_EQ_INT(SSL_shutdown(d.s), 0); /* keeps the session resumable */
+  }
+  duo_free(&d);
+  return sess;
+}
+
+/* A libssl client resumes sess with early data (SSL_write_early_data,
+   twice) against a tern server of cfg, whose tickets allow max_early
+   bytes; `how` says what tern should make of it. Returns the session the
+   connection left (its newest ticket), or NULL. */
+static SSL_SESSION *early_ossl_client_run(SSL_CTX *ctx, tern_config *cfg, SSL_SESSION *sess,
+                                          enum early_client how, uint32_t max_early) {
+  const char *what = ec_names[how];
+  int accepted = how == EC_ACCEPT || how == EC_FRAG;
+  int resumable = how != EC_REPLAY && how != EC_UNKNOWN;
+  size_t n = 1500 + 101 * (size_t)how, half = n / 2, written = 0, have = 0, k;
+  uint8_t *data = malloc(n), *got = malloc(n);
+  SSL_SESSION *next = NULL;
+  duo d;
+  int rc;
+  CHECK(data != NULL && got != NULL);
+  fill(data, n, 400 + how);
+  tern_early_cb_calls = 0;
+  duo_init(&d, ctx, cfg, 0);
+  if (how == EC_FRAG) d.frag = 3;
+  CHECK_EQ_INT(SSL_set_session(d.s, sess), 1);
+  ERR_clear_error();
+  CHECK_EQ_INT(SSL_write_early_data(d.s, data, half, &written), 1);
+  CHECK_EQ_INT(written, half);
+  CHECK_EQ_INT(SSL_write_early_data(d.s, data + half, n - half, &written), 1);
+  CHECK_EQ_INT(written, n - half);
+  /* tern takes the ClientHello and the early data and answers; it is
+     not done before libssl's Finished, but accepted data is readable */
+  rc = ssl_to_tern(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  CHECK_EQ_INT(tern_conn_handshake_done(d.t), 0);
+  CHECK_EQ_INT(tern_conn_early_data_status(d.t),
+               accepted ? TERN_EARLY_DATA_ACCEPTED : TERN_EARLY_DATA_REJECTED);
+  while (have < n && tern_tls_read(d.t, got + have, n - have, &k) == TERN_OK) have += k;
+  if (accepted) check_received(got, have, data, n);
+  else CHECK_EQ_INT(have, 0);
+  if (rc != TERN_OK) {
+    /* libssl hears tern's alert (it may first finish its handshake) */
+    tern_to_ssl(&d);
+    if (ssl_poke(&d) == SSL_ERROR_NONE) ssl_poke(&d);
+  } else {
+    rc = duo_handshake(&d);
+  }
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+  } else {
+    n_handshakes++, n_tern_server++;
+    n_hrr += how == EC_HRR;
+    CHECK_EQ_INT(SSL_get_early_data_status(d.s),
+                 accepted ? SSL_EARLY_DATA_ACCEPTED : SSL_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(d.t),
+                 accepted ? TERN_EARLY_DATA_ACCEPTED : TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(d.eoed_sent, accepted);
+    CHECK_EQ_INT(tern_conn_used_hrr(d.t), how == EC_HRR);
+    CHECK_EQ_INT(d.ch_sent, 1 + (how == EC_HRR));
+    CHECK_EQ_INT(tern_early_cb_calls, how == EC_CB_NO);
+    CHECK_EQ_INT(tern_conn_resumed(d.t), resumable);
+    CHECK_EQ_INT(SSL_session_reused(d.s), resumable);
+    n_resumed += tern_conn_resumed(d.t) && SSL_session_reused(d.s);
+    /* nothing more came through: refused records were skipped */
+    CHECK_EQ_INT(tern_tls_read(d.t, got, n, &k), TERN_WANT_READ);
+    if (accepted) {
+      n_early_accepted++;
+      ssl_sends(&d, 100, 500);
+    } else {
+      n_early_rejected++;
+      ssl_sends(&d, n, 400 + how); /* sent again as 1-RTT data */
+    }
+    tern_sends(&d, 2000, 501);
+    CHECK_EQ_INT(d.nst_recv, 2); /* read along with the data */
+    CHECK_EQ_INT(d.nst_max_early, max_early ? (long)max_early : -1);
+    next = SSL_get1_session(d.s);
+    CHECK(next != NULL && SSL_SESSION_is_resumable(next));
+    /* (a resumed libssl session keeps the old ticket's max_early_data when
+       the new ticket has no early_data extension: checked on the wire) */
+    if (next && max_early) CHECK_EQ_INT(SSL_SESSION_get_max_early_data(next), max_early);
+    CHECK_EQ_INT(SSL_shutdown(d.s), 0);
+    if (SSL_get_early_data_status(d.s) != (accepted ? SSL_EARLY_DATA_ACCEPTED
+                                                    : SSL_EARLY_DATA_REJECTED) ||
+        tern_conn_early_data_status(d.t) != (accepted ? TERN_EARLY_DATA_ACCEPTED
+                                                      : TERN_EARLY_DATA_REJECTED))
+      report(what, &d);
+  }
+  duo_free(&d);
+  free(data);
+  free(got);
+  return next;
+}
+
+/* A tern server for 0-RTT: the shared ticket key, max_early (0: none). */
+static tern_config *early_server_config(int shared_key, uint32_t max_early) {
+  static const uint8_t name[16] = "ossl-0rtt-key-01";
+  static const uint8_t key[32] = "ossl-0rtt-key-0123456789abcdefg";
+  tern_config *cfg = tern_server_config();
+  if (shared_key) CHECK_EQ_INT(tern_config_set_ticket_key(cfg, name, key), TERN_OK);
+  if (max_early) CHECK_EQ_INT(tern_config_set_early_data(cfg, max_early, 10000), TERN_OK);
+  return cfg;
+}
+
+/* libssl client, tern server with tern_config_set_early_data. */
+static void test_early_ossl_client(void) {
+  static const uint32_t max_early = 16384;
+  static const uint16_t p384 = TERN_GROUP_SECP384R1;
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  SSL_CTX *ctx_hrr = ossl_ctx(0, ALL_SUITES, "X25519:P-384");
+  tern_config *on = early_server_config(1, max_early), *off = early_server_config(1, 0);
+  tern_config *refuse = early_server_config(1, max_early);
+  tern_config *other = early_server_config(0, max_early), *hrr = early_server_config(1, max_early);
+  SSL_SESSION *sess = NULL, *used = NULL;
+  CHECK_EQ_INT(tern_config_set_early_data_callback(refuse, tern_refuse_early, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_groups(hrr, &p384, 1), TERN_OK);
+  for (int how = 0; how < EC_COUNT; how++) {
+    SSL_CTX *c = how == EC_HRR ? ctx_hrr : ctx;
+    tern_config *cfg = how == EC_OFF ? off : how == EC_CB_NO ? refuse : how == EC_UNKNOWN ? other
+                     : how == EC_HRR ? hrr : on;
+    SSL_SESSION *next;
+#if TERN_BUG_0RTT_UNKNOWN_TICKET
+    if (how == EC_UNKNOWN) {
+      n_disabled++;
+      continue;
+    }
+#endif
+#if TERN_BUG_0RTT_AFTER_HRR
+    if (how == EC_HRR) {
+      n_disabled++;
+      continue;
+    }
+#endif
+    /* EC_FRAG resumes with the ticket EC_ACCEPT's connection brought */
+    if (how == EC_REPLAY) {
+      SSL_SESSION_free(sess);
+      sess = used;
+      used = NULL;
+    } else if (how != EC_FRAG || sess == NULL) {
+      SSL_SESSION_free(sess);
+      sess = early_session(c, how == EC_HRR ? hrr : on, max_early);
+    }
+    if (how == EC_OLD_AGE) clock_now += 60000;
+    if (sess == NULL) continue;
+    next = early_ossl_client_run(c, cfg, sess, (enum early_client)how,
+                                 cfg == off ? 0 : max_early);
+    if (how == EC_ACCEPT) {
+      used = sess;
+    } else {
+      SSL_SESSION_free(sess);
+    }
+    sess = next;
+  }
+  SSL_SESSION_free(sess);
+  SSL_SESSION_free(used);
+  SSL_CTX_free(ctx);
+  SSL_CTX_free(ctx_hrr);
+  tern_config_free(on);
+  tern_config_free(off);
+  tern_config_free(refuse);
+  tern_config_free(other);
+  tern_config_free(hrr);
+}
+
 /* ---- bad input against a tern server ------------------------------- */
 
 /* The last whole record tern queued: its type (-1: none), body, length. */
@@ -1129,14 +1591,17 @@ int main(void) {
     resume_tern_client(hrr);
     resume_ossl_client(hrr);
   }
+  test_early_tern_client();
+  test_early_ossl_client();
   test_bad_input();
   pki_free(&server_pki);
   pki_free(&ossl_client_pki);
   pki_free(&tern_client_pki);
   printf("tls-openssl: %d handshakes with libssl (%d tern client, %d tern server; %d "
-         "HelloRetryRequest, %d resumed), %zu bytes checked, %d KeyUpdates, %d bad-input "
-         "cases, %d disabled; %d checks, %d failed\n",
-         n_handshakes, n_tern_client, n_tern_server, n_hrr, n_resumed, bytes_checked,
-         n_key_updates, n_bad_input, n_disabled, check_count, check_failures);
+         "HelloRetryRequest, %d resumed, %d 0-RTT accepted, %d 0-RTT rejected), %zu bytes "
+         "checked, %d KeyUpdates, %d bad-input cases, %d disabled; %d checks, %d failed\n",
+         n_handshakes, n_tern_client, n_tern_server, n_hrr, n_resumed, n_early_accepted,
+         n_early_rejected, bytes_checked, n_key_updates, n_bad_input, n_disabled, check_count,
+         check_failures);
   return check_report();
 }

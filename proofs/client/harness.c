@@ -32,6 +32,8 @@ static int sent_ch, got_hrr, sent_ch2, got_sh, got_sh_psk;
 static int got_ee, early_accepted, got_cr, got_cert, got_cv, got_fin;
 static int sent_eoed, sent_cert, sent_cert_empty, sent_cv, sent_fin;
 static int post_hs;
+/* Post-handshake authentication under way, and what we sent so far. */
+static int pha, pha_cert, pha_cert_empty, pha_cv;
 
 /* EVA's memexec replays an earlier call of a function (the machine's
    feed on the same state and event, with the stubs it ran) when the
@@ -47,7 +49,7 @@ static int outcome(int *flag) {
   int ghost_inputs = dead + cur_ev + sent_ch + got_hrr + sent_ch2 + got_sh +
     got_sh_psk + got_ee + early_accepted + got_cr + got_cert + got_cv +
     got_fin + sent_eoed + sent_cert + sent_cert_empty + sent_cv +
-    sent_fin + post_hs;
+    sent_fin + post_hs + pha + pha_cert + pha_cert_empty + pha_cv;
   (void)ghost_inputs;
   *flag = 1;
   if (Frama_C_interval(0, 1)) return 0;
@@ -189,6 +191,43 @@ int tern_client_send_ku(struct tern_conn *c) {
   return outcome(&post_hs);
 }
 
+/* Post-handshake authentication (RFC 8446 §4.6.2): only once connected,
+   one at a time, our Certificate [CertificateVerify] Finished in order. */
+int tern_client_recv_cr_post(struct tern_conn *c) {
+  int rc;
+  (void)c;
+  /*@ assert pha_when_connected: !dead && cur_ev == TERN_EV_RECV_CR &&
+        got_fin && sent_fin && !pha; */
+  rc = outcome(&pha);
+  pha_cert = pha_cert_empty = pha_cv = 0;
+  return rc;
+}
+
+int tern_client_send_cert_post(struct tern_conn *c) {
+  (void)c;
+  /*@ assert pha_cert_once: !dead && pha && !pha_cert && !pha_cert_empty &&
+        (cur_ev == TERN_EV_SEND_CERT || cur_ev == TERN_EV_SEND_CERT_EMPTY); */
+  if (cur_ev == TERN_EV_SEND_CERT) return outcome(&pha_cert);
+  return outcome(&pha_cert_empty);
+}
+
+int tern_client_send_cv_post(struct tern_conn *c) {
+  (void)c;
+  /*@ assert pha_cv_after_cert: !dead && cur_ev == TERN_EV_SEND_CV && pha &&
+        pha_cert && !pha_cv; */
+  return outcome(&pha_cv);
+}
+
+int tern_client_send_fin_post(struct tern_conn *c) {
+  int rc, ended = 0;
+  (void)c;
+  /*@ assert pha_fin_last: !dead && cur_ev == TERN_EV_SEND_FIN && pha &&
+        (pha_cert || pha_cert_empty) && (pha_cert ==> pha_cv); */
+  rc = outcome(&ended);
+  pha = pha_cert = pha_cert_empty = pha_cv = 0;
+  return rc;
+}
+
 /* Feed one unknown byte; the ghost state checks what the machine says. */
 static int step(int *cs) {
   /* Each event of the alphabet in a state of its own (the ghost cur_ev
@@ -206,7 +245,7 @@ static int step(int *cs) {
   /*@ assert action_failure_fails_feed: failed ==> rc != 0; */
   /*@ assert failure_is_final: rc != 0 <==> *cs == 0; */
   /*@ assert done_iff_finished_exchanged:
-        done != 0 <==> (*cs != 0 && got_fin && sent_fin); */
+        done != 0 <==> (*cs != 0 && got_fin && sent_fin && !pha); */
   return rc;
 }
 

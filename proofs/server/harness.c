@@ -31,6 +31,8 @@ static int failed, dead;
 static int got_ch, sent_hrr, got_ch2, sent_sh, psk, sent_ee, early_accepted;
 static int sent_cr, sent_cert, sent_cv, sent_fin, got_eoed;
 static int got_cert, got_cert_empty, got_cv, got_fin, post_hs;
+/* Post-handshake authentication under way, and what came of it so far. */
+static int pha, pha_cert, pha_cert_empty, pha_cv;
 
 /* EVA's memexec replays an earlier call of a function (the machine's
    feed on the same state and event, with the stubs it ran) when the
@@ -46,7 +48,7 @@ static int outcome(int *flag) {
   int ghost_inputs = dead + cur_ev + got_ch + sent_hrr + got_ch2 + sent_sh +
     psk + sent_ee + early_accepted + sent_cr + sent_cert + sent_cv +
     sent_fin + got_eoed + got_cert + got_cert_empty + got_cv + got_fin +
-    post_hs;
+    post_hs + pha + pha_cert + pha_cert_empty + pha_cv;
   (void)ghost_inputs;
   *flag = 1;
   if (Frama_C_interval(0, 1)) return 0;
@@ -192,6 +194,49 @@ int tern_server_send_ku(struct tern_conn *c) {
   return outcome(&post_hs);
 }
 
+/* Post-handshake authentication (RFC 8446 §4.6.2): only once connected,
+   one at a time, Certificate [CertificateVerify] Finished in order. */
+int tern_server_send_cr_post(struct tern_conn *c) {
+  int rc;
+  (void)c;
+  /*@ assert pha_when_connected: !dead && cur_ev == TERN_EV_SEND_CR &&
+        sent_fin && got_fin && !pha; */
+  rc = outcome(&pha);
+  pha_cert = pha_cert_empty = pha_cv = 0;
+  return rc;
+}
+
+int tern_server_recv_cert_post(struct tern_conn *c) {
+  (void)c;
+  /*@ assert pha_cert_once: !dead && cur_ev == TERN_EV_RECV_CERT && pha &&
+        !pha_cert && !pha_cert_empty; */
+  return outcome(&pha_cert);
+}
+
+int tern_server_recv_cert_empty_post(struct tern_conn *c) {
+  (void)c;
+  /*@ assert pha_empty_cert_once: !dead && cur_ev == TERN_EV_RECV_CERT_EMPTY &&
+        pha && !pha_cert && !pha_cert_empty; */
+  return outcome(&pha_cert_empty);
+}
+
+int tern_server_recv_cv_post(struct tern_conn *c) {
+  (void)c;
+  /*@ assert pha_cv_after_cert: !dead && cur_ev == TERN_EV_RECV_CV && pha &&
+        pha_cert && !pha_cv; */
+  return outcome(&pha_cv);
+}
+
+int tern_server_recv_fin_post(struct tern_conn *c) {
+  int rc, ended = 0;
+  (void)c;
+  /*@ assert pha_fin_last: !dead && cur_ev == TERN_EV_RECV_FIN && pha &&
+        (pha_cert || pha_cert_empty) && (pha_cert ==> pha_cv); */
+  rc = outcome(&ended);
+  pha = pha_cert = pha_cert_empty = pha_cv = 0;
+  return rc;
+}
+
 /* Feed one unknown byte; the ghost state checks what the machine says. */
 static int step(int *cs) {
   /* Each event of the alphabet in a state of its own (the ghost cur_ev
@@ -209,7 +254,7 @@ static int step(int *cs) {
   /*@ assert action_failure_fails_feed: failed ==> rc != 0; */
   /*@ assert failure_is_final: rc != 0 <==> *cs == 0; */
   /*@ assert done_iff_finished_exchanged:
-        done != 0 <==> (*cs != 0 && sent_fin && got_fin); */
+        done != 0 <==> (*cs != 0 && sent_fin && got_fin && !pha); */
   return rc;
 }
 
