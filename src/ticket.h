@@ -54,7 +54,8 @@ typedef struct tern_ticket_state {
  * The server's ticket keys: a current key that seals and opens, and the
  * previous key that only opens. Each key has a 16-byte name, written in
  * clear at the start of every ticket it sealed. Holds its cipher fetched
- * once; thread-compatible (one writer at a time).
+ * once and prepared contexts; every call takes the ring's lock, so the
+ * connections of one configuration may seal and open from any thread.
  */
 typedef struct tern_ticket_keys tern_ticket_keys;
 
