@@ -232,6 +232,29 @@ int tern_config_set_cert(tern_config *cfg, struct x509_st *leaf,
  * directory (either may be NULL). Returns TERN_OK, TERN_ERR_INVALID_ARG,
  * TERN_ERR_CERT.
  */
+/**
+ * tern_config_add_cert (server) adds another chain and key, e.g. an
+ * ECDSA one next to an RSA one (at most 4 in all). For each handshake
+ * the server presents the first chain whose key can sign with a scheme
+ * the client offers and whose certificates are signed with schemes of
+ * the client's signature_algorithms_cert (or signature_algorithms when
+ * it sent none); failing the latter, the first whose key can sign.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT, TERN_ERR_CERT.
+ */
+int tern_config_add_cert(tern_config *cfg, struct x509_st *leaf,
+                         struct stack_st_X509 *chain, struct evp_pkey_st *key);
+
+/**
+ * tern_config_set_signature_schemes_cert (client) sends
+ * signature_algorithms_cert (RFC 8446 §4.2.3): the schemes the server's
+ * certificates may be signed with, which may include rsa_pkcs1_sha256
+ * (0x0401), _sha384 (0x0501), _sha512 (0x0601). n 0 sends none (the
+ * default: signature_algorithms then applies to certificates too).
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ */
+int tern_config_set_signature_schemes_cert(tern_config *cfg,
+                                           const uint16_t *schemes, size_t n);
+
 int tern_config_load_trust(tern_config *cfg, const char *ca_file,
                            const char *ca_dir);
 

@@ -36,14 +36,48 @@ void tern_cert_chain_free(tern_cert_chain *chain) {
   OPENSSL_free(chain);
 }
 
-/* Caches the DER encoding of cert as chain->der[i]. */
+/* The SignatureScheme a certificate's own signature corresponds to, or 0
+   (rsa_pkcs1_* for PKCS #1 v1.5, which only certificates may use). */
+static uint16_t signed_with(const X509 *cert) {
+  int md = 0, pk = 0;
+  if (!X509_get_signature_info((X509 *)cert, &md, &pk, NULL, NULL)) return 0;
+  switch (pk) {
+    case NID_ED25519: return TERN_SIG_ED25519;
+    case NID_ED448: return TERN_SIG_ED448;
+    case NID_X9_62_id_ecPublicKey:
+      return md == NID_sha256 ? 0x0403 : md == NID_sha384 ? 0x0503 : md == NID_sha512 ? 0x0603 : 0;
+    case NID_rsaEncryption:
+      return md == NID_sha256 ? 0x0401 : md == NID_sha384 ? 0x0501 : md == NID_sha512 ? 0x0601 : 0;
+    case NID_rsassaPss:
+      return md == NID_sha256 ? 0x0804 : md == NID_sha384 ? 0x0805 : md == NID_sha512 ? 0x0806 : 0;
+    default: return 0;
+  }
+}
+
+/* Caches the DER encoding of cert as chain->der[i], and how it is signed. */
 static int cache_der(tern_cert_chain *chain, size_t i, X509 *cert) {
   unsigned char *der = NULL;
   int len = i2d_X509(cert, &der);
   if (len <= 0) return TERN_ERR_CERT;
   chain->der[i] = der;
   chain->der_len[i] = (size_t)len;
+  chain->signed_with[i] = signed_with(cert);
+  ERR_clear_error();
   return TERN_OK;
+}
+
+/* tern_cert_chain_signed_within: see cert.h. */
+int tern_cert_chain_signed_within(const tern_cert_chain *chain, const uint16_t *list, size_t n) {
+  for (size_t i = 0; i < chain->n; i++) {
+    uint16_t s = chain->signed_with[i];
+    int found = 0;
+    for (size_t j = 0; j < n && !found; j++)
+      found = s != 0 && (list[j] == s ||
+                         /* rsa_pss_rsae_X and rsa_pss_pss_X: the same signature */
+                         (s >= 0x0804 && s <= 0x0806 && list[j] == s + 5));
+    if (!found) return 0;
+  }
+  return 1;
 }
 
 /*

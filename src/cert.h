@@ -27,6 +27,8 @@ typedef struct tern_cert_chain {
   size_t n;                              /* certificates: 1 + intermediates */
   uint8_t *der[TERN_CERT_MAX_CHAIN];     /* DER of each, leaf first (owned) */
   size_t der_len[TERN_CERT_MAX_CHAIN];
+  uint16_t signed_with[TERN_CERT_MAX_CHAIN]; /* each one's signature as a
+                                            SignatureScheme, 0 if none fits */
 } tern_cert_chain;
 
 typedef struct tern_trust {
@@ -50,6 +52,14 @@ int tern_cert_chain_load_files(tern_cert_chain **out, const char *chain_pem,
  */
 int tern_cert_chain_from_objects(tern_cert_chain **out, X509 *leaf,
                                  STACK_OF(X509) *extra, EVP_PKEY *key);
+
+/*
+ * tern_cert_chain_signed_within says whether every certificate of chain
+ * is signed with a scheme of list[0..n) (signature_algorithms_cert,
+ * RFC 8446 §4.2.3); an RSA-PSS signature matches either PSS family.
+ */
+int tern_cert_chain_signed_within(const tern_cert_chain *chain, const uint16_t *list,
+                                  size_t n);
 
 /* tern_cert_chain_free frees a chain; NULL is fine. */
 void tern_cert_chain_free(tern_cert_chain *chain);

@@ -81,6 +81,12 @@ static int write_and_send_ch(tern_conn *c) {
   memcpy(e->supported_groups.v, c->cfg->groups, c->cfg->n_groups * sizeof(uint16_t));
   e->signature_algorithms.n = e->signature_algorithms.count = c->cfg->n_sigs;
   memcpy(e->signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
+  if (c->cfg->n_sigs_cert) {
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS_CERT);
+    e->signature_algorithms_cert.n = e->signature_algorithms_cert.count = c->cfg->n_sigs_cert;
+    memcpy(e->signature_algorithms_cert.v, c->cfg->sigs_cert,
+           c->cfg->n_sigs_cert * sizeof(uint16_t));
+  }
   e->n_key_shares = e->key_share_count = c->n_shares;
   for (size_t i = 0; i < c->n_shares; i++) {
     e->key_shares[i].group = c->shares[i].group->id;

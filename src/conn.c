@@ -90,6 +90,7 @@ tern_config *tern_config_new(tern_role role) {
 void tern_config_free(tern_config *cfg) {
   if (cfg == NULL || --cfg->refs > 0) return;
   tern_cert_chain_free(cfg->chain);
+  for (size_t i = 0; i < cfg->n_more_chains; i++) tern_cert_chain_free(cfg->more_chains[i]);
   tern_trust_free(cfg->trust);
   OPENSSL_free(cfg->ca_names);
   tern_ticket_keys_free(cfg->ticket_keys);
@@ -190,6 +191,35 @@ int tern_config_set_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st
   tern_cert_chain_free(cfg->chain);
   cfg->chain = c;
   return TERN_OK;
+}
+
+int tern_config_add_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st_X509 *chain,
+                         struct evp_pkey_st *key) {
+  tern_cert_chain *c = NULL;
+  int rc;
+  if (cfg == NULL || leaf == NULL || key == NULL || cfg->role != TERN_SERVER)
+    return TERN_ERR_INVALID_ARG;
+  if (cfg->chain == NULL) return tern_config_set_cert(cfg, leaf, chain, key);
+  if (cfg->n_more_chains >= TERN_MAX_CHAINS - 1) return TERN_ERR_LIMIT;
+  rc = tern_cert_chain_from_objects(&c, leaf, chain, key);
+  if (rc != TERN_OK) return rc;
+  cfg->more_chains[cfg->n_more_chains++] = c;
+  return TERN_OK;
+}
+
+/* Codes a signature_algorithms_cert list may hold: ours, plus
+   rsa_pkcs1_sha256/384/512, which certificates (only) may be signed with. */
+static int cert_sig_known(uint16_t id) {
+  return tern_sig_get(id) != NULL || id == 0x0401 || id == 0x0501 || id == 0x0601;
+}
+
+int tern_config_set_signature_schemes_cert(tern_config *cfg, const uint16_t *schemes, size_t n) {
+  if (cfg == NULL) return TERN_ERR_INVALID_ARG;
+  if (n == 0) {
+    cfg->n_sigs_cert = 0;
+    return TERN_OK;
+  }
+  return set_codes(cfg->sigs_cert, &cfg->n_sigs_cert, TERN_MAX_SIGS, schemes, n, cert_sig_known);
 }
 
 int tern_config_load_trust(tern_config *cfg, const char *ca_file, const char *ca_dir) {

@@ -24,6 +24,7 @@
 #define TERN_MAX_GROUPS 8
 #define TERN_MAX_SHARES 4
 #define TERN_MAX_SIGS 16
+#define TERN_MAX_CHAINS 4        /* certificate chains of one server configuration */
 #define TERN_MAX_ALPN_WIRE 512   /* the encoded ProtocolNameList */
 #define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
 #define TERN_MAX_TP 4096         /* quic_transport_parameters body */
@@ -44,6 +45,10 @@ struct tern_config {
   uint8_t alpn[TERN_MAX_ALPN_WIRE];   /* ProtocolNameList body */
   size_t alpn_len;
   tern_cert_chain *chain;              /* our certificate and key, or NULL */
+  tern_cert_chain *more_chains[TERN_MAX_CHAINS - 1]; /* servers: alternatives */
+  size_t n_more_chains;
+  uint16_t sigs_cert[TERN_MAX_SIGS];   /* client: signature_algorithms_cert */
+  size_t n_sigs_cert;
   tern_trust *trust;                   /* trust anchors, or NULL */
   int verify_peer;
   tern_verify_fn verify_fn;

@@ -121,19 +121,47 @@ static int server_name(tern_conn *c, const tern_client_hello *ch) {
   return TERN_OK;
 }
 
-/* Our certificate and signature scheme for a full handshake. */
+/*
+ * Our chain and signature scheme for a full handshake: the first chain
+ * whose key signs with a scheme the client offers and whose certificates
+ * are signed the way signature_algorithms_cert (else signature_algorithms)
+ * allows; failing that, the first whose key can sign (RFC 8446 §4.4.2.2).
+ */
 static int pick_certificate(tern_conn *c, const tern_client_hello *ch) {
   const tern_u16_list *sa = &ch->ext.signature_algorithms;
+  const tern_u16_list *sc = (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS_CERT))
+                                ? &ch->ext.signature_algorithms_cert
+                                : sa;
+  tern_cert_chain *chains[TERN_MAX_CHAINS], *fallback = NULL;
+  uint16_t scheme = 0, fallback_scheme = 0;
+  size_t n = 0;
   uint8_t alert = 0;
   if (!(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "ClientHello without signature_algorithms");
-  if (c->own_chain == NULL)
+  if (c->cfg->chain == NULL)
     return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
-  if (tern_sig_pick(c->own_chain->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n,
-                    &c->sig_scheme, &alert) != TERN_OK)
-    return tern_conn_fail(c, alert ? alert : TERN_ALERT_HANDSHAKE_FAILURE,
+  chains[n++] = c->cfg->chain;
+  for (size_t i = 0; i < c->cfg->n_more_chains; i++) chains[n++] = c->cfg->more_chains[i];
+  for (size_t i = 0; i < n; i++) {
+    if (tern_sig_pick(chains[i]->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n, &scheme,
+                      &alert) != TERN_OK)
+      continue;
+    if (tern_cert_chain_signed_within(chains[i], sc->v, sc->n)) {
+      c->own_chain = chains[i];
+      c->sig_scheme = scheme;
+      return TERN_OK;
+    }
+    if (fallback == NULL) {
+      fallback = chains[i];
+      fallback_scheme = scheme;
+    }
+  }
+  if (fallback == NULL)
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE,
                           "no signature scheme in common for our certificate");
+  c->own_chain = fallback;
+  c->sig_scheme = fallback_scheme;
   return TERN_OK;
 }
 
