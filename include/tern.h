@@ -667,6 +667,9 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update);
  */
 int tern_config_set_post_handshake_auth(tern_config *cfg, int on);
 int tern_tls_request_client_auth(tern_conn *c);
+/** Server: how many post-handshake authentications have completed (each
+    replaces tern_conn_peer_certificate's answer, none for an empty one). */
+unsigned tern_tls_client_auths_completed(const tern_conn *c);
 
 /** tern_tls_close queues close_notify; nothing may be written after it. */
 int tern_tls_close(tern_conn *c);

@@ -477,7 +477,7 @@ int tern_client_send_cv_post(tern_conn *c) { return tern_hs_verify_send(c, c->ow
 int tern_client_send_fin_post(tern_conn *c) {
   /* the Finished key of §4.4: the current client_application_traffic_secret */
   int rc = tern_hs_finished_send(c, c->ks.client_ap);
-  tern_hs_pha_end(c);
+  tern_hs_pha_end(c, rc == TERN_OK);
   return rc;
 }
 

@@ -395,6 +395,7 @@ void tern_conn_free(tern_conn *c) {
   tern_keysched_wipe(&c->ks);
   EVP_PKEY_free(c->peer_key);
   OPENSSL_free(c->peer_leaf);
+  OPENSSL_free(c->pha_leaf);
   free(c->tp);
   OPENSSL_free(c->peer_tp);
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);

@@ -213,6 +213,9 @@ struct tern_conn {
   uint8_t pha_context[32];        /* its certificate_request_context */
   size_t pha_context_len;
   tern_transcript hs_transcript;  /* the handshake's, kept during one */
+  uint8_t *pha_leaf;              /* the certificate of the one under way */
+  size_t pha_leaf_len;
+  unsigned pha_completed;         /* server: exchanges finished */
 
   int done;
 };

@@ -161,13 +161,19 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     if (key == NULL)
       return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE, "the peer's certificate has no usable key");
   }
-  OPENSSL_free(c->peer_leaf);
-  c->peer_leaf = OPENSSL_memdup(der[0], der_len[0]);
-  if (c->peer_leaf == NULL) {
-    EVP_PKEY_free(key);
-    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  {
+    /* a post-handshake certificate counts only once its Finished checks
+       out (tern_hs_pha_end) */
+    uint8_t **slot = c->pha_active ? &c->pha_leaf : &c->peer_leaf;
+    size_t *slot_len = c->pha_active ? &c->pha_leaf_len : &c->peer_leaf_len;
+    OPENSSL_free(*slot);
+    *slot = OPENSSL_memdup(der[0], der_len[0]);
+    if (*slot == NULL) {
+      EVP_PKEY_free(key);
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+    }
+    *slot_len = der_len[0];
   }
-  c->peer_leaf_len = der_len[0];
   EVP_PKEY_free(c->peer_key);
   c->peer_key = key;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
@@ -336,8 +342,19 @@ int tern_hs_pha_start(tern_conn *c, const uint8_t *context, size_t len) {
   return TERN_OK;
 }
 
-void tern_hs_pha_end(tern_conn *c) {
+void tern_hs_pha_end(tern_conn *c, int ok) {
   if (!c->pha_active) return;
+  if (ok && c->role == TERN_SERVER) {
+    /* the client's latest answer: its certificate, or none */
+    OPENSSL_free(c->peer_leaf);
+    c->peer_leaf = c->pha_leaf;
+    c->peer_leaf_len = c->pha_leaf_len;
+    c->pha_leaf = NULL;
+    c->pha_completed++;
+  }
+  OPENSSL_free(c->pha_leaf);
+  c->pha_leaf = NULL;
+  c->pha_leaf_len = 0;
   tern_transcript_free(&c->transcript);
   c->transcript = c->hs_transcript;
   memset(&c->hs_transcript, 0, sizeof c->hs_transcript);

@@ -76,7 +76,7 @@ int tern_hs_install_application(tern_conn *c, tern_direction dir);
    a copy of the handshake transcript (through the client Finished), so
    each one starts from the same context. */
 int tern_hs_pha_start(tern_conn *c, const uint8_t *context, size_t len);
-void tern_hs_pha_end(tern_conn *c);
+void tern_hs_pha_end(tern_conn *c, int ok);
 
 /* KeyUpdate over TCP (RFC 8446 §4.6.3): sends one (asking for one back
    when c->ku_request) under the current key, then moves our write key to

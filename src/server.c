@@ -586,7 +586,7 @@ int tern_server_recv_cv_post(tern_conn *c) { return tern_hs_verify_recv(c, &c->p
 
 int tern_server_recv_fin_post(tern_conn *c) {
   int rc = tern_hs_finished_check(c, c->ks.client_ap, &c->parsed->fin);
-  tern_hs_pha_end(c);
+  tern_hs_pha_end(c, rc == TERN_OK);
   return rc;
 }
 

@@ -387,3 +387,5 @@ int tern_config_set_post_handshake_auth(tern_config *cfg, int on) {
   cfg->post_handshake_auth = on != 0;
   return TERN_OK;
 }
+
+unsigned tern_tls_client_auths_completed(const tern_conn *c) { return c ? c->pha_completed : 0; }

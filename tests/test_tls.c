@@ -408,6 +408,7 @@ static void test_post_handshake_auth(void) {
     CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
     CHECK_EQ_INT(pump(t.c, t.s, round ? 1 : 0), TERN_OK);
     CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_OK);
+    CHECK_EQ_INT(tern_tls_client_auths_completed(t.s), round + 1);
     transfer(t.c, t.s, 300);
     transfer(t.s, t.c, 300);
     /* a KeyUpdate in between: the next Finished uses the new secret */

@@ -3,14 +3,15 @@
  * same process, each direction's byte stream carried by a memory BIO (no
  * sockets), with tern as client and as server: every suite x group,
  * HelloRetryRequest, application data up to 1 MB in one write,
- * KeyUpdate, close_notify, client authentication, resumption, 0-RTT
- * (accepted and refused, both directions), and the alert a tern server
- * sends for each kind of bad input.
+ * KeyUpdate, close_notify, client authentication (in the handshake and
+ * after it, both directions), resumption, 0-RTT (accepted and refused,
+ * both directions), and the alert a tern server sends for each kind of
+ * bad input.
  *
  * libssl's message callback counts what it sent and received
- * (ClientHellos, KeyUpdates, tickets, EndOfEarlyData, alerts), so that
- * each side's claim
- * is checked against the other's.
+ * (ClientHellos, KeyUpdates, tickets, EndOfEarlyData, CertificateRequests,
+ * Certificates, Finished, alerts), so that each side's claim is checked
+ * against the other's.
  */
 #include <limits.h>
 
@@ -85,7 +86,7 @@ static pki tern_client_pki; /* the tern client's certificate (Ed25519) */
 
 /* Counts for the summary line. */
 static int n_handshakes, n_tern_client, n_tern_server, n_hrr, n_resumed, n_key_updates,
-    n_bad_input, n_disabled, n_early_accepted, n_early_rejected;
+    n_bad_input, n_disabled, n_early_accepted, n_early_rejected, n_pha;
 static size_t bytes_checked;
 
 /* ---- tern's clock and sessions ------------------------------------ */
@@ -167,7 +168,10 @@ typedef struct duo {
   int tern_client;
   size_t frag;   /* feed tern libssl's bytes in pieces of this many (0: at once) */
   /* what libssl's message callback saw, by direction */
-  int ch_sent, ch_recv, ku_sent, ku_recv, nst_sent, nst_recv, cr_recv, eoed_sent, eoed_recv;
+  int ch_sent, ch_recv, ku_sent, ku_recv, nst_sent, nst_recv, cr_sent, cr_recv, eoed_sent,
+      eoed_recv;
+  /* Certificate messages, and how many of those were empty */
+  int cert_sent, cert_recv, cert_sent_empty, cert_recv_empty, fin_sent, fin_recv;
   int alert_sent, alert_recv;  /* last alert description, -1 when none */
   long nst_max_early;          /* the last ticket's early_data extension, -1 when none */
   /* libssl's last failure */
@@ -213,9 +217,15 @@ static void on_ssl_msg(int write_p, int version, int type, const void *buf, size
         d->nst_max_early = nst_max_early(b, len);
         break;
       case SSL3_MT_END_OF_EARLY_DATA: ++*(write_p ? &d->eoed_sent : &d->eoed_recv); break;
-      case SSL3_MT_CERTIFICATE_REQUEST:
-        if (!write_p) d->cr_recv++;
+      case SSL3_MT_CERTIFICATE_REQUEST: ++*(write_p ? &d->cr_sent : &d->cr_recv); break;
+      case SSL3_MT_CERTIFICATE:
+        /* TLS 1.3: context<0..255>, certificate_list<0..2^24-1> */
+        ++*(write_p ? &d->cert_sent : &d->cert_recv);
+        if (len >= 5 && len >= 5 + (size_t)b[4] + 3 && b[5 + b[4]] == 0 && b[6 + b[4]] == 0 &&
+            b[7 + b[4]] == 0)
+          ++*(write_p ? &d->cert_sent_empty : &d->cert_recv_empty);
         break;
+      case SSL3_MT_FINISHED: ++*(write_p ? &d->fin_sent : &d->fin_recv); break;
       default: break;
     }
   } else if (type == SSL3_RT_ALERT && len == 2) {
@@ -895,6 +905,604 @@ static void test_client_auth(void) {
   client_auth_tern_server(0);
   client_auth_ossl_server(1);
   client_auth_ossl_server(0);
+}
+
+/* ---- post-handshake client authentication -------------------------- */
+
+/*
+ * RFC 8446 §4.6.2 against libssl, both ways: a tern server asking a
+ * libssl client (SSL_set_post_handshake_auth), and a libssl server
+ * (SSL_verify_client_post_handshake) asking a tern client
+ * (tern_config_set_post_handshake_auth).
+ *
+ * TERN_BUG_PHA_CERT_BEFORE_FINISHED (fixed; 1 would skip the two
+ * checks, each counted as disabled), a tern bug found here against
+ * commit 4bcf7bd. tern.h says a server's tern_conn_peer_certificate
+ * gives the client's certificate "once the client's Finished arrives".
+ * But tern keeps the leaf as soon as the Certificate message is taken
+ * (tern_hs_certificate_recv), before CertificateVerify and Finished:
+ * - pha_ossl_client: the libssl client's answer fed one record at a time
+ *   (Certificate, CertificateVerify, Finished): after the first and after
+ *   the second record, tern_conn_peer_certificate already returns TERN_OK
+ *   with the client's 573-byte leaf, where TERN_ERR_STATE is due;
+ * - pha_ossl_client_broken_answer: the CertificateVerify record spoilt:
+ *   tern fails ("a protected record does not open: authentication failed
+ *   (tampered data or wrong key)", bad_record_mac) and still returns
+ *   TERN_OK with the leaf of a client that never proved its key.
+ * After the handshake nothing else tells an application that a
+ * post-handshake exchange finished, so one that polls
+ * tern_conn_peer_certificate between feeds takes a certificate anybody
+ * can replay (it is public) for an authenticated client.
+ */
+#define TERN_BUG_PHA_CERT_BEFORE_FINISHED 0
+
+/* A tern server that verifies client certificates against the libssl
+   client's root; with mode, it also asks in every handshake. */
+static tern_config *pha_server_config(tern_client_auth mode) {
+  tern_config *cfg = tern_server_config();
+  X509_STORE *store = X509_STORE_new();
+  CHECK(store != NULL);
+  CHECK_EQ_INT(X509_STORE_add_cert(store, ossl_client_pki.ca), 1);
+  CHECK_EQ_INT(tern_config_set_trust_store(cfg, store), TERN_OK);
+  X509_STORE_free(store);
+  CHECK_EQ_INT(tern_config_set_verify_peer(cfg, 1), TERN_OK);
+  if (mode != TERN_CLIENT_AUTH_NONE)
+    CHECK_EQ_INT(tern_config_set_client_auth(cfg, mode, 0), TERN_OK);
+  return cfg;
+}
+
+/* A libssl client (SSL_set_post_handshake_auth when pha; the leaf and key
+   of cert when not NULL) and a tern server of cfg, the handshake done.
+   Returns duo_handshake's word. */
+static int pha_tern_server_start(duo *d, SSL_CTX *ctx, tern_config *cfg, int pha,
+                                 const pki *cert, const char *what) {
+  int rc;
+  duo_init(d, ctx, cfg, 0);
+  if (pha) SSL_set_post_handshake_auth(d->s, 1);
+  if (cert != NULL) {
+    CHECK_EQ_INT(SSL_use_certificate(d->s, cert->leaf), 1);
+    CHECK_EQ_INT(SSL_use_PrivateKey(d->s, cert->leaf_key), 1);
+  }
+  rc = duo_handshake(d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) report(what, d);
+  else n_handshakes++, n_tern_server++;
+  return rc;
+}
+
+/* The tern server asks; libssl reads the request (SSL_read, with no data
+   waiting) and answers at once: its Certificate and Finished are then on
+   their way to tern, not fed yet. */
+static void pha_tern_asks(duo *d) {
+  int cr = d->cr_recv, cert = d->cert_sent, fin = d->fin_sent;
+  CHECK_EQ_INT(tern_tls_request_client_auth(d->t), TERN_OK);
+  CHECK_EQ_INT(tern_tls_request_client_auth(d->t), TERN_ERR_STATE); /* one at a time */
+  tern_to_ssl(d);
+  CHECK_EQ_INT(ssl_poke(d), SSL_ERROR_WANT_READ);
+  CHECK_EQ_INT(d->cr_recv, cr + 1);
+  CHECK_EQ_INT(d->cert_sent, cert + 1);
+  CHECK_EQ_INT(d->fin_sent, fin + 1);
+  CHECK(BIO_ctrl_pending(d->to_tern) > 0);
+}
+
+/* How many whole records a memory BIO holds (and no cut one). */
+static size_t bio_records(BIO *b) {
+  char *p = NULL;
+  long n = BIO_get_mem_data(b, &p);
+  size_t off = 0, records = 0;
+  while (n > 0 && off + 5 <= (size_t)n) {
+    off += 5 + ((size_t)(uint8_t)p[off + 3] << 8 | (uint8_t)p[off + 4]);
+    records++;
+  }
+  CHECK_EQ_INT(off, n > 0 ? (size_t)n : 0);
+  return records;
+}
+
+/* Feeds tern libssl's next whole record only; returns tern_tls_feed's
+   word. */
+static int ssl_record_to_tern(duo *d) {
+  char *p = NULL;
+  long n = BIO_get_mem_data(d->to_tern, &p);
+  size_t rl, used = 0;
+  int rc;
+  CHECK(n >= 5);
+  if (n < 5) return TERN_WANT_READ;
+  rl = 5 + ((size_t)(uint8_t)p[3] << 8 | (uint8_t)p[4]);
+  CHECK(rl <= (size_t)n);
+  if (rl > (size_t)n) return TERN_WANT_READ;
+  rc = tern_tls_feed(d->t, (const uint8_t *)p, rl, &used);
+  CHECK_EQ_INT(used, rl);
+  bio_drop(d->to_tern, used);
+  return rc;
+}
+
+/* A libssl client with a certificate, a tern server asking three times
+   on one connection: the answer fed record by record, the request and
+   the answer crossing application data both ways, the answer fed a byte
+   at a time; KeyUpdates (each side's, both keys) in between. */
+static void pha_ossl_client(void) {
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  tern_config *cfg = pha_server_config(TERN_CLIENT_AUTH_NONE);
+  const uint8_t *der;
+  size_t len;
+  duo d;
+  if (pha_tern_server_start(&d, ctx, cfg, 1, &ossl_client_pki, "PHA, libssl client") != TERN_OK)
+    goto out;
+  CHECK_EQ_INT(d.cr_recv, 0); /* nothing asked in the handshake */
+  CHECK_EQ_INT(d.cert_sent, 0);
+  CHECK_EQ_INT(tern_conn_peer_certificate(d.t, &der, &len), TERN_ERR_STATE);
+
+  /* 1: libssl's answer reaches tern one record at a time */
+  pha_tern_asks(&d);
+  {
+    size_t records = bio_records(d.to_tern);
+    int rc = TERN_OK;
+    CHECK_EQ_INT(records, 3); /* Certificate, CertificateVerify, Finished */
+    for (size_t i = 0; i < records && rc == TERN_OK; i++) {
+      rc = ssl_record_to_tern(&d);
+      CHECK_EQ_INT(rc, TERN_OK);
+      if (i + 1 == records) break;
+#if TERN_BUG_PHA_CERT_BEFORE_FINISHED
+      if (i == 0) n_disabled++;
+#else
+      /* the Finished has not arrived yet */
+      CHECK_EQ_INT(tern_conn_peer_certificate(d.t, &der, &len), TERN_ERR_STATE);
+#endif
+    }
+    if (rc != TERN_OK) {
+      report("PHA, libssl client, answer record by record", &d);
+      goto out;
+    }
+  }
+  check_peer_leaf(d.t, ossl_client_pki.leaf);
+  CHECK_EQ_INT(tern_conn_alert(d.t), 0);
+  n_pha++;
+  ssl_sends(&d, 3000, 200);
+  tern_sends(&d, 3000, 201);
+
+  /* a KeyUpdate from each side, each asking the other to update */
+  CHECK_EQ_INT(tern_tls_key_update(d.t, 1), TERN_OK);
+  tern_sends(&d, 500, 202);
+  ssl_sends(&d, 500, 203);
+  ERR_clear_error();
+  CHECK_EQ_INT(SSL_key_update(d.s, SSL_KEY_UPDATE_REQUESTED), 1);
+  ssl_sends(&d, 500, 204);
+  tern_sends(&d, 500, 205);
+  CHECK_EQ_INT(d.ku_sent, 2);
+  CHECK_EQ_INT(d.ku_recv, 2);
+  n_key_updates += 4;
+
+  /* 2: libssl writes before it has read the request, tern after it sent
+     it; libssl answers while it reads tern's data, tern takes the answer
+     behind libssl's data */
+  {
+    size_t n = 20000;
+    uint8_t *a = malloc(n), *b = malloc(n), *got = malloc(n);
+    int cert = d.cert_sent, fin = d.fin_sent;
+    CHECK(a != NULL && b != NULL && got != NULL);
+    fill(a, n, 206);
+    fill(b, n, 207);
+    CHECK_EQ_INT(tern_tls_request_client_auth(d.t), TERN_OK);
+    ERR_clear_error();
+    CHECK_EQ_INT(SSL_write(d.s, a, (int)n), n);
+    CHECK_EQ_INT(tern_tls_write(d.t, b, n), TERN_OK);
+    tern_to_ssl(&d);
+    check_received(got, ssl_read_all(&d, got, n), b, n);
+    CHECK_EQ_INT(d.cr_recv, 2);
+    CHECK_EQ_INT(d.cert_sent, cert + 1);
+    CHECK_EQ_INT(d.fin_sent, fin + 1);
+    check_received(got, tern_read_all(&d, got, n), a, n);
+    CHECK_EQ_INT(BIO_ctrl_pending(d.to_tern), 0);
+    check_peer_leaf(d.t, ossl_client_pki.leaf);
+    CHECK_EQ_INT(tern_conn_alert(d.t), 0);
+    n_pha++;
+    free(a);
+    free(b);
+    free(got);
+  }
+  tern_sends(&d, 100, 208);
+
+  /* 3: after libssl's KeyUpdate alone (the Finished key is the updated
+     client_application_traffic_secret), the answer fed a byte at a time */
+  ERR_clear_error();
+  CHECK_EQ_INT(SSL_key_update(d.s, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+  ssl_sends(&d, 100, 209);
+  n_key_updates++;
+  pha_tern_asks(&d);
+  d.frag = 1;
+  {
+    int rc = ssl_to_tern(&d);
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("PHA, libssl client, answer a byte at a time", &d);
+    else n_pha++;
+  }
+  d.frag = 0;
+  check_peer_leaf(d.t, ossl_client_pki.leaf);
+  ssl_sends(&d, 70000, 210);
+  tern_sends(&d, 70000, 211);
+  CHECK_EQ_INT(d.cr_recv, 3);
+  CHECK_EQ_INT(d.cert_sent_empty, 0);
+out:
+  default_free(&d, ctx, cfg);
+}
+
+/* A libssl client without a certificate answers with an empty one: tern
+   has no peer certificate (mode NONE or OPTIONAL; with OPTIONAL, the
+   handshake asked too). With REQUIRED the client has one in the
+   handshake and the first request, then drops it (SSL_certs_clear): the
+   next empty answer is certificate_required. */
+static void pha_ossl_client_no_cert(tern_client_auth mode) {
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  tern_config *cfg = pha_server_config(mode);
+  int required = mode == TERN_CLIENT_AUTH_REQUIRED, rc;
+  const uint8_t *der;
+  size_t len;
+  duo d;
+  if (pha_tern_server_start(&d, ctx, cfg, 1, required ? &ossl_client_pki : NULL,
+                            "PHA, libssl client without a certificate") != TERN_OK)
+    goto out;
+  CHECK_EQ_INT(d.cr_recv, mode != TERN_CLIENT_AUTH_NONE);
+  if (required) {
+    check_peer_leaf(d.t, ossl_client_pki.leaf);
+    pha_tern_asks(&d);
+    CHECK_EQ_INT(ssl_to_tern(&d), TERN_OK);
+    check_peer_leaf(d.t, ossl_client_pki.leaf);
+    n_pha++;
+    ssl_sends(&d, 100, 220);
+    SSL_certs_clear(d.s);
+  } else {
+    CHECK_EQ_INT(d.cert_sent_empty, mode != TERN_CLIENT_AUTH_NONE);
+  }
+  pha_tern_asks(&d);
+  CHECK_EQ_INT(d.cert_sent_empty, 1 + (mode == TERN_CLIENT_AUTH_OPTIONAL));
+  rc = ssl_to_tern(&d);
+  if (!required) {
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("PHA, libssl client's empty Certificate", &d);
+    CHECK_EQ_INT(tern_conn_peer_certificate(d.t, &der, &len), TERN_ERR_STATE);
+    if (rc == TERN_OK) {
+      n_pha++;
+      ssl_sends(&d, 1000, 221);
+      tern_sends(&d, 1000, 222);
+    }
+  } else {
+    /* tern refuses; libssl hears why */
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(d.t), TERN_ALERT_CERTIFICATE_REQUIRED);
+    tern_to_ssl(&d);
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_SSL);
+    CHECK_EQ_INT(d.alert_recv, TERN_ALERT_CERTIFICATE_REQUIRED);
+    CHECK_EQ_INT(d.ssl_reason, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED);
+    CHECK(tern_tls_write(d.t, (const uint8_t *)"x", 1) < 0);
+    if (tern_conn_alert(d.t) != TERN_ALERT_CERTIFICATE_REQUIRED)
+      report("PHA, libssl client drops its certificate, REQUIRED", &d);
+    else
+      n_pha++;
+  }
+out:
+  default_free(&d, ctx, cfg);
+}
+
+/* The libssl client's answer with its CertificateVerify record spoilt
+   (a flipped bit): tern fails with bad_record_mac after it took the
+   Certificate record, and holds no certificate of the client, which
+   never proved it has the key. */
+static void pha_ossl_client_broken_answer(void) {
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  tern_config *cfg = pha_server_config(TERN_CLIENT_AUTH_NONE);
+  const uint8_t *der;
+  size_t len;
+  char *p = NULL;
+  duo d;
+  int rc;
+  if (pha_tern_server_start(&d, ctx, cfg, 1, &ossl_client_pki, "PHA, spoilt answer") == TERN_OK) {
+    pha_tern_asks(&d);
+    CHECK_EQ_INT(bio_records(d.to_tern), 3);
+    CHECK_EQ_INT(ssl_record_to_tern(&d), TERN_OK); /* the Certificate */
+    CHECK(BIO_get_mem_data(d.to_tern, &p) > 8);
+    if (p != NULL) p[7] ^= 0x40;
+    rc = ssl_record_to_tern(&d); /* the CertificateVerify */
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(d.t), TERN_ALERT_BAD_RECORD_MAC);
+#if TERN_BUG_PHA_CERT_BEFORE_FINISHED
+    n_disabled++;
+    (void)der, (void)len;
+#else
+    CHECK_EQ_INT(tern_conn_peer_certificate(d.t, &der, &len), TERN_ERR_STATE);
+#endif
+    tern_to_ssl(&d);
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_SSL);
+    CHECK_EQ_INT(d.alert_recv, TERN_ALERT_BAD_RECORD_MAC);
+    if (tern_conn_alert(d.t) != TERN_ALERT_BAD_RECORD_MAC) report("PHA, spoilt answer", &d);
+    else n_pha++;
+  }
+  default_free(&d, ctx, cfg);
+}
+
+/* A libssl client whose certificate tern does not trust (another root):
+   the request fails with unknown_ca, which libssl hears. */
+static void pha_ossl_client_untrusted(void) {
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  tern_config *cfg = pha_server_config(TERN_CLIENT_AUTH_NONE);
+  const uint8_t *der;
+  size_t len;
+  duo d;
+  int rc;
+  if (pha_tern_server_start(&d, ctx, cfg, 1, &tern_client_pki, "PHA, untrusted libssl client") ==
+      TERN_OK) {
+    pha_tern_asks(&d);
+    rc = ssl_to_tern(&d);
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(d.t), TERN_ALERT_UNKNOWN_CA);
+    CHECK_EQ_INT(tern_conn_peer_certificate(d.t, &der, &len), TERN_ERR_STATE);
+    tern_to_ssl(&d);
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_SSL);
+    CHECK_EQ_INT(d.alert_recv, TERN_ALERT_UNKNOWN_CA);
+    if (tern_conn_alert(d.t) != TERN_ALERT_UNKNOWN_CA)
+      report("PHA, untrusted libssl client", &d);
+    else
+      n_pha++;
+  }
+  default_free(&d, ctx, cfg);
+}
+
+/* A libssl client that did not offer post_handshake_auth: tern may not
+   ask, and the connection goes on. */
+static void pha_ossl_client_not_offered(void) {
+  SSL_CTX *ctx = ossl_ctx(0, ALL_SUITES, ALL_GROUPS);
+  tern_config *cfg = pha_server_config(TERN_CLIENT_AUTH_NONE);
+  size_t len;
+  duo d;
+  if (pha_tern_server_start(&d, ctx, cfg, 0, &ossl_client_pki, "no PHA, libssl client") ==
+      TERN_OK) {
+    CHECK_EQ_INT(tern_tls_request_client_auth(d.t), TERN_ERR_STATE);
+    CHECK(tern_tls_output(d.t, &len) == NULL); /* nothing sent */
+    CHECK_EQ_INT(tern_conn_alert(d.t), 0);
+    ssl_sends(&d, 1000, 230);
+    tern_sends(&d, 1000, 231);
+    CHECK_EQ_INT(d.cr_recv, 0);
+  }
+  default_free(&d, ctx, cfg);
+}
+
+/* A libssl server verifying against the tern client's root, verify mode
+   SSL_VERIFY_PEER plus more. */
+static SSL_CTX *pha_ossl_server_ctx(int more) {
+  SSL_CTX *ctx = ossl_ctx(1, ALL_SUITES, ALL_GROUPS);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | more, NULL);
+  CHECK_EQ_INT(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), tern_client_pki.ca), 1);
+  return ctx;
+}
+
+/* A tern client with post-handshake auth (pha) and a certificate
+   (with_cert). */
+static tern_config *pha_client_config(int pha, int with_cert) {
+  tern_config *cfg = tern_client_config();
+  if (pha) CHECK_EQ_INT(tern_config_set_post_handshake_auth(cfg, 1), TERN_OK);
+  if (with_cert) {
+    STACK_OF(X509) *chain = pki_chain(&tern_client_pki);
+    CHECK_EQ_INT(tern_config_set_cert(cfg, tern_client_pki.leaf, chain, tern_client_pki.leaf_key),
+                 TERN_OK);
+    sk_X509_pop_free(chain, X509_free);
+  }
+  return cfg;
+}
+
+/* The libssl server asks (SSL_verify_client_post_handshake); the request
+   goes out with SSL_do_handshake. Returns 1 when it went out. */
+static int pha_ossl_asks(duo *d) {
+  int cr = d->cr_sent, r;
+  ERR_clear_error();
+  r = SSL_verify_client_post_handshake(d->s);
+  CHECK_EQ_INT(r, 1);
+  if (r == 1) {
+    r = SSL_do_handshake(d->s);
+    CHECK_EQ_INT(r, 1);
+  }
+  if (r != 1) {
+    ssl_note(d);
+    report("libssl asking for a certificate after the handshake", d);
+    return 0;
+  }
+  CHECK_EQ_INT(d->cr_sent, cr + 1);
+  CHECK(BIO_ctrl_pending(d->to_tern) > 0);
+  return 1;
+}
+
+/* libssl has the tern client's certificate, verified. */
+static void check_ossl_peer(duo *d) {
+  X509 *peer = SSL_get0_peer_certificate(d->s);
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(d->s);
+  STACK_OF(X509) *verified = SSL_get0_verified_chain(d->s);
+  CHECK(peer != NULL && X509_cmp(peer, tern_client_pki.leaf) == 0);
+  CHECK_EQ_INT(SSL_get_verify_result(d->s), X509_V_OK);
+  /* a server's peer chain leaves out the leaf: tern sent the
+     intermediate, and libssl built leaf, intermediate, root */
+  CHECK(chain != NULL && sk_X509_num(chain) == 1 &&
+        X509_cmp(sk_X509_value(chain, 0), tern_client_pki.inter) == 0);
+  CHECK(verified != NULL && sk_X509_num(verified) == 3);
+}
+
+/* A tern client with a certificate, a libssl server asking three times on
+   one connection: the request sent by SSL_do_handshake, then ahead of
+   data in SSL_write, then fed to tern a byte at a time; KeyUpdates in
+   between. With in_handshake, libssl asked in the handshake too. */
+static void pha_tern_client(int in_handshake) {
+  SSL_CTX *ctx = pha_ossl_server_ctx(in_handshake ? 0 : SSL_VERIFY_POST_HANDSHAKE);
+  tern_config *cfg = pha_client_config(1, 1);
+  const char *what = in_handshake ? "PHA after client auth in the handshake, tern client"
+                                  : "PHA, tern client";
+  duo d;
+  int rc;
+  duo_init(&d, ctx, cfg, 1);
+  rc = duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+    goto out;
+  }
+  n_handshakes++, n_tern_client++;
+  CHECK_EQ_INT(d.cr_sent, in_handshake);
+  CHECK_EQ_INT(d.cert_recv, in_handshake);
+  if (in_handshake) check_ossl_peer(&d);
+  else CHECK(SSL_get0_peer_certificate(d.s) == NULL);
+  CHECK_EQ_INT(tern_tls_request_client_auth(d.t), TERN_ERR_STATE); /* a client */
+
+  /* 1: the request on its own; tern answers inside tern_tls_feed */
+  if (!pha_ossl_asks(&d)) goto out;
+  rc = ssl_to_tern(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+    goto out;
+  }
+  tern_to_ssl(&d);
+  CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_WANT_READ);
+  if (d.ssl_err[0]) report(what, &d);
+  CHECK_EQ_INT(d.cert_recv, in_handshake + 1);
+  CHECK_EQ_INT(d.fin_recv, 2);
+  CHECK_EQ_INT(d.cert_recv_empty, 0);
+  check_ossl_peer(&d);
+  n_pha++;
+  tern_sends(&d, 3000, 240);
+  ssl_sends(&d, 3000, 241);
+
+  /* KeyUpdates: tern's, asking libssl's too */
+  CHECK_EQ_INT(tern_tls_key_update(d.t, 1), TERN_OK);
+  tern_sends(&d, 500, 242);
+  ssl_sends(&d, 500, 243);
+  CHECK_EQ_INT(d.ku_recv, 1);
+  CHECK_EQ_INT(d.ku_sent, 1);
+  n_key_updates += 2;
+
+  /* 2: the request goes out ahead of data in SSL_write; tern reads the
+     data and answers on the way; libssl takes the answer before tern's
+     data */
+  ERR_clear_error();
+  CHECK_EQ_INT(SSL_verify_client_post_handshake(d.s), 1);
+  ssl_sends(&d, 20000, 244);
+  CHECK_EQ_INT(d.cr_sent, in_handshake + 2);
+  tern_sends(&d, 20000, 245);
+  CHECK_EQ_INT(d.cert_recv, in_handshake + 2);
+  CHECK_EQ_INT(d.fin_recv, 3);
+  check_ossl_peer(&d);
+  n_pha++;
+
+  /* 3: after libssl's KeyUpdate asking tern's, the request reaches tern
+     a byte at a time */
+  ERR_clear_error();
+  CHECK_EQ_INT(SSL_key_update(d.s, SSL_KEY_UPDATE_REQUESTED), 1);
+  ssl_sends(&d, 500, 246);
+  n_key_updates += 2;
+  if (!pha_ossl_asks(&d)) goto out;
+  d.frag = 1;
+  rc = ssl_to_tern(&d);
+  d.frag = 0;
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+    goto out;
+  }
+  tern_to_ssl(&d);
+  CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_WANT_READ);
+  CHECK_EQ_INT(d.cert_recv, in_handshake + 3);
+  CHECK_EQ_INT(d.fin_recv, 4);
+  check_ossl_peer(&d);
+  n_pha++;
+  tern_sends(&d, 70000, 247);
+  ssl_sends(&d, 70000, 248);
+  CHECK_EQ_INT(d.ku_recv, 2);
+  CHECK_EQ_INT(d.ku_sent, 2);
+out:
+  default_free(&d, ctx, cfg);
+}
+
+/* A tern client without a certificate answers with an empty Certificate:
+   libssl goes on without one, or with SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+   fails with certificate_required, which tern hears. */
+static void pha_tern_client_no_cert(int fail_if_none) {
+  SSL_CTX *ctx = pha_ossl_server_ctx(SSL_VERIFY_POST_HANDSHAKE |
+                                     (fail_if_none ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0));
+  tern_config *cfg = pha_client_config(1, 0);
+  const char *what = fail_if_none ? "PHA, tern client without a certificate, libssl requires one"
+                                  : "PHA, tern client without a certificate";
+  duo d;
+  int rc;
+  duo_init(&d, ctx, cfg, 1);
+  rc = duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report(what, &d);
+    goto out;
+  }
+  n_handshakes++, n_tern_client++;
+  if (!pha_ossl_asks(&d)) goto out;
+  rc = ssl_to_tern(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  tern_to_ssl(&d);
+  if (!fail_if_none) {
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_WANT_READ);
+    CHECK_EQ_INT(d.cert_recv_empty, 1);
+    CHECK_EQ_INT(d.fin_recv, 2);
+    CHECK(SSL_get0_peer_certificate(d.s) == NULL);
+    if (d.ssl_err[0]) report(what, &d);
+    else n_pha++;
+    tern_sends(&d, 1000, 250);
+    ssl_sends(&d, 1000, 251);
+  } else {
+    CHECK_EQ_INT(ssl_poke(&d), SSL_ERROR_SSL);
+    CHECK_EQ_INT(d.cert_recv_empty, 1);
+    CHECK_EQ_INT(d.ssl_reason, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE);
+    CHECK_EQ_INT(d.alert_sent, TERN_ALERT_CERTIFICATE_REQUIRED);
+    rc = ssl_to_tern(&d);
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(d.t), TERN_ALERT_CERTIFICATE_REQUIRED);
+    CHECK(tern_tls_write(d.t, (const uint8_t *)"x", 1) < 0);
+    if (tern_conn_alert(d.t) != TERN_ALERT_CERTIFICATE_REQUIRED) report(what, &d);
+    else n_pha++;
+  }
+out:
+  default_free(&d, ctx, cfg);
+}
+
+/* A tern client that did not offer post_handshake_auth: libssl may not
+   ask (SSL_R_EXTENSION_NOT_RECEIVED), and the connection goes on. */
+static void pha_tern_client_not_offered(void) {
+  SSL_CTX *ctx = pha_ossl_server_ctx(SSL_VERIFY_POST_HANDSHAKE);
+  tern_config *cfg = pha_client_config(0, 1);
+  duo d;
+  int rc;
+  duo_init(&d, ctx, cfg, 1);
+  rc = duo_handshake(&d);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) {
+    report("no PHA, tern client", &d);
+  } else {
+    n_handshakes++, n_tern_client++;
+    ERR_clear_error();
+    CHECK_EQ_INT(SSL_verify_client_post_handshake(d.s), 0);
+    CHECK_EQ_INT(ERR_GET_REASON(ERR_peek_error()), SSL_R_EXTENSION_NOT_RECEIVED);
+    ERR_clear_error();
+    tern_sends(&d, 1000, 260);
+    ssl_sends(&d, 1000, 261);
+    CHECK_EQ_INT(d.cr_sent, 0);
+  }
+  default_free(&d, ctx, cfg);
+}
+
+static void test_post_handshake_auth(void) {
+  pha_ossl_client();
+  pha_ossl_client_no_cert(TERN_CLIENT_AUTH_NONE);
+  pha_ossl_client_no_cert(TERN_CLIENT_AUTH_OPTIONAL);
+  pha_ossl_client_no_cert(TERN_CLIENT_AUTH_REQUIRED);
+  pha_ossl_client_broken_answer();
+  pha_ossl_client_untrusted();
+  pha_ossl_client_not_offered();
+  pha_tern_client(0);
+  pha_tern_client(1);
+  pha_tern_client_no_cert(0);
+  pha_tern_client_no_cert(1);
+  pha_tern_client_not_offered();
 }
 
 /* ---- resumption ---------------------------------------------------- */
@@ -1587,6 +2195,7 @@ int main(void) {
     test_close(tern_client);
   }
   test_client_auth();
+  test_post_handshake_auth();
   for (int hrr = 0; hrr < 2; hrr++) {
     resume_tern_client(hrr);
     resume_ossl_client(hrr);
@@ -1599,9 +2208,10 @@ int main(void) {
   pki_free(&tern_client_pki);
   printf("tls-openssl: %d handshakes with libssl (%d tern client, %d tern server; %d "
          "HelloRetryRequest, %d resumed, %d 0-RTT accepted, %d 0-RTT rejected), %zu bytes "
-         "checked, %d KeyUpdates, %d bad-input cases, %d disabled; %d checks, %d failed\n",
+         "checked, %d KeyUpdates, %d post-handshake auths, %d bad-input cases, %d disabled; "
+         "%d checks, %d failed\n",
          n_handshakes, n_tern_client, n_tern_server, n_hrr, n_resumed, n_early_accepted,
-         n_early_rejected, bytes_checked, n_key_updates, n_bad_input, n_disabled, check_count,
-         check_failures);
+         n_early_rejected, bytes_checked, n_key_updates, n_pha, n_bad_input, n_disabled,
+         check_count, check_failures);
   return check_report();
 }
