@@ -632,7 +632,7 @@ const uint8_t *tern_tls_output(const tern_conn *c, size_t *len);
 void tern_tls_output_done(tern_conn *c, size_t n);
 
 /**
- * tern_tls_read copies up to cap bytes of received application data.
+ * tern_tls_read copies up to cap (> 0) bytes of received application data.
  * Returns TERN_OK (*n > 0), TERN_WANT_READ (nothing yet), TERN_ERR_CLOSED
  * (the peer sent close_notify and everything was read) or the failure.
  */
@@ -670,6 +670,15 @@ int tern_tls_request_client_auth(tern_conn *c);
 /** Server: how many post-handshake authentications have completed (each
     replaces tern_conn_peer_certificate's answer, none for an empty one). */
 unsigned tern_tls_client_auths_completed(const tern_conn *c);
+
+/**
+ * tern_config_set_record_padding sets the padding policy of protected
+ * records over TCP (RFC 8446 §5.4): the content of each is padded with
+ * zeros to a multiple of block bytes (at most 2^14 in all), hiding exact
+ * lengths; 0 (the default) pads nothing. Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG (block over 16384).
+ */
+int tern_config_set_record_padding(tern_config *cfg, size_t block);
 
 /** tern_tls_close queues close_notify; nothing may be written after it. */
 int tern_tls_close(tern_conn *c);

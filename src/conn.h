@@ -86,6 +86,7 @@ struct tern_config {
   tern_new_session_fn session_fn;
   void *session_user;
   int post_handshake_auth;             /* client: offer it (TCP) */
+  size_t record_padding;               /* TCP: pad protected records to a multiple (0: none) */
 };
 
 /* Handshake bytes received at one level, not yet consumed. */

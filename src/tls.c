@@ -44,15 +44,22 @@ static int put_record_with(tern_conn *c, tern_record_prot *prot, uint8_t type, u
                            const uint8_t *data, size_t len) {
   tern_tls *t = c->tls;
   tern_writer w;
+  size_t pad = 0, block = c->cfg->record_padding;
   int rc;
+  /* the padding policy (§5.4): protected content rounded up to a
+     multiple of block, never past 2^14 */
+  if (block && tern_record_prot_active(prot) && type != TERN_CONTENT_CHANGE_CIPHER_SPEC) {
+    pad = (block - len % block) % block;
+    if (len + pad > TERN_RECORD_MAX_PLAINTEXT) pad = TERN_RECORD_MAX_PLAINTEXT - len;
+  }
   if (t->out_off == t->out_len) t->out_off = t->out_len = 0;
-  rc = reserve(&t->out, &t->out_cap, t->out_len, len + TERN_RECORD_OVERHEAD);
+  rc = reserve(&t->out, &t->out_cap, t->out_len, len + pad + TERN_RECORD_OVERHEAD);
   if (rc != TERN_OK) return rc;
   tern_writer_init(&w, t->out + t->out_len, t->out_cap - t->out_len);
   if (version != TERN_RECORD_VERSION_TLS12)
     rc = tern_record_write_plain(&w, type, version, data, len);
   else
-    rc = tern_record_write(prot, &w, type, data, len, 0);
+    rc = tern_record_write(prot, &w, type, data, len, pad);
   if (rc == TERN_OK) t->out_len += w.len;
   return rc;
 }
@@ -283,7 +290,8 @@ void tern_tls_output_done(tern_conn *c, size_t n) {
 int tern_tls_read(tern_conn *c, uint8_t *out, size_t cap, size_t *n) {
   tern_tls *t;
   size_t k;
-  if (c == NULL || c->tls == NULL || out == NULL || n == NULL) return TERN_ERR_INVALID_ARG;
+  if (c == NULL || c->tls == NULL || out == NULL || n == NULL || cap == 0)
+    return TERN_ERR_INVALID_ARG;
   t = c->tls;
   *n = 0;
   k = t->app_len - t->app_off;
@@ -389,3 +397,9 @@ int tern_config_set_post_handshake_auth(tern_config *cfg, int on) {
 }
 
 unsigned tern_tls_client_auths_completed(const tern_conn *c) { return c ? c->pha_completed : 0; }
+
+int tern_config_set_record_padding(tern_config *cfg, size_t block) {
+  if (cfg == NULL || block > TERN_RECORD_MAX_PLAINTEXT) return TERN_ERR_INVALID_ARG;
+  cfg->record_padding = block;
+  return TERN_OK;
+}

@@ -134,6 +134,41 @@ static void test_suites(void) {
     }
 }
 
+/* The padding policy: every protected record from the padded side has a
+   length that is a multiple of the block (plus tag and type). */
+static void test_padding(void) {
+  tern_config *s = server_config(), *c = client_config();
+  const uint8_t *p;
+  size_t len;
+  tpair t;
+  CHECK_EQ_INT(tern_config_set_record_padding(c, 16385), TERN_ERR_INVALID_ARG);
+  CHECK_EQ_INT(tern_config_set_record_padding(c, 256), TERN_OK);
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  for (size_t n = 1; n < 700; n += 97) {
+    CHECK_EQ_INT(tern_tls_write(t.c, (const uint8_t *)"padding test padding test", n < 25 ? n : 25),
+                 TERN_OK);
+    p = tern_tls_output(t.c, &len);
+    CHECK(p != NULL && len > 5);
+    if (p != NULL && len > 5) {
+      size_t body = ((size_t)p[3] << 8 | p[4]);
+      CHECK_EQ_INT(body, 256 + 1 + 16);
+      CHECK_EQ_INT(len, 5 + body);
+    }
+    CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+    {
+      uint8_t got[32];
+      size_t k;
+      CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_OK);
+      CHECK_EQ_INT(k, n < 25 ? n : 25);
+    }
+  }
+  transfer(t.c, t.s, 20000); /* records near 2^14 stay within it */
+  transfer(t.s, t.c, 500);
+  tpair_free(&t);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
 static void test_hrr(void) {
   tern_config *s = server_config(), *c = client_config();
   uint16_t g = TERN_GROUP_SECP384R1;
@@ -443,6 +478,7 @@ int main(void) {
   CHECK_EQ_INT(pki_make(&client_pki, PKI_KEY_ED25519, "client", 0, PKI_VALID_NOW), 0);
   test_suites();
   test_hrr();
+  test_padding();
   test_key_update_and_close();
   test_client_auth_and_resumption();
   test_bad_records();
