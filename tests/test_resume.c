@@ -132,6 +132,22 @@ static outcome run(tern_config *ccfg, tern_config *scfg, int use, uint64_t clien
                          p.s.secret[TERN_LEVEL_EARLY][TERN_READ],
                          p.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE]) == 0;
   if (o.rc == TERN_OK) {
+    /* QUIC key updates (RFC 9001 §6): from the 1-RTT secrets each side
+       was given, both derive the same generations 1..3, each new */
+    uint16_t suite = tern_conn_cipher_suite(p.c.conn);
+    for (int d = 0; d < 2; d++) {
+      uint8_t a[48], b[48], prev[48];
+      size_t n = p.c.secret_len[TERN_LEVEL_APPLICATION][d];
+      memcpy(a, p.c.secret[TERN_LEVEL_APPLICATION][d], n);
+      memcpy(b, p.s.secret[TERN_LEVEL_APPLICATION][1 - d], n);
+      for (int gen = 1; gen <= 3; gen++) {
+        memcpy(prev, a, n);
+        CHECK_EQ_INT(tern_quic_next_secret(TERN_QUIC_V1, suite, a, n, a), TERN_OK);
+        CHECK_EQ_INT(tern_quic_next_secret(TERN_QUIC_V1, suite, b, n, b), TERN_OK);
+        CHECK_MEM(a, b, n);
+        CHECK(memcmp(a, prev, n) != 0);
+      }
+    }
     /* the exporters agree, and differ per label */
     uint8_t a[40], b[40], x[40];
     CHECK_EQ_INT(tern_export_keying_material(p.c.conn, "EXPORTER-test", (const uint8_t *)"ctx",
