@@ -588,9 +588,12 @@ int tern_export_early_keying_material(const tern_conn *c, const char *label,
 
 /**
  * tern_conn_peer_certificate gives the DER of the peer's leaf certificate
- * once it was received and accepted (valid as long as the connection).
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, or TERN_ERR_STATE when the peer
- * sent none (a client without a certificate, or before it arrived).
+ * (valid as long as the connection). Rely on it only once the handshake
+ * is done: the peer has then also proven its key (CertificateVerify and
+ * Finished). A resumed connection has none: the session was
+ * authenticated when it was made. Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * or TERN_ERR_STATE when there is none (a client without a certificate,
+ * a resumed connection, or before it arrived).
  */
 int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der,
                                size_t *len);
