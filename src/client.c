@@ -350,17 +350,24 @@ int tern_client_recv_ee(tern_conn *c) {
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
-int tern_client_recv_cr(tern_conn *c) {
-  const tern_certificate_request *cr = &c->parsed->cr;
+/* Keeps the schemes a CertificateRequest allows for our signature. */
+static int take_request_sigs(tern_conn *c, const tern_certificate_request *cr) {
   const tern_u16_list *sa = &cr->ext.signature_algorithms;
-  if (cr->context.len != 0)
-    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "CertificateRequest with a context in the handshake");
   if (!(cr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "CertificateRequest without signature_algorithms");
   c->n_peer_sigs = sa->n < TERN_MAX_SIGS ? sa->n : TERN_MAX_SIGS;
   memcpy(c->peer_sigs, sa->v, c->n_peer_sigs * sizeof(uint16_t));
+  return TERN_OK;
+}
+
+int tern_client_recv_cr(tern_conn *c) {
+  const tern_certificate_request *cr = &c->parsed->cr;
+  int rc;
+  if (cr->context.len != 0)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "CertificateRequest with a context in the handshake");
+  if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
   c->cert_requested = 1;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
@@ -450,7 +457,6 @@ int tern_client_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
 
 int tern_client_recv_cr_post(tern_conn *c) {
   const tern_certificate_request *cr = &c->parsed->cr;
-  const tern_u16_list *sa = &cr->ext.signature_algorithms;
   int rc;
   if (!c->pha_offered)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
@@ -459,11 +465,7 @@ int tern_client_recv_cr_post(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "post-handshake CertificateRequest context of %zu bytes",
                           cr->context.len);
-  if (!(cr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
-    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
-                          "CertificateRequest without signature_algorithms");
-  c->n_peer_sigs = sa->n < TERN_MAX_SIGS ? sa->n : TERN_MAX_SIGS;
-  memcpy(c->peer_sigs, sa->v, c->n_peer_sigs * sizeof(uint16_t));
+  if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
   if ((rc = tern_hs_pha_start(c, cr->context.p, cr->context.len)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   if ((rc = queue_client_auth(c)) != TERN_OK) return rc;

@@ -97,6 +97,15 @@ static EVP_PKEY *leaf_key_only(const tern_span *der) {
   return k;
 }
 
+int tern_hs_certificate_context_ok(tern_conn *c, const tern_certificate *cert) {
+  size_t want = c->pha_active ? c->pha_context_len : 0;
+  if (cert->context.len != want ||
+      (want && memcmp(cert->context.p, c->pha_context, want) != 0))
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "Certificate with the wrong certificate_request_context");
+  return TERN_OK;
+}
+
 int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
   const uint8_t *der[TERN_CERT_MAX_CHAIN];
   size_t der_len[TERN_CERT_MAX_CHAIN];
@@ -106,10 +115,7 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
   int x509_err = 0, rc;
   uint8_t alert = TERN_ALERT_BAD_CERTIFICATE;
 
-  if (cert->context.len != c->pha_context_len * (size_t)c->pha_active ||
-      (c->pha_active && memcmp(cert->context.p, c->pha_context, c->pha_context_len) != 0))
-    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "Certificate with the wrong certificate_request_context");
+  if ((rc = tern_hs_certificate_context_ok(c, cert)) != TERN_OK) return rc;
   if (cert->count == 0)
     return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "empty Certificate from the %s",
                           peer_is_server ? "server" : "client");

@@ -44,6 +44,11 @@ int tern_hs_finished_send(tern_conn *c, const uint8_t *base_key);
 /* Sends our Certificate message (chain may be NULL: empty list). */
 int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain);
 
+/* A Certificate's certificate_request_context must be the request's:
+   empty in the handshake, the post-handshake request's after it
+   (illegal_parameter otherwise). */
+int tern_hs_certificate_context_ok(tern_conn *c, const tern_certificate *cert);
+
 /* Takes the peer's Certificate: checks the entries, verifies the chain
    (and host name, client side) unless verification is off, keeps the
    leaf key for CertificateVerify. */

@@ -484,16 +484,14 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
     /* used before (or no room to remember it): a full handshake */
     OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
     c->ticket = NULL;
-    if (e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA))
-      c->early_status = TERN_EARLY_DATA_REJECTED;
     return TERN_OK;
   }
   c->psk_mode = mode;
   c->selected_psk = (uint16_t)i;
   prefer_ticket_suite(c, ch);
-  if (e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA))
-    c->early_status = early_ok(c, ch, i, now) ? TERN_EARLY_DATA_ACCEPTED
-                                             : TERN_EARLY_DATA_REJECTED;
+  /* a refusal is recorded by the caller, whatever its reason */
+  if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && early_ok(c, ch, i, now))
+    c->early_status = TERN_EARLY_DATA_ACCEPTED;
   return TERN_OK;
 }
 

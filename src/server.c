@@ -528,11 +528,10 @@ int tern_server_recv_eoed(tern_conn *c) {
 
 int tern_server_recv_cert(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
 
+/* An empty client Certificate, in the handshake or after it. */
 int tern_server_recv_cert_empty(tern_conn *c) {
-  const tern_certificate *cert = &c->parsed->cert;
-  if (cert->context.len != 0)
-    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "Certificate with a request context in the handshake");
+  int rc = tern_hs_certificate_context_ok(c, &c->parsed->cert);
+  if (rc != TERN_OK) return rc;
   if (c->cfg->client_auth == TERN_CLIENT_AUTH_REQUIRED)
     return tern_conn_fail(c, TERN_ALERT_CERTIFICATE_REQUIRED, "the client sent no certificate");
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
@@ -571,16 +570,7 @@ int tern_server_send_cr_post(tern_conn *c) {
 
 int tern_server_recv_cert_post(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
 
-int tern_server_recv_cert_empty_post(tern_conn *c) {
-  const tern_certificate *cert = &c->parsed->cert;
-  if (cert->context.len != c->pha_context_len ||
-      memcmp(cert->context.p, c->pha_context, c->pha_context_len) != 0)
-    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "Certificate with the wrong certificate_request_context");
-  if (c->cfg->client_auth == TERN_CLIENT_AUTH_REQUIRED)
-    return tern_conn_fail(c, TERN_ALERT_CERTIFICATE_REQUIRED, "the client sent no certificate");
-  return tern_conn_transcript_add(c, c->msg, c->msg_len);
-}
+int tern_server_recv_cert_empty_post(tern_conn *c) { return tern_server_recv_cert_empty(c); }
 
 int tern_server_recv_cv_post(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
 

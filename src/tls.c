@@ -114,16 +114,20 @@ int tern_tls_install(tern_conn *c, tern_level level, tern_direction dir, const u
   return TERN_OK;
 }
 
+/* Appends an alert record (§6): warning for close_notify and
+   user_canceled, fatal for the others. */
+static int put_alert(tern_conn *c, uint8_t description) {
+  uint8_t a[2];
+  a[0] = description == TERN_ALERT_CLOSE_NOTIFY || description == TERN_ALERT_USER_CANCELED ? 1 : 2;
+  a[1] = description;
+  return put_record(c, TERN_CONTENT_ALERT, TERN_RECORD_VERSION_TLS12, a, sizeof a);
+}
+
 void tern_tls_send_failure_alert(tern_conn *c) {
   tern_tls *t = c->tls;
   if (t == NULL || !c->error || t->alert_sent || c->alert == 0) return;
   t->alert_sent = 1;
-  if (t->out_off == t->out_len) t->out_off = t->out_len = 0;
-  if (reserve(&t->out, &t->out_cap, t->out_len, 2 + TERN_RECORD_OVERHEAD) == TERN_OK) {
-    tern_writer w;
-    tern_writer_init(&w, t->out + t->out_len, t->out_cap - t->out_len);
-    if (tern_record_write_alert(&t->wprot, &w, c->alert) == TERN_OK) t->out_len += w.len;
-  }
+  (void)put_alert(c, c->alert); /* best effort: the connection has failed anyway */
 }
 
 void tern_tls_free(tern_tls *t) {
@@ -355,21 +359,12 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update) {
 }
 
 int tern_tls_close(tern_conn *c) {
-  tern_tls *t;
-  tern_writer w;
   int rc;
   if (c == NULL || c->tls == NULL) return TERN_ERR_INVALID_ARG;
-  t = c->tls;
-  if (t->close_sent) return TERN_OK;
-  if (t->out_off == t->out_len) t->out_off = t->out_len = 0;
-  rc = reserve(&t->out, &t->out_cap, t->out_len, 2 + TERN_RECORD_OVERHEAD);
-  if (rc != TERN_OK) return rc;
-  tern_writer_init(&w, t->out + t->out_len, t->out_cap - t->out_len);
-  rc = tern_record_write_alert(&t->wprot, &w, TERN_ALERT_CLOSE_NOTIFY);
-  if (rc != TERN_OK) return rc;
-  t->out_len += w.len;
-  t->close_sent = 1;
-  return TERN_OK;
+  if (c->tls->close_sent) return TERN_OK;
+  rc = put_alert(c, TERN_ALERT_CLOSE_NOTIFY);
+  if (rc == TERN_OK) c->tls->close_sent = 1;
+  return rc;
 }
 
 int tern_tls_peer_closed(const tern_conn *c) { return c && c->tls && c->tls->close_received; }
