@@ -165,7 +165,10 @@ struct x509_store_st;
  * with the defaults: all three suites (AES-128-GCM, ChaCha20, AES-256-GCM),
  * groups X25519, P-256, X448, P-384, P-521 (key share for X25519 only),
  * every signature scheme, peer verification on for clients, a 64 KiB cap
- * on one handshake message. Returns NULL when out of memory.
+ * on one handshake message; servers get a random ticket key of their own
+ * and send 2 tickets (2 h lifetime) after each handshake once they have
+ * a clock (tern_config_set_clock); 0-RTT, client authentication and
+ * padding are off. Returns NULL when out of memory.
  */
 tern_config *tern_config_new(tern_role role);
 
@@ -610,8 +613,11 @@ void tern_conn_free(tern_conn *c);
  * middlebox compatibility mode on). It does no I/O: feed it the bytes
  * received from the socket (tern_tls_feed), send what tern_tls_output
  * gives, and read and write application data. tern_handshake starts a
- * client and tells when the handshake is done. 0-RTT over TCP is not
- * offered or accepted yet. Returns NULL on bad arguments or no memory.
+ * client and tells when the handshake is done. With 0-RTT (see
+ * tern_config_set_early_data), a client's tern_tls_write before the
+ * handshake is done sends early data and EndOfEarlyData follows by
+ * itself; a server hands accepted early data to tern_tls_read and skips
+ * refused early data. Returns NULL on bad arguments or no memory.
  */
 tern_conn *tern_conn_new_tls(tern_config *cfg, void *user);
 

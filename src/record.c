@@ -296,7 +296,6 @@ void tern_record_reader_init(tern_record_reader *r) {
   r->need = TERN_RECORD_HEADER_LEN;
   r->header_ok = 0;
   r->handed_out = 0;
-  r->first = 1;
   r->alert = 0;
   r->err = 0;
 }
@@ -324,11 +323,10 @@ size_t tern_record_reader_buffered(const tern_record_reader *r) {
  *       opaque fragment[TLSPlaintext.length];
  *   } TLSPlaintext;                       (TLSCiphertext: type 23)
  *
- * and sets *len to the fragment length. first says whether this is the
- * first record of the stream. On failure *alert is set.
+ * and sets *len to the fragment length. On failure *alert is set.
  */
 static int record_check_header(const uint8_t h[TERN_RECORD_HEADER_LEN],
-                               int first, size_t *len, uint8_t *alert) {
+                               size_t *len, uint8_t *alert) {
   uint8_t type = h[0];
   uint16_t version = (uint16_t)((h[1] << 8) | h[2]);
   size_t length = ((size_t)h[3] << 8) | h[4];
@@ -341,7 +339,6 @@ static int record_check_header(const uint8_t h[TERN_RECORD_HEADER_LEN],
   }
   /* §5.1: 0x0303, where the initial ClientHello MAY use 0x0301 in each
      of its records (libssl does, when one is cut into several). */
-  (void)first;
   if (version != TERN_RECORD_VERSION_TLS12 &&
       !(version == TERN_RECORD_VERSION_TLS10 && type == TERN_CONTENT_HANDSHAKE)) {
     *alert = TERN_ALERT_PROTOCOL_VERSION;
@@ -418,7 +415,7 @@ int tern_record_read(tern_record_reader *r, const uint8_t *in, size_t in_len,
     if (!r->header_ok && r->have == TERN_RECORD_HEADER_LEN) {
       size_t len = 0;
       uint8_t a = 0;
-      int rc = record_check_header(r->buf, r->first, &len, &a);
+      int rc = record_check_header(r->buf, &len, &a);
       if (rc != TERN_OK) {
         *consumed = used;
         return record_fail(r, rc, a, alert);
@@ -435,7 +432,6 @@ int tern_record_read(tern_record_reader *r, const uint8_t *in, size_t in_len,
   rec->data = r->buf + TERN_RECORD_HEADER_LEN;
   rec->len = r->need - TERN_RECORD_HEADER_LEN;
   r->handed_out = 1;
-  r->first = 0;
   return TERN_OK;
 }
 

@@ -206,7 +206,6 @@ typedef struct tern_record_reader {
   size_t need;        /* its full length once the header is in, else 5 */
   uint8_t header_ok;  /* the header of the current record was checked */
   uint8_t handed_out; /* buf holds a record given to the caller */
-  uint8_t first;      /* no record yet: 0x0301 tolerated on a handshake one */
   uint8_t alert;      /* the alert of err */
   int err;            /* sticky failure, 0 when none */
 } tern_record_reader;
@@ -223,7 +222,8 @@ void tern_record_reader_init(tern_record_reader *r);
  *
  * Each header is checked as soon as its 5 bytes are in (§5.1, §5.2):
  * type 20..23, else unexpected_message; legacy_record_version 0x0303
- * (0x0301 tolerated on a handshake record that is the first record),
+ * (0x0301 tolerated on handshake records, which an initial ClientHello
+ * may use in each of its records),
  * else protocol_version; length 0 only for application_data, else
  * unexpected_message; length at most 2^14 for plaintext types and
  * 2^14 + 256 for application_data, else record_overflow.

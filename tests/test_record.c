@@ -672,7 +672,7 @@ static void test_header_checks(void) {
   }
   CHECK_EQ_INT(bad, 0);
 
-  /* Versions: 0x0303; 0x0301 only for the first record, a handshake one. */
+  /* Versions: 0x0303; 0x0301 only on handshake records. */
   static const uint16_t bad_versions[] = {0x0000, 0x0300, 0x0302, 0x0304,
                                           0x0203, 0x0103, 0x0403, 0x7f1c,
                                           0xffff, 0x0003};
