@@ -2,7 +2,7 @@
 
 /*
  * spec/client.rl - the TLS 1.3 client handshake (RFC 8446 Appendix A.1)
- * as a regular language over handshake events (src/hs_events.h):
+ * as a regular language over handshake events (src/core/hs_events.h):
  *
  *   send ClientHello
  *   [ recv HelloRetryRequest, send ClientHello ]
@@ -20,11 +20,11 @@
  *       send Finished   (post-handshake authentication, TCP only)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
- * Each action is one call into src/client.c. Compiled by tools/regen.sh.
+ * Each action is one call into src/engine/client.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "hs_events.h"
+#include "engine/machines.h"
 
 
 

@@ -17,12 +17,12 @@
  *                       +-> resumption_master_secret        (at most once)
  *   application_traffic_secret_N+1 per direction, any number of times.
  *
- * The input alphabet is the event codes of src/keysched_machine.h; each
- * action is one call into src/keysched.c. Compiled by tools/regen.sh.
+ * The input alphabet is the event codes of src/crypto/keysched_machine.h; each
+ * action is one call into src/crypto/keysched_actions.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "keysched_machine.h"
+#include "crypto/keysched_machine.h"
 
 
 

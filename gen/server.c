@@ -2,7 +2,7 @@
 
 /*
  * spec/server.rl - the TLS 1.3 server handshake (RFC 8446 Appendix A.2)
- * as a regular language over handshake events (src/hs_events.h):
+ * as a regular language over handshake events (src/core/hs_events.h):
  *
  *   recv ClientHello
  *   [ send HelloRetryRequest, recv ClientHello ]
@@ -20,11 +20,11 @@
  *       and key updates may come in between)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
- * Each action is one call into src/server.c. Compiled by tools/regen.sh.
+ * Each action is one call into src/engine/server.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "hs_events.h"
+#include "engine/machines.h"
 
 
 

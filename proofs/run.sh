@@ -1,6 +1,8 @@
 #!/bin/sh
-# proofs/run.sh - every Frama-C proof of tern, with a summary.
-#   1. WP on src/wire (every goal, RTE included, proven by z3/cvc4 via why3)
+# proofs/run.sh - every Frama-C proof of tern, with a summary. proofs/
+# mirrors src/: proofs/<layer>/<module>/ holds the proof of that module.
+#   1. WP on src/codec/wire (every goal, RTE included, proven by z3/cvc4 via why3)
+#      and EVA on src/codec/msg
 #   2. EVA on each generated machine (gen/), driven by unknown event
 #      sequences, with the ordering invariants as ACSL assertions
 #   3. the negative proofs: machines broken on purpose must NOT verify
@@ -16,7 +18,7 @@ note() { summary="$summary$1
 "; }
 
 # -- 1. WP on the wire codec ------------------------------------------------
-if out=$(sh "$top/proofs/wp_wire.sh" 2>&1); then
+if out=$(sh "$top/proofs/codec/wire/wp.sh" 2>&1); then
   note "$(printf '%s\n' "$out" | grep 'wire WP:' | tail -1)"
 else
   printf '%s\n' "$out" | tail -40
@@ -25,7 +27,7 @@ else
 fi
 
 # -- 1b. EVA on the message codec (parsers on unknown bytes) ----------------
-if out=$(sh "$top/proofs/msg_eva.sh" 2>&1); then
+if out=$(sh "$top/proofs/codec/msg/eva.sh" 2>&1); then
   note "$(printf '%s\n' "$out" | grep 'msg EVA:' | tail -1)"
 else
   printf '%s\n' "$out" | tail -30
@@ -47,7 +49,7 @@ eva_machine() {
   echo "${valid:-0} ${total:-0} ${alarms:-?}"
 }
 
-for h in "$top"/proofs/*/harness.c; do
+for h in "$top"/proofs/*/*/harness.c; do
   name=$(basename "$(dirname "$h")")
   [ -f "$top/gen/$name.c" ] || continue
   set -- $(eva_machine "$name" "$top/gen/$name.c" "$h")
@@ -62,7 +64,7 @@ done
 
 # -- 3. negative proofs ------------------------------------------------------
 # negative NAME SED WHAT: breaks spec/NAME.rl with SED, compiles it, and runs
-# proofs/NAME/harness.c on it: some assertion must not be valid.
+# proofs/<layer>/NAME/harness.c on it: some assertion must not be valid.
 negative() {
   sed "$2" "$top/spec/$1.rl" > "$work/broken-$1.rl"
   if cmp -s "$top/spec/$1.rl" "$work/broken-$1.rl"; then
@@ -75,7 +77,7 @@ negative() {
     fail=1
     return
   fi
-  set -- "$1" $(eva_machine "broken-$1" "$work/broken-$1.c" "$top/proofs/$1/harness.c")
+  set -- "$1" $(eva_machine "broken-$1" "$work/broken-$1.c" "$(ls "$top"/proofs/*/"$1"/harness.c)")
   # Rejected: the analysis ran and an assertion is not valid.
   if [ "$3" -gt 0 ] 2>/dev/null && [ "$2" -lt "$3" ]; then
     note "negative proof: broken $1 rejected ($2/$3 assertions valid)"

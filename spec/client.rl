@@ -1,6 +1,6 @@
 /*
  * spec/client.rl - the TLS 1.3 client handshake (RFC 8446 Appendix A.1)
- * as a regular language over handshake events (src/hs_events.h):
+ * as a regular language over handshake events (src/core/hs_events.h):
  *
  *   send ClientHello
  *   [ recv HelloRetryRequest, send ClientHello ]
@@ -18,11 +18,11 @@
  *       send Finished   (post-handshake authentication, TCP only)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
- * Each action is one call into src/client.c. Compiled by tools/regen.sh.
+ * Each action is one call into src/engine/client.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "hs_events.h"
+#include "engine/machines.h"
 
 %%{
   machine client;
@@ -50,11 +50,26 @@
   action send_cv_post   { rc = tern_client_send_cv_post(c); }
   action send_fin_post  { rc = tern_client_send_fin_post(c); }
 
-  SEND_CH = 1;  RECV_HRR = 4;  RECV_SH = 6;  RECV_SH_PSK = 8;
-  RECV_EE = 10; RECV_EE_EARLY = 12; RECV_CR = 14; RECV_CERT = 16;
-  SEND_CERT = 15; SEND_CERT_EMPTY = 17; RECV_CV = 20; SEND_CV = 19;
-  RECV_FIN = 22; SEND_FIN = 21; SEND_EOED = 23; RECV_NST = 26;
-  RECV_KU = 28; SEND_KU = 27;
+  # The events (core/hs_events.h); each label names the edge in the
+  # diagram tools/regen.sh draws into docs/client.svg.
+  SEND_CH         = 1;   # label: send ClientHello
+  RECV_HRR        = 4;   # label: recv HelloRetryRequest
+  RECV_SH         = 6;   # label: recv ServerHello
+  RECV_SH_PSK     = 8;   # label: recv ServerHello (PSK accepted)
+  RECV_EE         = 10;  # label: recv EncryptedExtensions
+  RECV_EE_EARLY   = 12;  # label: recv EncryptedExtensions (early data accepted)
+  RECV_CR         = 14;  # label: recv CertificateRequest
+  SEND_CERT       = 15;  # label: send Certificate
+  RECV_CERT       = 16;  # label: recv Certificate
+  SEND_CERT_EMPTY = 17;  # label: send Certificate (empty)
+  SEND_CV         = 19;  # label: send CertificateVerify
+  RECV_CV         = 20;  # label: recv CertificateVerify
+  SEND_FIN        = 21;  # label: send Finished
+  RECV_FIN        = 22;  # label: recv Finished
+  SEND_EOED       = 23;  # label: send EndOfEarlyData
+  RECV_NST        = 26;  # label: recv NewSessionTicket
+  SEND_KU         = 27;  # label: send KeyUpdate
+  RECV_KU         = 28;  # label: recv KeyUpdate
 
   hello      = SEND_CH @send_ch
                ( RECV_HRR @recv_hrr SEND_CH @send_ch2 )?;

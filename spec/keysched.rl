@@ -15,12 +15,12 @@
  *                       +-> resumption_master_secret        (at most once)
  *   application_traffic_secret_N+1 per direction, any number of times.
  *
- * The input alphabet is the event codes of src/keysched_machine.h; each
- * action is one call into src/keysched.c. Compiled by tools/regen.sh.
+ * The input alphabet is the event codes of src/crypto/keysched_machine.h; each
+ * action is one call into src/crypto/keysched_actions.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "keysched_machine.h"
+#include "crypto/keysched_machine.h"
 
 %%{
   machine keysched;
@@ -37,16 +37,18 @@
   action update_client { rc = tern_ks_on_update_client(ks); }
   action update_server { rc = tern_ks_on_update_server(ks); }
 
-  EARLY         = 1;
-  BINDER        = 2;
-  EARLY_TRAFFIC = 3;
-  HANDSHAKE     = 4;
-  HS_TRAFFIC    = 5;
-  MASTER        = 6;
-  AP_TRAFFIC    = 7;
-  RESUMPTION    = 8;
-  UPDATE_CLIENT = 9;
-  UPDATE_SERVER = 10;
+  # The steps (crypto/keysched_machine.h); each label names the edge in
+  # the diagram tools/regen.sh draws into docs/keysched.svg.
+  EARLY         = 1;   # label: Early Secret
+  BINDER        = 2;   # label: binder_key
+  EARLY_TRAFFIC = 3;   # label: client_early_traffic_secret
+  HANDSHAKE     = 4;   # label: Handshake Secret
+  HS_TRAFFIC    = 5;   # label: handshake traffic secrets
+  MASTER        = 6;   # label: Master Secret
+  AP_TRAFFIC    = 7;   # label: application traffic secrets 0
+  RESUMPTION    = 8;   # label: resumption_master_secret
+  UPDATE_CLIENT = 9;   # label: client application secret N+1
+  UPDATE_SERVER = 10;  # label: server application secret N+1
 
   early_stage  = EARLY @early
                  (BINDER @binder)?

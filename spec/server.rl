@@ -1,6 +1,6 @@
 /*
  * spec/server.rl - the TLS 1.3 server handshake (RFC 8446 Appendix A.2)
- * as a regular language over handshake events (src/hs_events.h):
+ * as a regular language over handshake events (src/core/hs_events.h):
  *
  *   recv ClientHello
  *   [ send HelloRetryRequest, recv ClientHello ]
@@ -18,11 +18,11 @@
  *       and key updates may come in between)
  *
  * Anything else is unexpected_message, decided here and nowhere else.
- * Each action is one call into src/server.c. Compiled by tools/regen.sh.
+ * Each action is one call into src/engine/server.c. Compiled by tools/regen.sh.
  */
 #include <tern.h>
 
-#include "hs_events.h"
+#include "engine/machines.h"
 
 %%{
   machine server;
@@ -51,11 +51,26 @@
   action recv_cv_post         { rc = tern_server_recv_cv_post(c); }
   action recv_fin_post        { rc = tern_server_recv_fin_post(c); }
 
-  RECV_CH = 2;  SEND_HRR = 3;  SEND_SH = 5;  SEND_SH_PSK = 7;
-  SEND_EE = 9;  SEND_EE_EARLY = 11; SEND_CR = 13; SEND_CERT = 15;
-  RECV_CERT = 16; RECV_CERT_EMPTY = 18; SEND_CV = 19; RECV_CV = 20;
-  SEND_FIN = 21; RECV_FIN = 22; RECV_EOED = 24; SEND_NST = 25;
-  SEND_KU = 27; RECV_KU = 28;
+  # The events (core/hs_events.h); each label names the edge in the
+  # diagram tools/regen.sh draws into docs/server.svg.
+  RECV_CH         = 2;   # label: recv ClientHello
+  SEND_HRR        = 3;   # label: send HelloRetryRequest
+  SEND_SH         = 5;   # label: send ServerHello
+  SEND_SH_PSK     = 7;   # label: send ServerHello (PSK accepted)
+  SEND_EE         = 9;   # label: send EncryptedExtensions
+  SEND_EE_EARLY   = 11;  # label: send EncryptedExtensions (early data accepted)
+  SEND_CR         = 13;  # label: send CertificateRequest
+  SEND_CERT       = 15;  # label: send Certificate
+  RECV_CERT       = 16;  # label: recv Certificate
+  RECV_CERT_EMPTY = 18;  # label: recv Certificate (empty)
+  SEND_CV         = 19;  # label: send CertificateVerify
+  RECV_CV         = 20;  # label: recv CertificateVerify
+  SEND_FIN        = 21;  # label: send Finished
+  RECV_FIN        = 22;  # label: recv Finished
+  RECV_EOED       = 24;  # label: recv EndOfEarlyData
+  SEND_NST        = 25;  # label: send NewSessionTicket
+  SEND_KU         = 27;  # label: send KeyUpdate
+  RECV_KU         = 28;  # label: recv KeyUpdate
 
   hello      = RECV_CH @recv_ch
                ( SEND_HRR @send_hrr RECV_CH @recv_ch2 )?;

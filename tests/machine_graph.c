@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hs_events.h"
+#include "engine/machines.h"
 
 /* Every action succeeds: only the machines' order is explored. */
 #define STUB(name) \

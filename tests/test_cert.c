@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <tern.h>
 
-#include "cert.h"
+#include "crypto/cert.h"
 #include "check.h"
 #include "pki.h"
 

@@ -8,7 +8,7 @@
 #include <tern.h>
 
 #include "check.h"
-#include "group.h"
+#include "crypto/group.h"
 #include "vectors.h"
 
 static const uint16_t all_groups[] = {TERN_GROUP_X25519, TERN_GROUP_X448,

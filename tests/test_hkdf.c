@@ -3,7 +3,7 @@
 #include <tern.h>
 
 #include "check.h"
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "vectors.h"
 
 static const char *F = "rfc5869_hkdf.txt";

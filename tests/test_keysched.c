@@ -11,7 +11,7 @@
 #include <tern.h>
 
 #include "check.h"
-#include "keysched.h"
+#include "crypto/keysched.h"
 #include "vectors.h"
 
 /* Checks a 32-byte value against the vector `label` of file f. */

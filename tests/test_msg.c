@@ -1,5 +1,5 @@
 /*
- * test_msg.c - the handshake message codec (src/msg.c) against the RFC
+ * test_msg.c - the handshake message codec (src/codec/msg.c) against the RFC
  * 8448 traces: every message parsed, its fields checked, written back to
  * the same bytes; then every negative path with the alert the RFC asks
  * for, truncation at every length, a trailing byte, and a deterministic
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "msg.h"
+#include "codec/msg.h"
 #include "vectors.h"
 
 #define F_1RTT "rfc8448_simple_1rtt.txt"

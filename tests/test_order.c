@@ -27,11 +27,11 @@
 #include <openssl/x509.h>
 
 #include "check.h"
-#include "handshake.h" /* the codec (msg.h) and its parsed union */
+#include "engine/handshake.h" /* the codec (msg.h) and its parsed union */
 #include "machine_graph.h"
 #include "pki.h"
 #include "qpair.h"
-#include "role.h"
+#include "core/conn.h"
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};

@@ -1,5 +1,6 @@
 /*
- * test_record.c - the TLS 1.3 record layer (src/record.c): RFC 8448 §3's
+ * test_record.c - the TLS 1.3 record layer (framing: src/codec/record.c,
+ * protection: src/crypto/record_prot.c): RFC 8448 §3's
  * records sealed byte for byte from the trace's traffic secrets and opened
  * back; the trace's two byte streams reassembled one byte at a time and in
  * random splits; every truncation and bit flip of a protected record;
@@ -23,8 +24,8 @@
 #include <tern.h>
 
 #include "check.h"
-#include "keysched.h"
-#include "record.h"
+#include "crypto/keysched.h"
+#include "crypto/record_prot.h"
 #include "vectors.h"
 
 /* The RFC 8448 §3 trace, as copied into tests/vectors/. */
@@ -114,7 +115,7 @@ static void prot_from(tern_record_prot *p, tern_direction dir,
 /*
  * ref_seal: an independent TLSCiphertext construction, written from
  * RFC 8446 §5.2/§5.3 with libcrypto's one-shot cipher objects, to check
- * src/record.c against and to craft records it refuses to make. inner is
+ * the record layer against and to craft records it refuses to make. inner is
  * the whole TLSInnerPlaintext. Returns the record length.
  */
 static size_t ref_seal(const tern_suite *s, const uint8_t *secret,

@@ -3,7 +3,7 @@
  * handshakes (§3 simple 1-RTT, §5 HelloRetryRequest) byte for byte.
  *
  * Client: its ClientHello(s) and ephemeral keys are the trace's (through
- * testhook.h and the random source); it takes the trace's server flight,
+ * tests/testhook.h and the random source); it takes the trace's server flight,
  * verifies the RSA CertificateVerify and Finished, and must send the
  * trace's client Finished, with every secret equal to the trace's.
  * Server: with the trace's random, ephemeral key and RSA key it must

@@ -2,7 +2,7 @@
  * test_rfc8448_resume.c - tern replaying RFC 8448 §4 (resumed 0-RTT
  * handshake) and §6 (client authentication), the way test_rfc8448_hs.c
  * replays §3 and §5: the trace's ClientHello and ephemeral keys go in
- * through testhook.h and the random source, the peer's flight is fed as
+ * through tests/testhook.h and the random source, the peer's flight is fed as
  * handshake messages (no records, tern_test_plain_tls), and what tern
  * sends and derives is compared with the trace.
  *
@@ -44,7 +44,7 @@
 #include "check.h"
 #include "qpair.h"
 #include "testhook.h"
-#include "ticket.h"
+#include "engine/ticket.h"
 #include "vectors.h"
 
 #define SIMPLE "rfc8448_simple_1rtt.txt"
@@ -423,7 +423,7 @@ static int same_server_hello(bytes a, bytes b) {
 
 /* Hands a whole message to a connection at a level and runs it. */
 static int give(qside *s, tern_level level, bytes msg) {
-  int rc = tern_quic_provide_data(s->conn, level, msg.p, msg.n);
+  int rc = tern_test_provide_data(s->conn, level, msg.p, msg.n);
   if (rc == TERN_OK) rc = tern_handshake(s->conn);
   if (rc < 0) fprintf(stderr, "  tern: %s\n", tern_conn_error_detail(s->conn));
   return rc;

@@ -13,9 +13,9 @@
 #include <tern.h>
 
 #include "check.h"
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "pki.h"
-#include "sig.h"
+#include "crypto/sig.h"
 #include "vectors.h"
 
 /* Each scheme and the key type it is made with. */

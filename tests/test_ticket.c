@@ -1,5 +1,5 @@
 /*
- * test_ticket.c - resumption state (src/ticket.c): tickets sealed and
+ * test_ticket.c - resumption state (src/engine/ticket.c): tickets sealed and
  * opened with every suite and every field at its bounds, checked byte for
  * byte against an independent encoder and raw AES-256-GCM; key rotation;
  * every byte and bit flipped and every truncation refused, with the
@@ -21,7 +21,7 @@
 #include <tern.h>
 
 #include "check.h"
-#include "ticket.h"
+#include "engine/ticket.h"
 
 /* ------------------------------------------------------------------ */
 /* Allocation counting (installed before libcrypto allocates anything) */

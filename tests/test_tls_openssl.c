@@ -24,7 +24,7 @@
 #include "pki.h"
 /* Only for tern_buffered(): tern.h has no call that says how many bytes
    of a cut record a connection holds. */
-#include "tls.h"
+#include "transport/tls.h"
 
 #define ALL_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define ALL_GROUPS "X25519:P-256:P-384:P-521:X448"
@@ -39,7 +39,7 @@
 
 /*
  * Two tern bugs in 0-RTT as a server, found here against commit 613e18f
- * and fixed since in src/server.c and src/tls.c (1 would skip the case,
+ * and fixed since in src/engine/server.c and src/transport/tls.c (1 would skip the case,
  * counted as disabled). RFC 8446 §4.2.10: a server that does not accept
  * early data skips the client's 0-RTT records, up to max_early_data_size.
  *

@@ -4,7 +4,7 @@
  * bounds, and the rule that a failing call changes nothing.
  */
 #include "check.h"
-#include "wire.h"
+#include "codec/wire.h"
 
 static void test_integers(void) {
   static const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06,

@@ -2,7 +2,7 @@
  * demo_handshake.c - the QUIC-mode part of `tern demo`: a tern client and
  * a tern server in one process, with a freshly made ECDSA P-256 CA and
  * leaf for "localhost", exchanging CRYPTO data per encryption level
- * through the in-memory pair of tests/qpair.c. It prints what a QUIC
+ * through the in-memory pair of tools/qpair.c. It prints what a QUIC
  * stack would see: the flights per level, each secret as it is handed
  * over, and what was negotiated. Secrets themselves are not printed
  * (only whether both sides hold the same one), unless TERN_DEMO_KEYLOG

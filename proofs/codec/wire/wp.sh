@@ -1,0 +1,30 @@
+#!/bin/sh
+# proofs/codec/wire/wp.sh - Frama-C WP on the bounded reader/writer (src/codec/wire.c):
+# every ACSL contract of wire.h and every run-time-error goal (-wp-rte),
+# discharged by Qed, Z3 and CVC4 through why3.
+# Prints "wire WP: P/T goals proven" and fails unless P == T.
+set -u
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# why3 must know the provers (idempotent; ./dev also does it).
+if ! grep -q 'name = "Z3"' "${HOME:-/root}/.why3.conf" 2>/dev/null; then
+  why3 config detect >/dev/null 2>&1 || true
+fi
+
+frama-c -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout 20 \
+  -wp-par "$(nproc 2>/dev/null || echo 2)" \
+  -cpp-extra-args="-I$top/include -I$top/src" \
+  "$top/src/codec/wire.c" > "$log" 2>&1
+status=$?
+
+line=$(sed -n 's/^\[wp\] Proved goals: *\([0-9][0-9]*\) *\/ *\([0-9][0-9]*\).*/\1 \2/p' "$log" | tail -1)
+set -- $line
+proven=${1:-0}
+total=${2:-0}
+grep -E 'Timeout|Unknown|Failed|Error' "$log" | grep -v '^\[wp\] Proved' | head -20
+echo "wire WP: $proven/$total goals proven"
+if [ $status -ne 0 ] || [ "$total" -eq 0 ] || [ "$proven" -ne "$total" ]; then
+  exit 1
+fi

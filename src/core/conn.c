@@ -1,0 +1,146 @@
+/*
+ * core/conn.c - core layer: making a connection and the primitives every
+ * role and transport uses on it: sticky failure, the queue of our own
+ * events, random bytes, the transcript, sending a handshake message and
+ * installing a secret (through the transport's table), keylog lines, the
+ * clock and the read level. Nothing here knows which role or transport
+ * a connection has.
+ */
+#include "core/conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+tern_conn *tern_conn_alloc(tern_config *cfg, const tern_role_machine *machine, void *user) {
+  tern_conn *c;
+  if (cfg == NULL || machine == NULL) return NULL;
+  c = OPENSSL_zalloc(sizeof *c);
+  if (c == NULL) return NULL;
+  cfg->refs++;
+  c->cfg = cfg;
+  c->role = cfg->role;
+  c->user = user;
+  c->machine = machine;
+  c->cs = machine->start();
+  c->read_level = TERN_LEVEL_INITIAL;
+  c->write_level = TERN_LEVEL_INITIAL;
+  c->own_chain = cfg->chain;
+  /* the early-data context is empty until the application sets one */
+  memcpy(c->early_ctx, tern_hash_get(TERN_HASH_SHA256)->empty_hash, sizeof c->early_ctx);
+  return c;
+}
+
+int tern_conn_fail(tern_conn *c, uint8_t alert, const char *fmt, ...) {
+  va_list ap;
+  if (c->error) return TERN_ERR_ALERT; /* the first failure wins */
+  c->error = TERN_ERR_ALERT;
+  c->alert = alert;
+  va_start(ap, fmt);
+  vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+  va_end(ap);
+  return TERN_ERR_ALERT;
+}
+
+void tern_conn_report_failure(tern_conn *c) {
+  if (c->error && c->transport != NULL && c->transport->report_failure != NULL)
+    c->transport->report_failure(c);
+}
+
+int tern_conn_push_event(tern_conn *c, unsigned char ev) {
+  if (c->n_pending >= TERN_PENDING_EVENTS)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "event queue overflow");
+  c->pending[c->n_pending++] = ev;
+  return TERN_OK;
+}
+
+int tern_conn_random(tern_conn *c, uint8_t *out, size_t len) {
+  if (c->cfg->random_fn) {
+    if (c->cfg->random_fn(c->cfg->random_ctx, out, len) != 0)
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "random source failed");
+    return TERN_OK;
+  }
+  if (RAND_bytes(out, (int)len) != 1)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "RAND_bytes failed");
+  return TERN_OK;
+}
+
+int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len) {
+  if (tern_transcript_update(&c->transcript, msg, len) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript hash failed");
+  return TERN_OK;
+}
+
+int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
+  int rc;
+  /* after the handshake only a post-handshake authentication is hashed */
+  if (c->transcript_ready && (!c->done || c->pha_active) &&
+      (rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK)
+    return rc;
+  if (c->transport == NULL)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "a connection with no transport");
+  rc = c->transport->send_handshake(c, msg, len);
+  if (rc != TERN_OK && !c->error)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "%s transport refused a message",
+                          c->transport->name);
+  return rc;
+}
+
+void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, size_t len) {
+  /* "LABEL <64 hex client_random> <hex secret>" */
+  char line[64 + 1 + 64 + 1 + 2 * TERN_MAX_HASH_LEN + 1];
+  size_t n;
+  static const char hexd[] = "0123456789abcdef";
+  if (c->cfg->keylog_fn == NULL || label == NULL) return;
+  n = (size_t)snprintf(line, sizeof line, "%s ", label);
+  if (n >= 64) return;
+  for (size_t i = 0; i < 32; i++) {
+    line[n++] = hexd[c->client_random[i] >> 4];
+    line[n++] = hexd[c->client_random[i] & 15];
+  }
+  line[n++] = ' ';
+  for (size_t i = 0; i < len; i++) {
+    line[n++] = hexd[secret[i] >> 4];
+    line[n++] = hexd[secret[i] & 15];
+  }
+  line[n] = 0;
+  c->cfg->keylog_fn(c, line, c->cfg->keylog_user);
+  OPENSSL_cleanse(line, sizeof line);
+}
+
+int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
+                             const uint8_t *secret, const char *keylog_label) {
+  /* 0-RTT secrets may come before the suite is negotiated (client). */
+  const tern_suite *s = level == TERN_LEVEL_EARLY ? c->early_suite : c->suite;
+  int rc;
+  tern_conn_keylog(c, keylog_label, secret, s->hash->len);
+  if (c->transport == NULL)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "a connection with no transport");
+  rc = c->transport->install_secret(c, level, dir, s, secret);
+  if (rc != TERN_OK) return c->error ? c->error : rc;
+  /* handshake messages never travel under 0-RTT keys in QUIC */
+  if (dir == TERN_WRITE && level > c->write_level && level != TERN_LEVEL_EARLY)
+    c->write_level = level;
+  return TERN_OK;
+}
+
+int tern_config_has_suite(const tern_config *cfg, uint16_t suite) {
+  for (size_t i = 0; i < cfg->n_suites; i++)
+    if (cfg->suites[i] == suite) return 1;
+  return 0;
+}
+
+int tern_conn_now(const tern_conn *c, uint64_t *now) {
+  if (c->now_set) {
+    *now = c->now_ms;
+    return TERN_OK;
+  }
+  if (c->cfg->clock_fn != NULL) {
+    *now = c->cfg->clock_fn(c->cfg->clock_user);
+    return TERN_OK;
+  }
+  return TERN_ERR_STATE;
+}

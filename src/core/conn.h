@@ -1,0 +1,337 @@
+/*
+ * core/conn.h - core layer: the connection and the configuration behind
+ * it, and the primitives every role and transport uses on them (fail,
+ * queue an event, random, transcript, send a message, install a secret,
+ * keylog, clock, read level). The core reaches the role above it only
+ * through c->machine (core/role.h) and the transport only through
+ * c->transport (core/transport.h), tables their owners install when the
+ * connection is made. Not part of the public API.
+ */
+#ifndef TERN_CONN_H
+#define TERN_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern.h>
+
+#include "codec/msg.h"
+#include "core/hs_events.h"
+#include "core/role.h"
+#include "core/transport.h"
+#include "crypto/cert.h"
+#include "crypto/crypto.h"
+#include "crypto/group.h"
+#include "crypto/keysched.h"
+
+#include <pthread.h>
+
+#define TERN_MAX_SUITES 8
+#define TERN_MAX_GROUPS 8
+#define TERN_MAX_SHARES 4
+#define TERN_MAX_SIGS 16
+#define TERN_MAX_CHAINS 4        /* certificate chains of one server configuration */
+#define TERN_MAX_ALPN_WIRE 512   /* the encoded ProtocolNameList */
+#define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
+#define TERN_MAX_TP 4096         /* quic_transport_parameters body */
+#define TERN_MAX_COOKIE 512
+#define TERN_PENDING_EVENTS 16
+#define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
+
+/* Resumption state, owned by the engine (engine/ticket.h); the core only
+   holds the pointers. */
+struct tern_ticket_keys;
+struct tern_strike;
+struct tern_session_state;
+struct tern_ticket_state;
+struct tern_test_hooks;
+
+/* The message being handled, parsed by the classifier for the action. */
+typedef union tern_parsed {
+  tern_client_hello ch;
+  tern_server_hello sh;
+  tern_encrypted_extensions ee;
+  tern_certificate_request cr;
+  tern_certificate cert;
+  tern_certificate_verify cv;
+  tern_span fin;
+  tern_new_session_ticket nst;
+  uint8_t ku_request;            /* KeyUpdate: request_update */
+} tern_parsed;
+
+struct tern_config {
+  int refs;
+  tern_role role;
+  uint16_t suites[TERN_MAX_SUITES];
+  size_t n_suites;
+  uint16_t groups[TERN_MAX_GROUPS];
+  size_t n_groups;
+  uint16_t share_groups[TERN_MAX_SHARES];
+  size_t n_share_groups;
+  uint16_t sigs[TERN_MAX_SIGS];
+  size_t n_sigs;
+  uint8_t alpn[TERN_MAX_ALPN_WIRE];   /* ProtocolNameList body */
+  size_t alpn_len;
+  tern_cert_chain *chain;              /* our certificate and key, or NULL */
+  tern_cert_chain *more_chains[TERN_MAX_CHAINS - 1]; /* servers: alternatives */
+  size_t n_more_chains;
+  uint16_t sigs_cert[TERN_MAX_SIGS];   /* client: signature_algorithms_cert */
+  size_t n_sigs_cert;
+  tern_trust *trust;                   /* trust anchors, or NULL */
+  int verify_peer;
+  tern_verify_fn verify_fn;
+  void *verify_user;
+  tern_server_name_fn sni_fn;
+  void *sni_user;
+  tern_keylog_fn keylog_fn;
+  void *keylog_user;
+  tern_random_fn random_fn;
+  void *random_ctx;
+  size_t max_message;
+  /* server: client authentication */
+  tern_client_auth client_auth;
+  uint8_t *ca_names;                   /* certificate_authorities body, or NULL */
+  size_t ca_names_len;
+  /* time (tern_conn_now) */
+  tern_clock_fn clock_fn;
+  void *clock_user;
+  /* resumption and 0-RTT (resume.c) */
+  int psk_ke;                          /* offer / pick psk_ke */
+  uint32_t max_early_data;             /* 0: no 0-RTT */
+  uint32_t early_window_ms;            /* server: ticket age tolerance */
+  tern_early_data_fn early_fn;
+  void *early_user;
+  /* server */
+  struct tern_ticket_keys *ticket_keys;
+  unsigned n_tickets;
+  uint32_t ticket_lifetime;
+  struct tern_strike *strike;          /* made on first use */
+  size_t strike_capacity;
+  pthread_mutex_t strike_lock;
+  tern_replay_fn replay_fn;
+  void *replay_user;
+  /* client */
+  tern_new_session_fn session_fn;
+  void *session_user;
+  int post_handshake_auth;             /* client: offer it (TCP) */
+  size_t record_padding;               /* TCP: pad protected records to a multiple (0: none) */
+};
+
+/* Handshake bytes received at one level, not yet consumed. */
+typedef struct tern_inbuf {
+  uint8_t *buf;
+  size_t len;   /* bytes held */
+  size_t off;   /* bytes consumed */
+  size_t cap;
+} tern_inbuf;
+
+struct tern_conn {
+  tern_config *cfg;
+  tern_role role;
+  int quic;                       /* the rules of RFC 9001 apply */
+  const tern_quic_callbacks *qcb; /* the application's, when it hands
+                                     handshake bytes and secrets itself */
+  const tern_transport *transport;  /* installed by the transport layer */
+  struct tern_tls *tls;           /* TLS over TCP: the transport's state
+                                     (transport/tls.c), or NULL */
+  void *user;
+
+  /* the role's machine (installed by the API from the engine) and the
+     events it must send */
+  const tern_role_machine *machine;
+  int cs;
+  unsigned char pending[TERN_PENDING_EVENTS];
+  size_t n_pending;
+  int started;
+
+  /* sticky failure */
+  int error;
+  uint8_t alert;
+  char detail[160];
+
+  /* input: CRYPTO data per level; which level may be read now */
+  tern_inbuf in[4];
+  tern_level read_level;
+  tern_level write_level;
+  /* the message being handled by an action (header included) */
+  const uint8_t *msg;
+  size_t msg_len;
+  tern_parsed *parsed;            /* its parsed form */
+
+  /* negotiation */
+  const tern_suite *suite;
+  uint16_t group;
+  uint16_t sig_scheme;
+  char alpn[TERN_MAX_NAME];
+  char server_name[TERN_MAX_NAME];
+  int used_hrr;
+  int psk_mode;                  /* PSK accepted: TERN_PSK_DHE_KE + 1 or TERN_PSK_KE + 1 */
+  uint8_t client_random[32];
+  uint8_t session_id[32];
+  size_t session_id_len;
+  uint8_t cookie[TERN_MAX_COOKIE];
+  size_t cookie_len;
+
+  /* our key shares (client: one per share group; server: one) */
+  tern_key_share shares[TERN_MAX_SHARES];
+  size_t n_shares;
+
+  /* server: what the first ClientHello said, to check the second */
+  uint8_t *ch1;
+  size_t ch1_len;
+  /* server: negotiated while reading the ClientHello */
+  uint8_t peer_share[160];
+  size_t peer_share_len;
+  int cert_requested;
+  tern_cert_chain *own_chain;     /* the chain this connection presents */
+
+  /* peer authentication */
+  struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
+  uint8_t *peer_leaf;             /* DER of the peer's leaf certificate */
+  size_t peer_leaf_len;
+  uint16_t peer_sigs[TERN_MAX_SIGS]; /* signature_algorithms the peer sent */
+  size_t n_peer_sigs;
+
+  /* transcript and key schedule */
+  tern_transcript transcript;
+  int transcript_ready;
+  tern_keysched ks;
+  uint8_t fin_hash[TERN_MAX_HASH_LEN]; /* Transcript-Hash up to the server Finished */
+
+  /* QUIC transport parameters */
+  uint8_t *tp;
+  size_t tp_len;
+  int tp_set;
+  uint8_t *peer_tp;
+  size_t peer_tp_len;
+  int peer_tp_seen;
+
+  /* client: the extensions our ClientHello carried, which bound what
+     the server may answer with (RFC 8446 §4.2) */
+  uint32_t sent_exts;                  /* TERN_EXT_BIT of known ones */
+  uint16_t sent_unknown[8];            /* types the codec does not know */
+  size_t n_sent_unknown;
+
+  /* time given by tern_conn_set_time */
+  uint64_t now_ms;
+  int now_set;
+
+  /* resumption and 0-RTT (resume.c) */
+  struct tern_session_state *offer; /* client: the session offered, or NULL */
+  uint32_t offer_age_ms;          /* client: its age when set */
+  int offer_early;                /* client: early_data goes in this ClientHello */
+  const tern_suite *early_suite;  /* suite of the 0-RTT secrets */
+  int early_status;               /* tern_early_data_status */
+  int early_exporter_ready;
+  struct tern_ticket_state *ticket; /* server: the accepted ticket, or NULL */
+  uint16_t selected_psk;          /* server: its index in the ClientHello */
+  uint8_t early_ctx[TERN_EARLY_CTX_LEN]; /* server: SHA-256 of the context */
+  uint64_t tickets_sent;          /* server: also the next ticket_nonce */
+
+  /* substitutions only tests install (tests/testhook.c), else NULL */
+  const struct tern_test_hooks *test;
+  void *test_ctx;
+
+  int ku_request;                 /* the KeyUpdate being sent asks for one back */
+  int early_input;                /* the buffered handshake bytes came under 0-RTT keys */
+  int early_data_ended;           /* EndOfEarlyData sent (client) / received (server) */
+
+  /* post-handshake authentication over TCP (handshake.c) */
+  int pha_offered;                /* client sent post_handshake_auth */
+  int pha_active;                 /* an exchange is under way */
+  uint8_t pha_context[32];        /* its certificate_request_context */
+  size_t pha_context_len;
+  tern_transcript hs_transcript;  /* the handshake's, kept during one */
+  uint8_t *pha_leaf;              /* the certificate of the one under way */
+  size_t pha_leaf_len;
+  unsigned pha_completed;         /* server: exchanges finished */
+
+  int done;
+};
+
+/*
+ * Substitutions that let tests replay published traces (RFC 8448) byte
+ * for byte through a real connection. Only tests/testhook.c installs
+ * them; in every other connection c->test is NULL and no hook runs.
+ */
+typedef struct tern_test_hooks {
+  /* client: a whole ClientHello to send instead of the one built
+     (index 0, or 1 after a HelloRetryRequest), or NULL */
+  const uint8_t *(*client_hello)(const tern_conn *c, int index, size_t *len);
+  /* server: the cookie of a HelloRetryRequest instead of a random one, or NULL */
+  const uint8_t *(*hrr_cookie)(const tern_conn *c, size_t *len);
+  /* server: 1 when the offered identity is to be taken as a ticket of
+     ours, with *st filled in; 0 to open it as usual */
+  int (*server_psk)(const tern_conn *c, const tern_psk_identity *id, uint64_t now,
+                    struct tern_ticket_state *st);
+  /* frees c->test_ctx when the connection goes */
+  void (*release)(tern_conn *c);
+} tern_test_hooks;
+
+/* ---- core/conn.c: making, failing, and what actions do ---- */
+
+/* A new connection of cfg's role driven by machine, not yet bound to a
+   transport (the transport layer installs c->transport). */
+tern_conn *tern_conn_alloc(tern_config *cfg, const tern_role_machine *machine, void *user);
+
+/* Fails the connection with alert and a sentence (printf-style); returns
+   TERN_ERR_ALERT so actions can `return tern_conn_fail(...)`. */
+int tern_conn_fail(tern_conn *c, uint8_t alert, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* After a failure: the transport tells the peer (an alert record over
+   TCP; nothing in QUIC, where the application sends CONNECTION_CLOSE). */
+void tern_conn_report_failure(tern_conn *c);
+
+/* Queues an event for the machine to run after the current action. */
+int tern_conn_push_event(tern_conn *c, unsigned char ev);
+
+/* Random bytes from the configured source. */
+int tern_conn_random(tern_conn *c, uint8_t *out, size_t len);
+
+/* Adds a whole handshake message to the transcript. */
+int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len);
+
+/* Sends a whole handshake message through the transport and adds it to
+   the transcript. */
+int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len);
+
+/* Installs a secret through the transport, with its keylog line. label
+   is the NSS keylog label or NULL. */
+int tern_conn_install_secret(tern_conn *c, tern_level level, tern_direction dir,
+                             const uint8_t *secret, const char *keylog_label);
+
+/* Logs one secret (when a keylog callback is set). */
+void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret,
+                      size_t len);
+
+/* Whether cfg's cipher suites include suite. */
+int tern_config_has_suite(const tern_config *cfg, uint16_t suite);
+
+/* The current time in ms: tern_conn_set_time, else the clock callback.
+   Returns TERN_OK or TERN_ERR_STATE when neither exists. */
+int tern_conn_now(const tern_conn *c, uint64_t *now);
+
+/* Moves the read level (levels only move forward). */
+int tern_conn_set_read_level(tern_conn *c, tern_level level);
+
+/* ---- core/dispatch.c: bytes in, events through the machine ---- */
+
+/* Buffers handshake bytes received at level (size caps apply). */
+int tern_conn_buffer_input(tern_conn *c, tern_level level, const uint8_t *data, size_t len);
+
+/* Handles every whole handshake message buffered at the read level:
+   TERN_WANT_READ when it needs more, or the failure. */
+int tern_conn_process(tern_conn *c);
+
+/* Feeds one event to the role's machine, then the events its action
+   queued (our own messages), in order. */
+int tern_conn_run_event(tern_conn *c, unsigned char ev);
+
+/* Runs the events the last action queued (our own messages). */
+int tern_conn_run_pending(tern_conn *c);
+
+/* Frees the bytes buffered at every level. */
+void tern_conn_free_input(tern_conn *c);
+
+#endif

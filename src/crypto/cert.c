@@ -1,0 +1,534 @@
+/*
+ * crypto/cert.c - crypto layer: our certificate chain (loaded once, DER
+ * cached for the Certificate message) and the peer's chain checked against
+ * a trust store with libcrypto's X509_verify_cert (RFC 8446 §4.4.2.4).
+ *
+ * A trust store also keeps a small cache of parsed peer certificates,
+ * keyed by their exact DER bytes: libcrypto 3.0 spends ~100 us decoding
+ * the public key of every certificate it parses (its OSSL_DECODER
+ * set-up), and a client meets the same server chain handshake after
+ * handshake. Only parsing is cached; every verification runs in full.
+ */
+#include "crypto/cert.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+/* ---- our chain ---- */
+
+/* tern_cert_chain_free: see cert.h. */
+void tern_cert_chain_free(tern_cert_chain *chain) {
+  if (chain == NULL) return;
+  X509_free(chain->leaf);
+  sk_X509_pop_free(chain->extra, X509_free);
+  EVP_PKEY_free(chain->key);
+  for (size_t i = 0; i < chain->n; i++) OPENSSL_free(chain->der[i]);
+  OPENSSL_free(chain);
+}
+
+/* The SignatureScheme a certificate's own signature corresponds to, or 0
+   (rsa_pkcs1_* for PKCS #1 v1.5, which only certificates may use). */
+static uint16_t signed_with(const X509 *cert) {
+  int md = 0, pk = 0;
+  if (!X509_get_signature_info((X509 *)cert, &md, &pk, NULL, NULL)) return 0;
+  switch (pk) {
+    case NID_ED25519: return TERN_SIG_ED25519;
+    case NID_ED448: return TERN_SIG_ED448;
+    case NID_X9_62_id_ecPublicKey:
+      return md == NID_sha256 ? 0x0403 : md == NID_sha384 ? 0x0503 : md == NID_sha512 ? 0x0603 : 0;
+    case NID_rsaEncryption:
+      return md == NID_sha256 ? 0x0401 : md == NID_sha384 ? 0x0501 : md == NID_sha512 ? 0x0601 : 0;
+    case NID_rsassaPss:
+      return md == NID_sha256 ? 0x0804 : md == NID_sha384 ? 0x0805 : md == NID_sha512 ? 0x0806 : 0;
+    default: return 0;
+  }
+}
+
+/* Caches the DER encoding of cert as chain->der[i], and how it is signed. */
+static int cache_der(tern_cert_chain *chain, size_t i, X509 *cert) {
+  unsigned char *der = NULL;
+  int len = i2d_X509(cert, &der);
+  if (len <= 0) return TERN_ERR_CERT;
+  chain->der[i] = der;
+  chain->der_len[i] = (size_t)len;
+  chain->signed_with[i] = signed_with(cert);
+  ERR_clear_error();
+  return TERN_OK;
+}
+
+/* tern_cert_chain_signed_within: see cert.h. */
+int tern_cert_chain_signed_within(const tern_cert_chain *chain, const uint16_t *list, size_t n) {
+  for (size_t i = 0; i < chain->n; i++) {
+    uint16_t s = chain->signed_with[i];
+    int found = 0;
+    for (size_t j = 0; j < n && !found; j++)
+      found = s != 0 && (list[j] == s ||
+                         /* rsa_pss_rsae_X and rsa_pss_pss_X: the same signature */
+                         (s >= 0x0804 && s <= 0x0806 && list[j] == s + 5));
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+/*
+ * Builds a chain that takes over the references leaf, extra (a stack it
+ * now owns, may be NULL) and key, whatever the outcome: on failure they
+ * are freed with the half-built chain.
+ */
+static int chain_adopt(tern_cert_chain **out, X509 *leaf,
+                       STACK_OF(X509) *extra, EVP_PKEY *key) {
+  tern_cert_chain *chain = OPENSSL_zalloc(sizeof *chain);
+  size_t n_extra = extra ? (size_t)sk_X509_num(extra) : 0;
+  int rc;
+  if (chain == NULL) {
+    X509_free(leaf);
+    sk_X509_pop_free(extra, X509_free);
+    EVP_PKEY_free(key);
+    return TERN_ERR_NOMEM;
+  }
+  chain->leaf = leaf;
+  chain->extra = extra;
+  chain->key = key;
+  rc = TERN_ERR_CERT;
+  if (1 + n_extra > TERN_CERT_MAX_CHAIN) goto fail;
+  if (X509_check_private_key(leaf, key) != 1) goto fail;
+  rc = cache_der(chain, 0, leaf);
+  chain->n = rc == TERN_OK;
+  for (size_t i = 0; rc == TERN_OK && i < n_extra; i++) {
+    rc = cache_der(chain, 1 + i, sk_X509_value(extra, (int)i));
+    if (rc == TERN_OK) chain->n++;
+  }
+  if (rc != TERN_OK) goto fail;
+  *out = chain;
+  return TERN_OK;
+fail:
+  tern_cert_chain_free(chain);
+  ERR_clear_error();
+  return rc;
+}
+
+/* tern_cert_chain_from_objects: see cert.h. */
+int tern_cert_chain_from_objects(tern_cert_chain **out, X509 *leaf,
+                                 STACK_OF(X509) *extra, EVP_PKEY *key) {
+  STACK_OF(X509) *mine = NULL;
+  if (out == NULL || leaf == NULL || key == NULL) return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  if (extra != NULL && sk_X509_num(extra) > 0) {
+    mine = X509_chain_up_ref(extra);
+    if (mine == NULL) return TERN_ERR_NOMEM;
+  }
+  if (!X509_up_ref(leaf)) {
+    sk_X509_pop_free(mine, X509_free);
+    return TERN_ERR_CERT;
+  }
+  if (!EVP_PKEY_up_ref(key)) {
+    X509_free(leaf);
+    sk_X509_pop_free(mine, X509_free);
+    return TERN_ERR_CERT;
+  }
+  return chain_adopt(out, leaf, mine, key);
+}
+
+/*
+ * Reads every certificate of a PEM file: *leaf gets the first, *extra
+ * the others (NULL when there are none). A file ending after the last
+ * certificate leaves PEM's "no start line" error, which is no error.
+ */
+static int read_certs(const char *path, X509 **leaf, STACK_OF(X509) **extra) {
+  BIO *in = BIO_new_file(path, "r");
+  X509 *x;
+  int rc = TERN_ERR_CERT;
+  unsigned long err;
+  *leaf = NULL;
+  *extra = NULL;
+  if (in == NULL) goto out;
+  *leaf = PEM_read_bio_X509(in, NULL, NULL, NULL);
+  if (*leaf == NULL) goto out;
+  while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+    if (*extra == NULL) *extra = sk_X509_new_null();
+    if (*extra == NULL || !sk_X509_push(*extra, x)) {
+      X509_free(x);
+      rc = TERN_ERR_NOMEM;
+      goto out;
+    }
+    if (sk_X509_num(*extra) >= TERN_CERT_MAX_CHAIN) goto out;
+  }
+  err = ERR_peek_last_error();
+  if (ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)
+    rc = TERN_OK;
+out:
+  if (rc != TERN_OK) {
+    X509_free(*leaf);
+    sk_X509_pop_free(*extra, X509_free);
+    *leaf = NULL;
+    *extra = NULL;
+  }
+  BIO_free(in);
+  ERR_clear_error();
+  return rc;
+}
+
+/* Reads the first private key of a PEM file, or NULL. */
+static EVP_PKEY *read_key(const char *path) {
+  BIO *in = BIO_new_file(path, "r");
+  EVP_PKEY *key = in ? PEM_read_bio_PrivateKey(in, NULL, NULL, NULL) : NULL;
+  BIO_free(in);
+  ERR_clear_error();
+  return key;
+}
+
+/* tern_cert_chain_load_files: see cert.h. */
+int tern_cert_chain_load_files(tern_cert_chain **out, const char *chain_pem,
+                               const char *key_pem) {
+  X509 *leaf;
+  STACK_OF(X509) *extra;
+  EVP_PKEY *key;
+  int rc;
+  if (out == NULL || chain_pem == NULL || key_pem == NULL)
+    return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  rc = read_certs(chain_pem, &leaf, &extra);
+  if (rc != TERN_OK) return rc;
+  key = read_key(key_pem);
+  if (key == NULL) {
+    X509_free(leaf);
+    sk_X509_pop_free(extra, X509_free);
+    return TERN_ERR_CERT;
+  }
+  return chain_adopt(out, leaf, extra, key);
+}
+
+/* ---- trust anchors ---- */
+
+#define PARSE_CACHE_SLOTS 16
+#define PARSE_CACHE_MAX_DER 16384  /* larger certificates are parsed each time */
+
+/* One parsed certificate and the DER it was parsed from. */
+typedef struct parsed_cert {
+  uint8_t *der;      /* owned copy; NULL when the slot is free */
+  size_t len;
+  X509 *x509;
+} parsed_cert;
+
+/*
+ * What a tern_trust really is: the public struct first, so the two
+ * pointers convert, then the parse cache. Trusts only ever come from
+ * tern_trust_new / tern_trust_from_store, which allocate this.
+ */
+typedef struct trust_impl {
+  tern_trust pub;
+  pthread_mutex_t lock;       /* guards slot[] and next */
+  parsed_cert slot[PARSE_CACHE_SLOTS];
+  size_t next;                /* the slot to replace next (round robin) */
+} trust_impl;
+
+/* A trust around store (whose reference it takes), or NULL. */
+static tern_trust *trust_alloc(X509_STORE *store) {
+  trust_impl *ti = OPENSSL_zalloc(sizeof *ti);
+  if (ti == NULL) return NULL;
+  if (pthread_mutex_init(&ti->lock, NULL) != 0) {
+    OPENSSL_free(ti);
+    return NULL;
+  }
+  ti->pub.store = store;
+  return &ti->pub;
+}
+
+/* tern_trust_new: see cert.h. */
+int tern_trust_new(tern_trust **out) {
+  X509_STORE *store;
+  if (out == NULL) return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  store = X509_STORE_new();
+  if (store == NULL) return TERN_ERR_NOMEM;
+  *out = trust_alloc(store);
+  if (*out == NULL) {
+    X509_STORE_free(store);
+    return TERN_ERR_NOMEM;
+  }
+  return TERN_OK;
+}
+
+/* tern_trust_load: see cert.h. */
+int tern_trust_load(tern_trust *t, const char *ca_file, const char *ca_dir) {
+  int loaded = 0;
+  if (t == NULL || t->store == NULL || (ca_file == NULL && ca_dir == NULL))
+    return TERN_ERR_INVALID_ARG;
+  if (ca_file != NULL && X509_STORE_load_file(t->store, ca_file) == 1) loaded++;
+  if (ca_dir != NULL && X509_STORE_load_path(t->store, ca_dir) == 1) loaded++;
+  ERR_clear_error();
+  return loaded ? TERN_OK : TERN_ERR_CERT;
+}
+
+/* tern_trust_from_store: see cert.h. */
+int tern_trust_from_store(tern_trust **out, X509_STORE *store) {
+  if (out == NULL || store == NULL) return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!X509_STORE_up_ref(store)) return TERN_ERR_CERT;
+  *out = trust_alloc(store);
+  if (*out == NULL) {
+    X509_STORE_free(store);
+    return TERN_ERR_NOMEM;
+  }
+  return TERN_OK;
+}
+
+/* tern_trust_ca_names: see cert.h. */
+int tern_trust_ca_names(const tern_trust *t, uint8_t **out, size_t *len) {
+  STACK_OF(X509_OBJECT) *objs;
+  uint8_t *buf = NULL;
+  size_t used = 0;
+  int rc = TERN_OK;
+  if (t == NULL || t->store == NULL || out == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
+  *out = NULL;
+  *len = 0;
+  if (!X509_STORE_lock(t->store)) return TERN_ERR_CRYPTO;
+  objs = X509_STORE_get0_objects(t->store);
+  buf = OPENSSL_malloc(65535);
+  if (buf == NULL) rc = TERN_ERR_NOMEM;
+  for (int i = 0; rc == TERN_OK && i < sk_X509_OBJECT_num(objs); i++) {
+    X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    unsigned char *p;
+    int n;
+    if (x == NULL) continue; /* a CRL */
+    n = i2d_X509_NAME(X509_get_subject_name(x), NULL);
+    if (n <= 0) continue;
+    if (used + 2 + (size_t)n > 65535) {
+      rc = TERN_ERR_LIMIT;
+      break;
+    }
+    buf[used] = (uint8_t)(n >> 8);
+    buf[used + 1] = (uint8_t)n;
+    p = buf + used + 2;
+    if (i2d_X509_NAME(X509_get_subject_name(x), &p) != n) {
+      rc = TERN_ERR_CRYPTO;
+      break;
+    }
+    used += 2 + (size_t)n;
+  }
+  X509_STORE_unlock(t->store);
+  if (rc == TERN_OK && used == 0) rc = TERN_ERR_LIMIT;
+  if (rc != TERN_OK) {
+    OPENSSL_free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = used;
+  return TERN_OK;
+}
+
+/* tern_trust_free: see cert.h. */
+void tern_trust_free(tern_trust *t) {
+  trust_impl *ti = (trust_impl *)t;
+  if (t == NULL) return;
+  for (size_t i = 0; i < PARSE_CACHE_SLOTS; i++) {
+    OPENSSL_free(ti->slot[i].der);
+    X509_free(ti->slot[i].x509);
+  }
+  pthread_mutex_destroy(&ti->lock);
+  X509_STORE_free(t->store);
+  OPENSSL_free(ti);
+}
+
+/* ---- the peer's chain ---- */
+
+/* The alert for a failed X509_verify_cert, as cert.h lists them. */
+static uint8_t alert_for(int x509_err) {
+  switch (x509_err) {
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    return TERN_ALERT_UNKNOWN_CA;
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return TERN_ALERT_CERTIFICATE_EXPIRED;
+  case X509_V_ERR_INVALID_PURPOSE:
+  case X509_V_ERR_EE_KEY_TOO_SMALL:
+    return TERN_ALERT_UNSUPPORTED_CERTIFICATE;
+  default:
+    return TERN_ALERT_BAD_CERTIFICATE;
+  }
+}
+
+/* Parses one DER certificate, which must fill its buffer exactly. */
+static X509 *parse_der(const uint8_t *der, size_t len) {
+  const unsigned char *p = der;
+  X509 *x;
+  if (der == NULL || len == 0 || len > 0x7fffffff) return NULL;
+  x = d2i_X509(NULL, &p, (long)len);
+  if (x != NULL && p != der + len) {
+    X509_free(x);
+    x = NULL;
+  }
+  return x;
+}
+
+/* The cached parse of exactly der[0..len), up-ref'd, or NULL. */
+static X509 *cache_find(trust_impl *ti, const uint8_t *der, size_t len) {
+  X509 *x = NULL;
+  if (pthread_mutex_lock(&ti->lock) != 0) return NULL;
+  for (size_t i = 0; i < PARSE_CACHE_SLOTS; i++) {
+    const parsed_cert *pc = &ti->slot[i];
+    if (pc->der != NULL && pc->len == len && memcmp(pc->der, der, len) == 0) {
+      if (X509_up_ref(pc->x509)) x = pc->x509;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&ti->lock);
+  return x;
+}
+
+/* Remembers x as the parse of der[0..len); a failure only skips caching. */
+static void cache_add(trust_impl *ti, const uint8_t *der, size_t len, X509 *x) {
+  uint8_t *copy;
+  parsed_cert *pc;
+  if (len > PARSE_CACHE_MAX_DER) return;
+  /* libcrypto fills its extension cache lazily, on first use; fill it
+     now, so that what other threads share is never written again. */
+  (void)X509_get_extension_flags(x);
+  copy = OPENSSL_memdup(der, len);
+  if (copy == NULL) return;
+  if (!X509_up_ref(x)) {
+    OPENSSL_free(copy);
+    return;
+  }
+  if (pthread_mutex_lock(&ti->lock) != 0) {
+    X509_free(x);
+    OPENSSL_free(copy);
+    return;
+  }
+  pc = &ti->slot[ti->next];
+  ti->next = (ti->next + 1) % PARSE_CACHE_SLOTS;
+  OPENSSL_free(pc->der);
+  X509_free(pc->x509);   /* a verification still using it holds its own reference */
+  pc->der = copy;
+  pc->len = len;
+  pc->x509 = x;
+  pthread_mutex_unlock(&ti->lock);
+}
+
+/*
+ * Parses a peer certificate, through the trust's cache. The cache is
+ * not part of the trust's value, hence the cast from const.
+ */
+static X509 *parse_peer(const tern_trust *t, const uint8_t *der, size_t len) {
+  trust_impl *ti = (trust_impl *)(uintptr_t)t;
+  X509 *x;
+  if (der == NULL || len == 0) return NULL;
+  x = cache_find(ti, der, len);
+  if (x != NULL) return x;
+  x = parse_der(der, len);
+  if (x != NULL) cache_add(ti, der, len, x);
+  return x;
+}
+
+/* True when host is an IPv4 or IPv6 literal. */
+static int is_ip_literal(const char *host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * Sets what X509_verify_cert checks beyond the path: the TLS purpose
+ * (the "ssl_server"/"ssl_client" defaults, as libssl uses them), the
+ * time, and the name the leaf must carry.
+ */
+static int set_params(X509_STORE_CTX *ctx, const char *host, int peer_is_server,
+                      int64_t now) {
+  X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+  if (X509_STORE_CTX_set_default(ctx, peer_is_server ? "ssl_server" : "ssl_client") != 1)
+    return 0;
+  if (now != 0) X509_VERIFY_PARAM_set_time(param, (time_t)now);
+  if (host == NULL) return 1;
+  if (is_ip_literal(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1;
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return X509_VERIFY_PARAM_set1_host(param, host, strlen(host)) == 1;
+}
+
+/*
+ * Parses der[1..n) into a stack of untrusted certificates for path
+ * building. Returns TERN_OK, TERN_ERR_CERT (unparsable), TERN_ERR_NOMEM.
+ */
+static int parse_untrusted(const tern_trust *t, const uint8_t *const *der,
+                           const size_t *der_len, size_t n,
+                           STACK_OF(X509) **out) {
+  STACK_OF(X509) *s = sk_X509_new_reserve(NULL, (int)n);
+  if (s == NULL) return TERN_ERR_NOMEM;
+  for (size_t i = 1; i < n; i++) {
+    X509 *x = parse_peer(t, der[i], der_len[i]);
+    if (x == NULL) {
+      sk_X509_pop_free(s, X509_free);
+      return TERN_ERR_CERT;
+    }
+    sk_X509_push(s, x);  /* cannot fail: reserved */
+  }
+  *out = s;
+  return TERN_OK;
+}
+
+/* tern_cert_verify_peer: see cert.h. */
+int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
+                          const size_t *der_len, size_t n, const char *host,
+                          int peer_is_server, int64_t now,
+                          EVP_PKEY **leaf_key, int *x509_err, uint8_t *alert) {
+  X509 *leaf = NULL;
+  STACK_OF(X509) *untrusted = NULL;
+  X509_STORE_CTX *ctx = NULL;
+  EVP_PKEY *key = NULL;
+  int err = X509_V_ERR_UNSPECIFIED, rc;
+  uint8_t al = TERN_ALERT_BAD_CERTIFICATE;
+
+  if (leaf_key != NULL) *leaf_key = NULL;
+  if (x509_err != NULL) *x509_err = X509_V_ERR_UNSPECIFIED;
+  if (t == NULL || t->store == NULL || der == NULL || der_len == NULL || n == 0 ||
+      n > INT_MAX / 2 || (host != NULL && host[0] == '\0'))
+    return TERN_ERR_INVALID_ARG;  /* an empty name would turn the name check off */
+
+  rc = TERN_ERR_CERT;
+  leaf = parse_peer(t, der[0], der_len[0]);
+  if (leaf == NULL) goto out;
+  key = X509_get_pubkey(leaf);
+  if (key == NULL) {
+    al = TERN_ALERT_UNSUPPORTED_CERTIFICATE;
+    goto out;
+  }
+  rc = parse_untrusted(t, der, der_len, n, &untrusted);
+  if (rc != TERN_OK) goto out;
+
+  rc = TERN_ERR_NOMEM;
+  ctx = X509_STORE_CTX_new();
+  if (ctx == NULL) goto out;
+  if (X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1 ||
+      !set_params(ctx, host, peer_is_server, now))
+    goto out;
+  rc = TERN_OK;
+  err = X509_V_OK;
+  if (X509_verify_cert(ctx) != 1) {
+    err = X509_STORE_CTX_get_error(ctx);
+    if (err == X509_V_OK) err = X509_V_ERR_UNSPECIFIED;
+    al = alert_for(err);
+    rc = TERN_ERR_CERT;
+  }
+out:
+  if (rc != TERN_OK) ERR_clear_error();
+  if (rc == TERN_ERR_CERT && alert != NULL) *alert = al;
+  if (x509_err != NULL) *x509_err = err;
+  if (leaf_key != NULL) *leaf_key = key;
+  else EVP_PKEY_free(key);
+  X509_STORE_CTX_free(ctx);
+  sk_X509_pop_free(untrusted, X509_free);
+  X509_free(leaf);
+  return rc;
+}

@@ -1,0 +1,191 @@
+/*
+ * engine/classify.c - engine layer: the one classifier of both roles. It
+ * turns each whole handshake message received into the event symbol its
+ * role's machine runs, parsing the body on the way (codec/msg.h).
+ *
+ * What it decides is only what the machines cannot see: which message
+ * types a role ever receives, at which encryption levels each may arrive
+ * (RFC 9001 §4.1.4; over TCP the post-handshake ones), which are refused
+ * in QUIC altogether, which come under the 0-RTT keys (EndOfEarlyData,
+ * RFC 8446 §4.5), and which symbol a message is when the RFC's diagrams
+ * branch on its contents. Whether a message may come now is the
+ * machine's business alone.
+ */
+#include "engine/classify.h"
+
+#include "engine/handshake.h"
+
+#define AT(level) (1u << (level))
+#define INITIAL AT(TERN_LEVEL_INITIAL)
+#define HANDSHAKE AT(TERN_LEVEL_HANDSHAKE)
+#define APPLICATION AT(TERN_LEVEL_APPLICATION)
+
+/* Parses body[0..len) into *m and picks the event; *alert on failure. */
+typedef int (*parse_fn)(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                        unsigned char *ev, uint8_t *alert);
+
+/* One message type a role receives. */
+typedef struct msg_rule {
+  uint8_t type;
+  const char *name;
+  uint8_t quic_levels; /* levels it may arrive at in QUIC; 0: never in QUIC */
+  uint8_t tcp_levels;  /* levels it may arrive at over TCP */
+  uint8_t early;       /* it comes under the 0-RTT keys, and nothing else does */
+  parse_fn parse;
+} msg_rule;
+
+static int parse_ch(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_CH;
+  return tern_msg_parse_client_hello(body, len, &m->ch, alert);
+}
+
+/* ServerHello, HelloRetryRequest, or ServerHello accepting a PSK. */
+static int parse_sh(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  int rc = tern_msg_parse_server_hello(body, len, &m->sh, alert);
+  (void)c;
+  *ev = m->sh.is_hrr ? TERN_EV_RECV_HRR
+        : (m->sh.ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) ? TERN_EV_RECV_SH_PSK
+                                                                         : TERN_EV_RECV_SH;
+  return rc;
+}
+
+/* EncryptedExtensions, with early data accepted or not. */
+static int parse_ee(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  int rc = tern_msg_parse_encrypted_extensions(body, len, &m->ee, alert);
+  (void)c;
+  *ev = rc == TERN_OK && (m->ee.ext.present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA))
+            ? TERN_EV_RECV_EE_EARLY
+            : TERN_EV_RECV_EE;
+  return rc;
+}
+
+static int parse_cr(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_CR;
+  return tern_msg_parse_certificate_request(body, len, &m->cr, alert);
+}
+
+/* A server's Certificate: the client reads every one as RECV_CERT (an
+   empty one fails in its action). */
+static int parse_server_cert(const tern_conn *c, const uint8_t *body, size_t len,
+                             tern_parsed *m, unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_CERT;
+  return tern_msg_parse_certificate(body, len, &m->cert, alert);
+}
+
+/* A client's Certificate: with a chain, or empty (no certificate). */
+static int parse_client_cert(const tern_conn *c, const uint8_t *body, size_t len,
+                             tern_parsed *m, unsigned char *ev, uint8_t *alert) {
+  int rc = tern_msg_parse_certificate(body, len, &m->cert, alert);
+  (void)c;
+  *ev = rc == TERN_OK && m->cert.count == 0 ? TERN_EV_RECV_CERT_EMPTY : TERN_EV_RECV_CERT;
+  return rc;
+}
+
+static int parse_cv(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_CV;
+  return tern_msg_parse_certificate_verify(body, len, &m->cv, alert);
+}
+
+/* Finished: its length is the suite's hash length; before a suite there
+   is nothing to parse it with, and the machine refuses it anyway. */
+static int parse_fin(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                     unsigned char *ev, uint8_t *alert) {
+  *ev = TERN_EV_RECV_FIN;
+  if (c->suite == NULL) return TERN_OK;
+  return tern_msg_parse_finished(body, len, c->suite->hash->len, &m->fin, alert);
+}
+
+static int parse_eoed(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                      unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  (void)m;
+  *ev = TERN_EV_RECV_EOED;
+  return tern_msg_parse_end_of_early_data(body, len, alert);
+}
+
+static int parse_nst(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                     unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_NST;
+  return tern_msg_parse_new_session_ticket(body, len, &m->nst, alert);
+}
+
+static int parse_ku(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
+                    unsigned char *ev, uint8_t *alert) {
+  (void)c;
+  *ev = TERN_EV_RECV_KU;
+  return tern_msg_parse_key_update(body, len, &m->ku_request, alert);
+}
+
+/* What a client receives (RFC 8446 §2, §4.6; RFC 9001 §4.1.4, §6). */
+static const msg_rule client_rules[] = {
+    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, parse_sh},
+    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, parse_ee},
+    /* over TCP also after the handshake: post-handshake authentication */
+    {TERN_HS_CERTIFICATE_REQUEST, "CertificateRequest", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+     parse_cr},
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, parse_server_cert},
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, parse_fin},
+    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, parse_nst},
+    /* RFC 9001 §6: QUIC has its own key update */
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, parse_ku},
+};
+
+/* What a server receives. */
+static const msg_rule server_rules[] = {
+    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, parse_ch},
+    /* over TCP also after the handshake: post-handshake authentication */
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+     parse_client_cert},
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+     parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, parse_fin},
+    /* RFC 9001 §8.3: no EndOfEarlyData in QUIC */
+    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, parse_eoed},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, parse_ku},
+};
+
+/* The rule of type for c's role, or NULL when the role never receives it. */
+static const msg_rule *rule_of(const tern_conn *c, uint8_t type) {
+  const msg_rule *rules = c->role == TERN_CLIENT ? client_rules : server_rules;
+  size_t n = c->role == TERN_CLIENT ? sizeof client_rules / sizeof client_rules[0]
+                                    : sizeof server_rules / sizeof server_rules[0];
+  for (size_t i = 0; i < n; i++)
+    if (rules[i].type == type) return &rules[i];
+  return NULL;
+}
+
+int tern_classify(tern_conn *c, unsigned char *ev) {
+  uint8_t type = c->msg[0], alert = TERN_ALERT_DECODE_ERROR;
+  const msg_rule *r = rule_of(c, type);
+  int rc;
+
+  if (r == NULL)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "unexpected handshake message type %u", type);
+  if (c->quic && r->quic_levels == 0)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "%s is not allowed in QUIC",
+                          r->name);
+  if (!((c->quic ? r->quic_levels : r->tcp_levels) & AT(c->read_level)))
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "handshake message type %u at the wrong encryption level", type);
+  /* RFC 8446 §4.5: under the 0-RTT keys only EndOfEarlyData, and it only there */
+  if (c->early_input != r->early)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          c->early_input ? "handshake message type %u under the 0-RTT keys"
+                                         : "handshake message type %u not under the 0-RTT keys",
+                          type);
+  rc = r->parse(c, c->msg + 4, c->msg_len - 4, c->parsed, ev, &alert);
+  if (rc != TERN_OK) return tern_conn_fail(c, alert, "malformed %s", tern_event_name(*ev));
+  return TERN_OK;
+}

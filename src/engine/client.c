@@ -1,0 +1,488 @@
+/*
+ * engine/client.c - engine layer: the actions of the client machine
+ * (spec/client.rl), one per transition. Received messages reach them
+ * parsed, through the classifier (engine/classify.c).
+ *
+ * Every action handles exactly one message: it validates what the
+ * machine cannot (values, not order), updates the transcript and drives
+ * the key schedule. Order is the machine's business alone.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/sig.h"
+#include "engine/handshake.h"
+#include "engine/machines.h"
+#include "engine/resume.h"
+
+/* The extensions a server may answer with: those we sent. */
+static uint32_t sent_mask(const tern_conn *c) { return c->sent_exts; }
+
+/* Remembers which extensions a ClientHello we send carries. */
+static void note_sent(tern_conn *c, const tern_extensions *e) {
+  c->sent_exts = e->present;
+  c->n_sent_unknown = 0;
+  for (size_t i = 0; i < e->n_unknown && c->n_sent_unknown < 8; i++)
+    c->sent_unknown[c->n_sent_unknown++] = e->unknown[i].type;
+}
+
+/*
+ * A test hook (core/conn.h) may hand a trace's ClientHello to send
+ * instead of ours: it replaces out[0..*len) and ch, whose binder is then
+ * computed over the trace's PartialClientHello as over ours.
+ */
+static int replay_client_hello(tern_conn *c, tern_client_hello *ch, uint8_t *out, size_t cap,
+                               size_t *len, size_t *partial_len) {
+  size_t n = 0;
+  const uint8_t *trace = c->test->client_hello(c, c->used_hrr, &n);
+  uint8_t alert = 0;
+  if (trace == NULL) return TERN_OK;
+  if (n < 4 + 38 || n > cap) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
+  memcpy(out, trace, n);
+  if (tern_msg_parse_client_hello(out + 4, n - 4, ch, &alert) != TERN_OK ||
+      (c->offer != NULL && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
+  memcpy(c->client_random, out + 6, 32);
+  *len = n;
+  *partial_len = 4 + ch->ext.psk_binders_offset;
+  return TERN_OK;
+}
+
+/* Whether name is an IP literal (RFC 6066 §3: no SNI for those). */
+static int is_ip_literal(const char *name) {
+  int colon = 0, other = 0;
+  for (const char *p = name; *p; p++) {
+    if (*p == ':') colon = 1;
+    else if (!((*p >= '0' && *p <= '9') || *p == '.' || (*p >= 'a' && *p <= 'f') ||
+               (*p >= 'A' && *p <= 'F')))
+      other = 1;
+  }
+  if (colon) return !other;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || *p == '.')) return 0;
+  return 1;
+}
+
+/* Makes a fresh key share for group into slot i. */
+static int make_share(tern_conn *c, size_t i, uint16_t group) {
+  const tern_group *g = tern_group_get(group);
+  int rc;
+  if (g == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "unknown group");
+  tern_key_share_free(&c->shares[i]);
+  rc = tern_group_keygen(g, c->cfg->random_fn, c->cfg->random_ctx, &c->shares[i]);
+  if (rc != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation for %s failed: %s",
+                          g->name, tern_strerror(rc));
+  return TERN_OK;
+}
+
+/* Writes our ClientHello (first or second) and sends it. */
+static int write_and_send_ch(tern_conn *c) {
+  tern_client_hello ch;
+  tern_extensions *e = &ch.ext;
+  uint8_t out[TERN_HS_OUT_MAX], psk_modes[2];
+  size_t len = 0, off = 0, partial_len = 0;
+  int rc;
+
+  memset(&ch, 0, sizeof ch);
+  ch.legacy_version = TERN_LEGACY_VERSION;
+  ch.random = c->client_random;
+  ch.session_id.p = c->session_id;
+  ch.session_id.len = c->session_id_len;
+  ch.cipher_suites.n = ch.cipher_suites.count = c->cfg->n_suites;
+  memcpy(ch.cipher_suites.v, c->cfg->suites, c->cfg->n_suites * sizeof(uint16_t));
+
+  e->present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) |
+               TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
+               TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS) |
+               TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
+  e->supported_versions.n = e->supported_versions.count = 1;
+  e->supported_versions.v[0] = TERN_TLS13;
+  e->supported_groups.n = e->supported_groups.count = c->cfg->n_groups;
+  memcpy(e->supported_groups.v, c->cfg->groups, c->cfg->n_groups * sizeof(uint16_t));
+  e->signature_algorithms.n = e->signature_algorithms.count = c->cfg->n_sigs;
+  memcpy(e->signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
+  if (c->cfg->n_sigs_cert) {
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS_CERT);
+    e->signature_algorithms_cert.n = e->signature_algorithms_cert.count = c->cfg->n_sigs_cert;
+    memcpy(e->signature_algorithms_cert.v, c->cfg->sigs_cert,
+           c->cfg->n_sigs_cert * sizeof(uint16_t));
+  }
+  e->n_key_shares = e->key_share_count = c->n_shares;
+  for (size_t i = 0; i < c->n_shares; i++) {
+    e->key_shares[i].group = c->shares[i].group->id;
+    e->key_shares[i].key_exchange.p = c->shares[i].pub;
+    e->key_shares[i].key_exchange.len = c->shares[i].pub_len;
+  }
+  if (c->server_name[0] && !is_ip_literal(c->server_name)) {
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
+    e->server_name.p = (const uint8_t *)c->server_name;
+    e->server_name.len = strlen(c->server_name);
+  }
+  while (off < c->cfg->alpn_len && e->n_alpn < TERN_MSG_MAX_ALPN) {
+    size_t l = c->cfg->alpn[off];
+    e->alpn[e->n_alpn].p = c->cfg->alpn + off + 1;
+    e->alpn[e->n_alpn++].len = l;
+    off += 1 + l;
+  }
+  e->alpn_count = e->n_alpn;
+  if (e->n_alpn) e->present |= TERN_EXT_BIT(TERN_EXT_ID_ALPN);
+  if (c->quic) {
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS);
+    e->quic_transport_parameters.p = c->tp;
+    e->quic_transport_parameters.len = c->tp_len;
+  }
+  if (!c->quic && c->cfg->post_handshake_auth) { /* RFC 9001 §4.4: not in QUIC */
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH);
+    c->pha_offered = 1;
+  }
+  if (c->cookie_len) {
+    e->present |= TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
+    e->cookie.p = c->cookie;
+    e->cookie.len = c->cookie_len;
+  }
+  if ((rc = tern_resume_client_extensions(c, &ch, psk_modes)) != TERN_OK) return rc;
+  rc = tern_msg_write_client_hello(&ch, out, sizeof out, &len, &partial_len);
+  if (rc != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ClientHello: %s",
+                          tern_strerror(rc));
+  if (c->test != NULL && c->test->client_hello != NULL &&
+      (rc = replay_client_hello(c, &ch, out, sizeof out, &len, &partial_len)) != TERN_OK)
+    return rc;
+  if ((rc = tern_resume_client_bind(c, out, len, partial_len)) != TERN_OK) return rc;
+  note_sent(c, e);
+  if (!c->transcript_ready) {
+    /* Until the suite is known, keep the ClientHello for the transcript. */
+    c->ch1 = OPENSSL_malloc(len);
+    if (c->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+    memcpy(c->ch1, out, len);
+    c->ch1_len = len;
+  }
+  rc = tern_conn_send_msg(c, out, len);
+  /* RFC 9001 §4.1.4: the 0-RTT write key once the ClientHello is out */
+  if (rc == TERN_OK) rc = tern_resume_client_early(c, out, len);
+  return rc;
+}
+
+int tern_client_send_ch(tern_conn *c) {
+  int rc;
+  if (c->quic && !c->tp_set)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
+                          "QUIC transport parameters were not set before the handshake");
+  rc = tern_conn_random(c, c->client_random, sizeof c->client_random);
+  /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4); over TCP
+     it is on: a random legacy_session_id (RFC 8446 §D.4). */
+  c->session_id_len = 0;
+  if (rc == TERN_OK && c->transport->middlebox_compat) {
+    rc = tern_conn_random(c, c->session_id, 32);
+    c->session_id_len = 32;
+  }
+  for (size_t i = 0; rc == TERN_OK && i < c->cfg->n_share_groups; i++) {
+    rc = make_share(c, i, c->cfg->share_groups[i]);
+    if (rc == TERN_OK) c->n_shares = i + 1;
+  }
+  if (rc != TERN_OK) return rc;
+  return write_and_send_ch(c);
+}
+
+/* Checks what a ServerHello and a HelloRetryRequest share (§4.1.3-4). */
+static int check_server_hello(tern_conn *c, const tern_server_hello *sh, const char *name) {
+  int offered = 0;
+  if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS)) ||
+      sh->ext.selected_version != TERN_TLS13)
+    return tern_conn_fail(c, TERN_ALERT_PROTOCOL_VERSION, "%s does not select TLS 1.3", name);
+  if (sh->legacy_version != TERN_LEGACY_VERSION)
+    return tern_conn_fail(c, TERN_ALERT_PROTOCOL_VERSION, "%s legacy_version is not 0x0303",
+                          name);
+  if (sh->session_id.len != c->session_id_len ||
+      (sh->session_id.len && memcmp(sh->session_id.p, c->session_id, c->session_id_len)))
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "%s does not echo our legacy_session_id", name);
+  for (size_t i = 0; i < c->cfg->n_suites; i++) offered |= c->cfg->suites[i] == sh->cipher_suite;
+  if (!offered)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "%s selects cipher suite 0x%04x we did not offer", name, sh->cipher_suite);
+  if (c->suite != NULL && c->suite->id != sh->cipher_suite)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "ServerHello cipher suite differs from the HelloRetryRequest's");
+  /* The cookie is the one extension a server may send unasked (§4.2). */
+  return tern_hs_check_response_exts(
+      c, &sh->ext, sent_mask(c) | (sh->is_hrr ? TERN_EXT_BIT(TERN_EXT_ID_COOKIE) : 0), name);
+}
+
+/* Starts the transcript with our first ClientHello, now that the hash is known. */
+static int transcript_with_ch1(tern_conn *c) {
+  int rc = tern_hs_transcript_start(c);
+  if (rc == TERN_OK) rc = tern_conn_transcript_add(c, c->ch1, c->ch1_len);
+  OPENSSL_clear_free(c->ch1, c->ch1_len);
+  c->ch1 = NULL;
+  c->ch1_len = 0;
+  return rc;
+}
+
+int tern_client_recv_hrr(tern_conn *c) {
+  const tern_server_hello *hrr = &c->parsed->sh;
+  uint16_t g = hrr->ext.selected_group;
+  int supported = 0, rc;
+
+  rc = check_server_hello(c, hrr, "HelloRetryRequest");
+  if (rc != TERN_OK) return rc;
+  if (!(hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) &&
+      !(hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)))
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "HelloRetryRequest would not change the ClientHello");
+  c->suite = tern_suite_get(hrr->cipher_suite);
+  /* A HelloRetryRequest rejects early data (RFC 8446 §4.2.10). */
+  if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
+  rc = transcript_with_ch1(c);
+  if (rc == TERN_OK && tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
+    rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript rewrite failed");
+  if (rc == TERN_OK) rc = tern_conn_transcript_add(c, c->msg, c->msg_len);
+  if (rc != TERN_OK) return rc;
+
+  if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)) {
+    if (hrr->ext.cookie.len > sizeof c->cookie)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "HelloRetryRequest cookie too long");
+    memcpy(c->cookie, hrr->ext.cookie.p, hrr->ext.cookie.len);
+    c->cookie_len = hrr->ext.cookie.len;
+  }
+  if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) {
+    for (size_t i = 0; i < c->cfg->n_groups; i++) supported |= c->cfg->groups[i] == g;
+    for (size_t i = 0; i < c->n_shares; i++)
+      if (c->shares[i].group->id == g) supported = 0;
+    if (!supported)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                            "HelloRetryRequest selects group 0x%04x we did not offer or "
+                            "already sent a share for", g);
+    for (size_t i = 1; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
+    c->n_shares = 1;
+    rc = make_share(c, 0, g);
+    if (rc != TERN_OK) return rc;
+  }
+  c->used_hrr = 1;
+  return tern_conn_push_event(c, TERN_EV_SEND_CH);
+}
+
+int tern_client_send_ch2(tern_conn *c) { return write_and_send_ch(c); }
+
+/* A ServerHello (full or PSK): key exchange and the handshake secrets. */
+static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
+  const tern_key_share *mine = NULL;
+  uint8_t secret[TERN_GROUP_MAX_SECRET], alert = TERN_ALERT_ILLEGAL_PARAMETER;
+  size_t secret_len = 0;
+  int rc = check_server_hello(c, sh, "ServerHello");
+  if (rc != TERN_OK) return rc;
+  if (psk) rc = tern_resume_client_accepted(c, sh);
+  else tern_resume_client_declined(c);
+  if (rc != TERN_OK) return rc;
+  if (c->psk_mode != TERN_RESUMED_KE) {
+    if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
+      return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ServerHello without key_share");
+    for (size_t i = 0; i < c->n_shares; i++)
+      if (c->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->shares[i];
+    if (mine == NULL)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                            "ServerHello key share for group 0x%04x we did not send",
+                            sh->ext.key_shares[0].group);
+  }
+  if (c->suite == NULL) {
+    c->suite = tern_suite_get(sh->cipher_suite);
+    rc = transcript_with_ch1(c);
+    if (rc != TERN_OK) return rc;
+  }
+  rc = tern_conn_transcript_add(c, c->msg, c->msg_len);
+  if (rc != TERN_OK) return rc;
+
+  if (mine != NULL) {
+    rc = tern_group_derive(mine, sh->ext.key_shares[0].key_exchange.p,
+                           sh->ext.key_shares[0].key_exchange.len, secret, &secret_len, &alert);
+    if (rc != TERN_OK) {
+      OPENSSL_cleanse(secret, sizeof secret);
+      return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
+                            "key exchange with the server's share failed");
+    }
+    c->group = mine->group->id;
+  }
+  for (size_t i = 0; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
+  c->n_shares = 0;
+  rc = tern_hs_handshake_secrets(c, mine ? secret : NULL, secret_len);
+  OPENSSL_cleanse(secret, sizeof secret);
+  return rc;
+}
+
+int tern_client_recv_sh(tern_conn *c) { return server_hello(c, &c->parsed->sh, 0); }
+
+int tern_client_recv_sh_psk(tern_conn *c) { return server_hello(c, &c->parsed->sh, 1); }
+
+int tern_client_recv_ee(tern_conn *c) {
+  const tern_extensions *e = &c->parsed->ee.ext;
+  uint32_t allowed = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
+                     (sent_mask(c) & (TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME) |
+                                      TERN_EXT_BIT(TERN_EXT_ID_ALPN) |
+                                      TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA) |
+                                      TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS)));
+  int rc = tern_hs_check_response_exts(c, e, allowed, "EncryptedExtensions");
+  if (rc != TERN_OK) return rc;
+
+  if (e->present & TERN_EXT_BIT(TERN_EXT_ID_ALPN)) {
+    const tern_span *p = &e->alpn[0];
+    size_t off = 0;
+    int found = 0;
+    while (off < c->cfg->alpn_len) {
+      size_t l = c->cfg->alpn[off];
+      if (l == p->len && memcmp(c->cfg->alpn + off + 1, p->p, l) == 0) found = 1;
+      off += 1 + l;
+    }
+    if (e->n_alpn != 1 || !found)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                            "the server selected an ALPN protocol we did not offer");
+    memcpy(c->alpn, p->p, p->len);
+    c->alpn[p->len] = 0;
+  } else if (c->quic && c->cfg->alpn_len) {
+    /* RFC 9001 §8.1 */
+    return tern_conn_fail(c, TERN_ALERT_NO_APPLICATION_PROTOCOL,
+                          "the server selected no application protocol");
+  }
+  if (c->quic) {
+    const tern_span *tp = &e->quic_transport_parameters;
+    if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS)))
+      return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
+                            "EncryptedExtensions without quic_transport_parameters");
+    c->peer_tp = OPENSSL_malloc(tp->len ? tp->len : 1);
+    if (c->peer_tp == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+    if (tp->len) memcpy(c->peer_tp, tp->p, tp->len);
+    c->peer_tp_len = tp->len;
+    c->peer_tp_seen = 1;
+  }
+  rc = tern_resume_client_early_answer(c, (e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) != 0);
+  if (rc != TERN_OK) return rc;
+  return tern_conn_transcript_add(c, c->msg, c->msg_len);
+}
+
+/* Keeps the schemes a CertificateRequest allows for our signature. */
+static int take_request_sigs(tern_conn *c, const tern_certificate_request *cr) {
+  const tern_u16_list *sa = &cr->ext.signature_algorithms;
+  if (!(cr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
+    return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
+                          "CertificateRequest without signature_algorithms");
+  c->n_peer_sigs = sa->n < TERN_MAX_SIGS ? sa->n : TERN_MAX_SIGS;
+  memcpy(c->peer_sigs, sa->v, c->n_peer_sigs * sizeof(uint16_t));
+  return TERN_OK;
+}
+
+int tern_client_recv_cr(tern_conn *c) {
+  const tern_certificate_request *cr = &c->parsed->cr;
+  int rc;
+  if (cr->context.len != 0)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "CertificateRequest with a context in the handshake");
+  if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
+  c->cert_requested = 1;
+  return tern_conn_transcript_add(c, c->msg, c->msg_len);
+}
+
+int tern_client_recv_cert(tern_conn *c) { return tern_hs_certificate_recv(c, &c->parsed->cert); }
+
+int tern_client_recv_cv(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
+
+/* Our answer to a CertificateRequest: our chain and its proof when our
+   key can sign with a scheme the server listed, else an empty one. */
+static int queue_client_auth(tern_conn *c) {
+  const tern_cert_chain *chain = c->cfg->chain;
+  uint8_t alert = 0;
+  uint16_t scheme = 0;
+  int rc;
+  if (chain != NULL &&
+      tern_sig_pick(chain->key, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs, c->n_peer_sigs,
+                    &scheme, &alert) == TERN_OK) {
+    c->own_chain = c->cfg->chain;
+    c->sig_scheme = scheme;
+    rc = tern_conn_push_event(c, TERN_EV_SEND_CERT);
+    if (rc == TERN_OK) rc = tern_conn_push_event(c, TERN_EV_SEND_CV);
+  } else {
+    c->own_chain = NULL;
+    rc = tern_conn_push_event(c, TERN_EV_SEND_CERT_EMPTY);
+  }
+  return rc;
+}
+
+int tern_client_recv_fin(tern_conn *c) {
+  int rc = tern_hs_finished_check(c, c->ks.server_hs, &c->parsed->fin);
+  if (rc == TERN_OK) rc = tern_hs_application_secrets(c);
+  if (rc != TERN_OK) return rc;
+  /* Over TCP, accepted early data ends with EndOfEarlyData (§4.5). */
+  if (!c->quic && c->early_status == TERN_EARLY_DATA_ACCEPTED &&
+      (rc = tern_conn_push_event(c, TERN_EV_SEND_EOED)) != TERN_OK)
+    return rc;
+  if (c->cert_requested && (rc = queue_client_auth(c)) != TERN_OK) return rc;
+  return tern_conn_push_event(c, TERN_EV_SEND_FIN);
+}
+
+int tern_client_send_eoed(tern_conn *c) {
+  uint8_t msg[4];
+  size_t len = 0;
+  int rc;
+  if (c->quic)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "EndOfEarlyData is not sent in QUIC");
+  if (tern_msg_write_end_of_early_data(msg, sizeof msg, &len) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write EndOfEarlyData");
+  /* the transport sends it under the 0-RTT keys (RFC 8446 §4.5) */
+  rc = tern_conn_send_msg(c, msg, len);
+  c->early_data_ended = 1;
+  return rc;
+}
+
+int tern_client_send_cert(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }
+
+int tern_client_send_cv(tern_conn *c) { return tern_hs_verify_send(c, c->own_chain); }
+
+int tern_client_send_fin(tern_conn *c) {
+  uint8_t th[TERN_MAX_HASH_LEN];
+  int rc = tern_hs_finished_send(c, c->ks.client_hs);
+  if (rc == TERN_OK) rc = tern_hs_transcript_hash(c, th);
+  if (rc == TERN_OK && tern_keysched_resumption(&c->ks, th) != TERN_OK)
+    rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "resumption secret failed");
+  /* RFC 9001 §4.1.4: our 1-RTT write key, then the server's. */
+  if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_WRITE);
+  if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_READ);
+  if (rc == TERN_OK) rc = tern_conn_set_read_level(c, TERN_LEVEL_APPLICATION);
+  if (rc == TERN_OK) c->done = 1;
+  return rc;
+}
+
+int tern_client_recv_nst(tern_conn *c) { return tern_resume_client_ticket(c, &c->parsed->nst); }
+
+int tern_client_recv_ku(tern_conn *c) { return tern_hs_key_update_recv(c, c->parsed->ku_request); }
+
+int tern_client_send_ku(tern_conn *c) { return tern_hs_key_update_send(c); }
+
+/* ---- post-handshake authentication (TCP) ---- */
+
+int tern_client_recv_cr_post(tern_conn *c) {
+  const tern_certificate_request *cr = &c->parsed->cr;
+  int rc;
+  if (!c->pha_offered)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "CertificateRequest after the handshake, without post_handshake_auth");
+  if (cr->context.len == 0 || cr->context.len > sizeof c->pha_context)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "post-handshake CertificateRequest context of %zu bytes",
+                          cr->context.len);
+  if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
+  if ((rc = tern_hs_pha_start(c, cr->context.p, cr->context.len)) != TERN_OK) return rc;
+  if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
+  if ((rc = queue_client_auth(c)) != TERN_OK) return rc;
+  return tern_conn_push_event(c, TERN_EV_SEND_FIN);
+}
+
+int tern_client_send_cert_post(tern_conn *c) { return tern_hs_certificate_send(c, c->own_chain); }
+
+int tern_client_send_cv_post(tern_conn *c) { return tern_hs_verify_send(c, c->own_chain); }
+
+int tern_client_send_fin_post(tern_conn *c) {
+  /* the Finished key of §4.4: the current client_application_traffic_secret */
+  int rc = tern_hs_finished_send(c, c->ks.client_ap);
+  tern_hs_pha_end(c, rc == TERN_OK);
+  return rc;
+}
