@@ -1,6 +1,7 @@
 #!/bin/sh
 # tools/regen.sh [OUTDIR] [DOCDIR] - compile every Ragel machine in spec/
-# into OUTDIR (default gen/) and draw it into DOCDIR (default docs/).
+# into OUTDIR (default gen/) and draw it into DOCDIR (default docs/), with
+# the picture of the layers (docs/layers.dot -> layers.svg).
 # Output is -G2, free of #line directives and trailing spaces, with a
 # "do not edit" header, so that tests/gen_fresh.sh can diff it exactly.
 # The drawings name each edge by its event: a symbol defined in the .rl
@@ -53,3 +54,7 @@ for rl in "$top"/spec/*.rl; do
   fi
   rm -f "$tmp" "$tmp.dot" "$tmp.named.dot"
 done
+# The picture of the layers (docs/architecture.md).
+if command -v dot >/dev/null 2>&1; then
+  dot -Tsvg "$top/docs/layers.dot" | sed -e 's/[[:space:]]*$//' > "$doc/layers.svg"
+fi

@@ -1,5 +1,5 @@
 /*
- * tools/tern.c - the `tern` command-line program.
+ * tools/main.c - the `tern` command-line program: picks the command.
  *
  *   tern demo    walk through what tern does today, printing each step
  *   tern client  TLS 1.3 over TCP to a server (cli_client.c)
