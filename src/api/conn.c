@@ -87,9 +87,9 @@ int tern_handshake(tern_conn *c) {
   if (c->error) return c->error;
   if (!c->started) {
     c->started = 1;
-    if (c->role == TERN_CLIENT && tern_conn_run_event(c, TERN_EV_SEND_CH) != TERN_OK) {
+    if (c->role == TERN_CLIENT && (rc = tern_conn_run_event(c, TERN_EV_SEND_CH)) != TERN_OK) {
       tern_conn_report_failure(c);
-      return c->error ? c->error : TERN_ERR_STATE;
+      return c->error ? c->error : rc;
     }
   }
   rc = tern_conn_process(c);

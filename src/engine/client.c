@@ -38,7 +38,8 @@ static int replay_client_hello(tern_conn *c, tern_client_hello *ch, uint8_t *out
   const uint8_t *trace = c->test->client_hello(c, c->used_hrr, &n);
   uint8_t alert = 0;
   if (trace == NULL) return TERN_OK;
-  if (n < 4 + 38 || n > cap) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
+  if (n < 4 + 38 || n > cap)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
   memcpy(out, trace, n);
   if (tern_msg_parse_client_hello(out + 4, n - 4, ch, &alert) != TERN_OK ||
       (c->offer != NULL && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
