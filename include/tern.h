@@ -164,7 +164,7 @@ struct x509_store_st;
  * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
  * with the defaults: all three suites (AES-128-GCM, ChaCha20, AES-256-GCM),
  * groups X25519, P-256, X448, P-384, P-521 (key share for X25519 only),
- * every signature scheme, peer verification on for clients, a 64 KiB cap
+ * every signature scheme, peer verification on for clients, a 132 KiB cap
  * on one handshake message; servers get a random ticket key of their own
  * and send 2 tickets (2 h lifetime) after each handshake once they have
  * a clock (tern_config_set_clock); 0-RTT, client authentication and
@@ -331,9 +331,10 @@ typedef int (*tern_random_fn)(void *ctx, uint8_t *out, size_t len);
 int tern_config_set_random(tern_config *cfg, tern_random_fn fn, void *ctx);
 
 /**
- * tern_config_set_max_message_size caps one handshake message (default
- * 65536, at least 1024); a longer one fails the handshake with
- * illegal_parameter before its body is buffered.
+ * tern_config_set_max_message_size caps one handshake message, header
+ * included (default 135168 = 132 KiB: more than the largest ClientHello
+ * the encoding allows, 131400 bytes; at least 1024); a longer one fails
+ * the handshake with illegal_parameter before its body is buffered.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG.
  */
 int tern_config_set_max_message_size(tern_config *cfg, size_t max);

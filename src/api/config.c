@@ -49,7 +49,7 @@ tern_config *tern_config_new(tern_role role) {
   memcpy(cfg->sigs, default_sigs, sizeof default_sigs);
   cfg->n_sigs = sizeof default_sigs / sizeof default_sigs[0];
   cfg->verify_peer = role == TERN_CLIENT;
-  cfg->max_message = 65536;
+  cfg->max_message = TERN_DEFAULT_MAX_MESSAGE;
   cfg->early_window_ms = 10000;
   cfg->strike_capacity = DEFAULT_STRIKE_CAPACITY;
   if (pthread_mutex_init(&cfg->strike_lock, NULL) != 0) {

@@ -170,6 +170,46 @@ int tern_msg_find_key_share(const tern_extensions *ext, uint16_t group,
   return 0;
 }
 
+/* tern_msg_list_common: see msg.h. */
+size_t tern_msg_list_common(const tern_u16_list *list, const uint16_t *wanted,
+                            size_t n_wanted, uint16_t *out) {
+  size_t n = 0, i;
+
+  if (list == NULL || wanted == NULL || out == NULL)
+    return 0;
+  for (i = 0; i < n_wanted; i++) {
+    if (tern_msg_list_has(list, wanted[i]))
+      out[n++] = wanted[i];
+  }
+  return n;
+}
+
+/* tern_msg_key_share_count: see msg.h. */
+size_t tern_msg_key_share_count(const tern_extensions *ext, uint16_t group) {
+  tern_reader r, ke;
+  uint16_t g;
+  size_t n = 0, i, kept;
+
+  if (ext == NULL)
+    return 0;
+  if (ext->key_shares_raw.p != NULL) {
+    tern_reader_init(&r, ext->key_shares_raw.p, ext->key_shares_raw.len);
+    while (tern_reader_u16(&r, &g) == TERN_OK &&
+           tern_reader_open_u16(&r, &ke, 1, 0xffff) == TERN_OK) {
+      if (g == group)
+        n++;
+    }
+    return n;
+  }
+  kept = ext->n_key_shares < TERN_MSG_MAX_KEY_SHARES ? ext->n_key_shares
+                                                     : TERN_MSG_MAX_KEY_SHARES;
+  for (i = 0; i < kept; i++) {
+    if (ext->key_shares[i].group == group)
+      n++;
+  }
+  return n;
+}
+
 /* tern_msg_header: see msg.h. */
 int tern_msg_header(const uint8_t *p, size_t n, uint8_t *type,
                     size_t *body_len) {

@@ -352,6 +352,23 @@ uint32_t tern_msg_ext_allowed(uint8_t msg_type, int is_hrr);
 int tern_msg_list_has(const tern_u16_list *list, uint16_t value);
 
 /*
+ * tern_msg_list_common writes to out the entries of wanted[0..n_wanted)
+ * that are anywhere in a parsed list (tern_msg_list_has), in the order of
+ * wanted, and returns how many (at most n_wanted). It is how a peer's
+ * list of any length is read in full while only values tern knows are
+ * kept. Cannot fail; a NULL list gives 0.
+ */
+size_t tern_msg_list_common(const tern_u16_list *list, const uint16_t *wanted,
+                            size_t n_wanted, uint16_t *out);
+
+/*
+ * tern_msg_key_share_count returns how many entries of a parsed
+ * ClientHello key_share list (every entry, through key_shares_raw) are
+ * for group. Cannot fail; a NULL ext gives 0.
+ */
+size_t tern_msg_key_share_count(const tern_extensions *ext, uint16_t group);
+
+/*
  * tern_msg_find_key_share looks for the client's share for group in a
  * parsed ClientHello key_share list (scanning key_shares_raw, so every
  * entry counts) and sets *out. Returns 1 if found, 0 if not. Cannot fail;

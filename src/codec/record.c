@@ -104,7 +104,6 @@ size_t tern_record_reader_buffered(const tern_record_reader *r) {
 static int record_check_header(const uint8_t h[TERN_RECORD_HEADER_LEN],
                                size_t *len, uint8_t *alert) {
   uint8_t type = h[0];
-  uint16_t version = (uint16_t)((h[1] << 8) | h[2]);
   size_t length = ((size_t)h[3] << 8) | h[4];
 
   /* §5: an unexpected record type MUST be answered by unexpected_message. */
@@ -113,13 +112,9 @@ static int record_check_header(const uint8_t h[TERN_RECORD_HEADER_LEN],
     *alert = TERN_ALERT_UNEXPECTED_MESSAGE;
     return TERN_ERR_MALFORMED;
   }
-  /* §5.1: 0x0303, where the initial ClientHello MAY use 0x0301 in each
-     of its records (libssl does, when one is cut into several). */
-  if (version != TERN_RECORD_VERSION_TLS12 &&
-      !(version == TERN_RECORD_VERSION_TLS10 && type == TERN_CONTENT_HANDSHAKE)) {
-    *alert = TERN_ALERT_PROTOCOL_VERSION;
-    return TERN_ERR_MALFORMED;
-  }
+  /* §5.1: legacy_record_version "MUST be ignored for all purposes": any
+     value is taken, on every record (it is still part of the AEAD's
+     additional data, so a protected record keeps what was sent). */
   if (type == TERN_CONTENT_APPLICATION_DATA) {
     /* §5.2: TLSCiphertext.length MUST NOT exceed 2^14 + 256. */
     if (length > TERN_RECORD_MAX_CIPHERTEXT) {

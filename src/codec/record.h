@@ -120,15 +120,14 @@ void tern_record_reader_init(tern_record_reader *r);
  * still incomplete; call again with the rest of the input or more bytes.
  *
  * Each header is checked as soon as its 5 bytes are in (§5.1, §5.2):
- * type 20..23, else unexpected_message; legacy_record_version 0x0303
- * (0x0301 tolerated on handshake records, which an initial ClientHello
- * may use in each of its records),
- * else protocol_version; length 0 only for application_data, else
- * unexpected_message; length at most 2^14 for plaintext types and
- * 2^14 + 256 for application_data, else record_overflow.
+ * type 20..23, else unexpected_message; length 0 only for
+ * application_data, else unexpected_message; length at most 2^14 for
+ * plaintext types and 2^14 + 256 for application_data, else
+ * record_overflow. legacy_record_version is ignored (§5.1: any value is
+ * taken, and reported in rec->version).
  *
  * Returns TERN_OK, TERN_WANT_READ, TERN_ERR_INVALID_ARG (internal_error),
- * TERN_ERR_MALFORMED (unexpected_message, protocol_version),
+ * TERN_ERR_MALFORMED (unexpected_message),
  * TERN_ERR_LIMIT (record_overflow); *alert is set on every failure.
  */
 int tern_record_read(tern_record_reader *r, const uint8_t *in, size_t in_len,

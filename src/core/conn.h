@@ -36,6 +36,10 @@
 #define TERN_MAX_TP 4096         /* quic_transport_parameters body */
 #define TERN_MAX_COOKIE 512
 #define TERN_PENDING_EVENTS 16
+/* One handshake message at most, header included, unless configured:
+   above the largest ClientHello the encoding allows (4 + 2 + 32 + 33 +
+   2 + 65534 + 256 + 2 + 65535 = 131400 bytes). */
+#define TERN_DEFAULT_MAX_MESSAGE (132u * 1024u)
 #define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
 
 /* Resumption state, owned by the engine (engine/ticket.h); the core only
@@ -157,6 +161,10 @@ struct tern_conn {
   const uint8_t *msg;
   size_t msg_len;
   tern_parsed *parsed;            /* its parsed form */
+  int msg_ends_input;             /* set by the classifier: the message
+                                     comes right before a key change, so
+                                     nothing may follow it in its record
+                                     (RFC 8446 §5.1) */
 
   /* negotiation */
   const tern_suite *suite;
@@ -189,7 +197,7 @@ struct tern_conn {
   struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
   uint8_t *peer_leaf;             /* DER of the peer's leaf certificate */
   size_t peer_leaf_len;
-  uint16_t peer_sigs[TERN_MAX_SIGS]; /* signature_algorithms the peer sent */
+  uint16_t peer_sigs[TERN_MAX_SIGS]; /* ours among the signature_algorithms the peer sent */
   size_t n_peer_sigs;
 
   /* transcript and key schedule */
@@ -330,6 +338,9 @@ int tern_conn_run_event(tern_conn *c, unsigned char ev);
 
 /* Runs the events the last action queued (our own messages). */
 int tern_conn_run_pending(tern_conn *c);
+
+/* Bytes of a handshake message not yet whole, buffered at the read level. */
+size_t tern_conn_input_pending(const tern_conn *c);
 
 /* Frees the bytes buffered at every level. */
 void tern_conn_free_input(tern_conn *c);

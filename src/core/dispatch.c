@@ -24,6 +24,11 @@ void tern_conn_free_input(tern_conn *c) {
   for (int i = 0; i < 4; i++) inbuf_free(&c->in[i]);
 }
 
+size_t tern_conn_input_pending(const tern_conn *c) {
+  const tern_inbuf *b = &c->in[c->read_level];
+  return b->len - b->off;
+}
+
 int tern_conn_set_read_level(tern_conn *c, tern_level level) {
   tern_inbuf *old = &c->in[c->read_level];
   if (level < c->read_level)
@@ -107,8 +112,15 @@ int tern_conn_process(tern_conn *c) {
     c->msg_len = 4 + body_len;
     c->parsed = &parsed;
     b->off += c->msg_len;
+    c->msg_ends_input = 0;
     rc = c->machine->classify(c, &ev);
     if (rc == TERN_OK) rc = tern_conn_run_event(c, ev);
+    /* RFC 8446 §5.1: a message before a key change ends its record (and
+       in QUIC, the data at its level) */
+    if (rc == TERN_OK && c->msg_ends_input && b->off < b->len)
+      rc = tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "handshake data after %s, which must end its record",
+                          tern_event_name(ev));
     c->msg = NULL;
     c->msg_len = 0;
     c->parsed = NULL;

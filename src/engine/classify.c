@@ -31,6 +31,9 @@ typedef struct msg_rule {
   uint8_t quic_levels; /* levels it may arrive at in QUIC; 0: never in QUIC */
   uint8_t tcp_levels;  /* levels it may arrive at over TCP */
   uint8_t early;       /* it comes under the 0-RTT keys, and nothing else does */
+  uint8_t ends_input;  /* a key change follows it: it must end its record
+                          (RFC 8446 §5.1: ClientHello, ServerHello,
+                          EndOfEarlyData, Finished, KeyUpdate) */
   parse_fn parse;
 } msg_rule;
 
@@ -128,31 +131,31 @@ static int parse_ku(const tern_conn *c, const uint8_t *body, size_t len, tern_pa
 
 /* What a client receives (RFC 8446 §2, §4.6; RFC 9001 §4.1.4, §6). */
 static const msg_rule client_rules[] = {
-    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, parse_sh},
-    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, parse_ee},
+    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, 1, parse_sh},
+    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, 0, parse_ee},
     /* over TCP also after the handshake: post-handshake authentication */
-    {TERN_HS_CERTIFICATE_REQUEST, "CertificateRequest", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+    {TERN_HS_CERTIFICATE_REQUEST, "CertificateRequest", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
      parse_cr},
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, parse_server_cert},
-    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, parse_fin},
-    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, parse_nst},
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, 0, parse_server_cert},
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, 0, parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, 1, parse_fin},
+    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, 0, parse_nst},
     /* RFC 9001 §6: QUIC has its own key update */
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, parse_ku},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, parse_ku},
 };
 
 /* What a server receives. */
 static const msg_rule server_rules[] = {
-    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, parse_ch},
+    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, 1, parse_ch},
     /* over TCP also after the handshake: post-handshake authentication */
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
      parse_client_cert},
-    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0,
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
      parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, parse_fin},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 1, parse_fin},
     /* RFC 9001 §8.3: no EndOfEarlyData in QUIC */
-    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, parse_eoed},
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, parse_ku},
+    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, 1, parse_eoed},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, parse_ku},
 };
 
 /* The rule of type for c's role, or NULL when the role never receives it. */
@@ -187,5 +190,6 @@ int tern_classify(tern_conn *c, unsigned char *ev) {
                           type);
   rc = r->parse(c, c->msg + 4, c->msg_len - 4, c->parsed, ev, &alert);
   if (rc != TERN_OK) return tern_conn_fail(c, alert, "malformed %s", tern_event_name(*ev));
+  c->msg_ends_input = r->ends_input;
   return TERN_OK;
 }

@@ -367,8 +367,8 @@ static int take_request_sigs(tern_conn *c, const tern_certificate_request *cr) {
   if (!(cr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "CertificateRequest without signature_algorithms");
-  c->n_peer_sigs = sa->n < TERN_MAX_SIGS ? sa->n : TERN_MAX_SIGS;
-  memcpy(c->peer_sigs, sa->v, c->n_peer_sigs * sizeof(uint16_t));
+  /* the server's list may be of any length: keep the schemes of ours in it */
+  c->n_peer_sigs = tern_msg_list_common(sa, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs);
   return TERN_OK;
 }
 

@@ -46,15 +46,18 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ClientHello without supported_groups");
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ClientHello without key_share");
-  /* Every share must be for a group the client lists, once (§4.2.8). */
-  for (size_t i = 0; i < e->n_key_shares; i++) {
-    if (!tern_msg_list_has(&e->supported_groups, e->key_shares[i].group))
+  /* §4.2.8: a share only for a group the client lists, and one at most
+     per group; checked for the groups we could pick, so a list of any
+     length costs one pass per group of ours. */
+  for (size_t i = 0; i < c->cfg->n_groups; i++) {
+    size_t k = tern_msg_key_share_count(e, c->cfg->groups[i]);
+    if (k > 1)
+      return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "two key shares for group 0x%04x",
+                            c->cfg->groups[i]);
+    if (k == 1 && !tern_msg_list_has(&e->supported_groups, c->cfg->groups[i]))
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                             "key share for group 0x%04x not in supported_groups",
-                            e->key_shares[i].group);
-    for (size_t j = 0; j < i; j++)
-      if (e->key_shares[j].group == e->key_shares[i].group)
-        return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "two key shares for one group");
+                            c->cfg->groups[i]);
   }
   for (size_t i = 0; i < c->cfg->n_groups; i++)
     if (tern_msg_find_key_share(e, c->cfg->groups[i], &ks)) {
@@ -133,8 +136,8 @@ static int pick_certificate(tern_conn *c, const tern_client_hello *ch) {
                                 ? &ch->ext.signature_algorithms_cert
                                 : sa;
   tern_cert_chain *chains[TERN_MAX_CHAINS], *fallback = NULL;
-  uint16_t scheme = 0, fallback_scheme = 0;
-  size_t n = 0;
+  uint16_t scheme = 0, fallback_scheme = 0, common[TERN_MAX_SIGS];
+  size_t n = 0, n_common;
   uint8_t alert = 0;
   if (!(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
@@ -143,11 +146,22 @@ static int pick_certificate(tern_conn *c, const tern_client_hello *ch) {
     return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
   chains[n++] = c->cfg->chain;
   for (size_t i = 0; i < c->cfg->n_more_chains; i++) chains[n++] = c->cfg->more_chains[i];
+  /* the client's lists may be of any length: keep what we could use */
+  n_common = tern_msg_list_common(sa, c->cfg->sigs, c->cfg->n_sigs, common);
   for (size_t i = 0; i < n; i++) {
-    if (tern_sig_pick(chains[i]->key, c->cfg->sigs, c->cfg->n_sigs, sa->v, sa->n, &scheme,
+    uint16_t signed_with[2 * TERN_CERT_MAX_CHAIN], allowed[2 * TERN_CERT_MAX_CHAIN];
+    size_t n_signed = 0;
+    if (tern_sig_pick(chains[i]->key, c->cfg->sigs, c->cfg->n_sigs, common, n_common, &scheme,
                       &alert) != TERN_OK)
       continue;
-    if (tern_cert_chain_signed_within(chains[i], sc->v, sc->n)) {
+    /* rsa_pss_rsae_X and rsa_pss_pss_X are the same signature */
+    for (size_t j = 0; j < chains[i]->n; j++) {
+      uint16_t w = chains[i]->signed_with[j];
+      signed_with[n_signed++] = w;
+      if (w >= 0x0804 && w <= 0x0806) signed_with[n_signed++] = (uint16_t)(w + 5);
+    }
+    if (tern_cert_chain_signed_within(chains[i], allowed,
+                                      tern_msg_list_common(sc, signed_with, n_signed, allowed))) {
       c->own_chain = chains[i];
       c->sig_scheme = scheme;
       return TERN_OK;
@@ -170,6 +184,12 @@ static int negotiate(tern_conn *c, const tern_client_hello *ch, int *share_found
   const tern_extensions *e = &ch->ext;
   int rc;
 
+  /* RFC 8446 §D.5: a legacy_version of 0x0300 or less is refused,
+     whatever supported_versions says */
+  if (ch->legacy_version <= 0x0300)
+    return tern_conn_fail(c, TERN_ALERT_PROTOCOL_VERSION,
+                          "ClientHello legacy_version 0x%04x (SSL 3.0 or older)",
+                          ch->legacy_version);
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS)) ||
       !tern_msg_list_has(&e->supported_versions, TERN_TLS13))
     return tern_conn_fail(c, TERN_ALERT_PROTOCOL_VERSION, "the client does not offer TLS 1.3");

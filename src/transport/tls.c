@@ -170,84 +170,165 @@ int tern_tls_attach(tern_conn *c) {
   return TERN_OK;
 }
 
-/* A record the peer sent: its content, by type. */
-static int handle_record(tern_conn *c, tern_record *rec) {
+/* What a refused 0-RTT record counts against max_early_data_size: its
+   ciphertext less the tag and the inner content type (RFC 8446 §4.2.10
+   counts only the payload; padding cannot be told apart without keys). */
+static size_t refused_early_bytes(const tern_conn *c, const tern_record *rec) {
+  size_t overhead = (c->suite != NULL ? c->suite->tag_len : TERN_RECORD_TAG_LEN) + 1;
+  return rec->len > overhead ? rec->len - overhead : 0;
+}
+
+/*
+ * RFC 8446 §4.2.10: whether a server that refused 0-RTT may skip this
+ * application_data record instead of failing: without a HelloRetryRequest,
+ * records that do not open under the handshake keys, until the first one
+ * that does; after one, records that arrive before the second ClientHello
+ * (there are no keys to try then); in both cases up to max_early_data_size
+ * (beyond it: unexpected_message). A server with 0-RTT off still skips up
+ * to one record's worth: its clients may hold tickets from when it was on.
+ */
+static int skip_refused_early(tern_conn *c, const tern_record *rec, int *skipped) {
+  tern_tls *t = c->tls;
+  size_t n, budget = c->cfg->max_early_data ? c->cfg->max_early_data : TERN_RECORD_MAX_PLAINTEXT;
+  *skipped = 0;
+  if (c->role != TERN_SERVER || c->early_status != TERN_EARLY_DATA_REJECTED || t->early_over)
+    return TERN_OK;
+  if (tern_record_prot_active(&t->rprot) ? c->used_hrr || c->read_level != TERN_LEVEL_HANDSHAKE
+                                         : !c->used_hrr)
+    return TERN_OK;
+  n = refused_early_bytes(c, rec);
+  if (n > budget - t->early_skipped)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "more refused 0-RTT data than max_early_data_size (%zu)", budget);
+  t->early_skipped += n;
+  *skipped = 1;
+  return TERN_OK;
+}
+
+/*
+ * Opens an application_data record in place: under the 0-RTT keys while
+ * accepted early data lasts (server), else under the read keys; a server
+ * that refused 0-RTT skips what it may (*skipped). Without keys the record
+ * stays as it is (the caller refuses it).
+ */
+static int open_record(tern_conn *c, tern_record *rec, int *early, int *skipped) {
   tern_tls *t = c->tls;
   uint8_t alert = 0;
+  size_t len = rec->len;
   int rc;
-  int early = 0;
-  if (t->close_received)
-    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "a record after close_notify");
-  if (rec->type == TERN_CONTENT_APPLICATION_DATA && c->role == TERN_SERVER &&
-      c->early_status == TERN_EARLY_DATA_ACCEPTED && !c->early_data_ended &&
-      tern_record_prot_active(&t->eprot)) {
-    /* 0-RTT records, until EndOfEarlyData */
+  *early = *skipped = 0;
+  if (c->role == TERN_SERVER && c->early_status == TERN_EARLY_DATA_ACCEPTED &&
+      !c->early_data_ended && tern_record_prot_active(&t->eprot)) {
     rc = tern_record_open(&t->eprot, rec, &alert);
     if (rc != TERN_OK)
       return tern_conn_fail(c, alert, "a 0-RTT record does not open: %s", tern_strerror(rc));
-    early = 1;
-  } else if (rec->type == TERN_CONTENT_APPLICATION_DATA && tern_record_prot_active(&t->rprot)) {
-    size_t len = rec->len;
-    rc = tern_record_open(&t->rprot, rec, &alert);
-    /* §4.2.10: a server that refused 0-RTT skips what it cannot open */
-    if (rc == TERN_ERR_DECRYPT && c->role == TERN_SERVER &&
-        c->early_status == TERN_EARLY_DATA_REJECTED && c->read_level == TERN_LEVEL_HANDSHAKE &&
-        t->early_skipped + len <= (size_t)TERN_RECORD_MAX_CIPHERTEXT * 4) {
-      t->early_skipped += len;
-      return TERN_OK;
-    }
-    if (rc != TERN_OK)
-      return tern_conn_fail(c, alert, "a protected record does not open: %s", tern_strerror(rc));
-  } else if (rec->type == TERN_CONTENT_APPLICATION_DATA && c->role == TERN_SERVER &&
-             c->early_status == TERN_EARLY_DATA_REJECTED && !c->done &&
-             t->early_skipped + rec->len <= (size_t)TERN_RECORD_MAX_CIPHERTEXT * 4) {
-    /* after a HelloRetryRequest: refused 0-RTT before the second
-       ClientHello, with no keys to try at all */
-    t->early_skipped += rec->len;
+    *early = 1;
     return TERN_OK;
+  }
+  if (!tern_record_prot_active(&t->rprot)) return skip_refused_early(c, rec, skipped);
+  rc = tern_record_open(&t->rprot, rec, &alert);
+  if (rc == TERN_ERR_DECRYPT) {
+    rec->len = len; /* wiped, but its length counts */
+    if ((rc = skip_refused_early(c, rec, skipped)) != TERN_OK || *skipped) return rc;
+    return tern_conn_fail(c, TERN_ALERT_BAD_RECORD_MAC, "a protected record does not open");
+  }
+  if (rc != TERN_OK)
+    return tern_conn_fail(c, alert, "a protected record does not open: %s", tern_strerror(rc));
+  t->early_over = 1; /* the client's second flight has begun: no more skipping */
+  return TERN_OK;
+}
+
+/* A change_cipher_spec record (§5, §D.4): the one byte 0x01, once, from
+   the first ClientHello on (sent by a client, received by a server) until
+   the peer's Finished; anything else is unexpected_message. */
+static int handle_ccs(tern_conn *c, const tern_record *rec) {
+  tern_tls *t = c->tls;
+  int hello_seen = c->role == TERN_CLIENT ? c->started : c->suite != NULL;
+  if (rec->len != 1 || rec->data[0] != 1 || !hello_seen || c->done || t->ccs_received)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "unexpected change_cipher_spec");
+  t->ccs_received = 1;
+  return TERN_OK;
+}
+
+/* An alert record (§6): exactly one alert. close_notify closes our read
+   side; user_canceled ends a handshake under way and is ignored after
+   one (a close_notify follows it); every other alert, whatever its level
+   byte says, is an error that ends the connection. No alert is answered
+   with one. */
+static int handle_alert(tern_conn *c, const tern_record *rec) {
+  tern_tls *t = c->tls;
+  uint8_t desc;
+  if (rec->len != 2) return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "malformed alert record");
+  desc = rec->data[1];
+  if (desc == TERN_ALERT_CLOSE_NOTIFY) {
+    t->close_received = 1;
+    return TERN_OK;
+  }
+  if (desc == TERN_ALERT_USER_CANCELED && c->done) return TERN_OK;
+  t->alert_sent = 1;
+  return tern_conn_fail(c, desc, "the peer sent alert %u (%s)", desc,
+                        tern_alert_name(desc) ? tern_alert_name(desc) : "?");
+}
+
+/* Application data the peer sent (early or not), for tern_tls_read. */
+static int take_application_data(tern_conn *c, const tern_record *rec, int early) {
+  tern_tls *t = c->tls;
+  if (early) {
+    /* §4.2.10: more than max_early_data_size is unexpected_message */
+    t->early_bytes += rec->len;
+    if (t->early_bytes > c->cfg->max_early_data)
+      return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                            "more 0-RTT data than max_early_data_size");
+  } else if (c->read_level != TERN_LEVEL_APPLICATION) {
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "application data before the handshake keys allow it");
+  }
+  /* §5.4: empty application data is allowed, but not without end */
+  if (rec->len == 0) {
+    if (++t->empty_records > TERN_TLS_MAX_EMPTY_RECORDS)
+      return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                            "more than %d empty records in a row", TERN_TLS_MAX_EMPTY_RECORDS);
+    return TERN_OK;
+  }
+  if (t->app_off == t->app_len) t->app_off = t->app_len = 0;
+  if (reserve(&t->app, &t->app_cap, t->app_len, rec->len) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  memcpy(t->app + t->app_len, rec->data, rec->len);
+  t->app_len += rec->len;
+  return TERN_OK;
+}
+
+/* A record the peer sent: opened when protected, then its content, by type. */
+static int handle_record(tern_conn *c, tern_record *rec) {
+  tern_tls *t = c->tls;
+  int rc, early = 0, skipped = 0;
+  if (t->close_received)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "a record after close_notify");
+  if (rec->type == TERN_CONTENT_APPLICATION_DATA) {
+    if ((rc = open_record(c, rec, &early, &skipped)) != TERN_OK || skipped) return rc;
   } else if (tern_record_prot_active(&t->rprot) && rec->type != TERN_CONTENT_CHANGE_CIPHER_SPEC &&
              rec->type != TERN_CONTENT_ALERT) {
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "an unprotected record of type %u after keys were set", rec->type);
   }
+  if (rec->type != TERN_CONTENT_APPLICATION_DATA || rec->len != 0) t->empty_records = 0;
+  /* §5.1: a handshake message split over records has no other record
+     between its fragments */
+  if (rec->type != TERN_CONTENT_HANDSHAKE && tern_conn_input_pending(c))
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "a record of type %u inside a fragmented handshake message", rec->type);
   switch (rec->type) {
     case TERN_CONTENT_CHANGE_CIPHER_SPEC:
-      /* §5: one byte 0x01 between the first ClientHello and the peer's
-         Finished is dropped; anything else is unexpected_message */
-      if (rec->len != 1 || rec->data[0] != 1 || c->suite == NULL || c->done || t->ccs_received)
-        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "unexpected change_cipher_spec");
-      t->ccs_received = 1;
-      return TERN_OK;
+      return handle_ccs(c, rec);
     case TERN_CONTENT_ALERT:
-      if (rec->len != 2) return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "malformed alert");
-      if (rec->data[1] == TERN_ALERT_CLOSE_NOTIFY) {
-        t->close_received = 1;
-        return TERN_OK;
-      }
-      t->alert_sent = 1; /* never answer an alert with one */
-      return tern_conn_fail(c, rec->data[1], "the peer sent alert %u (%s)", rec->data[1],
-                            tern_alert_name(rec->data[1]) ? tern_alert_name(rec->data[1]) : "?");
+      return handle_alert(c, rec);
     case TERN_CONTENT_HANDSHAKE:
       c->early_input = early;
       rc = tern_conn_buffer_input(c, c->read_level, rec->data, rec->len);
       if (rc == TERN_OK) rc = tern_conn_process(c);
       return rc == TERN_WANT_READ ? TERN_OK : rc;
     case TERN_CONTENT_APPLICATION_DATA:
-      if (early) {
-        /* §4.2.10: more than max_early_data_size is unexpected_message */
-        t->early_bytes += rec->len;
-        if (t->early_bytes > c->cfg->max_early_data)
-          return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
-                                "more 0-RTT data than max_early_data_size");
-      } else if (c->read_level != TERN_LEVEL_APPLICATION)
-        return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
-                              "application data before the handshake keys allow it");
-      if (t->app_off == t->app_len) t->app_off = t->app_len = 0;
-      if (reserve(&t->app, &t->app_cap, t->app_len, rec->len) != TERN_OK)
-        return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-      memcpy(t->app + t->app_len, rec->data, rec->len);
-      t->app_len += rec->len;
-      return TERN_OK;
+      return take_application_data(c, rec, early);
     default:
       return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "record type %u", rec->type);
   }

@@ -17,6 +17,9 @@
 
 /* Unread application data beyond which tern_tls_feed stops taking input. */
 #define TERN_TLS_APP_BUFFER 65536
+/* Empty application_data records in a row beyond which the peer is
+   refused (unexpected_message): they cost work and carry nothing. */
+#define TERN_TLS_MAX_EMPTY_RECORDS 32
 
 typedef struct tern_tls {
   tern_record_prot rprot, wprot;
@@ -34,6 +37,9 @@ typedef struct tern_tls {
   int close_sent;
   int alert_sent;          /* our fatal alert went out */
   size_t early_skipped;    /* server: bytes of refused 0-RTT records dropped */
+  int early_over;          /* server: a record opened under the handshake
+                              keys, so refused 0-RTT is over */
+  unsigned empty_records;  /* empty application_data records in a row */
 } tern_tls;
 
 /* Makes c a TLS-over-TCP connection: its record state and the TCP
