@@ -289,7 +289,8 @@ typedef enum tern_client_auth {
 
 /**
  * tern_config_set_client_auth (server) requests a client certificate in
- * every full handshake. The client's chain is verified against this
+ * every full handshake (a handshake on an external PSK has none: the PSK
+ * authenticates the client, RFC 8446 §4.3.2). The client's chain is verified against this
  * configuration's trust anchors (tern_config_load_trust) for TLS client
  * use, or judged by the verify callback; setting a mode other than NONE
  * turns peer verification on. With send_ca_names, the CertificateRequest
@@ -380,7 +381,8 @@ int tern_config_set_ticket_key(tern_config *cfg, const uint8_t name[16],
  * age is within window_ms of the server's, the ticket was never used,
  * and the early-data callback (if any) agrees. Client: offer early data
  * whenever the session allows it (window_ms unused).
- * max_early_data 0 turns 0-RTT off (the default).
+ * max_early_data 0 turns 0-RTT off (the default). 0-RTT on an external
+ * PSK also needs tern_config_set_psk_early_data.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG.
  */
 int tern_config_set_early_data(tern_config *cfg, uint32_t max_early_data,
@@ -398,6 +400,10 @@ int tern_config_set_early_data_callback(tern_config *cfg,
  * is full of live entries, gives a full handshake. A fleet plugs in a
  * shared store instead: fn gets a 32-byte identity and its expiry and
  * returns 1 when it was not seen before (and records it), 0 otherwise.
+ * The same store records the ClientHellos whose early data an external
+ * PSK carried, with expires_ms UINT64_MAX (see
+ * tern_config_set_psk_early_data); without it they go to a register of
+ * their own of the same capacity. Set it before connections are made.
  */
 typedef int (*tern_replay_fn)(void *user, const uint8_t id[32],
                               uint64_t now_ms, uint64_t expires_ms);
@@ -712,9 +718,10 @@ int tern_export_early_keying_material(const tern_conn *c, const char *label,
  * (valid as long as the connection). Rely on it only once the handshake
  * is done: the peer has then also proven its key (CertificateVerify and
  * Finished). A resumed connection has none: the session was
- * authenticated when it was made. Returns TERN_OK, TERN_ERR_INVALID_ARG,
- * or TERN_ERR_STATE when there is none (a client without a certificate,
- * a resumed connection, or before it arrived).
+ * authenticated when it was made; nor has one on an external PSK, which
+ * the PSK authenticates (tern_conn_psk_identity). Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, or TERN_ERR_STATE when there is none (a client
+ * without a certificate, a PSK handshake, or before it arrived).
  */
 int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der,
                                size_t *len);
