@@ -508,10 +508,11 @@ int tern_config_add_psk(tern_config *cfg, const uint8_t *identity,
  * Server: it accepts when this PSK is selected as the first identity,
  * without a HelloRetryRequest, the negotiated suite and ALPN are the
  * provisioned ones (it takes the provisioned suite when the client
- * offers it), the early-data callback (if any) agrees, and the
- * ClientHello is new (below). The early-data context
- * (tern_conn_set_early_data_context) plays no part: in QUIC the
- * transport parameters 0-RTT relies on are provisioned with the PSK too.
+ * offers it), the early-data callback (if any; tern_conn_psk_identity
+ * tells it which PSK) agrees, and the ClientHello is new (below). The
+ * early-data context (tern_conn_set_early_data_context) plays no part:
+ * in QUIC the transport parameters 0-RTT relies on are provisioned with
+ * the PSK too.
  *
  * Anti-replay: an external PSK is not single-use as a ticket is, and its
  * ClientHello carries no ticket age, so nothing in the handshake shows
