@@ -289,7 +289,8 @@ typedef enum tern_client_auth {
 
 /**
  * tern_config_set_client_auth (server) requests a client certificate in
- * every full handshake. The client's chain is verified against this
+ * every full handshake (a handshake on an external PSK has none: the PSK
+ * authenticates the client, RFC 8446 §4.3.2). The client's chain is verified against this
  * configuration's trust anchors (tern_config_load_trust) for TLS client
  * use, or judged by the verify callback; setting a mode other than NONE
  * turns peer verification on. With send_ca_names, the CertificateRequest
@@ -381,7 +382,8 @@ int tern_config_set_ticket_key(tern_config *cfg, const uint8_t name[16],
  * age is within window_ms of the server's, the ticket was never used,
  * and the early-data callback (if any) agrees. Client: offer early data
  * whenever the session allows it (window_ms unused).
- * max_early_data 0 turns 0-RTT off (the default).
+ * max_early_data 0 turns 0-RTT off (the default). 0-RTT on an external
+ * PSK also needs tern_config_set_psk_early_data.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG.
  */
 int tern_config_set_early_data(tern_config *cfg, uint32_t max_early_data,
@@ -399,6 +401,10 @@ int tern_config_set_early_data_callback(tern_config *cfg,
  * is full of live entries, gives a full handshake. A fleet plugs in a
  * shared store instead: fn gets a 32-byte identity and its expiry and
  * returns 1 when it was not seen before (and records it), 0 otherwise.
+ * The same store records the ClientHellos whose early data an external
+ * PSK carried, with expires_ms UINT64_MAX (see
+ * tern_config_set_psk_early_data); without it they go to a register of
+ * their own of the same capacity. Set it before connections are made.
  */
 typedef int (*tern_replay_fn)(void *user, const uint8_t id[32],
                               uint64_t now_ms, uint64_t expires_ms);
@@ -406,9 +412,10 @@ int tern_config_set_replay_store(tern_config *cfg, size_t capacity,
                                  tern_replay_fn fn, void *user);
 
 /**
- * tern_config_set_psk_ke allows resumption without a fresh (EC)DHE
- * (psk_ke, no forward secrecy for that connection): a client offers it
- * besides psk_dhe_ke, a server picks it when offered. Off by default.
+ * tern_config_set_psk_ke allows PSK handshakes (resumption, external
+ * PSKs) without a fresh (EC)DHE (psk_ke, no forward secrecy for that
+ * connection): a client offers it besides psk_dhe_ke, a server picks it
+ * when offered. Off by default.
  */
 int tern_config_set_psk_ke(tern_config *cfg, int on);
 
@@ -426,6 +433,123 @@ typedef void (*tern_new_session_fn)(tern_conn *c, const uint8_t *session,
                                     void *user);
 int tern_config_set_new_session_callback(tern_config *cfg,
                                          tern_new_session_fn fn, void *user);
+
+/* ------------------------------------------------------------------ */
+/* External pre-shared keys (RFC 8446 §4.2.11)                         */
+/* ------------------------------------------------------------------ */
+
+/** Most external PSKs one configuration holds. */
+#define TERN_MAX_PSKS 4
+/** Longest PSK identity tern takes, in bytes. */
+#define TERN_PSK_MAX_IDENTITY 128
+/** Shortest and longest PSK key tern takes, in bytes. */
+#define TERN_PSK_MIN_KEY 16
+#define TERN_PSK_MAX_KEY 64
+
+/** The hash a PSK is used with (RFC 8446 §4.2.11: SHA-256 unless set). */
+typedef enum tern_psk_hash {
+  TERN_PSK_SHA256 = 0, /**< with TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256 */
+  TERN_PSK_SHA384 = 1  /**< with TLS_AES_256_GCM_SHA384 */
+} tern_psk_hash;
+
+/**
+ * tern_config_add_psk adds an externally provisioned PSK: its identity
+ * (opaque bytes, 1..TERN_PSK_MAX_IDENTITY, unique in the configuration),
+ * its key (TERN_PSK_MIN_KEY..TERN_PSK_MAX_KEY bytes, copied into the
+ * configuration and wiped with OPENSSL_cleanse when it is freed) and the
+ * hash it is used with; at most TERN_MAX_PSKS per configuration. QUIC
+ * and TCP alike.
+ *
+ * Client: every ClientHello offers in pre_shared_key the identities of
+ * the PSKs whose hash one of its cipher suites uses, in the order they
+ * were added, each with obfuscated_ticket_age 0 and a binder from the
+ * "ext binder" key; a session set with tern_conn_set_session comes first
+ * (so 0-RTT rides on it, and an external PSK is the fallback when the
+ * ticket is refused). After a HelloRetryRequest only the PSKs of the
+ * chosen suite's hash stay. An accepted PSK authenticates both sides: no
+ * certificate is sent or verified, so a client that only uses PSKs needs
+ * no trust anchors (a server that answers with a certificate instead is
+ * verified as usual, and without anchors fails with unknown_ca).
+ *
+ * Server: it takes the first offered identity it knows (one of its
+ * tickets, or an external PSK) that fits a suite both sides have, and
+ * skips unknown ones. The PSK picks the suite: the server's preferred
+ * suite when it has the PSK's hash, else its first suite of that hash
+ * the client offers (which a HelloRetryRequest then names). The binder
+ * of the selected identity must verify (compared in constant time), else
+ * the handshake fails with decrypt_error. The handshake goes on as a
+ * resumption does: no CertificateRequest, Certificate or
+ * CertificateVerify; psk_dhe_ke, or psk_ke where tern_config_set_psk_ke
+ * allows it on both sides. With no PSK taken the server does a full
+ * handshake with its certificate; a server with no certificate (PSKs
+ * only) fails it with handshake_failure. Tickets issued after an
+ * external-PSK handshake resume as any others.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL, a length out of range, an
+ * unknown hash, an identity already added), TERN_ERR_LIMIT (full).
+ */
+int tern_config_add_psk(tern_config *cfg, const uint8_t *identity,
+                        size_t identity_len, const uint8_t *key,
+                        size_t key_len, tern_psk_hash hash);
+
+/**
+ * tern_config_set_psk_early_data lets the external PSK of this identity
+ * carry 0-RTT, with the values RFC 8446 §4.2.10 wants provisioned along
+ * with the key: the cipher suite (one of the PSK's hash) and the ALPN
+ * protocol (NULL: none) the early data goes under, and max_early_data,
+ * the most early data the client sends and the server takes over TCP
+ * (in QUIC only a switch: the transport's flow control limits 0-RTT).
+ * max_early_data 0 turns 0-RTT off for this PSK (the default). Both
+ * sides also need tern_config_set_early_data.
+ *
+ * Client: it offers early data when this PSK is the first identity of
+ * its ClientHello (no session set) and the suite is one of its own; a
+ * server that accepts it with another suite or ALPN, or with another
+ * identity than the first, fails the handshake (illegal_parameter).
+ * Server: it accepts when this PSK is selected as the first identity,
+ * without a HelloRetryRequest, the negotiated suite and ALPN are the
+ * provisioned ones (it takes the provisioned suite when the client
+ * offers it), the early-data callback (if any; tern_conn_psk_identity
+ * tells it which PSK) agrees, and the ClientHello is new (below). The
+ * early-data context (tern_conn_set_early_data_context) plays no part:
+ * in QUIC the transport parameters 0-RTT relies on are provisioned with
+ * the PSK too.
+ *
+ * Anti-replay: an external PSK is not single-use as a ticket is, and its
+ * ClientHello carries no ticket age, so nothing in the handshake shows
+ * that early data is fresh (RFC 8446 §8). What protects it is
+ * ClientHello recording (§8.2) with no time bound: the server records
+ * SHA-256 of the verified binder (which covers the ClientHello's random)
+ * of each ClientHello whose early data it accepts, and accepts no early
+ * data from a ClientHello recorded before. The record is the replay
+ * store of tern_config_set_replay_store when one is set (called with
+ * expires_ms UINT64_MAX: keep it for good), else an in-memory register
+ * of the configuration (same capacity as the tickets', kept apart from
+ * it, entries never expire); once that is full, 0-RTT on external PSKs
+ * is refused (1-RTT goes on). The in-memory register goes with the
+ * configuration: a restarted server would take a replay of early data
+ * sent before, and servers that share a PSK but no store each take one
+ * replay. So a fleet, or a server that restarts, should use a persistent
+ * shared store or provision new PSKs; and early data should be what may
+ * safely arrive twice.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL, no PSK of that identity,
+ * a suite of another hash, an ALPN name of 0 or over 255 bytes),
+ * TERN_ERR_UNSUPPORTED (an unknown suite).
+ */
+int tern_config_set_psk_early_data(tern_config *cfg, const uint8_t *identity,
+                                   size_t identity_len, uint16_t suite,
+                                   const char *alpn, uint32_t max_early_data);
+
+/**
+ * tern_conn_psk_identity gives the identity of the external PSK the
+ * handshake used (valid as long as the connection), once the ServerHello
+ * is sent (server) or received (client). Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, TERN_ERR_STATE (no external PSK: a full
+ * handshake, a resumed ticket, or not yet known).
+ */
+int tern_conn_psk_identity(const tern_conn *c, const uint8_t **identity,
+                           size_t *len);
 
 /* ------------------------------------------------------------------ */
 /* QUIC mode                                                           */
@@ -563,7 +687,8 @@ typedef enum tern_early_data_status {
 } tern_early_data_status;
 tern_early_data_status tern_conn_early_data_status(const tern_conn *c);
 
-/** 1 when the handshake resumed a session (PSK accepted). */
+/** 1 when the handshake resumed a session (a ticket's PSK accepted; an
+    external PSK is tern_conn_psk_identity's). */
 int tern_conn_resumed(const tern_conn *c);
 
 /**
@@ -595,9 +720,10 @@ int tern_export_early_keying_material(const tern_conn *c, const char *label,
  * (valid as long as the connection). Rely on it only once the handshake
  * is done: the peer has then also proven its key (CertificateVerify and
  * Finished). A resumed connection has none: the session was
- * authenticated when it was made. Returns TERN_OK, TERN_ERR_INVALID_ARG,
- * or TERN_ERR_STATE when there is none (a client without a certificate,
- * a resumed connection, or before it arrived).
+ * authenticated when it was made; nor has one on an external PSK, which
+ * the PSK authenticates (tern_conn_psk_identity). Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, or TERN_ERR_STATE when there is none (a client
+ * without a certificate, a PSK handshake, or before it arrived).
  */
 int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der,
                                size_t *len);

@@ -33,6 +33,12 @@ typedef struct pg_buf {
 struct peer_gnutls {
   gnutls_session_t s;
   gnutls_certificate_credentials_t cred;
+  gnutls_psk_client_credentials_t psk_client;
+  gnutls_psk_server_credentials_t psk_server;
+  char psk_identity[256];
+  uint8_t psk_key[64];
+  size_t psk_key_len;
+  char psk_used[256];
   gnutls_datum_t ticket_key;
   int anti_replay_ref;
   int is_server;
@@ -335,6 +341,21 @@ static int pg_set_alpn(gnutls_session_t s, const char *list, unsigned flags) {
   return r;
 }
 
+/* Server: the key of the one identity this peer knows; 1 (GnuTLS's
+   "no such user") for any other. */
+static int pg_psk_server_key(gnutls_session_t s, const gnutls_datum_t *user,
+                             gnutls_datum_t *key) {
+  peer_gnutls *p = gnutls_session_get_ptr(s);
+  if (user->size != strlen(p->psk_identity) ||
+      memcmp(user->data, p->psk_identity, user->size) != 0)
+    return 1;
+  key->data = gnutls_malloc(p->psk_key_len);
+  if (!key->data) return -1;
+  memcpy(key->data, p->psk_key, p->psk_key_len);
+  key->size = (unsigned)p->psk_key_len;
+  return 0;
+}
+
 peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
   static const peer_gnutls_opts zero;
   if (!o) o = &zero;
@@ -398,6 +419,16 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
     pg_fail_new("priority string too long");
     goto fail;
   }
+  if (o->psk_identity) {
+    const char *kx = o->psk_ke_only ? ":+PSK"
+                     : o->psk_ke    ? ":+ECDHE-PSK:+DHE-PSK:+PSK"
+                                    : ":+ECDHE-PSK:+DHE-PSK";
+    if (strlen(pri) + strlen(kx) >= sizeof pri) {
+      pg_fail_new("priority string too long");
+      goto fail;
+    }
+    strcat(pri, kx);
+  }
   if (o->priority_extra) {
     size_t len = strlen(pri);
     int n = snprintf(pri + len, sizeof pri - len, ":%s", o->priority_extra);
@@ -447,8 +478,8 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
                   gnutls_strerror(r));
       goto fail;
     }
-  } else if (is_server) {
-    pg_fail_new("a server needs cert_file and key_file");
+  } else if (is_server && !o->psk_identity) {
+    pg_fail_new("a server needs cert_file and key_file, or a PSK");
     goto fail;
   }
   if (o->ca_file) {
@@ -464,6 +495,33 @@ peer_gnutls *peer_gnutls_new(int is_server, const peer_gnutls_opts *o) {
   if (r < 0) {
     pg_fail_new("gnutls_credentials_set: %s", gnutls_strerror(r));
     goto fail;
+  }
+  if (o->psk_identity) {
+    gnutls_datum_t user = {(unsigned char *)o->psk_identity, (unsigned)strlen(o->psk_identity)};
+    gnutls_datum_t key = {(unsigned char *)o->psk_key, (unsigned)o->psk_key_len};
+    if (strlen(o->psk_identity) >= sizeof p->psk_identity || o->psk_key_len > sizeof p->psk_key) {
+      pg_fail_new("PSK identity or key too long");
+      goto fail;
+    }
+    strcpy(p->psk_identity, o->psk_identity);
+    memcpy(p->psk_key, o->psk_key, o->psk_key_len);
+    p->psk_key_len = o->psk_key_len;
+    if (is_server) {
+      r = gnutls_psk_allocate_server_credentials(&p->psk_server);
+      if (r >= 0) {
+        gnutls_psk_set_server_credentials_function2(p->psk_server, pg_psk_server_key);
+        r = gnutls_credentials_set(p->s, GNUTLS_CRD_PSK, p->psk_server);
+      }
+    } else {
+      r = gnutls_psk_allocate_client_credentials(&p->psk_client);
+      if (r >= 0)
+        r = gnutls_psk_set_client_credentials2(p->psk_client, &user, &key, GNUTLS_PSK_KEY_RAW);
+      if (r >= 0) r = gnutls_credentials_set(p->s, GNUTLS_CRD_PSK, p->psk_client);
+    }
+    if (r < 0) {
+      pg_fail_new("PSK credentials: %s", gnutls_strerror(r));
+      goto fail;
+    }
   }
 
   if (is_server) {
@@ -550,6 +608,9 @@ void peer_gnutls_free(peer_gnutls *p) {
   if (!p) return;
   if (p->s) gnutls_deinit(p->s);
   if (p->cred) gnutls_certificate_free_credentials(p->cred);
+  if (p->psk_client) gnutls_psk_free_client_credentials(p->psk_client);
+  if (p->psk_server) gnutls_psk_free_server_credentials(p->psk_server);
+  memset(p->psk_key, 0, sizeof p->psk_key);
   if (p->ticket_key.data) gnutls_free(p->ticket_key.data);
   if (p->anti_replay_ref) --pg_anti_replay_refs;
   for (int i = 0; i < PEER_GNUTLS_LEVELS; i++) {
@@ -822,6 +883,20 @@ const uint8_t *peer_gnutls_peer_transport_params(const peer_gnutls *p,
 }
 
 int peer_gnutls_hrr(const peer_gnutls *p) { return p && p->hrr; }
+
+const char *peer_gnutls_psk_identity(const peer_gnutls *p) {
+  peer_gnutls *q = (peer_gnutls *)p;
+  if (!p || !p->done || gnutls_auth_get_type(p->s) != GNUTLS_CRD_PSK) return NULL;
+  if (p->is_server) {
+    gnutls_datum_t user = {NULL, 0};
+    if (gnutls_psk_server_get_username2(p->s, &user) < 0 || user.size >= sizeof q->psk_used)
+      return NULL;
+    memcpy(q->psk_used, user.data, user.size);
+    q->psk_used[user.size] = 0;
+    return q->psk_used;
+  }
+  return p->psk_identity;
+}
 
 int peer_gnutls_resumed(const peer_gnutls *p) {
   return p && gnutls_session_is_resumed(p->s);

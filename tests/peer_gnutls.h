@@ -122,6 +122,19 @@ typedef struct peer_gnutls_opts {
    * 0-RTT key comes (peer_gnutls_early_export). NULL: none. */
   const char *early_exporter_label;
 
+  /* An external PSK (RFC 8446 §4.2.11; GnuTLS 3.7 binds every external
+   * PSK to SHA-256). Client: offers psk_identity with psk_key. Server:
+   * knows that one identity (any other is GnuTLS's "unknown user", for
+   * which it makes up a random key, so the binder fails); with a PSK a
+   * server needs no certificate. The priority gains +ECDHE-PSK:+DHE-PSK
+   * (psk_dhe_ke) and, with psk_ke, +PSK (psk_ke); psk_ke_only leaves
+   * out the first two. */
+  const char *psk_identity;
+  const uint8_t *psk_key;
+  size_t psk_key_len;
+  int psk_ke;
+  int psk_ke_only;
+
   /* Hand received bytes to GnuTLS as they come, whatever their level
    * (see peer_gnutls_feed); by default the peer checks and orders them. */
   int raw_levels;
@@ -223,6 +236,11 @@ const uint8_t *peer_gnutls_peer_transport_params(const peer_gnutls *p,
 
 /* 1 when a HelloRetryRequest was exchanged (server sent / client got). */
 int peer_gnutls_hrr(const peer_gnutls *p);
+
+/* The PSK identity the handshake used when it authenticated with an
+ * external PSK (server: the client's, client: its own; a copy,
+ * NUL-terminated), or NULL. */
+const char *peer_gnutls_psk_identity(const peer_gnutls *p);
 
 /* 1 when the session resumed (PSK); 1 when early data was accepted. */
 int peer_gnutls_resumed(const peer_gnutls *p);

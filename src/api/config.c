@@ -84,6 +84,8 @@ void tern_config_free(tern_config *cfg) {
   OPENSSL_free(cfg->ca_names);
   tern_ticket_keys_free(cfg->ticket_keys);
   tern_strike_free(cfg->strike);
+  tern_strike_free(cfg->psk_strike);
+  OPENSSL_cleanse(cfg->psks, sizeof cfg->psks);
   pthread_mutex_destroy(&cfg->strike_lock);
   OPENSSL_clear_free(cfg, sizeof *cfg);
 }
@@ -346,6 +348,56 @@ int tern_config_set_replay_store(tern_config *cfg, size_t capacity, tern_replay_
 int tern_config_set_psk_ke(tern_config *cfg, int on) {
   if (cfg == NULL) return TERN_ERR_INVALID_ARG;
   cfg->psk_ke = on != 0;
+  return TERN_OK;
+}
+
+/* ---- external PSKs ---- */
+
+/* The external PSK of this identity, or NULL. */
+static tern_external_psk *find_psk(tern_config *cfg, const uint8_t *identity, size_t len) {
+  for (size_t i = 0; i < cfg->n_psks; i++)
+    if (cfg->psks[i].identity_len == len && memcmp(cfg->psks[i].identity, identity, len) == 0)
+      return &cfg->psks[i];
+  return NULL;
+}
+
+int tern_config_add_psk(tern_config *cfg, const uint8_t *identity, size_t identity_len,
+                        const uint8_t *key, size_t key_len, tern_psk_hash hash) {
+  tern_external_psk *p;
+  if (cfg == NULL || identity == NULL || key == NULL || identity_len == 0 ||
+      identity_len > TERN_PSK_MAX_IDENTITY || key_len < TERN_PSK_MIN_KEY ||
+      key_len > TERN_PSK_MAX_KEY || (hash != TERN_PSK_SHA256 && hash != TERN_PSK_SHA384))
+    return TERN_ERR_INVALID_ARG;
+  if (find_psk(cfg, identity, identity_len) != NULL) return TERN_ERR_INVALID_ARG;
+  if (cfg->n_psks >= TERN_MAX_PSKS) return TERN_ERR_LIMIT;
+  p = &cfg->psks[cfg->n_psks];
+  memset(p, 0, sizeof *p);
+  memcpy(p->identity, identity, identity_len);
+  p->identity_len = identity_len;
+  memcpy(p->key, key, key_len);
+  p->key_len = key_len;
+  p->hash = tern_hash_get(hash == TERN_PSK_SHA384 ? TERN_HASH_SHA384 : TERN_HASH_SHA256);
+  cfg->n_psks++;
+  return TERN_OK;
+}
+
+int tern_config_set_psk_early_data(tern_config *cfg, const uint8_t *identity, size_t identity_len,
+                                   uint16_t suite, const char *alpn, uint32_t max_early_data) {
+  tern_external_psk *p;
+  const tern_suite *s;
+  size_t alpn_len = alpn ? strlen(alpn) : 0;
+  if (cfg == NULL || identity == NULL) return TERN_ERR_INVALID_ARG;
+  if ((p = find_psk(cfg, identity, identity_len)) == NULL) return TERN_ERR_INVALID_ARG;
+  if (max_early_data == 0) {
+    p->max_early_data = 0;
+    return TERN_OK;
+  }
+  if ((s = tern_suite_get(suite)) == NULL) return TERN_ERR_UNSUPPORTED;
+  if (s->hash != p->hash || (alpn != NULL && (alpn_len == 0 || alpn_len > 255)))
+    return TERN_ERR_INVALID_ARG;
+  p->early_suite = suite;
+  memcpy(p->early_alpn, alpn ? alpn : "", alpn_len + 1);
+  p->max_early_data = max_early_data;
   return TERN_OK;
 }
 

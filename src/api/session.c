@@ -3,7 +3,8 @@
  * time it runs at, the session a client offers, the early-data context a
  * server binds 0-RTT to, and what became of them (tern_conn_set_time,
  * tern_conn_set_session, tern_conn_set_early_data_context,
- * tern_conn_early_data_status, tern_conn_resumed); see tern.h.
+ * tern_conn_early_data_status, tern_conn_resumed, tern_conn_psk_identity);
+ * see tern.h.
  */
 #include <string.h>
 
@@ -61,5 +62,17 @@ tern_early_data_status tern_conn_early_data_status(const tern_conn *c) {
   return c ? (tern_early_data_status)c->early_status : TERN_EARLY_DATA_NONE;
 }
 
-int tern_conn_resumed(const tern_conn *c) { return c && c->psk_mode != 0; }
+int tern_conn_resumed(const tern_conn *c) {
+  return c && c->psk_mode != 0 && c->external_psk == 0;
+}
+
+int tern_conn_psk_identity(const tern_conn *c, const uint8_t **identity, size_t *len) {
+  const tern_external_psk *p;
+  if (c == NULL || identity == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
+  if (c->psk_mode == 0 || c->external_psk == 0) return TERN_ERR_STATE;
+  p = &c->cfg->psks[c->external_psk - 1];
+  *identity = p->identity;
+  *len = p->identity_len;
+  return TERN_OK;
+}
 

@@ -42,6 +42,19 @@
 #define TERN_DEFAULT_MAX_MESSAGE (132u * 1024u)
 #define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
 
+/* An externally provisioned PSK (RFC 8446 §4.2.11), with what 0-RTT on
+   it must use (§4.2.10: the values provisioned along with the key). */
+typedef struct tern_external_psk {
+  uint8_t identity[TERN_PSK_MAX_IDENTITY];
+  size_t identity_len;
+  uint8_t key[TERN_PSK_MAX_KEY];       /* wiped when the configuration goes */
+  size_t key_len;
+  const tern_hash *hash;
+  uint32_t max_early_data;             /* 0: no 0-RTT on this PSK */
+  uint16_t early_suite;
+  char early_alpn[TERN_MAX_NAME];      /* "" for none */
+} tern_external_psk;
+
 /* Resumption state, owned by the engine (engine/ticket.h); the core only
    holds the pointers. */
 struct tern_ticket_keys;
@@ -114,6 +127,11 @@ struct tern_config {
   pthread_mutex_t strike_lock;
   tern_replay_fn replay_fn;
   void *replay_user;
+  struct tern_strike *psk_strike;      /* binders of accepted external-PSK 0-RTT
+                                          ClientHellos, kept for good (under strike_lock) */
+  /* external PSKs (both roles) */
+  tern_external_psk psks[TERN_MAX_PSKS];
+  size_t n_psks;
   /* client */
   tern_new_session_fn session_fn;
   void *session_user;
@@ -232,7 +250,14 @@ struct tern_conn {
   int early_status;               /* tern_early_data_status */
   int early_exporter_ready;
   struct tern_ticket_state *ticket; /* server: the accepted ticket, or NULL */
-  uint16_t selected_psk;          /* server: its index in the ClientHello */
+  uint16_t selected_psk;          /* the index of the accepted PSK in the ClientHello */
+  uint8_t psk_kinds[TERN_MSG_MAX_PSK]; /* client: what each identity we offer is
+                                          (engine/resume.c) */
+  size_t n_psk_offered;           /* client: identities in our pre_shared_key */
+  uint8_t external_psk;           /* 1 + index in cfg->psks of the accepted
+                                     external PSK; 0 when none */
+  uint32_t early_max;             /* TCP: the most 0-RTT data we send (client)
+                                     or take (server); 0 when none */
   uint8_t early_ctx[TERN_EARLY_CTX_LEN]; /* server: SHA-256 of the context */
   uint64_t tickets_sent;          /* server: also the next ticket_nonce */
 

@@ -42,7 +42,7 @@ static int replay_client_hello(tern_conn *c, tern_client_hello *ch, uint8_t *out
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
   memcpy(out, trace, n);
   if (tern_msg_parse_client_hello(out + 4, n - 4, ch, &alert) != TERN_OK ||
-      (c->offer != NULL && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
+      (c->n_psk_offered > 0 && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
   memcpy(c->client_random, out + 6, 32);
   *len = n;

@@ -11,8 +11,9 @@
 #include "codec/msg.h"
 
 /* Largest message tern writes itself besides Certificate (ClientHello
-   with every share and extension, EncryptedExtensions with parameters). */
-#define TERN_HS_OUT_MAX (TERN_MAX_TP + 2048)
+   with every share and extension, a ticket and every external PSK;
+   EncryptedExtensions with parameters). */
+#define TERN_HS_OUT_MAX (TERN_MAX_TP + 4096 + TERN_MAX_PSKS * (TERN_PSK_MAX_IDENTITY + 64))
 
 /* Starts the transcript under the negotiated suite's hash. */
 int tern_hs_transcript_start(tern_conn *c);

@@ -1,14 +1,21 @@
 /*
- * engine/resume.c - engine layer: resumption and 0-RTT inside a
- * handshake (the settings are api/config.c, the connection calls
- * api/session.c). See resume.h for where each step runs.
+ * engine/resume.c - engine layer: PSKs inside a handshake: resumption
+ * with tickets, external PSKs (RFC 8446 §4.2.11) and 0-RTT on either
+ * (the settings are api/config.c, the connection calls api/session.c).
+ * See resume.h for where each step runs.
  *
- * A client offers one session (one PSK identity). A server opens each
- * offered ticket until one is usable (ours, not expired, same hash and
- * server name), verifies that identity's binder (a wrong binder ends the
- * handshake), then records the ticket as used; a ticket seen before
- * gives a full handshake, so each ticket resumes at most once and a
- * replayed ClientHello never gets its early data accepted twice.
+ * A client offers its session's ticket first, then its external PSKs
+ * whose hash one of its suites uses, each with its own binder; 0-RTT
+ * rides on the first identity. A server takes the first identity it
+ * knows: an external PSK by its identity, or a ticket it can open and
+ * use (ours, not expired, same hash and server name); it verifies that
+ * identity's binder only (a wrong binder ends the handshake). A ticket
+ * is then recorded as used; a ticket seen before gives a full
+ * handshake, so each ticket resumes at most once and a replayed
+ * ClientHello never gets its early data accepted twice. External PSKs
+ * are not single-use: early data on one is accepted once per
+ * ClientHello, recorded by its binder (tern.h,
+ * tern_config_set_psk_early_data).
  */
 #include "engine/resume.h"
 
@@ -24,7 +31,14 @@ _Static_assert(TERN_SESSION_MAX == TERN_SESSION_MAX_BYTES, "tern.h and ticket.h 
 
 _Static_assert(TERN_EARLY_CTX_LEN == TERN_TICKET_CTX_LEN, "core/conn.h and ticket.h agree");
 
+_Static_assert(1 + TERN_MAX_PSKS <= TERN_MSG_MAX_PSK,
+               "a ticket and every external PSK fit in one pre_shared_key");
+
 #define TICKET_NONCE_LEN 8
+
+/* client: c->psk_kinds[i] of an identity that is our session's ticket
+   (else it is the index of an external PSK in cfg->psks) */
+#define OFFERED_TICKET 0xff
 
 void tern_resume_conn_free(tern_conn *c) {
   if (c->offer) OPENSSL_clear_free(c->offer, sizeof *c->offer);
@@ -42,6 +56,56 @@ static const tern_hash *offer_hash(const tern_conn *c) {
   return tern_suite_get(c->offer->suite)->hash;
 }
 
+/* The external PSK that identity i of our pre_shared_key is, or NULL
+   for our session's ticket. */
+static const tern_external_psk *offered_external(const tern_conn *c, size_t i) {
+  return c->psk_kinds[i] == OFFERED_TICKET ? NULL : &c->cfg->psks[c->psk_kinds[i]];
+}
+
+/* The hash of identity i of our pre_shared_key. */
+static const tern_hash *offered_hash(const tern_conn *c, size_t i) {
+  const tern_external_psk *p = offered_external(c, i);
+  return p ? p->hash : offer_hash(c);
+}
+
+/* Starts the key schedule with the PSK of identity i: the Early Secret. */
+static int offered_early_secret(tern_conn *c, size_t i) {
+  const tern_external_psk *p = offered_external(c, i);
+  int rc;
+  tern_keysched_wipe(&c->ks);
+  rc = tern_keysched_init(&c->ks, offered_hash(c, i));
+  if (rc == TERN_OK)
+    rc = p ? tern_keysched_early(&c->ks, p->key, p->key_len)
+           : tern_keysched_early(&c->ks, c->offer->psk, c->offer->psk_len);
+  return rc;
+}
+
+/* Whether a PSK of hash h can be offered: one of our suites uses it (the
+   chosen one, after a HelloRetryRequest). */
+static int hash_usable(const tern_conn *c, const tern_hash *h) {
+  if (c->suite != NULL) return c->suite->hash == h;
+  for (size_t i = 0; i < c->cfg->n_suites; i++)
+    if (tern_suite_get(c->cfg->suites[i])->hash == h) return 1;
+  return 0;
+}
+
+/* What 0-RTT on identity 0 must use (RFC 8446 §4.2.10): the ticket's
+   suite and ALPN, or those provisioned with the external PSK. */
+static uint16_t early_suite_of_offer(const tern_conn *c) {
+  const tern_external_psk *p = offered_external(c, 0);
+  return p ? p->early_suite : c->offer->suite;
+}
+static const char *early_alpn_of_offer(const tern_conn *c) {
+  const tern_external_psk *p = offered_external(c, 0);
+  return p ? p->early_alpn : c->offer->alpn;
+}
+
+/* Forgets the session offered (its ticket). */
+static void drop_session(tern_conn *c) {
+  if (c->offer) OPENSSL_clear_free(c->offer, sizeof *c->offer);
+  c->offer = NULL;
+}
+
 int tern_resume_client_extensions(tern_conn *c, tern_client_hello *ch, uint8_t *modes) {
   tern_extensions *e = &ch->ext;
   size_t n = 0;
@@ -50,37 +114,60 @@ int tern_resume_client_extensions(tern_conn *c, tern_client_hello *ch, uint8_t *
   e->psk_modes.p = modes;
   e->psk_modes.len = n;
   e->present |= TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES);
-  if (c->offer == NULL) return TERN_OK;
-  /* After a HelloRetryRequest only a PSK of the chosen hash may stay. */
-  if (c->suite != NULL && c->suite->hash != offer_hash(c)) {
-    tern_resume_client_declined(c);
+  /* After a HelloRetryRequest only PSKs of the chosen hash may stay. */
+  if (c->offer != NULL && !hash_usable(c, offer_hash(c))) drop_session(c);
+  n = 0;
+  if (c->offer != NULL) {
+    c->psk_kinds[n] = OFFERED_TICKET;
+    e->psk[n].identity.p = c->offer->ticket;
+    e->psk[n].identity.len = c->offer->ticket_len;
+    e->psk[n].obfuscated_ticket_age = c->offer_age_ms + c->offer->age_add;
+    e->binders[n].p = NULL;
+    e->binders[n++].len = offer_hash(c)->len;
+  }
+  for (size_t k = 0; k < c->cfg->n_psks; k++) {
+    const tern_external_psk *p = &c->cfg->psks[k];
+    if (!hash_usable(c, p->hash)) continue;
+    c->psk_kinds[n] = (uint8_t)k;
+    e->psk[n].identity.p = p->identity;
+    e->psk[n].identity.len = p->identity_len;
+    e->psk[n].obfuscated_ticket_age = 0; /* §4.2.11: 0 for external PSKs */
+    e->binders[n].p = NULL;
+    e->binders[n++].len = p->hash->len;
+  }
+  c->n_psk_offered = n;
+  if (n == 0) {
+    c->offer_early = 0;
     return TERN_OK;
   }
-  if (c->offer_early && !c->used_hrr) e->present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
   e->present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
-  e->n_psk = e->psk_count = 1;
-  e->psk[0].identity.p = c->offer->ticket;
-  e->psk[0].identity.len = c->offer->ticket_len;
-  e->psk[0].obfuscated_ticket_age = c->offer_age_ms + c->offer->age_add;
-  e->binders[0].p = NULL;
-  e->binders[0].len = offer_hash(c)->len;
+  e->n_psk = e->psk_count = n;
+  /* 0-RTT rides on the first identity (§4.2.10), in the first ClientHello */
+  if (!c->used_hrr && c->psk_kinds[0] != OFFERED_TICKET) {
+    const tern_external_psk *p = offered_external(c, 0);
+    c->offer_early = c->cfg->max_early_data > 0 && p->max_early_data > 0 &&
+                     tern_config_has_suite(c->cfg, p->early_suite);
+  }
+  if (c->offer_early && !c->used_hrr) e->present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
   return TERN_OK;
 }
 
 int tern_resume_client_bind(tern_conn *c, uint8_t *msg, size_t len, size_t partial_len) {
   uint8_t th[TERN_MAX_HASH_LEN], binder[TERN_MAX_HASH_LEN];
-  const tern_hash *h;
-  int rc;
-  if (c->offer == NULL) return TERN_OK;
-  h = offer_hash(c);
+  int rc = TERN_OK;
+  if (c->n_psk_offered == 0) return TERN_OK;
   c->early_exporter_ready = 0; /* a second ClientHello starts the schedule again */
-  rc = c->transcript_ready ? tern_transcript_peek(&c->transcript, msg, partial_len, th)
-                           : tern_hash_data(h, msg, partial_len, th);
-  if (rc == TERN_OK) rc = tern_keysched_init(&c->ks, h);
-  if (rc == TERN_OK) rc = tern_keysched_early(&c->ks, c->offer->psk, c->offer->psk_len);
-  if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, 0);
-  if (rc == TERN_OK) rc = tern_keysched_binder(&c->ks, th, binder);
-  if (rc == TERN_OK) rc = tern_msg_set_binder(msg, len, partial_len, 0, binder, h->len);
+  /* identity 0 last: its Early Secret stays for 0-RTT (§4.2.10) */
+  for (size_t i = c->n_psk_offered; rc == TERN_OK && i-- > 0;) {
+    const tern_hash *h = offered_hash(c, i);
+    /* after a HelloRetryRequest, all are of the transcript's hash */
+    rc = c->transcript_ready ? tern_transcript_peek(&c->transcript, msg, partial_len, th)
+                             : tern_hash_data(h, msg, partial_len, th);
+    if (rc == TERN_OK) rc = offered_early_secret(c, i);
+    if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, offered_external(c, i) != NULL);
+    if (rc == TERN_OK) rc = tern_keysched_binder(&c->ks, th, binder);
+    if (rc == TERN_OK) rc = tern_msg_set_binder(msg, len, partial_len, i, binder, h->len);
+  }
   OPENSSL_cleanse(binder, sizeof binder);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "PSK binder failed: %s",
@@ -90,10 +177,12 @@ int tern_resume_client_bind(tern_conn *c, uint8_t *msg, size_t len, size_t parti
 
 int tern_resume_client_early(tern_conn *c, const uint8_t *ch, size_t ch_len) {
   uint8_t th[TERN_MAX_HASH_LEN];
+  const tern_external_psk *p;
   const tern_suite *s;
   int rc;
-  if (c->offer == NULL || !c->offer_early || c->used_hrr) return TERN_OK;
-  s = tern_suite_get(c->offer->suite);
+  if (c->n_psk_offered == 0 || !c->offer_early || c->used_hrr) return TERN_OK;
+  p = offered_external(c, 0);
+  s = tern_suite_get(early_suite_of_offer(c));
   rc = tern_hash_data(s->hash, ch, ch_len, th);
   if (rc == TERN_OK) rc = tern_keysched_early_traffic(&c->ks, th);
   if (rc != TERN_OK)
@@ -101,6 +190,7 @@ int tern_resume_client_early(tern_conn *c, const uint8_t *ch, size_t ch_len) {
   c->early_suite = s;
   c->early_status = TERN_EARLY_DATA_OFFERED;
   c->early_exporter_ready = 1;
+  c->early_max = p ? p->max_early_data : c->offer->max_early_data;
   tern_conn_keylog(c, "EARLY_EXPORTER_SECRET", c->ks.early_exporter, s->hash->len);
   return tern_conn_install_secret(c, TERN_LEVEL_EARLY, TERN_WRITE, c->ks.client_early,
                                   "CLIENT_EARLY_TRAFFIC_SECRET");
@@ -110,22 +200,23 @@ void tern_resume_client_declined(tern_conn *c) {
   if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
   c->offer_early = 0;
   c->early_exporter_ready = 0; /* the schedule starts again without the PSK */
-  if (c->offer) OPENSSL_clear_free(c->offer, sizeof *c->offer);
-  c->offer = NULL;
+  c->n_psk_offered = 0;
+  drop_session(c);
 }
 
 int tern_resume_client_accepted(tern_conn *c, const tern_server_hello *sh) {
   const tern_suite *s = tern_suite_get(sh->cipher_suite);
-  if (c->offer == NULL || !(c->sent_exts & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)))
+  size_t i = sh->ext.selected_identity;
+  if (c->n_psk_offered == 0 || !(c->sent_exts & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "ServerHello accepts a PSK we did not offer");
-  if (sh->ext.selected_identity != 0)
+  if (i >= c->n_psk_offered)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "ServerHello selects PSK identity %u of the 1 we offered",
-                          sh->ext.selected_identity);
-  if (s == NULL || s->hash != offer_hash(c))
+                          "ServerHello selects PSK identity %zu of the %zu we offered", i,
+                          c->n_psk_offered);
+  if (s == NULL || s->hash != offered_hash(c, i))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "ServerHello resumes with a suite of another hash");
+                          "ServerHello takes a PSK with a suite of another hash");
   if (sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) {
     c->psk_mode = TERN_RESUMED_DHE;
   } else {
@@ -134,6 +225,11 @@ int tern_resume_client_accepted(tern_conn *c, const tern_server_hello *sh) {
                             "ServerHello without key_share, but we offered only psk_dhe_ke");
     c->psk_mode = TERN_RESUMED_KE;
   }
+  c->selected_psk = (uint16_t)i;
+  if (offered_external(c, i) != NULL) c->external_psk = (uint8_t)(1 + c->psk_kinds[i]);
+  /* the schedule holds identity 0's Early Secret; another needs its own */
+  if (i != 0 && offered_early_secret(c, i) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early secret failed");
   return TERN_OK;
 }
 
@@ -145,10 +241,15 @@ int tern_resume_client_early_answer(tern_conn *c, int accepted) {
   if (c->early_status != TERN_EARLY_DATA_OFFERED)
     return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
                           "EncryptedExtensions accepts early data we did not send");
-  /* RFC 8446 §4.2.10: the 0-RTT parameters must be the ticket's. */
-  if (c->suite->id != c->offer->suite || strcmp(c->alpn, c->offer->alpn) != 0)
+  /* RFC 8446 §4.2.10: only with the first identity, and with its
+     parameters (the ticket's, or those provisioned with the PSK) */
+  if (c->selected_psk != 0)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
-                          "early data accepted with another suite or ALPN than the ticket's");
+                          "early data accepted with PSK identity %u, not the first",
+                          c->selected_psk);
+  if (c->suite->id != early_suite_of_offer(c) || strcmp(c->alpn, early_alpn_of_offer(c)) != 0)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "early data accepted with another suite or ALPN than the PSK's");
   c->early_status = TERN_EARLY_DATA_ACCEPTED;
   return TERN_OK;
 }
@@ -228,6 +329,24 @@ static int first_use(tern_conn *c, const uint8_t id[32], uint64_t now, uint64_t 
   return r == 1;
 }
 
+/* Records the verified binder of a ClientHello whose early data an
+   external PSK would carry, for good (RFC 8446 §8.2 with no time bound:
+   such a ClientHello carries no ticket age); 1 when it is new. */
+static int first_early_binder(tern_conn *c, const tern_span *binder, uint64_t now) {
+  tern_config *cfg = c->cfg;
+  uint8_t id[32];
+  int r = 0;
+  if (tern_hash_data(tern_hash_get(TERN_HASH_SHA256), binder->p, binder->len, id) != TERN_OK)
+    return 0;
+  if (now == UINT64_MAX) return 0;
+  if (cfg->replay_fn != NULL) return cfg->replay_fn(cfg->replay_user, id, now, UINT64_MAX) == 1;
+  pthread_mutex_lock(&cfg->strike_lock);
+  if (cfg->psk_strike == NULL) cfg->psk_strike = tern_strike_new(cfg->strike_capacity);
+  if (cfg->psk_strike != NULL) r = tern_strike_check(cfg->psk_strike, id, now, UINT64_MAX);
+  pthread_mutex_unlock(&cfg->strike_lock);
+  return r == 1;
+}
+
 /* Whether ticket st can resume this connection at time now. */
 static int ticket_usable(const tern_conn *c, const tern_ticket_state *st, uint64_t now) {
   const tern_suite *ts = tern_suite_get(st->suite);
@@ -255,25 +374,127 @@ static int early_ok(tern_conn *c, const tern_client_hello *ch, size_t chosen, ui
   return 1;
 }
 
-/* Switches to the ticket's suite when the client offers it and we allow
-   it (same hash, so the transcript is unaffected), so 0-RTT can work. */
-static void prefer_ticket_suite(tern_conn *c, const tern_client_hello *ch) {
-  if (c->used_hrr || c->suite->id == c->ticket->suite) return;
-  if (tern_config_has_suite(c->cfg, c->ticket->suite) &&
-      tern_msg_list_has(&ch->cipher_suites, c->ticket->suite))
-    c->suite = tern_suite_get(c->ticket->suite);
+/* Decides 0-RTT for the accepted external PSK p (identity 0 only, with
+   the suite and ALPN provisioned with it, §4.2.10); the ClientHello is
+   recorded last, once nothing else refuses. */
+static int external_early_ok(tern_conn *c, const tern_client_hello *ch, size_t chosen,
+                             const tern_external_psk *p, uint64_t now) {
+  if (chosen != 0 || c->used_hrr || c->cfg->max_early_data == 0 || p->max_early_data == 0)
+    return 0;
+  if (c->suite->id != p->early_suite || strcmp(c->alpn, p->early_alpn) != 0) return 0;
+  if (c->cfg->early_fn != NULL && c->cfg->early_fn(c, c->cfg->early_user) != 1) return 0;
+  return first_early_binder(c, &ch->ext.binders[chosen], now);
 }
 
-/* Verifies the binder of identity i with the ticket's PSK. */
-static int check_binder(tern_conn *c, const tern_client_hello *ch, size_t i) {
+/* Moves to suite s, of the PSK's hash. Before the ClientHello joins the
+   transcript, which then starts again under s's hash. */
+static int use_suite(tern_conn *c, const tern_suite *s) {
+  int same_hash = s->hash == c->suite->hash;
+  c->suite = s;
+  if (same_hash) return TERN_OK;
+  tern_transcript_free(&c->transcript);
+  c->transcript_ready = 0;
+  return tern_hs_transcript_start(c);
+}
+
+/* Switches to the suite 0-RTT needs (the ticket's, or the one provisioned
+   with the external PSK) when the client offers it and we allow it; of
+   the same hash, so the transcript is unaffected. */
+static void prefer_early_suite(tern_conn *c, const tern_client_hello *ch, uint16_t suite) {
+  const tern_suite *s = tern_suite_get(suite);
+  if (c->used_hrr || s == NULL || c->suite == s || s->hash != c->suite->hash) return;
+  if (tern_config_has_suite(c->cfg, suite) && tern_msg_list_has(&ch->cipher_suites, suite))
+    c->suite = s;
+}
+
+/* The suite for a PSK of hash h (RFC 8446 §4.2.11): ours if it has that
+   hash, else, before a HelloRetryRequest named one, our first suite of
+   that hash the client offers; NULL when none fits. */
+static const tern_suite *suite_for(const tern_conn *c, const tern_client_hello *ch,
+                                   const tern_hash *h) {
+  if (c->suite->hash == h) return c->suite;
+  if (c->used_hrr) return NULL;
+  for (size_t i = 0; i < c->cfg->n_suites; i++) {
+    const tern_suite *s = tern_suite_get(c->cfg->suites[i]);
+    if (s->hash == h && tern_msg_list_has(&ch->cipher_suites, s->id)) return s;
+  }
+  return NULL;
+}
+
+/* The external PSK of an offered identity, or NULL. */
+static const tern_external_psk *find_external(const tern_config *cfg, const tern_span *id,
+                                              size_t *index) {
+  for (size_t k = 0; k < cfg->n_psks; k++)
+    if (cfg->psks[k].identity_len == id->len &&
+        memcmp(cfg->psks[k].identity, id->p, id->len) == 0) {
+      *index = k;
+      return &cfg->psks[k];
+    }
+  return NULL;
+}
+
+/* The identity a server takes, and with which suite. */
+typedef struct psk_pick {
+  size_t index;                   /* in the ClientHello */
+  const tern_external_psk *ext;   /* the external PSK, or NULL: a ticket (c->ticket) */
+  size_t ext_index;               /* its index in cfg->psks */
+  const tern_suite *suite;
+} psk_pick;
+
+/*
+ * Finds the first offered identity from index `from` on that we can
+ * take: an external PSK of ours that fits a suite, or a ticket that opens
+ * and is usable at now (with a time only). Fills *pick and returns 1,
+ * leaving an opened ticket in c->ticket; 0 when none (c->ticket freed),
+ * or TERN_ERR_ALERT.
+ */
+static int find_psk(tern_conn *c, const tern_client_hello *ch, size_t from, int have_time,
+                    uint64_t now, psk_pick *pick) {
+  const tern_extensions *e = &ch->ext;
+  int tickets = have_time && c->cfg->ticket_keys != NULL;
+  memset(pick, 0, sizeof *pick);
+  if (tickets && c->ticket == NULL && (c->ticket = OPENSSL_malloc(sizeof *c->ticket)) == NULL)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  for (size_t i = from; i < e->n_psk; i++) {
+    const tern_span *t = &e->psk[i].identity;
+    memset(pick, 0, sizeof *pick);
+    pick->index = i;
+    if ((pick->ext = find_external(c->cfg, t, &pick->ext_index)) != NULL) {
+      /* an identity of ours whose hash no common suite uses is skipped */
+      if ((pick->suite = suite_for(c, ch, pick->ext->hash)) != NULL) break;
+      continue;
+    }
+    if (!tickets) continue;
+    pick->suite = c->suite;
+    /* a test hook (core/conn.h) may take the identity as a trace's ticket */
+    if (c->test != NULL && c->test->server_psk != NULL &&
+        c->test->server_psk(c, &e->psk[i], now, c->ticket))
+      break;
+    if (tern_ticket_open(c->cfg->ticket_keys, t->p, t->len, c->ticket) == TERN_OK &&
+        ticket_usable(c, c->ticket, now))
+      break;
+    pick->suite = NULL;
+  }
+  if (pick->suite == NULL || pick->ext != NULL) {
+    if (c->ticket) OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
+    c->ticket = NULL;
+  }
+  return pick->suite != NULL;
+}
+
+/* Verifies the binder of the picked identity with its PSK (the suite's
+   hash is the PSK's). */
+static int check_binder(tern_conn *c, const tern_client_hello *ch, const psk_pick *pick) {
   uint8_t th[TERN_MAX_HASH_LEN], want[TERN_MAX_HASH_LEN];
-  const tern_span *got = &ch->ext.binders[i];
+  const tern_span *got = &ch->ext.binders[pick->index];
   size_t n = c->suite->hash->len;
   int rc, ok;
   rc = tern_transcript_peek(&c->transcript, c->msg, 4 + ch->ext.psk_binders_offset, th);
   if (rc == TERN_OK) rc = tern_keysched_init(&c->ks, c->suite->hash);
-  if (rc == TERN_OK) rc = tern_keysched_early(&c->ks, c->ticket->psk, c->ticket->psk_len);
-  if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, 0);
+  if (rc == TERN_OK)
+    rc = pick->ext ? tern_keysched_early(&c->ks, pick->ext->key, pick->ext->key_len)
+                   : tern_keysched_early(&c->ks, c->ticket->psk, c->ticket->psk_len);
+  if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, pick->ext != NULL);
   if (rc == TERN_OK) rc = tern_keysched_binder(&c->ks, th, want);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(want, sizeof want);
@@ -285,12 +506,20 @@ static int check_binder(tern_conn *c, const tern_client_hello *ch, size_t i) {
   return TERN_OK;
 }
 
+/* A ticket just verified: records it as used; 1 on its first use. */
+static int ticket_first_use(tern_conn *c, const tern_client_hello *ch, size_t i, uint64_t now) {
+  const tern_span *t = &ch->ext.psk[i].identity;
+  uint8_t id[32];
+  if (tern_hash_data(tern_hash_get(TERN_HASH_SHA256), t->p, t->len, id) != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "hash failed");
+  return first_use(c, id, now, c->ticket->issue_time_ms + (uint64_t)c->ticket->lifetime_s * 1000);
+}
+
 int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int share_found) {
   const tern_extensions *e = &ch->ext;
-  uint8_t id[32];
-  uint64_t now;
-  size_t i;
-  int mode = 0, rc;
+  psk_pick pick;
+  uint64_t now = 0;
+  int mode = 0, have_time, rc;
 
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))) return TERN_OK;
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES)))
@@ -298,43 +527,58 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
                           "pre_shared_key without psk_key_exchange_modes");
   if (c->cfg->psk_ke && has_mode(&e->psk_modes, TERN_PSK_KE)) mode = TERN_RESUMED_KE;
   else if (share_found && has_mode(&e->psk_modes, TERN_PSK_DHE_KE)) mode = TERN_RESUMED_DHE;
-  if (mode == 0 || c->cfg->ticket_keys == NULL || tern_conn_now(c, &now) != TERN_OK)
-    return TERN_OK;
-
-  if (c->ticket == NULL && (c->ticket = OPENSSL_malloc(sizeof *c->ticket)) == NULL)
-    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  for (i = 0; i < e->n_psk; i++) {
-    const tern_span *t = &e->psk[i].identity;
-    /* a test hook (core/conn.h) may take the identity as a trace's ticket */
-    if (c->test != NULL && c->test->server_psk != NULL &&
-        c->test->server_psk(c, &e->psk[i], now, c->ticket))
-      break;
-    if (tern_ticket_open(c->cfg->ticket_keys, t->p, t->len, c->ticket) == TERN_OK &&
-        ticket_usable(c, c->ticket, now))
-      break;
-  }
-  if (i == e->n_psk) {
-    OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
-    c->ticket = NULL;
-    return TERN_OK;
-  }
-  if ((rc = check_binder(c, ch, i)) != TERN_OK) return rc;
-  rc = tern_hash_data(tern_hash_get(TERN_HASH_SHA256), e->psk[i].identity.p,
-                      e->psk[i].identity.len, id);
-  if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "hash failed");
-  if (!first_use(c, id, now, c->ticket->issue_time_ms + (uint64_t)c->ticket->lifetime_s * 1000)) {
-    /* used before (or no room to remember it): a full handshake */
-    OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
-    c->ticket = NULL;
-    return TERN_OK;
+  if (mode == 0) return TERN_OK;
+  have_time = tern_conn_now(c, &now) == TERN_OK;
+  for (size_t from = 0;; from = pick.index + 1) {
+    if ((rc = find_psk(c, ch, from, have_time, now, &pick)) <= 0) return rc;
+    /* §4.2.11: the PSK picks the suite; the binder is of its hash */
+    if (pick.suite != c->suite && (rc = use_suite(c, pick.suite)) != TERN_OK) return rc;
+    if ((rc = check_binder(c, ch, &pick)) != TERN_OK) return rc;
+    if (pick.ext != NULL || (rc = ticket_first_use(c, ch, pick.index, now)) == 1) break;
+    if (rc < 0) return rc;
+    /* a ticket used before (or no room to remember it): not this one;
+       a later identity (an external PSK) may still be taken, else a
+       full handshake. Its binder was good, so checking a second one
+       tells nothing of which identities we know (§E.6). */
   }
   c->psk_mode = mode;
-  c->selected_psk = (uint16_t)i;
-  prefer_ticket_suite(c, ch);
-  /* a refusal is recorded by the caller, whatever its reason */
-  if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && early_ok(c, ch, i, now))
-    c->early_status = TERN_EARLY_DATA_ACCEPTED;
+  c->selected_psk = (uint16_t)pick.index;
+  /* a refusal of 0-RTT is recorded by the caller, whatever its reason */
+  if (pick.ext == NULL) {
+    prefer_early_suite(c, ch, c->ticket->suite);
+    if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && early_ok(c, ch, pick.index, now)) {
+      c->early_status = TERN_EARLY_DATA_ACCEPTED;
+      c->early_max = c->cfg->max_early_data;
+    }
+    return TERN_OK;
+  }
+  c->external_psk = (uint8_t)(1 + pick.ext_index);
+  if (e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) {
+    if (pick.ext->max_early_data > 0) prefer_early_suite(c, ch, pick.ext->early_suite);
+    if (external_early_ok(c, ch, pick.index, pick.ext, now)) {
+      c->early_status = TERN_EARLY_DATA_ACCEPTED;
+      c->early_max = pick.ext->max_early_data;
+    }
+  }
   return TERN_OK;
+}
+
+int tern_resume_server_hrr_suite(tern_conn *c, const tern_client_hello *ch) {
+  psk_pick pick;
+  uint64_t now = 0;
+  int have_time, rc;
+  if (!(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) ||
+      !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES)) ||
+      !has_mode(&ch->ext.psk_modes, TERN_PSK_DHE_KE))
+    return TERN_OK;
+  have_time = tern_conn_now(c, &now) == TERN_OK;
+  rc = find_psk(c, ch, 0, have_time, now, &pick);
+  /* nothing is decided yet: the second ClientHello's binder will be */
+  if (c->ticket) OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
+  c->ticket = NULL;
+  if (rc < 0) return rc;
+  if (rc == 0 || pick.suite == c->suite) return TERN_OK;
+  return use_suite(c, pick.suite);
 }
 
 int tern_resume_server_early(tern_conn *c) {

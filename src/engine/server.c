@@ -139,11 +139,20 @@ static int pick_certificate(tern_conn *c, const tern_client_hello *ch) {
   uint16_t scheme = 0, fallback_scheme = 0, common[TERN_MAX_SIGS];
   size_t n = 0, n_common;
   uint8_t alert = 0;
+  if (c->cfg->chain == NULL) {
+    /* a server of external PSKs only: nothing to do without one */
+    if (c->cfg->n_psks == 0)
+      return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE,
+                          (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))
+                              ? "no PSK the client offered was taken, and this server has "
+                                "no certificate (PSKs only)"
+                              : "the client offered no PSK, and this server has no "
+                                "certificate (PSKs only)");
+  }
   if (!(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS)))
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "ClientHello without signature_algorithms");
-  if (c->cfg->chain == NULL)
-    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no server certificate configured");
   chains[n++] = c->cfg->chain;
   for (size_t i = 0; i < c->cfg->n_more_chains; i++) chains[n++] = c->cfg->more_chains[i];
   /* the client's lists may be of any length: keep what we could use */
@@ -277,6 +286,10 @@ int tern_server_recv_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  /* the HelloRetryRequest fixes the suite: one the PSK can go on with */
+  if (!share_found && c->psk_mode != TERN_RESUMED_KE &&
+      (rc = tern_resume_server_hrr_suite(c, ch)) != TERN_OK)
+    return rc;
   /* early data offered but not taken, whatever the reason: its records
      are skipped (RFC 8446 §4.2.10) */
   if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) &&
@@ -399,9 +412,12 @@ int tern_server_recv_ch2(tern_conn *c) {
   c->ch1 = NULL;
   c->ch1_len = 0;
   if ((rc = negotiate(c, ch, &share_found)) != TERN_OK) return rc;
-  if (c->suite != suite || c->group != group || !share_found)
+  if (c->group != group || !share_found)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "second ClientHello does not lead to the same choice");
+  /* the suite is the HelloRetryRequest's (maybe one a PSK asked for),
+     which the unchanged cipher_suites offer */
+  c->suite = suite;
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;

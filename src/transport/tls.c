@@ -276,7 +276,7 @@ static int take_application_data(tern_conn *c, const tern_record *rec, int early
   if (early) {
     /* §4.2.10: more than max_early_data_size is unexpected_message */
     t->early_bytes += rec->len;
-    if (t->early_bytes > c->cfg->max_early_data)
+    if (t->early_bytes > c->early_max)
       return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                             "more 0-RTT data than max_early_data_size");
   } else if (c->read_level != TERN_LEVEL_APPLICATION) {
@@ -411,14 +411,14 @@ int tern_tls_write(tern_conn *c, const uint8_t *data, size_t len) {
   prot = &t->wprot;
   if (!c->done) {
     /* 0-RTT: a client whose early data is offered or accepted, before
-       its EndOfEarlyData, within the ticket's max_early_data_size */
+       its EndOfEarlyData, within the PSK's max_early_data_size */
     int rc;
-    if (c->role != TERN_CLIENT || c->early_data_ended || c->offer == NULL ||
+    if (c->role != TERN_CLIENT || c->early_data_ended || c->early_max == 0 ||
         !tern_record_prot_active(&t->eprot) ||
         (c->early_status != TERN_EARLY_DATA_OFFERED &&
          c->early_status != TERN_EARLY_DATA_ACCEPTED))
       return TERN_ERR_STATE;
-    if (len > c->offer->max_early_data - t->early_bytes) return TERN_ERR_LIMIT;
+    if (len > c->early_max - t->early_bytes) return TERN_ERR_LIMIT;
     if (!t->ccs_sent && (rc = put_ccs(c)) != TERN_OK) return rc;
     t->early_bytes += len;
     prot = &t->eprot;
