@@ -3,7 +3,8 @@
  * time it runs at, the session a client offers, the early-data context a
  * server binds 0-RTT to, and what became of them (tern_conn_set_time,
  * tern_conn_set_session, tern_conn_set_early_data_context,
- * tern_conn_early_data_status, tern_conn_resumed); see tern.h.
+ * tern_conn_early_data_status, tern_conn_early_data_max,
+ * tern_conn_resumed); see tern.h.
  */
 #include <string.h>
 
@@ -62,4 +63,9 @@ tern_early_data_status tern_conn_early_data_status(const tern_conn *c) {
 }
 
 int tern_conn_resumed(const tern_conn *c) { return c && c->psk_mode != 0; }
+
+uint32_t tern_conn_early_data_max(const tern_conn *c) {
+  if (c == NULL || c->role != TERN_CLIENT || c->offer == NULL || !c->offer_early) return 0;
+  return c->offer->max_early_data;
+}
 

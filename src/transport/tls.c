@@ -367,6 +367,15 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update) {
   return rc;
 }
 
+unsigned tern_tls_key_updates(const tern_conn *c, tern_direction dir) {
+  int ours_is_client;
+  if (c == NULL || c->tls == NULL) return 0;
+  /* the key schedule counts the generations of each side's secret */
+  ours_is_client = c->role == TERN_CLIENT;
+  if ((dir == TERN_WRITE) == ours_is_client) return c->ks.client_generation;
+  return c->ks.server_generation;
+}
+
 int tern_tls_close(tern_conn *c) {
   int rc;
   if (c == NULL || c->tls == NULL) return TERN_ERR_INVALID_ARG;
