@@ -380,8 +380,8 @@ int tern_config_set_clock(tern_config *cfg, tern_clock_fn fn, void *user);
 
 /**
  * tern_config_set_tickets (server) sets how many NewSessionTickets follow
- * each handshake (default 2; 0 for none) and their lifetime in seconds
- * (default 7200, at most 604800). Each ticket is single-use.
+ * each handshake (default 2, at most 10; 0 for none) and their lifetime
+ * in seconds (default 7200, at most 604800). Each ticket is single-use.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG.
  */
 int tern_config_set_tickets(tern_config *cfg, unsigned count,
@@ -699,10 +699,12 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update);
 
 /**
  * tern_tls_key_updates says how many KeyUpdates have moved one direction's
- * key: TERN_WRITE counts the ones we sent (asked for or in answer to the
- * peer's update_requested, which tern sends inside tern_tls_feed, ahead of
- * any application data written after it: RFC 8446 §4.6.3), TERN_READ
- * the peer's. 0 for a NULL or QUIC connection.
+ * key: TERN_WRITE counts ours (asked for, or in answer to the peer's
+ * update_requested, which tern queues inside tern_tls_feed, ahead of any
+ * application data written after it: RFC 8446 §4.6.3), TERN_READ the
+ * peer's. After our close_notify nothing more is sent (§6.1), not even
+ * such an answer, though our key still moves. 0 for a NULL or QUIC
+ * connection.
  */
 unsigned tern_tls_key_updates(const tern_conn *c, tern_direction dir);
 
@@ -735,7 +737,9 @@ unsigned tern_tls_client_auths_completed(const tern_conn *c);
  */
 int tern_config_set_record_padding(tern_config *cfg, size_t block);
 
-/** tern_tls_close queues close_notify; nothing may be written after it. */
+/** tern_tls_close queues close_notify; nothing may be written after it,
+    and tern sends nothing more either (no answer to a post-handshake
+    CertificateRequest or KeyUpdate: RFC 8446 §6.1). */
 int tern_tls_close(tern_conn *c);
 
 /** 1 once the peer's close_notify arrived. */

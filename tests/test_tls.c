@@ -492,6 +492,20 @@ static void test_post_handshake_auth(void) {
   transfer(t.c, t.s, 5);
   tpair_free(&t);
 
+  /* a client that has sent close_notify sends nothing more (RFC 8446
+     §6.1): neither an answer to a request nor to a KeyUpdate */
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_peer_closed(t.s), 1);
+  CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_OK);
+  CHECK_EQ_INT(tern_tls_key_update(t.s, 1), TERN_OK);
+  CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+  CHECK(tern_tls_output(t.c, &len) == NULL && len == 0);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_READ), 1); /* its KeyUpdate was read */
+  CHECK_EQ_INT(tern_conn_alert(t.c), 0);
+  tpair_free(&t);
+
   /* a client that did not offer it: the server may not ask */
   CHECK_EQ_INT(handshake(&t, plain, s, 0), TERN_OK);
   CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_ERR_STATE);

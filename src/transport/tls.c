@@ -81,6 +81,10 @@ static int put_ccs(tern_conn *c) {
 static int tls_send_handshake(tern_conn *c, const uint8_t *msg, size_t len) {
   tern_tls *t = c->tls;
   int rc = TERN_OK;
+  /* §6.1: after our close_notify we send nothing more; what the engine
+     still answers to the peer (a KeyUpdate, a post-handshake
+     CertificateRequest) stays unsent */
+  if (t->close_sent) return TERN_OK;
   /* A client sends its dummy change_cipher_spec before its second flight. */
   if (c->role == TERN_CLIENT && t->hs_records_sent > 0 && !t->ccs_sent) rc = put_ccs(c);
   for (size_t off = 0; rc == TERN_OK && off < len;) {
