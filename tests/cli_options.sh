@@ -317,6 +317,8 @@ if [ $HAVE_CURL -eq 1 ]; then
     "C curl --cert: page shows its subject"
   expect curl-req-none.out "<tr><th>client certificate</th><td>-</td></tr>" \
     "C curl without --cert: page shows none"
+else
+  echo "skip C curl is not installed"
 fi
 
 start_tern_server ver-none.log $P256 --once --www --verify-client --client-ca ca.pem
@@ -333,6 +335,8 @@ if [ $HAVE_CURL -eq 1 ]; then
   wait_tern
   rc_is fail $RC "C --verify-client, curl without --cert fails" curl-ver.err
   expect curl-ver.err "certificate required" "C ... curl names the alert"
+else
+  echo "skip C curl --verify-client: curl is not installed"
 fi
 start_tern_server ver-cert.log $P256 --once --verify-client --client-ca ca.pem
 $TO "$TERN" client "localhost:$PORT" --ca ca.pem --cert client.pem --key client.key \
@@ -412,6 +416,8 @@ if [ $HAVE_CURL -eq 1 ]; then
   expect curl-pha-cert.log "asked for a client certificate after the handshake" "D ... asked after the handshake"
   expect curl-pha-none.code 403 "D curl without --cert: 403"
   expect curl-pha-none.log "asked after the handshake, the client sent none" "D ... it answered with none"
+else
+  echo "skip D curl is not installed"
 fi
 
 # --ign-eof: no close_notify after the request, which would leave the
