@@ -73,6 +73,31 @@ const char *tern_group_name(uint16_t group);
     ...), or NULL when tern does not support it. */
 const char *tern_signature_scheme_name(uint16_t scheme);
 
+/**
+ * tern_suite_from_name, tern_group_from_name and
+ * tern_signature_scheme_from_name give the IANA code of the algorithm
+ * tern implements under that name, ignoring case, or 0 when there is
+ * none (or name is NULL). Each takes the name its *_name function returns
+ * (RFC 8446's: "TLS_AES_128_GCM_SHA256", "x25519", "ed25519", ...); a
+ * group also answers to OpenSSL's names of its curve or group: the short
+ * name ("X25519", "prime256v1", "secp384r1") and a NIST curve's NIST name
+ * ("P-256"). Names come from the same tables as the algorithms, so every
+ * algorithm tern implements has one.
+ */
+uint16_t tern_suite_from_name(const char *name);
+uint16_t tern_group_from_name(const char *name);
+uint16_t tern_signature_scheme_from_name(const char *name);
+
+/**
+ * tern_supported_suites, tern_supported_groups and
+ * tern_supported_signature_schemes write the IANA codes of every
+ * algorithm of that kind tern implements (at most cap of them; out may be
+ * NULL when cap is 0) and return how many there are, which may exceed cap.
+ */
+size_t tern_supported_suites(uint16_t *out, size_t cap);
+size_t tern_supported_groups(uint16_t *out, size_t cap);
+size_t tern_supported_signature_schemes(uint16_t *out, size_t cap);
+
 /* ------------------------------------------------------------------ */
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */
@@ -293,9 +318,10 @@ typedef enum tern_client_auth {
  * authenticates the client, RFC 8446 §4.3.2). The client's chain is verified against this
  * configuration's trust anchors (tern_config_load_trust) for TLS client
  * use, or judged by the verify callback; setting a mode other than NONE
- * turns peer verification on. With send_ca_names, the CertificateRequest
- * lists the subjects of the anchors held in the store
- * (certificate_authorities); load the trust anchors first.
+ * turns peer verification on. With send_ca_names, every CertificateRequest
+ * (also the post-handshake ones of tern_tls_request_client_auth, which
+ * mode NONE still allows) lists the subjects of the anchors held in the
+ * store (certificate_authorities); load the trust anchors first.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG (not a server, bad mode),
  * TERN_ERR_STATE (send_ca_names without anchors), TERN_ERR_NOMEM.
  */
@@ -356,8 +382,8 @@ int tern_config_set_clock(tern_config *cfg, tern_clock_fn fn, void *user);
 
 /**
  * tern_config_set_tickets (server) sets how many NewSessionTickets follow
- * each handshake (default 2; 0 for none) and their lifetime in seconds
- * (default 7200, at most 604800). Each ticket is single-use.
+ * each handshake (default 2, at most 10; 0 for none) and their lifetime
+ * in seconds (default 7200, at most 604800). Each ticket is single-use.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG.
  */
 int tern_config_set_tickets(tern_config *cfg, unsigned count,
@@ -687,6 +713,15 @@ typedef enum tern_early_data_status {
 } tern_early_data_status;
 tern_early_data_status tern_conn_early_data_status(const tern_conn *c);
 
+/**
+ * tern_conn_early_data_max (client) gives how many bytes of early data
+ * this connection may send: once tern_conn_set_session offered a session
+ * with 0-RTT, its ticket's max_early_data_size; once the ClientHello went
+ * out, what the offered PSK (ticket or external) allows; 0 when no early
+ * data is offered. Over TCP, tern_tls_write refuses more (TERN_ERR_LIMIT).
+ */
+uint32_t tern_conn_early_data_max(const tern_conn *c);
+
 /** 1 when the handshake resumed a session (a ticket's PSK accepted; an
     external PSK is tern_conn_psk_identity's). */
 int tern_conn_resumed(const tern_conn *c);
@@ -791,6 +826,17 @@ int tern_tls_write(tern_conn *c, const uint8_t *data, size_t len);
 int tern_tls_key_update(tern_conn *c, int request_peer_update);
 
 /**
+ * tern_tls_key_updates says how many KeyUpdates have moved one direction's
+ * key: TERN_WRITE counts ours (asked for, or in answer to the peer's
+ * update_requested, which tern queues inside tern_tls_feed, ahead of any
+ * application data written after it: RFC 8446 §4.6.3), TERN_READ the
+ * peer's. After our close_notify nothing more is sent (§6.1), not even
+ * such an answer, though our key still moves. 0 for a NULL or QUIC
+ * connection.
+ */
+unsigned tern_tls_key_updates(const tern_conn *c, tern_direction dir);
+
+/**
  * Post-handshake client authentication (RFC 8446 §4.6.2, TCP only).
  * tern_config_set_post_handshake_auth (client) advertises it; the client
  * then answers a server's request with its certificate (or an empty one)
@@ -798,7 +844,10 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update);
  * handshake, when the client advertised it) sends a CertificateRequest;
  * once the client's Finished arrives, tern_conn_peer_certificate gives
  * its certificate (a missing one fails only when the configuration
- * requires client certificates). Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * requires client certificates). A server that asks only after the
+ * handshake (client authentication mode NONE) turns verification of the
+ * client's chain on with tern_config_set_verify_peer and loads its
+ * anchors with tern_config_load_trust. Returns TERN_OK, TERN_ERR_INVALID_ARG,
  * TERN_ERR_STATE (QUIC, not done, not advertised, one under way).
  */
 int tern_config_set_post_handshake_auth(tern_config *cfg, int on);
@@ -816,7 +865,9 @@ unsigned tern_tls_client_auths_completed(const tern_conn *c);
  */
 int tern_config_set_record_padding(tern_config *cfg, size_t block);
 
-/** tern_tls_close queues close_notify; nothing may be written after it. */
+/** tern_tls_close queues close_notify; nothing may be written after it,
+    and tern sends nothing more either (no answer to a post-handshake
+    CertificateRequest or KeyUpdate: RFC 8446 §6.1). */
 int tern_tls_close(tern_conn *c);
 
 /** 1 once the peer's close_notify arrived. */

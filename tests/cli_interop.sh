@@ -94,7 +94,7 @@ rc=$?
 [ $rc -eq 0 ] && ok "tern server --once exits 0" || bad "tern server --once exited $rc"
 expect sclient.out "Verify return code: 0 (ok)" "s_client verifies tern's certificate"
 expect sclient.out "New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" "s_client: TLS 1.3"
-expect sclient.out "HTTP/1.1 200 OK" "tern server --www answers 200"
+expect sclient.out "HTTP/1.0 200 OK" "tern server --www answers 200"
 expect sclient.out "Connection: close" "... with Connection: close"
 expect sclient.out "<tr><th>cipher suite</th><td>TLS_AES_128_GCM_SHA256</td></tr>" \
   "... and a page of the parameters"

@@ -189,8 +189,21 @@ static void test_key_update_and_close(void) {
   size_t n;
   tpair t;
   CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_WRITE), 0);
+  CHECK_EQ_INT(tern_tls_key_updates(t.s, TERN_READ), 0);
   /* the client updates and asks the server to: both directions move */
   CHECK_EQ_INT(tern_tls_key_update(t.c, 1), TERN_OK);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_WRITE), 1);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  /* §4.6.3: the server's answer is queued by tern_tls_feed itself, so it
+     leaves before anything the server writes next */
+  CHECK_EQ_INT(tern_tls_key_updates(t.s, TERN_READ), 1);
+  CHECK_EQ_INT(tern_tls_key_updates(t.s, TERN_WRITE), 1);
+  CHECK_EQ_INT(tern_tls_write(t.s, (const uint8_t *)"x", 1), TERN_OK);
+  CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_READ), 1);
+  CHECK_EQ_INT(tern_tls_read(t.c, buf, sizeof buf, &n), TERN_OK);
+  CHECK(n == 1 && buf[0] == 'x');
   transfer(t.c, t.s, 3000);
   transfer(t.s, t.c, 3000);
   /* the server updates without asking */
@@ -199,6 +212,11 @@ static void test_key_update_and_close(void) {
     transfer(t.s, t.c, 100);
     transfer(t.c, t.s, 100);
   }
+  CHECK_EQ_INT(tern_tls_key_updates(t.s, TERN_WRITE), 4);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_READ), 4);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_WRITE), 1);
+  CHECK_EQ_INT(tern_tls_key_updates(t.s, TERN_READ), 1);
+  CHECK_EQ_INT(tern_tls_key_updates(NULL, TERN_READ), 0);
   /* close_notify */
   CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
   CHECK_EQ_INT(tern_tls_write(t.c, buf, 1), TERN_ERR_STATE);
@@ -350,6 +368,8 @@ static void early_run(tern_config *c, tern_config *s, int expect_accept) {
   CHECK_EQ_INT(tern_conn_set_session(cl, session, session_len, clock_now), TERN_OK);
   CHECK_EQ_INT(tern_handshake(cl), TERN_WANT_READ);
   CHECK_EQ_INT(tern_conn_early_data_status(cl), TERN_EARLY_DATA_OFFERED);
+  CHECK_EQ_INT(tern_conn_early_data_max(cl), 16384); /* the ticket's max_early_data_size */
+  CHECK_EQ_INT(tern_conn_early_data_max(srv), 0);
   CHECK_EQ_INT(tern_tls_write(cl, early, sizeof early - 1), TERN_OK);
   for (int i = 0; i < 10 && !(tern_conn_handshake_done(cl) && tern_conn_handshake_done(srv)); i++) {
     CHECK_EQ_INT(pump(cl, srv, 0), TERN_OK);
@@ -409,6 +429,16 @@ static void test_early_data(void) {
     CHECK_EQ_INT(tern_tls_write(cl, big, 1), TERN_ERR_LIMIT);
     tern_conn_free(cl);
   }
+  {
+    /* a client that does not want 0-RTT offers none, whatever the ticket */
+    tern_config *c0 = client_config();
+    tern_conn *cl = tern_conn_new_tls(c0, NULL);
+    CHECK_EQ_INT(tern_conn_set_server_name(cl, "localhost"), TERN_OK);
+    CHECK_EQ_INT(tern_conn_set_session(cl, session, session_len, clock_now), TERN_OK);
+    CHECK_EQ_INT(tern_conn_early_data_max(cl), 0);
+    tern_conn_free(cl);
+    tern_config_free(c0);
+  }
   session_len = 0;
   tern_config_free(s);
   tern_config_free(s_no);
@@ -460,6 +490,20 @@ static void test_post_handshake_auth(void) {
   CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
   CHECK_EQ_INT(tern_conn_peer_certificate(t.s, &der, &len), TERN_ERR_STATE);
   transfer(t.c, t.s, 5);
+  tpair_free(&t);
+
+  /* a client that has sent close_notify sends nothing more (RFC 8446
+     §6.1): neither an answer to a request nor to a KeyUpdate */
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_peer_closed(t.s), 1);
+  CHECK_EQ_INT(tern_tls_request_client_auth(t.s), TERN_OK);
+  CHECK_EQ_INT(tern_tls_key_update(t.s, 1), TERN_OK);
+  CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+  CHECK(tern_tls_output(t.c, &len) == NULL && len == 0);
+  CHECK_EQ_INT(tern_tls_key_updates(t.c, TERN_READ), 1); /* its KeyUpdate was read */
+  CHECK_EQ_INT(tern_conn_alert(t.c), 0);
   tpair_free(&t);
 
   /* a client that did not offer it: the server may not ask */

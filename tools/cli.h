@@ -3,9 +3,12 @@
  * the sockets owned here (tern itself does no I/O).
  *
  * cli_client.c and cli_server.c hold the two commands; cli_common.c the
- * parts they share: option parsing, the key log, the clock, the summary
- * of what was negotiated, failure reports, and the socket loop that moves
- * bytes between a socket and tern_tls_feed / tern_tls_output.
+ * parts they share: option parsing, algorithm names, the key log, the
+ * clock, the summary of what was negotiated, failure reports, and the
+ * socket loop that moves bytes between a socket and tern_tls_feed /
+ * tern_tls_output; cli_www.c the HTTP side of `tern server --www`, on a
+ * tern_conn alone (no socket), so an event loop serving many connections
+ * can use it as it is. Nothing here keeps per-connection state in globals.
  */
 #ifndef TERN_TOOLS_CLI_H
 #define TERN_TOOLS_CLI_H
@@ -16,26 +19,72 @@
 
 #include <tern.h>
 
-/* The two commands; argv[0] is the command name. Return the exit code. */
+/* The two commands; argv[0] is the command name. Return the exit code:
+   0 done, 1 failed, CLI_EXIT_USAGE for a bad command line. */
 int cli_client_main(int argc, char **argv);
 int cli_server_main(int argc, char **argv);
 
+#define CLI_EXIT_USAGE 2
+
 /* ---- options ------------------------------------------------------- */
 
-/* One --name option: with a value (value != NULL) or a switch (flag). */
+/* One option: --name (and -letter when letter is not 0), with a value
+   (value != NULL) or a switch (flag). */
 typedef struct cli_opt {
   const char *name;      /* without the leading "--" */
+  char letter;           /* the one-letter form ("-q"), or 0 */
   const char **value;    /* receives the value of "--name V" or "--name=V" */
   int *flag;             /* set to 1 by "--name" */
 } cli_opt;
 
 /*
  * cli_parse reads argv[1..argc) against opts (ended by a NULL name); the
- * other words go to positional (at most max_pos). Returns 0, or -1 after
- * printing what was wrong.
+ * other words go to positional (at most max_pos). Returns 0, 1 for -h or
+ * --help, or -1 after printing on one line what was wrong (an unknown
+ * option, a missing value, a value given to a switch, an extra word).
  */
 int cli_parse(const char *prog, int argc, char **argv, const cli_opt *opts,
               const char **positional, size_t max_pos, size_t *n_pos);
+
+/*
+ * cli_number reads a decimal count text (digits only) of option --opt
+ * into *out, which must be from min to max. Returns 0, or -1 after
+ * printing on one line what was wrong.
+ */
+int cli_number(const char *prog, const char *opt, const char *text, unsigned long min,
+               unsigned long max, unsigned long *out);
+
+/* ---- algorithms, by name ------------------------------------------- */
+
+#define CLI_MAX_ALGS 32
+
+/* The --groups, --ciphersuites and --sigalgs lists, as IANA codes
+   (n 0: the option was not given, tern's defaults stay). */
+typedef struct cli_algorithms {
+  uint16_t groups[CLI_MAX_ALGS], suites[CLI_MAX_ALGS], sigalgs[CLI_MAX_ALGS];
+  size_t n_groups, n_suites, n_sigalgs;
+} cli_algorithms;
+
+/*
+ * cli_algorithms_parse reads the three lists (each NULL when not given):
+ * names as tern_*_from_name knows them (OpenSSL's spellings), separated
+ * by ':' or ','. Returns 0, or -1 after printing on one line the name tern
+ * does not know (with the names it knows), an empty item or a repeat.
+ */
+int cli_algorithms_parse(const char *prog, const char *groups, const char *suites,
+                         const char *sigalgs, cli_algorithms *out);
+
+/*
+ * cli_algorithms_apply sets the lists given on cfg. A client sends its
+ * key share for the first group of its list. Returns 0, or -1 after
+ * printing why.
+ */
+int cli_algorithms_apply(const char *prog, tern_config *cfg, const cli_algorithms *a,
+                         tern_role role);
+
+/* Prints the names tern knows for --groups, --ciphersuites, --sigalgs,
+   as the end of a --help text. */
+void cli_print_algorithm_names(FILE *f);
 
 /* ---- configuration ------------------------------------------------- */
 
@@ -48,16 +97,18 @@ int cli_set_alpn(const char *prog, tern_config *cfg, const char *list);
 
 /*
  * Appends NSS key log lines to path, or to $SSLKEYLOGFILE when path is
- * NULL (nothing when neither is set). The file is created mode 0600.
- * Returns 0, or -1 after printing why.
+ * NULL (nothing when neither is set). The file is created mode 0600 and
+ * *file receives it (NULL when none), for the caller to fclose once cfg
+ * is freed. Returns 0, or -1 after printing why.
  */
-int cli_keylog(const char *prog, tern_config *cfg, const char *path);
+int cli_keylog(const char *prog, tern_config *cfg, const char *path, FILE **file);
 
 /* ---- what was negotiated ------------------------------------------- */
 
 /* The parameters of a finished handshake, as text ("-" for none). */
 typedef struct cli_summary {
   const char *suite, *group, *sigalg, *alpn, *server_name;
+  const char *early_data;  /* "accepted", "rejected" or "-" */
   int resumed, hrr;
   char peer_subject[512];  /* the peer certificate's subject, or "-" */
   char peer_issuer[512];
@@ -96,6 +147,10 @@ typedef struct cli_app {
   int (*on_data)(struct cli_link *l, const uint8_t *p, size_t n);
   /* input_fd became readable (or hung up). Same return convention. */
   int (*on_input)(struct cli_link *l);
+  /* Called after received bytes went to tern (handshake messages after
+     the handshake, e.g. a post-handshake Certificate, change no data);
+     may be NULL. Same return convention. */
+  int (*on_progress)(struct cli_link *l);
 } cli_app;
 
 typedef struct cli_link {
@@ -148,5 +203,53 @@ int cli_link_flush(cli_link *l, int timeout_ms);
 
 /* Formats a socket address as "1.2.3.4:5" or "[::1]:5". */
 void cli_addr_string(const void *sockaddr, char *out, size_t cap);
+
+/* ---- tern server --www: one HTTP/1.0 answer per connection ---------- */
+
+/* A request head larger than this is answered with 431. */
+#define CLI_WWW_MAX_REQUEST 8192
+
+/* What --www answers, for every connection of a server. */
+typedef struct cli_www_settings {
+  const char *pha_path;  /* paths under this prefix need a client certificate,
+                            asked for after the handshake; or NULL */
+} cli_www_settings;
+
+typedef enum cli_www_state {
+  CLI_WWW_READING = 0,   /* the request head is not complete */
+  CLI_WWW_AUTHENTICATING,/* a post-handshake CertificateRequest is out */
+  CLI_WWW_ANSWERED       /* the response and close_notify are queued */
+} cli_www_state;
+
+/* One connection's request and answer. Zero it to start. */
+typedef struct cli_www {
+  cli_www_state state;
+  char request[CLI_WWW_MAX_REQUEST + 1];
+  size_t request_len;
+  unsigned auths_before; /* tern_tls_client_auths_completed when we asked */
+  int status;            /* the status sent (200, 403, ...), once answered */
+  char note[128];        /* why, in a few words, for the server's log */
+  size_t bytes_out;      /* what the answer wrote (head and body) */
+} cli_www;
+
+/*
+ * cli_www_data takes request bytes received on c (after its handshake).
+ * Once the head is complete it answers: a GET or HEAD with a page of what
+ * c negotiated (200), in one record, then close_notify; a path under
+ * pha_path without a client certificate first asks for one
+ * (tern_tls_request_client_auth) and answers once the client did
+ * (cli_www_progress), 403 without one. Returns 0, or a tern error code
+ * of a write (the connection has failed).
+ */
+int cli_www_data(cli_www *w, tern_conn *c, const cli_www_settings *s, const uint8_t *p,
+                 size_t n);
+
+/* cli_www_progress answers a request waiting for the client's certificate
+   once tern says the exchange is over (or the client closed its side
+   without answering: 403). Returns 0 or a tern error code. */
+int cli_www_progress(cli_www *w, tern_conn *c);
+
+/* The request line, for the log ("GET / HTTP/1.1"), up to its end. */
+size_t cli_www_request_line(const cli_www *w, const char **line);
 
 #endif

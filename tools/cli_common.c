@@ -1,13 +1,19 @@
 /*
- * cli_common.c - what `tern client` and `tern server` share: options, the
- * key log, the clock, the summary of a handshake, failure reports, and the
- * socket loop around tern's I/O-free TLS connection.
+ * cli_common.c - what `tern client` and `tern server` share: options,
+ * algorithm names, the key log, the clock, the summary of a handshake,
+ * failure reports, and the socket loop around tern's I/O-free TLS
+ * connection.
  *
  * The loop keeps one rule: after every tern call, everything
  * tern_tls_output holds goes to the socket (as far as the socket takes
  * it; the rest waits for POLLOUT), received bytes go to tern_tls_feed
  * (what it did not take stays in the link's buffer until application
  * data has been read out of tern), and tern_tls_read is drained.
+ * tern_tls_output is one queue in the order tern wrote to it, and
+ * tern_tls_feed queues the answer to a peer's KeyUpdate (and to a
+ * post-handshake CertificateRequest) while it takes the record, so our
+ * own application data, written after the feed, always follows that
+ * answer (RFC 8446 §4.6.3).
  */
 #include "cli.h"
 
@@ -36,6 +42,12 @@ static const cli_opt *find_opt(const cli_opt *opts, const char *name, size_t len
   return NULL;
 }
 
+static const cli_opt *find_letter(const cli_opt *opts, char letter) {
+  for (; opts->name; opts++)
+    if (opts->letter != 0 && opts->letter == letter) return opts;
+  return NULL;
+}
+
 int cli_parse(const char *prog, int argc, char **argv, const cli_opt *opts,
               const char **positional, size_t max_pos, size_t *n_pos) {
   *n_pos = 0;
@@ -43,20 +55,29 @@ int cli_parse(const char *prog, int argc, char **argv, const cli_opt *opts,
     const char *a = argv[i], *eq;
     const cli_opt *o;
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
-    if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+    if (a[0] != '-' || a[1] == '\0') {
       if (*n_pos == max_pos) {
-        fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, a);
+        fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", prog, a);
         return -1;
       }
       positional[(*n_pos)++] = a;
+      continue;
+    }
+    if (a[1] != '-') { /* -q: a one-letter switch */
+      o = a[2] == '\0' ? find_letter(opts, a[1]) : NULL;
+      if (o == NULL || o->flag == NULL) {
+        fprintf(stderr, "%s: unknown option %s (see --help)\n", prog, a);
+        return -1;
+      }
+      *o->flag = 1;
       continue;
     }
     a += 2;
     eq = strchr(a, '=');
     o = find_opt(opts, a, eq ? (size_t)(eq - a) : strlen(a));
     if (o == NULL) {
-      fprintf(stderr, "%s: unknown option --%.*s\n", prog, eq ? (int)(eq - a) : (int)strlen(a),
-              a);
+      fprintf(stderr, "%s: unknown option --%.*s (see --help)\n", prog,
+              eq ? (int)(eq - a) : (int)strlen(a), a);
       return -1;
     }
     if (o->flag) {
@@ -67,14 +88,166 @@ int cli_parse(const char *prog, int argc, char **argv, const cli_opt *opts,
       *o->flag = 1;
     } else if (eq) {
       *o->value = eq + 1;
-    } else if (i + 1 < argc) {
+    } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
       *o->value = argv[++i];
     } else {
+      /* "--alpn --www": a forgotten value, not the value "--www"
+         (write --name=--value for one that starts with --) */
       fprintf(stderr, "%s: --%s needs a value\n", prog, o->name);
       return -1;
     }
   }
   return 0;
+}
+
+int cli_number(const char *prog, const char *opt, const char *text, unsigned long min,
+               unsigned long max, unsigned long *out) {
+  unsigned long v = 0;
+  const char *p = text;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (max - d) / 10) break; /* v * 10 + d > max */
+    v = v * 10 + d;
+  }
+  if (p == text || *p != '\0' || v < min) {
+    fprintf(stderr, "%s: --%s: \"%s\" is not a number from %lu to %lu\n", prog, opt, text, min,
+            max);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Algorithms, by name                                                 */
+/* ------------------------------------------------------------------ */
+
+/* One kind of algorithm, as the options name it and tern lists it. */
+typedef struct alg_kind {
+  const char *option, *what;
+  uint16_t (*from_name)(const char *);
+  const char *(*name)(uint16_t);
+  size_t (*supported)(uint16_t *, size_t);
+} alg_kind;
+
+static const alg_kind kind_groups = {"groups", "group", tern_group_from_name, tern_group_name,
+                                     tern_supported_groups};
+static const alg_kind kind_suites = {"ciphersuites", "cipher suite", tern_suite_from_name,
+                                     tern_suite_name, tern_supported_suites};
+static const alg_kind kind_sigalgs = {"sigalgs", "signature scheme",
+                                      tern_signature_scheme_from_name,
+                                      tern_signature_scheme_name,
+                                      tern_supported_signature_schemes};
+
+/* Writes the names tern knows of a kind, separated by sep. */
+static void known_names(const alg_kind *k, const char *sep, char *out, size_t cap) {
+  uint16_t codes[64];
+  size_t n = k->supported(codes, 64), len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && i < 64 && len < cap; i++)
+    len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? sep : "", k->name(codes[i]));
+}
+
+/* Reads one list ("a:b,c") of names of kind k into codes. */
+static int parse_list(const char *prog, const alg_kind *k, const char *text, uint16_t *codes,
+                      size_t *n) {
+  char name[64], known[512];
+  const char *p = text;
+  *n = 0;
+  for (;;) {
+    size_t len = strcspn(p, ":,");
+    uint16_t code;
+    if (len == 0) {
+      fprintf(stderr, "%s: --%s \"%s\": an empty name\n", prog, k->option, text);
+      return -1;
+    }
+    snprintf(name, sizeof name, "%.*s", (int)len, p);
+    code = len < sizeof name ? k->from_name(name) : 0;
+    if (code == 0) {
+      known_names(k, ", ", known, sizeof known);
+      fprintf(stderr, "%s: --%s: unknown %s \"%.*s\" (tern knows %s)\n", prog, k->option,
+              k->what, (int)len, p, known);
+      return -1;
+    }
+    for (size_t i = 0; i < *n; i++)
+      if (codes[i] == code) {
+        fprintf(stderr, "%s: --%s: %s is listed twice\n", prog, k->option, name);
+        return -1;
+      }
+    if (*n == CLI_MAX_ALGS) {
+      fprintf(stderr, "%s: --%s: more than %d names\n", prog, k->option, CLI_MAX_ALGS);
+      return -1;
+    }
+    codes[(*n)++] = code;
+    if (p[len] == '\0') return 0;
+    p += len + 1;
+  }
+}
+
+int cli_algorithms_parse(const char *prog, const char *groups, const char *suites,
+                         const char *sigalgs, cli_algorithms *out) {
+  memset(out, 0, sizeof *out);
+  if (groups && parse_list(prog, &kind_groups, groups, out->groups, &out->n_groups) < 0)
+    return -1;
+  if (suites && parse_list(prog, &kind_suites, suites, out->suites, &out->n_suites) < 0)
+    return -1;
+  if (sigalgs && parse_list(prog, &kind_sigalgs, sigalgs, out->sigalgs, &out->n_sigalgs) < 0)
+    return -1;
+  return 0;
+}
+
+int cli_algorithms_apply(const char *prog, tern_config *cfg, const cli_algorithms *a,
+                         tern_role role) {
+  int rc = TERN_OK;
+  const char *what = "";
+  if (a->n_groups) {
+    what = "--groups";
+    rc = tern_config_set_groups(cfg, a->groups, a->n_groups);
+    /* like OpenSSL's client: a key share for the first group only */
+    if (rc == TERN_OK && role == TERN_CLIENT)
+      rc = tern_config_set_key_share_groups(cfg, a->groups, 1);
+  }
+  if (rc == TERN_OK && a->n_suites) {
+    what = "--ciphersuites";
+    rc = tern_config_set_cipher_suites(cfg, a->suites, a->n_suites);
+  }
+  if (rc == TERN_OK && a->n_sigalgs) {
+    what = "--sigalgs";
+    rc = tern_config_set_signature_schemes(cfg, a->sigalgs, a->n_sigalgs);
+  }
+  if (rc != TERN_OK) {
+    fprintf(stderr, "%s: %s: %s\n", prog, what, tern_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* Prints "  label  name name ...", wrapped before column 80. */
+static void print_names(FILE *f, const char *label, const alg_kind *k) {
+  uint16_t codes[64];
+  size_t n = k->supported(codes, 64), col = 16;
+  fprintf(f, "  %-14s", label);
+  for (size_t i = 0; i < n && i < 64; i++) {
+    const char *name = k->name(codes[i]);
+    if (i > 0 && col + 1 + strlen(name) >= 80) {
+      fprintf(f, "\n%16s", "");
+      col = 16;
+    } else if (i > 0) {
+      fputc(' ', f);
+      col++;
+    }
+    fputs(name, f);
+    col += strlen(name);
+  }
+  fputc('\n', f);
+}
+
+void cli_print_algorithm_names(FILE *f) {
+  fprintf(f, "Names for --groups, --ciphersuites, --sigalgs (any case; lists take : or ,):\n");
+  print_names(f, "groups", &kind_groups);
+  fprintf(f, "%16s(and OpenSSL's X25519, X448, P-256/prime256v1, P-384, P-521)\n", "");
+  print_names(f, "ciphersuites", &kind_suites);
+  print_names(f, "sigalgs", &kind_sigalgs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -107,26 +280,27 @@ int cli_set_alpn(const char *prog, tern_config *cfg, const char *list) {
   return 0;
 }
 
-static FILE *keylog_file;
-
+/* One key log line; user is the FILE of cli_keylog. */
 static void keylog_line(const tern_conn *c, const char *line, void *user) {
-  (void)c, (void)user;
-  fprintf(keylog_file, "%s\n", line);
-  fflush(keylog_file);
+  FILE *f = user;
+  (void)c;
+  fprintf(f, "%s\n", line);
+  fflush(f);
 }
 
-int cli_keylog(const char *prog, tern_config *cfg, const char *path) {
+int cli_keylog(const char *prog, tern_config *cfg, const char *path, FILE **file) {
   int fd;
+  *file = NULL;
   if (path == NULL) path = getenv("SSLKEYLOGFILE");
   if (path == NULL || path[0] == '\0') return 0;
   /* the lines are secrets: readable by the owner only */
   fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (fd < 0 || (keylog_file = fdopen(fd, "a")) == NULL) {
+  if (fd < 0 || (*file = fdopen(fd, "a")) == NULL) {
     fprintf(stderr, "%s: cannot open key log file %s: %s\n", prog, path, strerror(errno));
     if (fd >= 0) close(fd);
     return -1;
   }
-  tern_config_set_keylog(cfg, keylog_line, NULL);
+  tern_config_set_keylog(cfg, keylog_line, *file);
   return 0;
 }
 
@@ -161,6 +335,11 @@ void cli_summarize(const tern_conn *c, cli_summary *s) {
   s->server_name = or_dash(tern_conn_server_name(c));
   s->resumed = tern_conn_resumed(c);
   s->hrr = tern_conn_used_hrr(c);
+  switch (tern_conn_early_data_status(c)) {
+    case TERN_EARLY_DATA_ACCEPTED: s->early_data = "accepted"; break;
+    case TERN_EARLY_DATA_REJECTED: s->early_data = "rejected"; break;
+    default: s->early_data = "-"; break;
+  }
   snprintf(s->peer_subject, sizeof s->peer_subject, "-");
   snprintf(s->peer_issuer, sizeof s->peer_issuer, "-");
   if (tern_conn_peer_certificate(c, &der, &len) == TERN_OK) {
@@ -183,6 +362,7 @@ void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
   fprintf(f, "%sALPN                %s\n", indent, s->alpn);
   fprintf(f, "%sserver name         %s\n", indent, s->server_name);
   fprintf(f, "%sresumed             %s\n", indent, s->resumed ? "yes" : "no");
+  fprintf(f, "%searly data          %s\n", indent, s->early_data);
   fprintf(f, "%s%-20s%s\n", indent, peer_label, s->peer_subject);
   if (strcmp(s->peer_subject, "-") != 0)
     fprintf(f, "%s  issued by         %s\n", indent, s->peer_issuer);
@@ -393,6 +573,7 @@ int cli_link_run(cli_link *l) {
     if (taken) progress = 1;
     rc = drain(l, &progress);
     if (rc < 0) return -1;
+    if (l->app->on_progress && l->app->on_progress(l) < 0) return -1;
     if (rc == 1) {
       /* the peer's close_notify: answer with ours (RFC 8446 §6.1) */
       tern_tls_close(l->c);

@@ -1,9 +1,13 @@
 /*
  * cli_server.c - `tern server`: listens on 127.0.0.1 and ::1, takes TLS
  * 1.3 connections one at a time, prints what each negotiated, and echoes
- * what it receives, or with --www answers an HTTP/1.1 GET with a page of
- * the negotiated parameters (for curl and browsers). The configuration
- * has a clock, so every handshake is followed by session tickets.
+ * what it receives, or with --www answers an HTTP GET with a page of the
+ * negotiated parameters (cli_www.c). The configuration has a clock, so
+ * every handshake is followed by session tickets.
+ *
+ * The options are read into a server_opts, the configuration is built
+ * from it once, and each connection has its own server_conn: an event
+ * loop serving many connections at once can keep all three as they are.
  */
 #include "cli.h"
 
@@ -25,24 +29,52 @@ static const char usage[] =
     "  --key FILE              its private key, PEM\n"
     "  --port P                port on 127.0.0.1 and ::1 (default 4433; 0: any free\n"
     "                          port, printed)\n"
+    "  --www                   answer an HTTP GET with one HTTP/1.0 response: a page of\n"
+    "                          what was negotiated, then close_notify (default: echo\n"
+    "                          what the client sends)\n"
     "  --alpn a,b              application protocols accepted, in preference order\n"
     "                          (with --www the default is http/1.1)\n"
-    "  --verify-client CAFILE  require a client certificate that chains to CAFILE\n"
-    "  --www                   answer HTTP GET with a page of what was negotiated\n"
-    "                          (default: echo what the client sends)\n"
+    "  --groups LIST           key exchange groups, in preference order\n"
+    "  --ciphersuites LIST     TLS 1.3 cipher suites, in preference order\n"
+    "  --sigalgs LIST          signature schemes to sign with and accept\n"
+    "  --verify-client         require a client certificate (needs --client-ca)\n"
+    "  --request-client-cert   ask for a client certificate, go on without one\n"
+    "                          (needs --client-ca)\n"
+    "  --client-ca FILE        trust anchors for client certificates, PEM; their\n"
+    "                          subjects go out as certificate_authorities\n"
+    "  --pha-path PREFIX       with --www: a path starting with PREFIX needs a client\n"
+    "                          certificate, asked for after the handshake when the\n"
+    "                          client offered post_handshake_auth (403 without one;\n"
+    "                          needs --client-ca)\n"
+    "  --num-tickets N         session tickets after each handshake (default 2, 0-10)\n"
+    "  --max-early-data N      accept up to N bytes of 0-RTT data on resumption\n"
+    "                          (default 0: no 0-RTT)\n"
     "  --keylog FILE           append NSS key log lines to FILE (or $SSLKEYLOGFILE)\n"
-    "  --once                  exit after one connection, with its result\n";
+    "  --once                  exit after one connection, with its result\n"
+    "  -q, --quiet             print only the listening line and errors\n"
+    "Exit codes: 0 done, 1 failed, 2 bad command line.\n";
 
 /* How long a handshake may wait for the client, and a connection idle. */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 60000
-#define MAX_REQUEST 8192
+#define EARLY_DATA_WINDOW_MS 10000
+#define MAX_TICKETS 10
 
+/* The command line, read and checked. */
+typedef struct server_opts {
+  const char *cert, *key, *port_text, *alpn, *client_ca, *keylog;
+  const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text;
+  int www, once, quiet, verify_client, request_client_cert;
+  unsigned long port, num_tickets, max_early;
+  cli_algorithms algs;
+  cli_www_settings www_settings;
+} server_opts;
+
+/* One connection: what the application side keeps for it. */
 typedef struct server_conn {
-  cli_summary summary;
-  char request[MAX_REQUEST + 1];
-  size_t request_len;
-  int answered;
+  const server_opts *o;
+  cli_www www;
+  int logged_request, logged_auth, counted;
 } server_conn;
 
 /* ---- echo ---------------------------------------------------------- */
@@ -57,117 +89,57 @@ static int echo_data(cli_link *l, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static const cli_app echo_app = {echo_data, NULL};
+static const cli_app echo_app = {echo_data, NULL, NULL};
 
 /* ---- --www --------------------------------------------------------- */
 
-/* Appends s to out (at *n, capacity cap) with <, >, &, " escaped. */
-static void html_put(char *out, size_t cap, size_t *n, const char *s) {
-  for (; *s && *n + 8 < cap; s++) {
-    const char *e = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
-                  : *s == '"' ? "&quot;" : NULL;
-    if (e) {
-      memcpy(out + *n, e, strlen(e));
-      *n += strlen(e);
-    } else {
-      out[(*n)++] = *s;
-    }
-  }
-  out[*n] = '\0';
-}
-
-/* Appends the literal s to out, as far as it fits. */
-static void raw_put(char *out, size_t cap, size_t *n, const char *s) {
-  size_t k = strlen(s);
-  if (*n + k + 1 > cap) k = cap - *n - 1;
-  memcpy(out + *n, s, k);
-  *n += k;
-  out[*n] = '\0';
-}
-
-static void html_row(char *out, size_t cap, size_t *n, const char *name, const char *value) {
-  raw_put(out, cap, n, "<tr><th>");
-  raw_put(out, cap, n, name);
-  raw_put(out, cap, n, "</th><td>");
-  html_put(out, cap, n, value);
-  raw_put(out, cap, n, "</td></tr>\n");
-}
-
-/* The page: what this connection negotiated. Returns its length. */
-static size_t make_page(const server_conn *sc, char *out, size_t cap) {
-  const cli_summary *s = &sc->summary;
-  size_t n = (size_t)snprintf(out, cap,
-                              "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                              "<title>tern</title></head>\n<body>\n"
-                              "<h1>tern %s: TLS 1.3 handshake</h1>\n<table>\n",
-                              TERN_VERSION_STRING);
-  html_row(out, cap, &n, "protocol", "TLSv1.3");
-  html_row(out, cap, &n, "cipher suite", s->suite);
-  html_row(out, cap, &n, "group", s->group);
-  html_row(out, cap, &n, "HelloRetryRequest", s->hrr ? "yes" : "no");
-  html_row(out, cap, &n, "signature scheme", s->sigalg);
-  html_row(out, cap, &n, "ALPN", s->alpn);
-  html_row(out, cap, &n, "server name", s->server_name);
-  html_row(out, cap, &n, "resumed", s->resumed ? "yes" : "no");
-  html_row(out, cap, &n, "client certificate", s->peer_subject);
-  raw_put(out, cap, &n, "</table>\n</body></html>\n");
-  return n;
-}
-
-/* Queues an HTTP/1.1 answer and the close. */
-static int respond(cli_link *l, const char *status, const char *extra, const char *body,
-                   size_t body_len, int head_only) {
-  char head[512];
-  int n = snprintf(head, sizeof head,
-                   "HTTP/1.1 %s\r\nServer: tern/%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                   "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
-                   status, TERN_VERSION_STRING, body_len, extra);
-  int rc = tern_tls_write(l->c, (const uint8_t *)head, (size_t)n);
-  if (rc == TERN_OK && !head_only && body_len)
-    rc = tern_tls_write(l->c, (const uint8_t *)body, body_len);
+/* After cli_www_data or _progress: the log, the bytes, the close. */
+static int www_after(cli_link *l, int rc) {
+  server_conn *sc = l->user;
+  cli_www *w = &sc->www;
+  const char *line;
+  size_t len;
   if (rc != TERN_OK) {
     cli_report(l->prog, "write", l->c, rc);
     return -1;
   }
-  l->bytes_out += (size_t)n + (head_only ? 0 : body_len);
-  cli_link_finish(l);
+  if (w->state == CLI_WWW_READING) return 0;
+  len = cli_www_request_line(w, &line);
+  if (!sc->o->quiet && !sc->logged_request) {
+    printf("  request: %.*s\n", (int)len, line);
+    if (w->state == CLI_WWW_AUTHENTICATING)
+      printf("  asked for a client certificate after the handshake\n");
+    sc->logged_request = 1;
+  }
+  if (w->state != CLI_WWW_ANSWERED || sc->counted) return 0;
+  sc->counted = 1;
+  l->bytes_out += w->bytes_out;
+  if (!sc->o->quiet) {
+    if (tern_tls_client_auths_completed(l->c) > 0) {
+      cli_summary s;
+      cli_summarize(l->c, &s);
+      printf("  post-handshake client certificate: %s\n", s.peer_subject);
+    }
+    printf("  answered %d%s%s\n", w->status, w->note[0] ? ": " : "", w->note);
+  }
+  fflush(stdout);
+  cli_link_finish(l); /* close_notify is queued: end once it is sent */
   return 0;
 }
 
-/* Collects the request head; answers once it is complete. */
 static int www_data(cli_link *l, const uint8_t *p, size_t n) {
   server_conn *sc = l->user;
-  char page[8192], *end;
-  size_t room = MAX_REQUEST - sc->request_len;
-  if (sc->answered) return 0;
-  memcpy(sc->request + sc->request_len, p, n < room ? n : room);
-  sc->request_len += n < room ? n : room;
-  sc->request[sc->request_len] = '\0';
-  end = strstr(sc->request, "\r\n\r\n");
-  if (end == NULL) end = strstr(sc->request, "\n\n");
-  if (end == NULL && sc->request_len < MAX_REQUEST) return 0;
-  sc->answered = 1;
-  if (end == NULL) {
-    static const char msg[] = "<html><body>request too large</body></html>\n";
-    return respond(l, "431 Request Header Fields Too Large", "", msg, sizeof msg - 1, 0);
-  }
-  printf("  request: %.*s\n", (int)strcspn(sc->request, "\r\n"), sc->request);
-  if (strncmp(sc->request, "GET ", 4) == 0 || strncmp(sc->request, "HEAD ", 5) == 0) {
-    size_t len = make_page(sc, page, sizeof page);
-    return respond(l, "200 OK", "", page, len, sc->request[0] == 'H');
-  }
-  static const char msg[] = "<html><body>only GET and HEAD</body></html>\n";
-  return respond(l, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", msg, sizeof msg - 1, 0);
+  return www_after(l, cli_www_data(&sc->www, l->c, &sc->o->www_settings, p, n));
 }
 
-static const cli_app www_app = {www_data, NULL};
+static int www_progress(cli_link *l) {
+  server_conn *sc = l->user;
+  return www_after(l, cli_www_progress(&sc->www, l->c));
+}
+
+static const cli_app www_app = {www_data, NULL, www_progress};
 
 /* ---- connections --------------------------------------------------- */
-
-typedef struct server_opts {
-  const char *cert, *key, *port, *alpn, *verify_client, *keylog;
-  int www, once;
-} server_opts;
 
 /* Shuts our side, then reads until the client's end (at most a second),
    so that closing with unread input does not reset what was sent. */
@@ -189,28 +161,36 @@ static int serve(tern_config *cfg, const server_opts *o, int fd, unsigned number
   tern_conn *c = tern_conn_new_tls(cfg, NULL);
   int result = -1;
   snprintf(prog, sizeof prog, PROG ": connection %u", number);
-  printf("connection %u from %s\n", number, peer);
+  if (!o->quiet) printf("connection %u from %s\n", number, peer);
   fflush(stdout);
   if (sc == NULL || l == NULL || c == NULL) {
     fprintf(stderr, "%s: out of memory\n", prog);
     close(fd);
     goto out;
   }
+  sc->o = o;
   cli_link_init(l, prog, fd, c);
   l->app = o->www ? &www_app : &echo_app;
   l->user = sc;
   l->idle_ms = IDLE_TIMEOUT_MS;
   if (cli_link_handshake(l, HANDSHAKE_TIMEOUT_MS) == 0) {
-    cli_summarize(c, &sc->summary);
-    printf("  handshake done\n");
-    cli_print_summary(stdout, "  ", &sc->summary, "client certificate");
+    if (!o->quiet) {
+      cli_summary s;
+      cli_summarize(c, &s);
+      printf("  handshake done\n");
+      cli_print_summary(stdout, "  ", &s, "client certificate");
+    }
     result = cli_link_run(l);
-    if (result == 0 && l->truncated)
-      printf("  note: the client closed the TCP connection without close_notify\n");
-    printf("connection %u %s: %llu bytes received, %llu sent\n", number,
-           result == 0 ? "closed" : "failed", (unsigned long long)l->bytes_in,
-           (unsigned long long)l->bytes_out);
-  } else {
+    if (!o->quiet) {
+      unsigned ku_in = tern_tls_key_updates(c, TERN_READ), ku_out = tern_tls_key_updates(c, TERN_WRITE);
+      if (result == 0 && l->truncated)
+        printf("  note: the client closed the TCP connection without close_notify\n");
+      if (ku_in || ku_out) printf("  KeyUpdate: %u received, %u sent\n", ku_in, ku_out);
+      printf("connection %u %s: %llu bytes received, %llu sent\n", number,
+             result == 0 ? "closed" : "failed", (unsigned long long)l->bytes_in,
+             (unsigned long long)l->bytes_out);
+    }
+  } else if (!o->quiet) {
     printf("connection %u failed in the handshake\n", number);
   }
   fflush(stdout);
@@ -267,11 +247,120 @@ static int open_listeners(unsigned port, int fds[2]) {
   return 0;
 }
 
-/* The server configuration the options ask for, or NULL after printing why. */
-static tern_config *server_config(const server_opts *o) {
+/* ---- the command line and the configuration ------------------------ */
+
+/*
+ * Reads and checks the command line into o. Returns 0, 1 when --help was
+ * printed, or -1 after printing on one line what is wrong with it.
+ */
+static int server_options(int argc, char **argv, server_opts *o) {
+  const char *extra[1];
+  size_t n_pos;
+  const char *pha_path = NULL;
+  int p;
+  memset(o, 0, sizeof *o);
+  const cli_opt opts[] = {
+      {"cert", 0, &o->cert, NULL},
+      {"key", 0, &o->key, NULL},
+      {"port", 0, &o->port_text, NULL},
+      {"alpn", 0, &o->alpn, NULL},
+      {"groups", 0, &o->groups, NULL},
+      {"ciphersuites", 0, &o->suites, NULL},
+      {"sigalgs", 0, &o->sigalgs, NULL},
+      {"verify-client", 0, NULL, &o->verify_client},
+      {"request-client-cert", 0, NULL, &o->request_client_cert},
+      {"client-ca", 0, &o->client_ca, NULL},
+      {"pha-path", 0, &pha_path, NULL},
+      {"num-tickets", 0, &o->num_tickets_text, NULL},
+      {"max-early-data", 0, &o->max_early_text, NULL},
+      {"keylog", 0, &o->keylog, NULL},
+      {"www", 0, NULL, &o->www},
+      {"once", 0, NULL, &o->once},
+      {"quiet", 'q', NULL, &o->quiet},
+      {NULL, 0, NULL, NULL},
+  };
+  p = cli_parse(PROG, argc, argv, opts, extra, 0, &n_pos);
+  if (p == 1) {
+    fputs(usage, stdout);
+    cli_print_algorithm_names(stdout);
+    return 1;
+  }
+  if (p < 0) return -1;
+  o->www_settings.pha_path = pha_path;
+  o->port = 4433;
+  o->num_tickets = 2;
+  if (!o->cert || !o->key) {
+    fprintf(stderr, PROG ": --cert and --key are required (see --help)\n");
+    return -1;
+  }
+  if ((o->port_text && cli_number(PROG, "port", o->port_text, 0, 65535, &o->port) < 0) ||
+      (o->num_tickets_text &&
+       cli_number(PROG, "num-tickets", o->num_tickets_text, 0, MAX_TICKETS, &o->num_tickets) < 0) ||
+      (o->max_early_text &&
+       cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
+    return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (o->verify_client && o->request_client_cert) {
+    fprintf(stderr, PROG ": --verify-client and --request-client-cert exclude each other\n");
+    return -1;
+  }
+  if (pha_path && !o->www) {
+    fprintf(stderr, PROG ": --pha-path needs --www\n");
+    return -1;
+  }
+  if (pha_path && pha_path[0] != '/') {
+    fprintf(stderr, PROG ": --pha-path \"%s\": a path prefix starts with /\n", pha_path);
+    return -1;
+  }
+  if ((o->verify_client || o->request_client_cert || pha_path) && !o->client_ca) {
+    fprintf(stderr, PROG ": --%s needs --client-ca FILE (the trust anchors for client "
+                         "certificates)\n",
+            o->verify_client ? "verify-client" : o->request_client_cert ? "request-client-cert"
+                                                                        : "pha-path");
+    return -1;
+  }
+  if (o->client_ca && !(o->verify_client || o->request_client_cert || pha_path)) {
+    fprintf(stderr, PROG ": --client-ca is for --verify-client, --request-client-cert or "
+                         "--pha-path\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* Client authentication: the anchors, the mode, the CA names. */
+static int client_auth_config(tern_config *cfg, const server_opts *o) {
+  tern_client_auth mode = o->verify_client         ? TERN_CLIENT_AUTH_REQUIRED
+                          : o->request_client_cert ? TERN_CLIENT_AUTH_OPTIONAL
+                                                   : TERN_CLIENT_AUTH_NONE;
+  int rc;
+  if (!o->client_ca) return 0;
+  if ((rc = tern_config_load_trust(cfg, o->client_ca, NULL)) != TERN_OK) {
+    fprintf(stderr, PROG ": cannot load trust anchors from %s: %s\n", o->client_ca,
+            tern_strerror(rc));
+    return -1;
+  }
+  /* certificate_authorities in every CertificateRequest, post-handshake
+     ones included; with mode NONE (--pha-path alone) the chain a client
+     sends after the handshake is verified all the same */
+  if ((rc = tern_config_set_client_auth(cfg, mode, 1)) != TERN_OK ||
+      (rc = tern_config_set_verify_peer(cfg, 1)) != TERN_OK) {
+    fprintf(stderr, PROG ": client authentication with the anchors of %s: %s\n", o->client_ca,
+            tern_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* The server configuration the options ask for, or NULL after printing
+   why; *keylog receives the key log file to close after it. */
+static tern_config *server_config(const server_opts *o, FILE **keylog) {
   tern_config *cfg = tern_config_new(TERN_SERVER);
   int rc;
-  if (cfg == NULL) return NULL;
+  *keylog = NULL;
+  if (cfg == NULL) {
+    fprintf(stderr, PROG ": out of memory\n");
+    return NULL;
+  }
   if ((rc = tern_config_load_cert_files(cfg, o->cert, o->key)) != TERN_OK) {
     fprintf(stderr, PROG ": cannot load %s / %s: %s\n", o->cert, o->key, tern_strerror(rc));
     goto fail;
@@ -279,20 +368,17 @@ static tern_config *server_config(const server_opts *o) {
   if (o->alpn ? cli_set_alpn(PROG, cfg, o->alpn) < 0
               : o->www && cli_set_alpn(PROG, cfg, "http/1.1") < 0)
     goto fail;
-  if (o->verify_client) {
-    if ((rc = tern_config_load_trust(cfg, o->verify_client, NULL)) != TERN_OK) {
-      fprintf(stderr, PROG ": cannot load trust anchors from %s: %s\n", o->verify_client,
-              tern_strerror(rc));
-      goto fail;
-    }
-    if ((rc = tern_config_set_client_auth(cfg, TERN_CLIENT_AUTH_REQUIRED, 1)) != TERN_OK) {
-      fprintf(stderr, PROG ": client authentication: %s\n", tern_strerror(rc));
-      goto fail;
-    }
-  }
-  if (cli_keylog(PROG, cfg, o->keylog) < 0) goto fail;
-  /* with a clock, the server issues tickets (two after each handshake) */
+  if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_SERVER) < 0) goto fail;
+  if (client_auth_config(cfg, o) < 0) goto fail;
+  /* with a clock, the server issues tickets after each handshake */
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
+  if ((rc = tern_config_set_tickets(cfg, (unsigned)o->num_tickets, 7200)) != TERN_OK ||
+      (rc = tern_config_set_early_data(cfg, (uint32_t)o->max_early, EARLY_DATA_WINDOW_MS)) !=
+          TERN_OK) {
+    fprintf(stderr, PROG ": tickets: %s\n", tern_strerror(rc));
+    goto fail;
+  }
+  if (cli_keylog(PROG, cfg, o->keylog, keylog) < 0) goto fail;
   return cfg;
 fail:
   tern_config_free(cfg);
@@ -301,38 +387,14 @@ fail:
 
 int cli_server_main(int argc, char **argv) {
   server_opts o;
-  const char *extra[1];
-  size_t n_pos;
   int fds[2] = {-1, -1}, result = 1;
   unsigned number = 0;
-  long port;
-  char *end;
+  FILE *keylog = NULL;
   tern_config *cfg;
-  memset(&o, 0, sizeof o);
-  const cli_opt opts[] = {
-      {"cert", &o.cert, NULL},     {"key", &o.key, NULL},
-      {"port", &o.port, NULL},     {"alpn", &o.alpn, NULL},
-      {"verify-client", &o.verify_client, NULL},
-      {"keylog", &o.keylog, NULL}, {"www", NULL, &o.www},
-      {"once", NULL, &o.once},     {NULL, NULL, NULL},
-  };
-  int p = cli_parse(PROG, argc, argv, opts, extra, 0, &n_pos);
-  if (p == 1) {
-    fputs(usage, stdout);
-    return 0;
-  }
-  if (p < 0 || !o.cert || !o.key) {
-    if (p == 0) fprintf(stderr, PROG ": --cert and --key are required\n");
-    fputs(usage, stderr);
-    return 1;
-  }
-  port = o.port ? strtol(o.port, &end, 10) : 4433;
-  if (o.port && (*end != '\0' || port < 0 || port > 65535)) {
-    fprintf(stderr, PROG ": bad --port %s\n", o.port);
-    return 1;
-  }
-  if ((cfg = server_config(&o)) == NULL) return 1;
-  if (open_listeners((unsigned)port, fds) < 0) goto out;
+  int p = server_options(argc, argv, &o);
+  if (p != 0) return p > 0 ? 0 : CLI_EXIT_USAGE;
+  if ((cfg = server_config(&o, &keylog)) == NULL) return 1;
+  if (open_listeners((unsigned)o.port, fds) < 0) goto out;
   for (;;) {
     struct pollfd pl[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
     struct sockaddr_storage peer;
@@ -362,5 +424,6 @@ out:
   if (fds[0] >= 0) close(fds[0]);
   if (fds[1] >= 0) close(fds[1]);
   tern_config_free(cfg);
+  if (keylog) fclose(keylog);
   return result;
 }

@@ -243,7 +243,8 @@ int tern_config_set_client_auth(tern_config *cfg, tern_client_auth mode, int sen
   size_t len = 0;
   if (cfg == NULL || cfg->role != TERN_SERVER || (unsigned)mode > TERN_CLIENT_AUTH_REQUIRED)
     return TERN_ERR_INVALID_ARG;
-  if (send_ca_names && mode != TERN_CLIENT_AUTH_NONE) {
+  /* with mode NONE the names still go into post-handshake requests */
+  if (send_ca_names) {
     int rc;
     if (cfg->trust == NULL) return TERN_ERR_STATE;
     rc = tern_trust_ca_names(cfg->trust, &names, &len);

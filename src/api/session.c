@@ -3,8 +3,8 @@
  * time it runs at, the session a client offers, the early-data context a
  * server binds 0-RTT to, and what became of them (tern_conn_set_time,
  * tern_conn_set_session, tern_conn_set_early_data_context,
- * tern_conn_early_data_status, tern_conn_resumed, tern_conn_psk_identity);
- * see tern.h.
+ * tern_conn_early_data_status, tern_conn_early_data_max, tern_conn_resumed,
+ * tern_conn_psk_identity); see tern.h.
  */
 #include <string.h>
 
@@ -74,5 +74,12 @@ int tern_conn_psk_identity(const tern_conn *c, const uint8_t **identity, size_t 
   *identity = p->identity;
   *len = p->identity_len;
   return TERN_OK;
+}
+
+uint32_t tern_conn_early_data_max(const tern_conn *c) {
+  if (c == NULL || c->role != TERN_CLIENT) return 0;
+  if (c->started) return c->early_max;
+  if (c->offer == NULL || !c->offer_early) return 0;
+  return c->offer->max_early_data;
 }
 

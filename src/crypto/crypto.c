@@ -87,6 +87,10 @@ const tern_suite *tern_suite_get(uint16_t id) {
   return NULL;
 }
 
+const tern_suite *tern_suite_at(size_t i) {
+  return i < sizeof suites / sizeof suites[0] ? &suites[i] : NULL;
+}
+
 EVP_MD *tern_crypto_md(const tern_hash *h) { return fetched.md[h->id]; }
 EVP_CIPHER *tern_crypto_aead_cipher(tern_aead_kind k) { return fetched.aead[k]; }
 EVP_CIPHER *tern_crypto_hp_cipher(tern_aead_kind k) { return fetched.hp[k]; }

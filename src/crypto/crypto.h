@@ -54,6 +54,8 @@ int tern_crypto_init(void);
 /* Descriptor lookups; NULL when unsupported. */
 const tern_hash *tern_hash_get(tern_hash_id id);
 const tern_suite *tern_suite_get(uint16_t id);
+/* The i-th suite of the table, NULL past its end: walks every suite. */
+const tern_suite *tern_suite_at(size_t i);
 
 /* Fetched objects (valid after tern_crypto_init succeeded). */
 EVP_MD *tern_crypto_md(const tern_hash *h);

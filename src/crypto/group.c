@@ -67,6 +67,9 @@ const tern_group *tern_group_get(uint16_t id) {
   return NULL;
 }
 
+/* tern_group_at: see group.h. */
+const tern_group *tern_group_at(size_t i) { return i < N_GROUPS ? &groups[i] : NULL; }
+
 /* True when g points into our table (callers may hand us anything). */
 static int is_ours(const tern_group *g) {
   return g >= groups && g < groups + N_GROUPS;

@@ -53,6 +53,10 @@ typedef struct tern_key_share {
    does not support it. */
 const tern_group *tern_group_get(uint16_t id);
 
+/* tern_group_at returns the i-th group of the table, NULL past its end:
+   walks every group tern supports. */
+const tern_group *tern_group_at(size_t i);
+
 /*
  * tern_group_keygen makes an ephemeral key pair for group, every random
  * byte drawn from rng(rng_ctx, ...) (RAND_bytes when rng is NULL).

@@ -75,6 +75,9 @@ const tern_sig *tern_sig_get(uint16_t id) {
   return NULL;
 }
 
+/* tern_sig_at: see sig.h. */
+const tern_sig *tern_sig_at(size_t i) { return i < N_SCHEMES ? &schemes[i] : NULL; }
+
 /* True when key's curve is the one named by nid. */
 static int curve_is(EVP_PKEY *key, int nid) {
   char name[64];

@@ -32,6 +32,10 @@ typedef struct tern_sig {
 /* tern_sig_get returns the descriptor of a scheme tern supports, or NULL. */
 const tern_sig *tern_sig_get(uint16_t id);
 
+/* tern_sig_at returns the i-th scheme of the table, NULL past its end:
+   walks every scheme tern supports. */
+const tern_sig *tern_sig_at(size_t i);
+
 /*
  * tern_sig_key_fits tells whether key can make (or verify) signatures of
  * scheme s: right key type, and for ECDSA the right curve; an RSA key

@@ -81,6 +81,10 @@ static int put_ccs(tern_conn *c) {
 static int tls_send_handshake(tern_conn *c, const uint8_t *msg, size_t len) {
   tern_tls *t = c->tls;
   int rc = TERN_OK;
+  /* §6.1: after our close_notify we send nothing more; what the engine
+     still answers to the peer (a KeyUpdate, a post-handshake
+     CertificateRequest) stays unsent */
+  if (t->close_sent) return TERN_OK;
   /* A client sends its dummy change_cipher_spec before its second flight. */
   if (c->role == TERN_CLIENT && t->hs_records_sent > 0 && !t->ccs_sent) rc = put_ccs(c);
   for (size_t off = 0; rc == TERN_OK && off < len;) {
@@ -446,6 +450,15 @@ int tern_tls_key_update(tern_conn *c, int request_peer_update) {
     return c->error;
   }
   return rc;
+}
+
+unsigned tern_tls_key_updates(const tern_conn *c, tern_direction dir) {
+  int ours_is_client;
+  if (c == NULL || c->tls == NULL) return 0;
+  /* the key schedule counts the generations of each side's secret */
+  ours_is_client = c->role == TERN_CLIENT;
+  if ((dir == TERN_WRITE) == ours_is_client) return c->ks.client_generation;
+  return c->ks.server_generation;
 }
 
 int tern_tls_close(tern_conn *c) {
