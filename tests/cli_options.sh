@@ -25,6 +25,10 @@
 #   H. 0-RTT: --max-early-data on both ends, tern to tern (accepted, and
 #      refused by another server) and tern client to s_server -early_data
 #   I. -q: the server prints only its listening line, the client nothing
+#   J. external PSKs: tern server --no-cert --psk-identity/--psk against
+#      s_client -psk and gnutls-cli --pskkey; tern client --psk against
+#      s_server -psk -nocert and gnutls-serv --pskpasswd; a wrong key fails
+#      (decrypt_error); bad PSK options exit 2
 # Every output is checked with grep; every command has a deadline and
 # every background server is killed. Skips (77) without openssl.
 set -u
@@ -668,6 +672,92 @@ wait_tern
 rc_is 1 $RC "I tern client -q, a failure" quiet-fail.err
 expect quiet-fail.err "alert unknown_ca (48)" "I ... still reported"
 expect quiet-fail.log "alert unknown_ca (48)" "I tern server -q still reports its failure"
+
+# ---- J. external PSKs ---------------------------------------------------------------
+PSK=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+bad_args "J --no-cert without --psk" "--no-cert takes no --cert or --key, and needs --psk" \
+  server --no-cert
+bad_args "J --psk of 8 bytes" "--psk: 16 to 64 bytes, in hex" \
+  server --no-cert --psk-identity id --psk 0011223344556677
+bad_args "J --psk not hex" "--psk is not hex" \
+  client localhost --psk-identity id --psk "zz$(echo $PSK | cut -c3-)"
+bad_args "J --psk alone" "--psk-identity and --psk go together" client localhost --psk $PSK
+bad_args "J --psk-hash md5" "--psk-hash \"md5\": sha256 or sha384" \
+  client localhost --psk-identity id --psk $PSK --psk-hash md5
+
+# tern server with no certificate, s_client with the PSK
+start_tern_server psk-www.log --no-cert --psk-identity psk-client --psk $PSK --www --once
+sclient psk-www 'GET /psk HTTP/1.0\r\n\r\n' -psk_identity psk-client -psk $PSK
+wait_tern
+rc_is 0 "$SRC" "J tern server --no-cert <- s_client -psk" psk-www.log psk-www.err
+expect psk-www.out "HTTP/1.0 200" "J ... the page came"
+expect psk-www.out "<tr><th>external PSK</th><td>psk-client</td></tr>" "J ... on the PSK"
+expect psk-www.log "psk-client" "J ... the server says which PSK"
+# the same server, a wrong key: the binder does not verify
+start_tern_server psk-wrong.log --no-cert --psk-identity psk-client --psk $PSK --once
+sclient psk-wrong 'x' -psk_identity psk-client -psk "ff$(echo $PSK | cut -c3-)"
+wait_tern
+rc_is 1 "$SRC" "J tern server <- s_client with a wrong key" psk-wrong.log
+expect psk-wrong.log "alert decrypt_error (51)" "J ... decrypt_error (the binder)"
+
+# tern client with the PSK to s_server -psk -nocert
+SSPID=""
+for try in 1 2 3; do
+  SPORT=$(( 20000 + ($$ + try * 7919) % 20000 ))
+  $TOSERV openssl s_server -accept "$SPORT" -tls1_3 -nocert -psk_identity psk-client -psk $PSK \
+    -www -naccept 1 >psk-ss.log 2>&1 &
+  SSPID=$!
+  PIDS="$PIDS $SSPID"
+  wait_for psk-ss.log "ACCEPT" "$SSPID" && break
+  SSPID=""
+done
+if [ -n "$SSPID" ]; then
+  $TO "$TERN" client "localhost:$SPORT" --psk-identity psk-client --psk $PSK \
+    --send 'GET / HTTP/1.0\r\n\r\n' --ign-eof --timeout 5 >psk-ss.out 2>psk-ss.err
+  rc_is 0 $? "J tern client --psk -> s_server -psk -nocert" psk-ss.err psk-ss.log
+  expect psk-ss.out "HTTP/1.0 200 ok" "J ... s_server's page came"
+  expect psk-ss.err "external PSK        psk-client" "J ... on the PSK"
+  kill "$SSPID" 2>/dev/null
+else
+  bad "J openssl s_server -psk did not start"
+  show psk-ss.log
+fi
+
+# GnuTLS both ways (skipped without gnutls-bin)
+if command -v gnutls-cli >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1; then
+  GPRIO="NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK"
+  start_tern_server psk-gc.log --no-cert --psk-identity psk-client --psk $PSK --once
+  printf 'hello over a PSK\n' | $TO gnutls-cli -p "$PORT" localhost --priority "$GPRIO" \
+    --pskusername psk-client --pskkey $PSK >psk-gc.out 2>&1
+  wait_tern
+  rc_is 0 "$SRC" "J tern server --no-cert <- gnutls-cli --pskkey" psk-gc.log psk-gc.out
+  expect psk-gc.out "hello over a PSK" "J ... echoed back"
+  expect psk-gc.log "psk-client" "J ... on the PSK"
+  echo "psk-client:$PSK" >psk.passwd
+  GSPID=""
+  for try in 1 2 3; do
+    SPORT=$(( 20000 + ($$ + try * 104729) % 20000 ))
+    $TOSERV gnutls-serv -p "$SPORT" --priority "$GPRIO" --pskpasswd psk.passwd --echo \
+      >psk-gs.log 2>&1 &
+    GSPID=$!
+    PIDS="$PIDS $GSPID"
+    wait_for psk-gs.log "listening" "$GSPID" && break
+    GSPID=""
+  done
+  if [ -n "$GSPID" ]; then
+    $TO "$TERN" client "localhost:$SPORT" --psk-identity psk-client --psk $PSK \
+      --send 'echo me\n' --timeout 5 >psk-gs.out 2>psk-gs.err
+    rc_is 0 $? "J tern client --psk -> gnutls-serv --pskpasswd" psk-gs.err psk-gs.log
+    expect psk-gs.out "echo me" "J ... gnutls-serv echoed"
+    expect psk-gs.err "external PSK        psk-client" "J ... on the PSK"
+    kill "$GSPID" 2>/dev/null
+  else
+    bad "J gnutls-serv --pskpasswd did not start"
+    show psk-gs.log
+  fi
+else
+  echo "skip J GnuTLS PSK (no gnutls-bin)"
+fi
 
 [ $FAILED -eq 0 ] && echo "cli-options: all passed"
 exit $FAILED

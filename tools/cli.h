@@ -108,6 +108,7 @@ int cli_keylog(const char *prog, tern_config *cfg, const char *path, FILE **file
 /* The parameters of a finished handshake, as text ("-" for none). */
 typedef struct cli_summary {
   const char *suite, *group, *sigalg, *alpn, *server_name;
+  char psk_identity[130];  /* the external PSK the handshake used, or "-" */
   const char *early_data;  /* "accepted", "rejected" or "-" */
   int resumed, hrr;
   char peer_subject[512];  /* the peer certificate's subject, or "-" */
@@ -115,6 +116,28 @@ typedef struct cli_summary {
 } cli_summary;
 
 void cli_summarize(const tern_conn *c, cli_summary *s);
+
+/* An external PSK from the command line. */
+typedef struct cli_psk {
+  int set;
+  const char *identity;
+  uint8_t key[TERN_PSK_MAX_KEY];
+  size_t key_len;
+  tern_psk_hash hash;
+} cli_psk;
+
+/*
+ * Reads --psk-identity ID --psk HEX [--psk-hash sha256|sha384] into *out
+ * (out->set 0 when none was given). Both or neither of identity and hex;
+ * a key of 16 to 64 bytes. Returns 0, or -1 after printing on one line
+ * what is wrong.
+ */
+int cli_psk_parse(const char *prog, const char *identity, const char *hex, const char *hash,
+                  cli_psk *out);
+
+/* Adds *p (when set) to cfg and wipes its key. Returns 0, or -1 after
+   printing why. */
+int cli_psk_apply(const char *prog, tern_config *cfg, cli_psk *p);
 
 /* Prints the summary, one "  name  value" line each, every line led by
    indent. peer_label names the certificate ("server certificate", ...). */

@@ -36,6 +36,10 @@ static const char usage[] =
     "                      a client certificate (chain, PEM) for servers that ask,\n"
     "                      in the handshake or after it (post_handshake_auth is\n"
     "                      offered)\n"
+    "  --psk-identity ID --psk HEX\n"
+    "                      offer an external PSK (16 to 64 bytes; the server needs\n"
+    "                      no certificate then); --psk-hash sha256 (default) or\n"
+    "                      sha384\n"
     "  --resume FILE       offer the session stored in FILE, if any, and store\n"
     "                      the newest ticket received there\n"
     "  --max-early-data N  with --resume and --send: send up to N bytes of TEXT as\n"
@@ -238,6 +242,8 @@ static const cli_app client_app = {on_data, on_input, NULL};
 typedef struct client_opts {
   const char *ca, *alpn, *servername, *cert, *key, *resume, *keylog, *send, *timeout_text;
   const char *groups, *suites, *sigalgs, *max_early_text;
+  const char *psk_identity, *psk, *psk_hash;
+  cli_psk psk_key;
   int key_update, quiet, ign_eof;
   unsigned long timeout_s, max_early;
   cli_algorithms algs;
@@ -266,6 +272,9 @@ static int client_options(int argc, char **argv, client_opts *o) {
       {"resume", 0, &o->resume, NULL},
       {"max-early-data", 0, &o->max_early_text, NULL},
       {"keylog", 0, &o->keylog, NULL},
+      {"psk-identity", 0, &o->psk_identity, NULL},
+      {"psk", 0, &o->psk, NULL},
+      {"psk-hash", 0, &o->psk_hash, NULL},
       {"send", 0, &o->send, NULL},
       {"timeout", 0, &o->timeout_text, NULL},
       {"key-update", 0, NULL, &o->key_update},
@@ -294,6 +303,7 @@ static int client_options(int argc, char **argv, client_opts *o) {
        cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
     return -1;
   if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (!o->cert != !o->key) {
     fprintf(stderr, PROG ": --cert and --key go together\n");
     return -1;
@@ -307,7 +317,7 @@ static int client_options(int argc, char **argv, client_opts *o) {
 
 /* The client configuration the options ask for, or NULL after printing
    why; *keylog receives the key log file to close after it. */
-static tern_config *client_config(const client_opts *o, FILE **keylog) {
+static tern_config *client_config(client_opts *o, FILE **keylog) {
   tern_config *cfg = tern_config_new(TERN_CLIENT);
   const char *ca = o->ca ? o->ca : DEFAULT_CA_FILE;
   int rc;
@@ -329,6 +339,7 @@ static tern_config *client_config(const client_opts *o, FILE **keylog) {
     tern_config_set_post_handshake_auth(cfg, 1);
   }
   if (o->alpn && cli_set_alpn(PROG, cfg, o->alpn) < 0) goto fail;
+  if (cli_psk_apply(PROG, cfg, &o->psk_key) < 0) goto fail;
   if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_CLIENT) < 0) goto fail;
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
   /* tickets are counted always, stored with --resume */

@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -335,6 +337,17 @@ void cli_summarize(const tern_conn *c, cli_summary *s) {
   s->server_name = or_dash(tern_conn_server_name(c));
   s->resumed = tern_conn_resumed(c);
   s->hrr = tern_conn_used_hrr(c);
+  {
+    const uint8_t *id;
+    size_t n;
+    snprintf(s->psk_identity, sizeof s->psk_identity, "-");
+    if (tern_conn_psk_identity(c, &id, &n) == TERN_OK && n < sizeof s->psk_identity) {
+      for (size_t i = 0; i < n; i++)
+        s->psk_identity[i] = isprint(id[i]) ? (char)id[i] : '?';
+      s->psk_identity[n] = '\0';
+      s->sigalg = "-";
+    }
+  }
   switch (tern_conn_early_data_status(c)) {
     case TERN_EARLY_DATA_ACCEPTED: s->early_data = "accepted"; break;
     case TERN_EARLY_DATA_REJECTED: s->early_data = "rejected"; break;
@@ -352,6 +365,60 @@ void cli_summarize(const tern_conn *c, cli_summary *s) {
   }
 }
 
+int cli_psk_parse(const char *prog, const char *identity, const char *hex, const char *hash,
+                  cli_psk *out) {
+  size_t len = hex ? strlen(hex) : 0;
+  memset(out, 0, sizeof *out);
+  if (!identity && !hex && !hash) return 0;
+  if (!identity || !hex) {
+    fprintf(stderr, "%s: --psk-identity and --psk go together\n", prog);
+    return -1;
+  }
+  if (strlen(identity) == 0 || strlen(identity) > TERN_PSK_MAX_IDENTITY) {
+    fprintf(stderr, "%s: --psk-identity: 1 to %d bytes\n", prog, TERN_PSK_MAX_IDENTITY);
+    return -1;
+  }
+  out->hash = TERN_PSK_SHA256;
+  if (hash && strcmp(hash, "sha384") == 0) {
+    out->hash = TERN_PSK_SHA384;
+  } else if (hash && strcmp(hash, "sha256") != 0) {
+    fprintf(stderr, "%s: --psk-hash \"%s\": sha256 or sha384\n", prog, hash);
+    return -1;
+  }
+  if (len % 2 || len / 2 < TERN_PSK_MIN_KEY || len / 2 > TERN_PSK_MAX_KEY) {
+    fprintf(stderr, "%s: --psk: %d to %d bytes, in hex\n", prog, TERN_PSK_MIN_KEY,
+            TERN_PSK_MAX_KEY);
+    return -1;
+  }
+  for (size_t i = 0; i < len / 2; i++) {
+    unsigned v;
+    if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+        sscanf(hex + 2 * i, "%2x", &v) != 1) {
+      fprintf(stderr, "%s: --psk is not hex\n", prog);
+      OPENSSL_cleanse(out, sizeof *out);
+      return -1;
+    }
+    out->key[i] = (uint8_t)v;
+  }
+  out->key_len = len / 2;
+  out->identity = identity;
+  out->set = 1;
+  return 0;
+}
+
+int cli_psk_apply(const char *prog, tern_config *cfg, cli_psk *p) {
+  int rc;
+  if (!p->set) return 0;
+  rc = tern_config_add_psk(cfg, (const uint8_t *)p->identity, strlen(p->identity), p->key,
+                           p->key_len, p->hash);
+  OPENSSL_cleanse(p->key, sizeof p->key);
+  if (rc != TERN_OK) {
+    fprintf(stderr, "%s: --psk-identity \"%s\": %s\n", prog, p->identity, tern_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
 void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
                        const char *peer_label) {
   fprintf(f, "%sprotocol            TLSv1.3\n", indent);
@@ -362,6 +429,7 @@ void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
   fprintf(f, "%sALPN                %s\n", indent, s->alpn);
   fprintf(f, "%sserver name         %s\n", indent, s->server_name);
   fprintf(f, "%sresumed             %s\n", indent, s->resumed ? "yes" : "no");
+  fprintf(f, "%sexternal PSK        %s\n", indent, s->psk_identity);
   fprintf(f, "%searly data          %s\n", indent, s->early_data);
   fprintf(f, "%s%-20s%s\n", indent, peer_label, s->peer_subject);
   if (strcmp(s->peer_subject, "-") != 0)

@@ -25,6 +25,7 @@
 
 static const char usage[] =
     "usage: tern server --cert FILE --key FILE [options]\n"
+    "       tern server --no-cert --psk-identity ID --psk HEX [options]\n"
     "  --cert FILE             certificate chain, PEM, leaf first\n"
     "  --key FILE              its private key, PEM\n"
     "  --port P                port on 127.0.0.1 and ::1 (default 4433; 0: any free\n"
@@ -49,6 +50,10 @@ static const char usage[] =
     "  --num-tickets N         session tickets after each handshake (default 2, 0-10)\n"
     "  --max-early-data N      accept up to N bytes of 0-RTT data on resumption\n"
     "                          (default 0: no 0-RTT)\n"
+    "  --psk-identity ID --psk HEX\n"
+    "                          accept an external PSK (16 to 64 bytes); --psk-hash\n"
+    "                          sha256 (default) or sha384\n"
+    "  --no-cert               no certificate: PSK handshakes only\n"
     "  --keylog FILE           append NSS key log lines to FILE (or $SSLKEYLOGFILE)\n"
     "  --once                  exit after one connection, with its result\n"
     "  -q, --quiet             print only the listening line and errors\n"
@@ -63,6 +68,9 @@ static const char usage[] =
 /* The command line, read and checked. */
 typedef struct server_opts {
   const char *cert, *key, *port_text, *alpn, *client_ca, *keylog;
+  const char *psk_identity, *psk, *psk_hash;
+  cli_psk psk_key;
+  int no_cert;
   const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text;
   int www, once, quiet, verify_client, request_client_cert;
   unsigned long port, num_tickets, max_early;
@@ -274,6 +282,10 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"num-tickets", 0, &o->num_tickets_text, NULL},
       {"max-early-data", 0, &o->max_early_text, NULL},
       {"keylog", 0, &o->keylog, NULL},
+      {"psk-identity", 0, &o->psk_identity, NULL},
+      {"psk", 0, &o->psk, NULL},
+      {"psk-hash", 0, &o->psk_hash, NULL},
+      {"no-cert", 0, NULL, &o->no_cert},
       {"www", 0, NULL, &o->www},
       {"once", 0, NULL, &o->once},
       {"quiet", 'q', NULL, &o->quiet},
@@ -289,8 +301,9 @@ static int server_options(int argc, char **argv, server_opts *o) {
   o->www_settings.pha_path = pha_path;
   o->port = 4433;
   o->num_tickets = 2;
-  if (!o->cert || !o->key) {
-    fprintf(stderr, PROG ": --cert and --key are required (see --help)\n");
+  if (o->no_cert ? o->cert || o->key || !o->psk : !o->cert || !o->key) {
+    fprintf(stderr, o->no_cert ? PROG ": --no-cert takes no --cert or --key, and needs --psk\n"
+                               : PROG ": --cert and --key are required (see --help)\n");
     return -1;
   }
   if ((o->port_text && cli_number(PROG, "port", o->port_text, 0, 65535, &o->port) < 0) ||
@@ -300,6 +313,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
        cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
     return -1;
   if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
     fprintf(stderr, PROG ": --verify-client and --request-client-cert exclude each other\n");
     return -1;
@@ -353,7 +367,7 @@ static int client_auth_config(tern_config *cfg, const server_opts *o) {
 
 /* The server configuration the options ask for, or NULL after printing
    why; *keylog receives the key log file to close after it. */
-static tern_config *server_config(const server_opts *o, FILE **keylog) {
+static tern_config *server_config(server_opts *o, FILE **keylog) {
   tern_config *cfg = tern_config_new(TERN_SERVER);
   int rc;
   *keylog = NULL;
@@ -361,10 +375,11 @@ static tern_config *server_config(const server_opts *o, FILE **keylog) {
     fprintf(stderr, PROG ": out of memory\n");
     return NULL;
   }
-  if ((rc = tern_config_load_cert_files(cfg, o->cert, o->key)) != TERN_OK) {
+  if (!o->no_cert && (rc = tern_config_load_cert_files(cfg, o->cert, o->key)) != TERN_OK) {
     fprintf(stderr, PROG ": cannot load %s / %s: %s\n", o->cert, o->key, tern_strerror(rc));
     goto fail;
   }
+  if (cli_psk_apply(PROG, cfg, &o->psk_key) < 0) goto fail;
   if (o->alpn ? cli_set_alpn(PROG, cfg, o->alpn) < 0
               : o->www && cli_set_alpn(PROG, cfg, "http/1.1") < 0)
     goto fail;
