@@ -58,6 +58,14 @@ const char *tern_strerror(int err);
 #define TERN_TLS_AES_128_GCM_SHA256 0x1301
 #define TERN_TLS_AES_256_GCM_SHA384 0x1302
 #define TERN_TLS_CHACHA20_POLY1305_SHA256 0x1303
+/** AES-128-CCM (RFC 8446 §B.4), in QUIC and over TCP; not offered by
+    default (tern_config_set_cipher_suites turns it on). */
+#define TERN_TLS_AES_128_CCM_SHA256 0x1304
+/** AES-128-CCM with an 8-byte tag: over TCP only, never negotiated in
+    QUIC (RFC 9001 §5.3: a QUIC client does not offer it, a QUIC server
+    does not pick it, tern_quic_key_new refuses it); not offered by
+    default. */
+#define TERN_TLS_AES_128_CCM_8_SHA256 0x1305
 
 /**
  * tern_suite_name returns the RFC 8446 name of a TLS 1.3 cipher suite
@@ -177,7 +185,11 @@ void tern_config_free(tern_config *cfg);
 
 /**
  * tern_config_set_cipher_suites sets the suites in preference order (a
- * server picks the first of its list the client offers). Returns TERN_OK,
+ * server picks the first of its list the client offers). Any of the five
+ * TERN_TLS_* suites may be listed; a QUIC connection leaves
+ * TERN_TLS_AES_128_CCM_8_SHA256 out (a client does not offer it, a
+ * server does not pick it), and a QUIC client left with no suite fails
+ * its handshake with handshake_failure. Returns TERN_OK,
  * TERN_ERR_INVALID_ARG (empty, too many), TERN_ERR_UNSUPPORTED (a code).
  */
 int tern_config_set_cipher_suites(tern_config *cfg, const uint16_t *suites,
@@ -536,7 +548,8 @@ int tern_conn_set_time(tern_conn *c, uint64_t now_ms);
  * refused blob leaves the connection to do a full handshake.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (started, or not a
  * client), TERN_ERR_MALFORMED (corrupted), TERN_ERR_UNSUPPORTED (another
- * blob version, or a suite this configuration does not offer),
+ * blob version, or a suite this connection does not offer: not in the
+ * configuration, or TLS_AES_128_CCM_8_SHA256 in QUIC),
  * TERN_ERR_EXPIRED, TERN_ERR_MISMATCH (another server name).
  */
 int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len,
@@ -704,7 +717,8 @@ int tern_tls_peer_closed(const tern_conn *c);
 
 /** Longest traffic secret any supported suite produces (SHA-384). */
 #define TERN_MAX_SECRET_LEN 48
-/** AEAD tag length of every supported suite. */
+/** AEAD tag length of every suite QUIC allows (AES-GCM, ChaCha20-Poly1305,
+    AES-128-CCM; RFC 9001 §5.3 forbids AES-128-CCM-8 and its 8-byte tag). */
 #define TERN_QUIC_TAG_LEN 16
 /** Header-protection sample length (RFC 9001 §5.4.2). */
 #define TERN_QUIC_SAMPLE_LEN 16
@@ -732,6 +746,8 @@ int tern_quic_initial_secrets(uint32_t version, const uint8_t *dcid,
  * labels of the given version ("quic key"/"quic iv"/"quic hp" for v1,
  * "quicv2 key"/... for v2). For a QUIC stack that brings its own AEAD.
  * key and hp receive the suite's key length (16 or 32), iv 12 bytes.
+ * Every QUIC function taking a suite refuses TERN_TLS_AES_128_CCM_8_SHA256
+ * with TERN_ERR_UNSUPPORTED (RFC 9001 §5.3).
  *
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED, TERN_ERR_CRYPTO.
  */
@@ -762,7 +778,8 @@ typedef struct tern_quic_key tern_quic_key;
 /**
  * tern_quic_key_new derives the key, IV and HP key from a traffic secret
  * (as tern_quic_derive_keys) and prepares the cipher contexts.
- * Returns NULL on bad arguments, unsupported suite/version or allocation
+ * Returns NULL on bad arguments, unsupported suite/version (including
+ * TERN_TLS_AES_128_CCM_8_SHA256, which QUIC forbids) or allocation
  * failure.
  */
 tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
@@ -795,7 +812,7 @@ int tern_quic_peek_key_phase(tern_quic_key *key, const uint8_t *pkt,
 
 /**
  * tern_quic_hp_mask computes the 5-byte header-protection mask from a
- * 16-byte sample (AES-ECB for the AES suites, ChaCha20 for
+ * 16-byte sample (AES-ECB for the AES suites, GCM and CCM alike, ChaCha20 for
  * ChaCha20-Poly1305; RFC 9001 §5.4.3/§5.4.4).
  *
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.

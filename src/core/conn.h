@@ -308,6 +308,10 @@ void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret,
 /* Whether cfg's cipher suites include suite. */
 int tern_config_has_suite(const tern_config *cfg, uint16_t suite);
 
+/* Whether c may negotiate suite: cfg has it and, in QUIC, it is one QUIC
+   allows (not TLS_AES_128_CCM_8_SHA256, RFC 9001 §5.3). */
+int tern_conn_suite_usable(const tern_conn *c, uint16_t suite);
+
 /* The current time in ms: tern_conn_set_time, else the clock callback.
    Returns TERN_OK or TERN_ERR_STATE when neither exists. */
 int tern_conn_now(const tern_conn *c, uint64_t *now);

@@ -24,10 +24,12 @@
 
 #define HRR_COOKIE_LEN 32
 
-/* Picks the cipher suite: ours in our order, if the client offered it. */
+/* Picks the cipher suite: ours in our order, if the client offered it
+   (in QUIC never TLS_AES_128_CCM_8_SHA256, RFC 9001 §5.3). */
 static int pick_suite(tern_conn *c, const tern_client_hello *ch) {
   for (size_t i = 0; i < c->cfg->n_suites; i++)
-    if (tern_msg_list_has(&ch->cipher_suites, c->cfg->suites[i])) {
+    if (tern_conn_suite_usable(c, c->cfg->suites[i]) &&
+        tern_msg_list_has(&ch->cipher_suites, c->cfg->suites[i])) {
       c->suite = tern_suite_get(c->cfg->suites[i]);
       return TERN_OK;
     }
@@ -203,6 +205,20 @@ static int keep_peer_tp(tern_conn *c, const tern_span *tp) {
   return TERN_OK;
 }
 
+/*
+ * After resumption had its say: resume.c may move to the suite of the
+ * offered ticket, which a fleet sharing ticket keys between TCP and QUIC
+ * servers could have issued under TLS_AES_128_CCM_8_SHA256. QUIC never
+ * runs it (RFC 9001 §5.3); a client that offers it in QUIC gets a
+ * handshake_failure rather than a suite without header protection.
+ */
+static int check_quic_suite(tern_conn *c) {
+  if (c->quic && !c->suite->quic)
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE,
+                          "%s is not allowed in QUIC (RFC 9001 §5.3)", c->suite->name);
+  return TERN_OK;
+}
+
 /* Queues our flight after a ClientHello we can answer. */
 static int queue_flight(tern_conn *c) {
   static const unsigned char flight[] = {TERN_EV_SEND_SH, TERN_EV_SEND_EE, TERN_EV_SEND_CERT,
@@ -257,6 +273,7 @@ int tern_server_recv_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  if ((rc = check_quic_suite(c)) != TERN_OK) return rc;
   /* early data offered but not taken, whatever the reason: its records
      are skipped (RFC 8446 §4.2.10) */
   if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) &&
@@ -385,6 +402,7 @@ int tern_server_recv_ch2(tern_conn *c) {
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  if ((rc = check_quic_suite(c)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   return answer_client_hello(c, ch);
 }
