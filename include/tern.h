@@ -73,8 +73,8 @@ const char *tern_strerror(int err);
  */
 const char *tern_suite_name(uint16_t suite);
 
-/** The RFC 8446 name of a named group ("x25519", "secp256r1", ...), or
-    NULL when tern does not support it. */
+/** The RFC 8446 / RFC 7919 name of a named group ("x25519", "secp256r1",
+    "ffdhe2048", ...), or NULL when tern does not support it. */
 const char *tern_group_name(uint16_t group);
 
 /** The RFC 8446 name of a signature scheme ("ecdsa_secp256r1_sha256",
@@ -91,6 +91,14 @@ const char *tern_signature_scheme_name(uint16_t scheme);
 #define TERN_GROUP_SECP521R1 0x0019
 #define TERN_GROUP_X25519 0x001d
 #define TERN_GROUP_X448 0x001e
+/* Finite-field groups (RFC 7919), shares of 256 .. 1024 bytes: offered
+   by default after the elliptic-curve groups, with no key share in the
+   first ClientHello unless tern_config_set_key_share_groups asks for one. */
+#define TERN_GROUP_FFDHE2048 0x0100
+#define TERN_GROUP_FFDHE3072 0x0101
+#define TERN_GROUP_FFDHE4096 0x0102
+#define TERN_GROUP_FFDHE6144 0x0103
+#define TERN_GROUP_FFDHE8192 0x0104
 
 /* Signature schemes (RFC 8446 §4.2.3). */
 #define TERN_SIG_ECDSA_SECP256R1_SHA256 0x0403
@@ -170,8 +178,11 @@ struct x509_store_st;
 
 /**
  * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
- * with the defaults: all three suites (AES-128-GCM, ChaCha20, AES-256-GCM),
- * groups X25519, P-256, X448, P-384, P-521 (key share for X25519 only),
+ * with the defaults: three suites (AES-128-GCM, ChaCha20, AES-256-GCM;
+ * the two AES-128-CCM suites only when set), groups X25519, P-256, X448,
+ * P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (key share for
+ * X25519 only: a server that takes only FFDHE answers with a
+ * HelloRetryRequest; a server picks FFDHE when the client offers nothing else),
  * every signature scheme, peer verification on for clients, a 64 KiB cap
  * on one handshake message; servers get a random ticket key of their own
  * and send 2 tickets (2 h lifetime) after each handshake once they have
@@ -196,8 +207,11 @@ int tern_config_set_cipher_suites(tern_config *cfg, const uint16_t *suites,
                                   size_t n);
 
 /**
- * tern_config_set_groups sets the supported groups in preference order.
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ * tern_config_set_groups sets the supported groups in preference order
+ * (at most 16). A server picks its most preferred group the client sent
+ * a share for, else its most preferred group the client supports
+ * (HelloRetryRequest). Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_UNSUPPORTED.
  */
 int tern_config_set_groups(tern_config *cfg, const uint16_t *groups, size_t n);
 

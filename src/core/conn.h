@@ -27,7 +27,7 @@
 #include <pthread.h>
 
 #define TERN_MAX_SUITES 8
-#define TERN_MAX_GROUPS 8
+#define TERN_MAX_GROUPS 16
 #define TERN_MAX_SHARES 4
 #define TERN_MAX_SIGS 16
 #define TERN_MAX_CHAINS 4        /* certificate chains of one server configuration */
@@ -179,9 +179,10 @@ struct tern_conn {
   /* server: what the first ClientHello said, to check the second */
   uint8_t *ch1;
   size_t ch1_len;
-  /* server: negotiated while reading the ClientHello */
-  uint8_t peer_share[160];
-  size_t peer_share_len;
+  /* server: negotiated while reading the ClientHello; the client's share
+     (inline up to an EC share, on the heap for FFDHE) until the
+     ServerHello uses it */
+  tern_share_copy peer_share;
   int cert_requested;
   tern_cert_chain *own_chain;     /* the chain this connection presents */
 

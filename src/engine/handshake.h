@@ -11,8 +11,10 @@
 #include "codec/msg.h"
 
 /* Largest message tern writes itself besides Certificate (ClientHello
-   with every share and extension, EncryptedExtensions with parameters). */
-#define TERN_HS_OUT_MAX (TERN_MAX_TP + 2048)
+   with every share and extension, EncryptedExtensions with parameters):
+   the transport parameters, TERN_MAX_SHARES shares of up to
+   TERN_GROUP_MAX_SHARE bytes (FFDHE), and the rest. */
+#define TERN_HS_OUT_MAX (TERN_MAX_TP + TERN_MAX_SHARES * TERN_GROUP_MAX_SHARE + 2048)
 
 /* Starts the transcript under the negotiated suite's hash. */
 int tern_hs_transcript_start(tern_conn *c);

@@ -64,10 +64,9 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
       if (ks.key_exchange.len != g->share_len)
         return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                               "key share of the wrong length for %s", g->name);
-      if (ks.key_exchange.len > sizeof c->peer_share)
-        return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "key share too long");
-      memcpy(c->peer_share, ks.key_exchange.p, ks.key_exchange.len);
-      c->peer_share_len = ks.key_exchange.len;
+      if (tern_share_copy_set(&c->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
+          TERN_OK)
+        return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       c->group = ks.group;
       *share_found = 1;
       return TERN_OK;
@@ -410,7 +409,8 @@ int tern_server_recv_ch2(tern_conn *c) {
 int tern_server_send_sh(tern_conn *c) {
   tern_server_hello sh;
   tern_key_share *mine = &c->shares[0];
-  uint8_t out[512], random[32], secret[TERN_GROUP_MAX_SECRET];
+  /* room for the longest share (ffdhe8192) beside the fixed fields */
+  uint8_t out[TERN_GROUP_MAX_SHARE + 512], random[32], secret[TERN_GROUP_MAX_SECRET];
   uint8_t alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t len = 0, secret_len = 0;
   int rc;
@@ -424,7 +424,9 @@ int tern_server_send_sh(tern_conn *c) {
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation failed: %s",
                             tern_strerror(rc));
     c->n_shares = 1;
-    rc = tern_group_derive(mine, c->peer_share, c->peer_share_len, secret, &secret_len, &alert);
+    rc = tern_group_derive(mine, c->peer_share.p, c->peer_share.len, secret, &secret_len,
+                           &alert);
+    tern_share_copy_clear(&c->peer_share);
     if (rc != TERN_OK) {
       OPENSSL_cleanse(secret, sizeof secret);
       return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
