@@ -180,10 +180,11 @@ struct x509_store_st;
  * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
  * with the defaults: three suites (AES-128-GCM, ChaCha20, AES-256-GCM;
  * the two AES-128-CCM suites only when set), groups X25519, P-256, X448,
- * P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (key share for
- * X25519 only: a server that takes only FFDHE answers with a
- * HelloRetryRequest; a server picks FFDHE when the client offers nothing else),
- * every signature scheme, peer verification on for clients, a 64 KiB cap
+ * P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (a client's first
+ * ClientHello carries an X25519 share only, so a server that takes only
+ * FFDHE asks for it with a HelloRetryRequest; a default server picks an
+ * FFDHE group when the client offers no curve it has), every signature
+ * scheme, peer verification on for clients, a 64 KiB cap
  * on one handshake message; servers get a random ticket key of their own
  * and send 2 tickets (2 h lifetime) after each handshake once they have
  * a clock (tern_config_set_clock); 0-RTT, client authentication and
