@@ -4,7 +4,8 @@
  * included), HelloRetryRequest, records cut into 1-byte pieces,
  * application data, KeyUpdate both ways, close_notify, client
  * authentication, resumption, the alerts for bad records; the CCM suites
- * with padding, KeyUpdate and resumption; every RFC 7919 group, with a
+ * with padding, KeyUpdate and resumption (a CCM-8 session refused by a
+ * QUIC connection); every RFC 7919 group, with a
  * share in the first ClientHello and through a HelloRetryRequest.
  */
 #include <openssl/x509.h>
@@ -478,6 +479,17 @@ static void test_post_handshake_auth(void) {
   tern_config_free(plain);
 }
 
+/* QUIC callbacks for a connection that never starts. */
+static int no_secret(tern_conn *c, tern_level l, tern_direction d, uint16_t s, const uint8_t *k,
+                     size_t n) {
+  (void)c, (void)l, (void)d, (void)s, (void)k, (void)n;
+  return -1;
+}
+static int no_data(tern_conn *c, tern_level l, const uint8_t *d, size_t n) {
+  (void)c, (void)l, (void)d, (void)n;
+  return -1;
+}
+
 /*
  * The CCM suites beyond the handshake: records padded to a block carry
  * the suite's own tag (16 or 8 bytes), KeyUpdate both ways, and a ticket
@@ -515,6 +527,16 @@ static void test_ccm(void) {
     transfer(t.s, t.c, 100);
     CHECK(session_len > 0);
     tpair_free(&t);
+    /* a QUIC connection offers a CCM session, never a CCM-8 one (RFC 9001 §5.3) */
+    {
+      static const tern_quic_callbacks none = {no_secret, no_data};
+      tern_conn *q = tern_conn_new_quic(c, &none, NULL);
+      CHECK(q != NULL);
+      CHECK_EQ_INT(tern_conn_set_server_name(q, "localhost"), TERN_OK);
+      CHECK_EQ_INT(tern_conn_set_session(q, session, session_len, clock_now),
+                   i ? TERN_ERR_UNSUPPORTED : TERN_OK);
+      tern_conn_free(q);
+    }
     /* the ticket resumes under the same suite */
     CHECK_EQ_INT(handshake(&t, c, s, 1), TERN_OK);
     CHECK_EQ_INT(tern_conn_resumed(t.c), 1);
