@@ -2,13 +2,16 @@
  * bench_quic.c - cost of tern's QUIC packet protection against the bare
  * libcrypto calls doing the same work.
  *
- * For each TLS 1.3 suite, a 1200-byte short header packet (8-byte DCID,
+ * For each TLS 1.3 suite QUIC allows (AES-128-GCM, AES-256-GCM,
+ * ChaCha20-Poly1305, AES-128-CCM), a 1200-byte short header packet (8-byte DCID,
  * 4-byte packet number, 1171-byte payload, 16-byte tag) is protected and
  * then unprotected in place, over and over:
  *   - tern:     tern_quic_protect + tern_quic_unprotect;
  *   - bare EVP: a hand-written loop on its own prepared EVP_CIPHER_CTXs
  *               (nonce, AEAD seal, HP mask and header masking, then the
- *               reverse), with no parsing and no argument checks.
+ *               reverse; for CCM the plaintext length before the header
+ *               and the tag before the data), with no parsing and no
+ *               argument checks.
  * Both are timed in the same run, alternating, best of several rounds, and
  * their ratio printed. libcrypto's allocator is replaced (before anything
  * touches libcrypto) by counting wrappers so that allocations per packet
@@ -70,7 +73,7 @@ static void count_free(void *p, const char *file, int line) {
 typedef struct bare_key {
   EVP_CIPHER_CTX *seal, *open, *hp;
   EVP_CIPHER *aead_c, *hp_c;
-  int chacha;
+  int chacha, ccm;
   uint8_t iv[12];
 } bare_key;
 
@@ -100,6 +103,11 @@ static void bare_key_init(bare_key *b, uint16_t suite, const uint8_t *secret,
     aead_name = "AES-256-GCM";
     hp_name = "AES-256-ECB";
     break;
+  case TERN_TLS_AES_128_CCM_SHA256:
+    aead_name = "AES-128-CCM";
+    hp_name = "AES-128-ECB";
+    b->ccm = 1;
+    break;
   default:
     aead_name = "ChaCha20-Poly1305";
     hp_name = "ChaCha20";
@@ -111,10 +119,24 @@ static void bare_key_init(bare_key *b, uint16_t suite, const uint8_t *secret,
   b->seal = EVP_CIPHER_CTX_new();
   b->open = EVP_CIPHER_CTX_new();
   b->hp = EVP_CIPHER_CTX_new();
-  if (!b->aead_c || !b->hp_c || !b->seal || !b->open || !b->hp ||
-      !EVP_EncryptInit_ex(b->seal, b->aead_c, NULL, key, NULL) ||
-      !EVP_DecryptInit_ex(b->open, b->aead_c, NULL, key, NULL) ||
-      !EVP_EncryptInit_ex(b->hp, b->hp_c, NULL, hp, NULL) ||
+  if (!b->aead_c || !b->hp_c || !b->seal || !b->open || !b->hp)
+    die("bare EVP setup");
+  if (b->ccm) {
+    /* CCM: a 12-byte nonce and a 16-byte tag, both set before the key */
+    if (!EVP_EncryptInit_ex(b->seal, b->aead_c, NULL, NULL, NULL) ||
+        !EVP_CIPHER_CTX_ctrl(b->seal, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) ||
+        !EVP_CIPHER_CTX_ctrl(b->seal, EVP_CTRL_AEAD_SET_TAG, 16, NULL) ||
+        !EVP_EncryptInit_ex(b->seal, NULL, NULL, key, NULL) ||
+        !EVP_DecryptInit_ex(b->open, b->aead_c, NULL, NULL, NULL) ||
+        !EVP_CIPHER_CTX_ctrl(b->open, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) ||
+        !EVP_CIPHER_CTX_ctrl(b->open, EVP_CTRL_AEAD_SET_TAG, 16, NULL) ||
+        !EVP_DecryptInit_ex(b->open, NULL, NULL, key, NULL))
+      die("bare EVP CCM setup");
+  } else if (!EVP_EncryptInit_ex(b->seal, b->aead_c, NULL, key, NULL) ||
+             !EVP_DecryptInit_ex(b->open, b->aead_c, NULL, key, NULL)) {
+    die("bare EVP setup");
+  }
+  if (!EVP_EncryptInit_ex(b->hp, b->hp_c, NULL, hp, NULL) ||
       (!b->chacha && !EVP_CIPHER_CTX_set_padding(b->hp, 0)))
     die("bare EVP setup");
   OPENSSL_cleanse(key, sizeof key);
@@ -158,6 +180,7 @@ static inline int bare_packet(bare_key *b, uint64_t pn, uint8_t *pkt) {
   /* protect */
   bare_nonce(b, pn, nonce);
   if (!EVP_EncryptInit_ex(b->seal, NULL, NULL, NULL, nonce) ||
+      (b->ccm && !EVP_EncryptUpdate(b->seal, NULL, &outl, NULL, PAYLOAD_LEN)) ||
       !EVP_EncryptUpdate(b->seal, NULL, &outl, pkt, HDR_LEN) ||
       !EVP_EncryptUpdate(b->seal, pl, &outl, pl, PAYLOAD_LEN) ||
       !EVP_EncryptFinal_ex(b->seal, pl + outl, &finl) ||
@@ -172,6 +195,12 @@ static inline int bare_packet(bare_key *b, uint64_t pn, uint8_t *pkt) {
   pkt[0] ^= mask[0] & 0x1f;
   for (int i = 0; i < PN_LEN; i++) pkt[pn_off + i] ^= mask[1 + i];
   bare_nonce(b, pn, nonce);
+  if (b->ccm)
+    return EVP_DecryptInit_ex(b->open, NULL, NULL, NULL, nonce) &&
+           EVP_CIPHER_CTX_ctrl(b->open, EVP_CTRL_AEAD_SET_TAG, 16, tag) &&
+           EVP_DecryptUpdate(b->open, NULL, &outl, NULL, PAYLOAD_LEN) &&
+           EVP_DecryptUpdate(b->open, NULL, &outl, pkt, HDR_LEN) &&
+           EVP_DecryptUpdate(b->open, pl, &outl, pl, PAYLOAD_LEN);
   if (!EVP_DecryptInit_ex(b->open, NULL, NULL, NULL, nonce) ||
       !EVP_DecryptUpdate(b->open, NULL, &outl, pkt, HDR_LEN) ||
       !EVP_DecryptUpdate(b->open, pl, &outl, pl, PAYLOAD_LEN) ||
@@ -251,9 +280,10 @@ int main(int argc, char **argv) {
   /* Before anything touches libcrypto. */
   int counting = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
   long iters = DEFAULT_ITERS;
-  static const uint16_t suites[3] = {TERN_TLS_AES_128_GCM_SHA256,
+  static const uint16_t suites[4] = {TERN_TLS_AES_128_GCM_SHA256,
                                      TERN_TLS_AES_256_GCM_SHA384,
-                                     TERN_TLS_CHACHA20_POLY1305_SHA256};
+                                     TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                     TERN_TLS_AES_128_CCM_SHA256};
   int worst = 0;
 
   if (argc > 1) {
@@ -276,7 +306,7 @@ int main(int argc, char **argv) {
         tern_quic_key_new(TERN_QUIC_V1, TERN_TLS_AES_128_GCM_SHA256, secret, 32));
   }
 
-  for (int s = 0; s < 3; s++) {
+  for (int s = 0; s < 4; s++) {
     uint8_t secret[TERN_MAX_SECRET_LEN];
     size_t secret_len = suites[s] == TERN_TLS_AES_256_GCM_SHA384 ? 48 : 32;
     static uint8_t pkt_t[PKT_LEN], pkt_b[PKT_LEN], ref[PKT_LEN];

@@ -58,6 +58,14 @@ const char *tern_strerror(int err);
 #define TERN_TLS_AES_128_GCM_SHA256 0x1301
 #define TERN_TLS_AES_256_GCM_SHA384 0x1302
 #define TERN_TLS_CHACHA20_POLY1305_SHA256 0x1303
+/** AES-128-CCM (RFC 8446 §B.4), in QUIC and over TCP; not offered by
+    default (tern_config_set_cipher_suites turns it on). */
+#define TERN_TLS_AES_128_CCM_SHA256 0x1304
+/** AES-128-CCM with an 8-byte tag: over TCP only, never negotiated in
+    QUIC (RFC 9001 §5.3: a QUIC client does not offer it, a QUIC server
+    does not pick it, tern_quic_key_new refuses it); not offered by
+    default. */
+#define TERN_TLS_AES_128_CCM_8_SHA256 0x1305
 
 /**
  * tern_suite_name returns the RFC 8446 name of a TLS 1.3 cipher suite
@@ -65,8 +73,8 @@ const char *tern_strerror(int err);
  */
 const char *tern_suite_name(uint16_t suite);
 
-/** The RFC 8446 name of a named group ("x25519", "secp256r1", ...), or
-    NULL when tern does not support it. */
+/** The RFC 8446 / RFC 7919 name of a named group ("x25519", "secp256r1",
+    "ffdhe2048", ...), or NULL when tern does not support it. */
 const char *tern_group_name(uint16_t group);
 
 /** The RFC 8446 name of a signature scheme ("ecdsa_secp256r1_sha256",
@@ -108,6 +116,14 @@ size_t tern_supported_signature_schemes(uint16_t *out, size_t cap);
 #define TERN_GROUP_SECP521R1 0x0019
 #define TERN_GROUP_X25519 0x001d
 #define TERN_GROUP_X448 0x001e
+/* Finite-field groups (RFC 7919), shares of 256 .. 1024 bytes: offered
+   by default after the elliptic-curve groups, with no key share in the
+   first ClientHello unless tern_config_set_key_share_groups asks for one. */
+#define TERN_GROUP_FFDHE2048 0x0100
+#define TERN_GROUP_FFDHE3072 0x0101
+#define TERN_GROUP_FFDHE4096 0x0102
+#define TERN_GROUP_FFDHE6144 0x0103
+#define TERN_GROUP_FFDHE8192 0x0104
 
 /* Signature schemes (RFC 8446 §4.2.3). */
 #define TERN_SIG_ECDSA_SECP256R1_SHA256 0x0403
@@ -187,9 +203,13 @@ struct x509_store_st;
 
 /**
  * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
- * with the defaults: all three suites (AES-128-GCM, ChaCha20, AES-256-GCM),
- * groups X25519, P-256, X448, P-384, P-521 (key share for X25519 only),
- * every signature scheme, peer verification on for clients, a 132 KiB cap
+ * with the defaults: three suites (AES-128-GCM, ChaCha20, AES-256-GCM;
+ * the two AES-128-CCM suites only when set), groups X25519, P-256, X448,
+ * P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (a client's first
+ * ClientHello carries an X25519 share only, so a server that takes only
+ * FFDHE asks for it with a HelloRetryRequest; a default server picks an
+ * FFDHE group when the client offers no curve it has), every signature
+ * scheme, peer verification on for clients, a 132 KiB cap
  * on one handshake message; servers get a random ticket key of their own
  * and send 2 tickets (2 h lifetime) after each handshake once they have
  * a clock (tern_config_set_clock); 0-RTT, client authentication and
@@ -202,15 +222,22 @@ void tern_config_free(tern_config *cfg);
 
 /**
  * tern_config_set_cipher_suites sets the suites in preference order (a
- * server picks the first of its list the client offers). Returns TERN_OK,
+ * server picks the first of its list the client offers). Any of the five
+ * TERN_TLS_* suites may be listed; a QUIC connection leaves
+ * TERN_TLS_AES_128_CCM_8_SHA256 out (a client does not offer it, a
+ * server does not pick it), and a QUIC client left with no suite fails
+ * its handshake with handshake_failure. Returns TERN_OK,
  * TERN_ERR_INVALID_ARG (empty, too many), TERN_ERR_UNSUPPORTED (a code).
  */
 int tern_config_set_cipher_suites(tern_config *cfg, const uint16_t *suites,
                                   size_t n);
 
 /**
- * tern_config_set_groups sets the supported groups in preference order.
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED.
+ * tern_config_set_groups sets the supported groups in preference order
+ * (at most 16). A server picks its most preferred group the client sent
+ * a share for, else its most preferred group the client supports
+ * (HelloRetryRequest). Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_UNSUPPORTED.
  */
 int tern_config_set_groups(tern_config *cfg, const uint16_t *groups, size_t n);
 
@@ -687,7 +714,8 @@ int tern_conn_set_time(tern_conn *c, uint64_t now_ms);
  * refused blob leaves the connection to do a full handshake.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (started, or not a
  * client), TERN_ERR_MALFORMED (corrupted), TERN_ERR_UNSUPPORTED (another
- * blob version, or a suite this configuration does not offer),
+ * blob version, or a suite this connection does not offer: not in the
+ * configuration, or TLS_AES_128_CCM_8_SHA256 in QUIC),
  * TERN_ERR_EXPIRED, TERN_ERR_MISMATCH (another server name).
  */
 int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len,
@@ -882,7 +910,8 @@ int tern_tls_peer_closed(const tern_conn *c);
 
 /** Longest traffic secret any supported suite produces (SHA-384). */
 #define TERN_MAX_SECRET_LEN 48
-/** AEAD tag length of every supported suite. */
+/** AEAD tag length of every suite QUIC allows (AES-GCM, ChaCha20-Poly1305,
+    AES-128-CCM; RFC 9001 §5.3 forbids AES-128-CCM-8 and its 8-byte tag). */
 #define TERN_QUIC_TAG_LEN 16
 /** Header-protection sample length (RFC 9001 §5.4.2). */
 #define TERN_QUIC_SAMPLE_LEN 16
@@ -910,6 +939,8 @@ int tern_quic_initial_secrets(uint32_t version, const uint8_t *dcid,
  * labels of the given version ("quic key"/"quic iv"/"quic hp" for v1,
  * "quicv2 key"/... for v2). For a QUIC stack that brings its own AEAD.
  * key and hp receive the suite's key length (16 or 32), iv 12 bytes.
+ * Every QUIC function taking a suite refuses TERN_TLS_AES_128_CCM_8_SHA256
+ * with TERN_ERR_UNSUPPORTED (RFC 9001 §5.3).
  *
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED, TERN_ERR_CRYPTO.
  */
@@ -940,7 +971,8 @@ typedef struct tern_quic_key tern_quic_key;
 /**
  * tern_quic_key_new derives the key, IV and HP key from a traffic secret
  * (as tern_quic_derive_keys) and prepares the cipher contexts.
- * Returns NULL on bad arguments, unsupported suite/version or allocation
+ * Returns NULL on bad arguments, unsupported suite/version (including
+ * TERN_TLS_AES_128_CCM_8_SHA256, which QUIC forbids) or allocation
  * failure.
  */
 tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
@@ -973,7 +1005,7 @@ int tern_quic_peek_key_phase(tern_quic_key *key, const uint8_t *pkt,
 
 /**
  * tern_quic_hp_mask computes the 5-byte header-protection mask from a
- * 16-byte sample (AES-ECB for the AES suites, ChaCha20 for
+ * 16-byte sample (AES-ECB for the AES suites, GCM and CCM alike, ChaCha20 for
  * ChaCha20-Poly1305; RFC 9001 §5.4.3/§5.4.4).
  *
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.

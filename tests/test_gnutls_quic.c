@@ -58,7 +58,9 @@ static const struct {
   const char *gnutls;
 } suites[] = {{TERN_TLS_AES_128_GCM_SHA256, "AES-128-GCM"},
               {TERN_TLS_AES_256_GCM_SHA384, "AES-256-GCM"},
-              {TERN_TLS_CHACHA20_POLY1305_SHA256, "CHACHA20-POLY1305"}};
+              {TERN_TLS_CHACHA20_POLY1305_SHA256, "CHACHA20-POLY1305"},
+              {TERN_TLS_AES_128_CCM_SHA256, "AES-128-CCM"}};
+#define N_SUITES (sizeof suites / sizeof suites[0])
 static const struct {
   uint16_t id;
   const char *gnutls;
@@ -66,7 +68,13 @@ static const struct {
               {TERN_GROUP_X448, "X448"},
               {TERN_GROUP_SECP256R1, "SECP256R1"},
               {TERN_GROUP_SECP384R1, "SECP384R1"},
-              {TERN_GROUP_SECP521R1, "SECP521R1"}};
+              {TERN_GROUP_SECP521R1, "SECP521R1"},
+              {TERN_GROUP_FFDHE2048, "FFDHE2048"},
+              {TERN_GROUP_FFDHE3072, "FFDHE3072"},
+              {TERN_GROUP_FFDHE4096, "FFDHE4096"},
+              {TERN_GROUP_FFDHE6144, "FFDHE6144"},
+              {TERN_GROUP_FFDHE8192, "FFDHE8192"}};
+#define N_GROUPS (sizeof groups / sizeof groups[0])
 
 /* What each side sent at the INITIAL level (ClientHellos) and at the
    APPLICATION level (NewSessionTickets) during the last drive(). */
@@ -1110,8 +1118,8 @@ int main(void) {
   snprintf(ca2, sizeof ca2, "%s/ca.pem", dir2);
 
   for (int client = 0; client < 2; client++)
-    for (size_t s = 0; s < 3; s++)
-      for (size_t gi = 0; gi < 5; gi++)
+    for (size_t s = 0; s < N_SUITES; s++)
+      for (size_t gi = 0; gi < N_GROUPS; gi++)
         for (int hrr = 0; hrr < 2; hrr++) {
           one(client, s, gi, hrr);
           n++;
@@ -1119,7 +1127,7 @@ int main(void) {
   printf("%d handshakes against GnuTLS %s\n", n, "3.7 (QUIC mode)");
   test_mismatches();
 
-  for (size_t s = 0; s < 3; s++) {
+  for (size_t s = 0; s < N_SUITES; s++) {
     for (int kind = 0; kind < RESUME_KINDS; kind++) {
       resume_tern_client(s, kind);
       resume_tern_server(s, kind);
@@ -1132,10 +1140,10 @@ int main(void) {
     cases_tern_client += RESUME_KINDS + AUTH_KINDS;
     cases_tern_server += RESUME_KINDS + AUTH_KINDS + 1;
   }
-  printf("resumption, 0-RTT and client certificates over 3 suites: tern client -> GnuTLS "
+  printf("resumption, 0-RTT and client certificates over %zu suites: tern client -> GnuTLS "
          "server %d cases (%d handshakes), GnuTLS client -> tern server %d cases "
          "(%d handshakes)\n",
-         cases_tern_client, runs_tern_client, cases_tern_server, runs_tern_server);
+         N_SUITES, cases_tern_client, runs_tern_client, cases_tern_server, runs_tern_server);
   {
     char cmd[192];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);

@@ -2,8 +2,13 @@
  * test_group.c - (EC)DHE key exchange: agreement for every group both
  * ways, the RFC 7748 §6.1 X25519 vector and the RFC 8448 §3 client key
  * share replayed through the random source, and refusal of bad peer
- * shares (wrong length, wrong form, off the curve, small order).
+ * shares (wrong length, wrong form, off the curve, small order, out of
+ * range). The RFC 7919 groups: codes and names, shares and secrets
+ * against the primes rebuilt from RFC 7919's formula, the exponent draw
+ * of its §5.2, and a shared secret with leading zero bytes kept (RFC
+ * 8446 §7.4.1).
  */
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <tern.h>
 
@@ -11,9 +16,61 @@
 #include "crypto/group.h"
 #include "vectors.h"
 
-static const uint16_t all_groups[] = {TERN_GROUP_X25519, TERN_GROUP_X448,
+static const uint16_t all_groups[] = {TERN_GROUP_X25519,    TERN_GROUP_X448,
                                       TERN_GROUP_SECP256R1, TERN_GROUP_SECP384R1,
-                                      TERN_GROUP_SECP521R1};
+                                      TERN_GROUP_SECP521R1, TERN_GROUP_FFDHE2048,
+                                      TERN_GROUP_FFDHE3072, TERN_GROUP_FFDHE4096,
+                                      TERN_GROUP_FFDHE6144, TERN_GROUP_FFDHE8192};
+
+/* RFC 7919 Appendix A: each group's code, name, bits b and constant X of
+   p = 2^b - 2^(b-64) + (floor(2^(b-130) e) + X) * 2^64 - 1, and the
+   short exponent size of its §5.2 ("at least ... bits"). */
+static const struct {
+  uint16_t code;
+  const char *name;
+  int bits;
+  unsigned long x;
+  int exp_bits;
+} rfc7919[] = {
+    {0x0100, "ffdhe2048", 2048, 560316, 225},  {0x0101, "ffdhe3072", 3072, 2625351, 275},
+    {0x0102, "ffdhe4096", 4096, 5736041, 325}, {0x0103, "ffdhe6144", 6144, 15705020, 375},
+    {0x0104, "ffdhe8192", 8192, 10965728, 400},
+};
+#define N_FFDHE (sizeof rfc7919 / sizeof rfc7919[0])
+
+/* The prime of RFC 7919 group i from the formula above, e summed as
+   (sum over k <= 1200 of 1200!/k!) / 1200!, exact far beyond 8192 bits. */
+static BIGNUM *rfc7919_prime(size_t i) {
+  int b = rfc7919[i].bits;
+  BN_CTX *bn = BN_CTX_new();
+  BIGNUM *fact = BN_new(), *t = BN_new(), *sum = BN_new(), *p = BN_new(), *rem = BN_new();
+  BN_one(fact);
+  for (unsigned k = 2; k <= 1200; k++) BN_mul_word(fact, k);
+  BN_copy(t, fact);
+  BN_zero(sum);
+  for (unsigned k = 0; k <= 1200; k++) {
+    if (k > 1) BN_div_word(t, k);
+    BN_add(sum, sum, t);
+  }
+  BN_lshift(sum, sum, b - 130);
+  BN_div(p, rem, sum, fact, bn);            /* floor(2^(b-130) e) */
+  BN_add_word(p, rfc7919[i].x);
+  BN_lshift(p, p, 64);
+  BN_set_bit(t, 0);                          /* t = 2^b - 2^(b-64) - 1 */
+  BN_zero(t);
+  BN_set_bit(t, b);
+  BN_zero(rem);
+  BN_set_bit(rem, b - 64);
+  BN_sub(t, t, rem);
+  BN_sub_word(t, 1);
+  BN_add(p, p, t);
+  BN_free(fact);
+  BN_free(t);
+  BN_free(sum);
+  BN_free(rem);
+  BN_CTX_free(bn);
+  return p;
+}
 
 /* A random source that replays one fixed buffer, then fails. */
 typedef struct replay {
@@ -63,7 +120,8 @@ static void test_agreement(void) {
     tern_key_share_free(&b);
     CHECK(a.pkey == NULL && a.group == NULL && a.pub_len == 0);
   }
-  CHECK(tern_group_get(0x0100) == NULL);   /* ffdhe2048: not ours */
+  CHECK(tern_group_get(0x0105) == NULL);   /* past ffdhe8192 */
+  CHECK(tern_group_get(0x01fc) == NULL);   /* RFC 7919 private use */
   CHECK(tern_group_get(0x11ec) == NULL);   /* X25519MLKEM768: not ours */
 }
 
@@ -239,6 +297,42 @@ static void test_bad_shares(void) {
       expect_bad_share(&mine, buf, g->share_len, "0xff..");
       memset(buf + 1, 0, g->share_len - 1);
       expect_bad_share(&mine, buf, g->share_len, "(0,0)");
+    } else if (g->kind == TERN_GROUP_KIND_FFDHE) {
+      /* RFC 7919 §5.1: 1 < Y < p - 1, and exactly as long as p */
+      size_t f = (size_t)(g - tern_group_get(TERN_GROUP_FFDHE2048));
+      BIGNUM *pr = rfc7919_prime(f), *y = BN_new();
+      static const int add[] = {-1, 0, 1};
+      memset(buf, 0, g->share_len);
+      expect_bad_share(&mine, buf, g->share_len, "Y=0");
+      buf[g->share_len - 1] = 1;
+      expect_bad_share(&mine, buf, g->share_len, "Y=1");
+      for (size_t k = 0; k < 3; k++) {     /* p - 1, p, p + 1 */
+        BN_copy(y, pr);
+        if (add[k] < 0) BN_sub_word(y, 1);
+        if (add[k] > 0) BN_add_word(y, 1);
+        BN_bn2binpad(y, buf, (int)g->share_len);
+        expect_bad_share(&mine, buf, g->share_len, "Y=p-1, p, p+1");
+      }
+      memset(buf, 0xff, g->share_len);
+      expect_bad_share(&mine, buf, g->share_len, "Y=2^b-1");
+      /* Y = 2 and Y = p - 2, the ends of the range, are taken */
+      {
+        uint8_t secret[TERN_GROUP_MAX_SECRET], alert = 0;
+        size_t l = 0;
+        memset(buf, 0, g->share_len);
+        buf[g->share_len - 1] = 2;
+        CHECK_EQ_INT(tern_group_derive(&mine, buf, g->share_len, secret, &l, &alert), TERN_OK);
+        BN_copy(y, pr);
+        BN_sub_word(y, 2);
+        BN_bn2binpad(y, buf, (int)g->share_len);
+        CHECK_EQ_INT(tern_group_derive(&mine, buf, g->share_len, secret, &l, &alert), TERN_OK);
+        CHECK_EQ_INT(l, g->share_len);
+      }
+      /* a valid Y in one byte less (as if its leading zero were dropped) */
+      memcpy(buf, peer.pub + 1, peer.pub_len - 1);
+      expect_bad_share(&mine, buf, peer.pub_len - 1, "Y without its first byte");
+      BN_free(pr);
+      BN_free(y);
     } else {
       /* u = 0 and u = 1 are of small order: the result is all zero */
       memset(buf, 0, g->share_len);
@@ -259,6 +353,16 @@ static void test_bad_shares(void) {
     tern_key_share_free(&x);
     tern_key_share_free(&p);
   }
+  /* an ffdhe2048 share to ffdhe3072 and back */
+  {
+    tern_key_share a = {0}, b = {0};
+    CHECK_EQ_INT(tern_group_keygen(tern_group_get(TERN_GROUP_FFDHE2048), NULL, NULL, &a), TERN_OK);
+    CHECK_EQ_INT(tern_group_keygen(tern_group_get(TERN_GROUP_FFDHE3072), NULL, NULL, &b), TERN_OK);
+    expect_bad_share(&b, a.pub, a.pub_len, "ffdhe2048 share to ffdhe3072");
+    expect_bad_share(&a, b.pub, b.pub_len, "ffdhe3072 share to ffdhe2048");
+    tern_key_share_free(&a);
+    tern_key_share_free(&b);
+  }
   /* argument errors */
   {
     tern_key_share empty = {0};
@@ -273,11 +377,172 @@ static void test_bad_shares(void) {
   }
 }
 
+/* ------------------------------------------------------------------ */
+/* RFC 7919                                                            */
+/* ------------------------------------------------------------------ */
+
+/* X as the group draws it: priv_len big-endian bytes, cut to exp_bits. */
+static BIGNUM *exponent_of(const uint8_t *bytes, size_t len, int exp_bits) {
+  BIGNUM *x = BN_bin2bn(bytes, (int)len, NULL);
+  BN_mask_bits(x, exp_bits);
+  return x;
+}
+
+/* Y^X mod p (or 2^X with y NULL), big-endian in b/8 bytes. */
+static void modexp_bytes(const BIGNUM *y, const BIGNUM *x, const BIGNUM *p, int bits,
+                         uint8_t *out) {
+  BN_CTX *bn = BN_CTX_new();
+  BIGNUM *base = y ? BN_dup(y) : BN_new(), *r = BN_new();
+  if (y == NULL) BN_set_word(base, 2);
+  BN_mod_exp(r, base, x, p, bn);
+  BN_bn2binpad(r, out, bits / 8);
+  BN_free(base);
+  BN_free(r);
+  BN_CTX_free(bn);
+}
+
+/*
+ * Codes, names and sizes; shares 2^X mod p and secrets Y^X mod p as
+ * computed here from RFC 7919's primes with plain BN_mod_exp, for X
+ * replayed through the random source; X cut to RFC 7919 §5.2's sizes;
+ * an X below 2 drawn again; both sides' secrets equal.
+ */
+static void test_rfc7919(void) {
+  static const char *const names[] = {"ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144",
+                                      "ffdhe8192"};
+  static const uint16_t codes[] = {TERN_GROUP_FFDHE2048, TERN_GROUP_FFDHE3072,
+                                   TERN_GROUP_FFDHE4096, TERN_GROUP_FFDHE6144,
+                                   TERN_GROUP_FFDHE8192};
+  for (size_t i = 0; i < N_FFDHE; i++) {
+    const tern_group *g = tern_group_get(rfc7919[i].code);
+    BIGNUM *p = rfc7919_prime(i), *xa, *xb, *ya;
+    uint8_t ra_bytes[64], rb_bytes[64], want[1024], sa[TERN_GROUP_MAX_SECRET],
+        sb[TERN_GROUP_MAX_SECRET], alert = 0;
+    size_t la = 0, lb = 0, n;
+    tern_key_share a = {0}, b = {0};
+    replay ra = {ra_bytes, sizeof ra_bytes, 0}, rb = {rb_bytes, sizeof rb_bytes, 0};
+
+    CHECK_EQ_INT(codes[i], rfc7919[i].code);
+    CHECK(g != NULL);
+    if (g == NULL) continue;
+    CHECK(tern_group_name(rfc7919[i].code) != NULL &&
+          strcmp(tern_group_name(rfc7919[i].code), names[i]) == 0);
+    CHECK(strcmp(g->name, rfc7919[i].name) == 0);
+    CHECK_EQ_INT(g->kind, TERN_GROUP_KIND_FFDHE);
+    CHECK_EQ_INT(g->share_len, (size_t)rfc7919[i].bits / 8);
+    CHECK_EQ_INT(g->secret_len, (size_t)rfc7919[i].bits / 8);
+    CHECK_EQ_INT(g->priv_bits, (size_t)rfc7919[i].exp_bits);
+    CHECK_EQ_INT(g->priv_len, (size_t)(rfc7919[i].exp_bits + 7) / 8);
+    CHECK_EQ_INT(BN_num_bits(p), rfc7919[i].bits);
+    /* the formula gives a prime (checked for the smallest; slow beyond) */
+    if (rfc7919[i].bits == 2048) CHECK_EQ_INT(BN_check_prime(p, NULL, NULL), 1);
+    n = g->priv_len;
+
+    /* all-ones bytes: X is exactly exp_bits ones */
+    memset(ra_bytes, 0xff, sizeof ra_bytes);
+    for (size_t k = 0; k < sizeof rb_bytes; k++) rb_bytes[k] = (uint8_t)(k * 37 + i);
+    CHECK_EQ_INT(tern_group_keygen(g, replay_rng, &ra, &a), TERN_OK);
+    CHECK_EQ_INT(tern_group_keygen(g, replay_rng, &rb, &b), TERN_OK);
+    CHECK_EQ_INT(ra.pos, n);
+    CHECK_EQ_INT(a.pub_len, g->share_len);
+    xa = exponent_of(ra_bytes, n, rfc7919[i].exp_bits);
+    xb = exponent_of(rb_bytes, n, rfc7919[i].exp_bits);
+    CHECK_EQ_INT(BN_num_bits(xa), rfc7919[i].exp_bits);
+    modexp_bytes(NULL, xa, p, rfc7919[i].bits, want);
+    CHECK_MEM(a.pub, want, g->share_len);
+    modexp_bytes(NULL, xb, p, rfc7919[i].bits, want);
+    CHECK_MEM(b.pub, want, g->share_len);
+    /* Z = Yb^Xa mod p, from both sides */
+    ya = BN_bin2bn(b.pub, (int)b.pub_len, NULL);
+    modexp_bytes(ya, xa, p, rfc7919[i].bits, want);
+    CHECK_EQ_INT(tern_group_derive(&a, b.pub, b.pub_len, sa, &la, &alert), TERN_OK);
+    CHECK_EQ_INT(tern_group_derive(&b, a.pub, a.pub_len, sb, &lb, &alert), TERN_OK);
+    CHECK_EQ_INT(la, g->secret_len);
+    CHECK_EQ_INT(lb, g->secret_len);
+    CHECK_MEM(sa, want, g->secret_len);
+    CHECK_MEM(sb, want, g->secret_len);
+    tern_key_share_free(&a);
+    tern_key_share_free(&b);
+    CHECK(a.pub == NULL && a.pub_len == 0);
+
+    /* X = 0 and X = 1 are drawn again; the third draw is used */
+    {
+      uint8_t three[3 * 64];
+      replay r3 = {three, 3 * n, 0};
+      memset(three, 0, sizeof three);
+      three[n - 1] = 0;
+      three[2 * n - 1] = 1;
+      three[3 * n - 1] = 3;
+      CHECK_EQ_INT(tern_group_keygen(g, replay_rng, &r3, &a), TERN_OK);
+      CHECK_EQ_INT(r3.pos, 3 * n);
+      memset(want, 0, g->share_len);
+      want[g->share_len - 1] = 8; /* 2^3 */
+      CHECK_MEM(a.pub, want, g->share_len);
+      tern_key_share_free(&a);
+    }
+    BN_free(p);
+    BN_free(xa);
+    BN_free(xb);
+    BN_free(ya);
+  }
+}
+
+/*
+ * RFC 8446 §7.4.1: the FFDHE shared secret keeps its leading zero bytes
+ * (it is as long as p). One exchange in about 256 has a zero first byte;
+ * the search runs over replayed exponents until it finds one, and the
+ * secret is checked against Y^X mod p computed here.
+ */
+static void test_ffdhe_padding(void) {
+  const tern_group *g = tern_group_get(TERN_GROUP_FFDHE2048);
+  BIGNUM *p = rfc7919_prime(0);
+  uint8_t abytes[29], bbytes[29], secret[TERN_GROUP_MAX_SECRET], want[256], alert = 0;
+  tern_key_share a = {0}, b = {0};
+  replay ra = {abytes, sizeof abytes, 0};
+  int found = -1;
+  size_t l = 0;
+  memset(abytes, 0x3c, sizeof abytes);
+  CHECK_EQ_INT(tern_group_keygen(g, replay_rng, &ra, &a), TERN_OK);
+  for (int j = 0; j < 4000 && found < 0; j++) {
+    replay rb = {bbytes, sizeof bbytes, 0};
+    memset(bbytes, 0x71, sizeof bbytes);
+    bbytes[27] = (uint8_t)(j >> 8);
+    bbytes[28] = (uint8_t)j;
+    if (tern_group_keygen(g, replay_rng, &rb, &b) != TERN_OK) break;
+    if (tern_group_derive(&b, a.pub, a.pub_len, secret, &l, &alert) == TERN_OK && l == 256 &&
+        secret[0] == 0)
+      found = j;
+    if (found < 0) tern_key_share_free(&b);
+  }
+  CHECK(found >= 0);
+  if (found >= 0) {
+    BIGNUM *xb = exponent_of(bbytes, sizeof bbytes, 225);
+    BIGNUM *ya = BN_bin2bn(a.pub, (int)a.pub_len, NULL);
+    uint8_t other[TERN_GROUP_MAX_SECRET];
+    size_t l2 = 0;
+    modexp_bytes(ya, xb, p, 2048, want);
+    CHECK_EQ_INT(l, 256);
+    CHECK_EQ_INT(want[0], 0);
+    CHECK_MEM(secret, want, 256);
+    CHECK_EQ_INT(tern_group_derive(&a, b.pub, b.pub_len, other, &l2, &alert), TERN_OK);
+    CHECK_EQ_INT(l2, 256);
+    CHECK_MEM(other, want, 256);
+    printf("ffdhe2048 secret with a leading zero byte: exponent draw %d\n", found);
+    BN_free(xb);
+    BN_free(ya);
+  }
+  tern_key_share_free(&a);
+  tern_key_share_free(&b);
+  BN_free(p);
+}
+
 int main(void) {
   test_agreement();
   test_rng_injection();
   test_rfc7748();
   test_rfc8448();
   test_bad_shares();
+  test_rfc7919();
+  test_ffdhe_padding();
   return check_report();
 }

@@ -3,11 +3,19 @@
  * every cipher suite x group x signature scheme, HelloRetryRequest,
  * 1-byte fragments, and the failures each side must turn into its alert
  * (wrong host, untrusted chain, no common ALPN, tampered or reordered or
- * truncated messages, messages at the wrong level).
+ * truncated messages, messages at the wrong level). Then the RFC 7919
+ * groups (a share in the first ClientHello, or a HelloRetryRequest for
+ * one; what the default configurations offer and pick; shares out of
+ * range or of the wrong length in either direction: illegal_parameter)
+ * and the CCM suites (AES-128-CCM negotiated; AES-128-CCM-8 never
+ * offered nor picked in QUIC).
  */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "check.h"
+#include "codec/msg.h"
 #include "pki.h"
 #include "qpair.h"
 
@@ -15,9 +23,18 @@ static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
 
 static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
-                                  TERN_TLS_CHACHA20_POLY1305_SHA256};
+                                  TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                  TERN_TLS_AES_128_CCM_SHA256};
+#define N_SUITES (sizeof suites / sizeof suites[0])
+/* what a client offers in run_one: every suite (CCM_8 too, which QUIC leaves out) */
+static const uint16_t all_suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+                                      TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                      TERN_TLS_AES_128_CCM_SHA256, TERN_TLS_AES_128_CCM_8_SHA256};
 static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_X448, TERN_GROUP_SECP256R1,
                                   TERN_GROUP_SECP384R1, TERN_GROUP_SECP521R1};
+static const uint16_t ffdhe_groups[] = {TERN_GROUP_FFDHE2048, TERN_GROUP_FFDHE3072,
+                                        TERN_GROUP_FFDHE4096, TERN_GROUP_FFDHE6144,
+                                        TERN_GROUP_FFDHE8192};
 
 /* The signature schemes a key type can sign with. */
 static size_t schemes_of(pki_key_type t, uint16_t *out) {
@@ -107,6 +124,7 @@ static int run_one(uint16_t suite, uint16_t group, pki_key_type kt, uint16_t sig
   qpair p;
   int rc;
   CHECK_EQ_INT(tern_config_set_cipher_suites(scfg, &suite, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_cipher_suites(ccfg, all_suites, 5), TERN_OK);
   CHECK_EQ_INT(tern_config_set_groups(scfg, &group, 1), TERN_OK);
   CHECK_EQ_INT(tern_config_set_signature_schemes(scfg, &sig, 1), TERN_OK);
   if (!hrr) CHECK_EQ_INT(tern_config_set_key_share_groups(ccfg, &group, 1), TERN_OK);
@@ -138,7 +156,7 @@ static int run_one(uint16_t suite, uint16_t group, pki_key_type kt, uint16_t sig
 
 static void test_matrix(void) {
   int n = 0;
-  for (size_t s = 0; s < 3; s++)
+  for (size_t s = 0; s < N_SUITES; s++)
     for (size_t g = 0; g < 5; g++)
       for (int kt = 0; kt < PKI_KEY_TYPES; kt++) {
         uint16_t sig[3];
@@ -148,7 +166,7 @@ static void test_matrix(void) {
           n++;
         }
       }
-  printf("matrix: %d full handshakes (3 suites x 5 groups x 11 schemes)\n", n);
+  printf("matrix: %d full handshakes (%zu suites x 5 groups x 11 schemes)\n", n, N_SUITES);
 }
 
 static void test_hrr_and_fragments(void) {
@@ -534,6 +552,367 @@ static void test_mutated_client_hello(void) {
   tern_config_free(ccfg);
 }
 
+/* ---- RFC 7919 groups and the CCM suites ----------------------------- */
+
+/* Every FFDHE group with its share in the first ClientHello and through
+   a HelloRetryRequest, in two suites; the largest also in 7-byte pieces. */
+static void test_ffdhe(void) {
+  int n = 0;
+  for (size_t g = 0; g < 5; g++)
+    for (int hrr = 0; hrr < 2; hrr++) {
+      run_one(hrr ? TERN_TLS_AES_128_CCM_SHA256 : TERN_TLS_AES_128_GCM_SHA256, ffdhe_groups[g],
+              PKI_KEY_P256, TERN_SIG_ECDSA_SECP256R1_SHA256, 0, hrr);
+      n++;
+    }
+  run_one(TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_FFDHE8192, PKI_KEY_ED25519, TERN_SIG_ED25519,
+          7, 0);
+  run_one(TERN_TLS_CHACHA20_POLY1305_SHA256, TERN_GROUP_FFDHE3072, PKI_KEY_RSA2048,
+          TERN_SIG_RSA_PSS_RSAE_SHA256, 0, 1);
+  printf("ffdhe: %d handshakes, 5 groups with and without HelloRetryRequest, and 2 more\n",
+         n + 2);
+}
+
+/* Parses a handshake message (4-byte header) of type 1 or 2. */
+static int parse_ch(const uint8_t *m, size_t len, tern_client_hello *ch) {
+  uint8_t alert = 0;
+  if (len < 4 || m[0] != 1) return -1;
+  return tern_msg_parse_client_hello(m + 4, len - 4, ch, &alert);
+}
+
+/*
+ * What the default configurations do: the client offers the three
+ * default suites, every group with FFDHE after the curves, and an X25519
+ * share only; a default server answers a client that offers only FFDHE
+ * groups with the one it sent a share for, and one whose share is for a
+ * group the server lacks with a HelloRetryRequest for FFDHE.
+ */
+static void test_ffdhe_defaults(void) {
+  static const uint16_t want_groups[] = {
+      TERN_GROUP_X25519,    TERN_GROUP_SECP256R1, TERN_GROUP_X448,       TERN_GROUP_SECP384R1,
+      TERN_GROUP_SECP521R1, TERN_GROUP_FFDHE2048, TERN_GROUP_FFDHE3072,  TERN_GROUP_FFDHE4096,
+      TERN_GROUP_FFDHE6144, TERN_GROUP_FFDHE8192};
+  static const uint16_t want_suites[] = {TERN_TLS_AES_128_GCM_SHA256,
+                                         TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                         TERN_TLS_AES_256_GCM_SHA384};
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  tern_client_hello *ch = malloc(sizeof *ch);
+  qpair p;
+
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(parse_ch(p.c.out[TERN_LEVEL_INITIAL], p.c.out_len[TERN_LEVEL_INITIAL], ch),
+               TERN_OK);
+  CHECK_EQ_INT(ch->ext.supported_groups.n, 10);
+  for (size_t i = 0; i < 10 && i < ch->ext.supported_groups.n; i++)
+    CHECK_EQ_INT(ch->ext.supported_groups.v[i], want_groups[i]);
+  CHECK_EQ_INT(ch->ext.key_share_count, 1);
+  CHECK_EQ_INT(ch->ext.key_shares[0].group, TERN_GROUP_X25519);
+  CHECK_EQ_INT(ch->cipher_suites.n, 3);
+  for (size_t i = 0; i < 3 && i < ch->cipher_suites.n; i++)
+    CHECK_EQ_INT(ch->cipher_suites.v[i], want_suites[i]);
+  CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+  CHECK_EQ_INT(tern_conn_group(p.s.conn), TERN_GROUP_X25519);
+  qpair_free(&p);
+  tern_config_free(ccfg);
+
+  /* a client of FFDHE groups only (its share for the first): no HRR */
+  {
+    static const uint16_t mine[] = {TERN_GROUP_FFDHE3072, TERN_GROUP_FFDHE2048};
+    ccfg = client_config();
+    CHECK_EQ_INT(tern_config_set_groups(ccfg, mine, 2), TERN_OK);
+    CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                            sizeof server_tp), 0);
+    CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+    CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+    CHECK_EQ_INT(tern_conn_group(p.s.conn), TERN_GROUP_FFDHE3072);
+    CHECK_EQ_INT(tern_conn_group(p.c.conn), TERN_GROUP_FFDHE3072);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.s.conn), 0);
+    qpair_free(&p);
+    tern_config_free(ccfg);
+  }
+  /* FFDHE groups and X448 supported, a share for X448, which the server
+     lacks: it asks for its first FFDHE group the client supports */
+  {
+    static const uint16_t mine[] = {TERN_GROUP_X448, TERN_GROUP_FFDHE8192, TERN_GROUP_FFDHE4096};
+    static const uint16_t theirs[] = {TERN_GROUP_X25519, TERN_GROUP_FFDHE4096,
+                                      TERN_GROUP_FFDHE8192};
+    tern_config *s2 = server_config(&pkis[PKI_KEY_P256]);
+    ccfg = client_config();
+    CHECK_EQ_INT(tern_config_set_groups(ccfg, mine, 3), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_groups(s2, theirs, 3), TERN_OK);
+    CHECK_EQ_INT(qpair_init(&p, ccfg, s2, client_tp, sizeof client_tp, server_tp,
+                            sizeof server_tp), 0);
+    CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+    CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+    CHECK_EQ_INT(tern_conn_group(p.s.conn), TERN_GROUP_FFDHE4096);
+    CHECK_EQ_INT(tern_conn_group(p.c.conn), TERN_GROUP_FFDHE4096);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.c.conn), 1);
+    qpair_free(&p);
+    tern_config_free(ccfg);
+    tern_config_free(s2);
+  }
+  /* four FFDHE shares and 4000 bytes of transport parameters: a
+     ClientHello of about 7 KB; the server takes its first shared group */
+  {
+    static const uint16_t four[] = {TERN_GROUP_FFDHE8192, TERN_GROUP_FFDHE6144,
+                                    TERN_GROUP_FFDHE4096, TERN_GROUP_FFDHE3072};
+    uint8_t *big_tp = calloc(1, 4000);
+    big_tp[0] = 0x3f; /* a reserved parameter id, then a 2-byte length */
+    big_tp[1] = 0x4f;
+    big_tp[2] = 0x9c;
+    ccfg = client_config();
+    CHECK_EQ_INT(tern_config_set_groups(ccfg, four, 4), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_key_share_groups(ccfg, four, 4), TERN_OK);
+    CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, big_tp, 4000, server_tp, sizeof server_tp), 0);
+    CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+    CHECK(p.c.out_len[0] > 4000 + 1024 + 768 + 512 + 384);
+    CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+    CHECK_EQ_INT(tern_conn_group(p.s.conn), TERN_GROUP_FFDHE3072);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.s.conn), 0);
+    qpair_free(&p);
+    tern_config_free(ccfg);
+    free(big_tp);
+  }
+  free(ch);
+  tern_config_free(scfg);
+}
+
+/* The prime p of an FFDHE group, from libcrypto's named group. */
+static BIGNUM *ffdhe_prime(const char *name) {
+  OSSL_PARAM params[2];
+  EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+  EVP_PKEY *k = NULL;
+  BIGNUM *p = NULL;
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)name, 0);
+  params[1] = OSSL_PARAM_construct_end();
+  if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+      EVP_PKEY_fromdata(pctx, &k, EVP_PKEY_KEY_PARAMETERS, params) != 1 ||
+      EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_FFC_P, &p) != 1)
+    abort();
+  EVP_PKEY_free(k);
+  EVP_PKEY_CTX_free(pctx);
+  return p;
+}
+
+/* The bad shares: Y = 0, 1, p - 1, and a valid-looking one a byte short
+   or long (len_delta); value -1 keeps the share's bytes. */
+typedef struct bad_share {
+  const char *what;
+  int value;      /* 0, 1, or 2 for p - 1; -1: unchanged */
+  int len_delta;  /* -1, 0, +1 */
+} bad_share;
+static const bad_share bad_shares[] = {
+    {"Y = 0", 0, 0},  {"Y = 1", 1, 0}, {"Y = p - 1", 2, 0},
+    {"one byte short", -1, -1}, {"one byte long", -1, 1},
+};
+
+/* Writes the bad value into share[0..len) (already the right length). */
+static void set_bad_value(uint8_t *share, size_t len, int value, const BIGNUM *p) {
+  if (value < 0) return;
+  memset(share, 0, len);
+  if (value < 2) {
+    share[len - 1] = (uint8_t)value;
+  } else {
+    BIGNUM *pm1 = BN_dup(p);
+    BN_sub_word(pm1, 1);
+    BN_bn2binpad(pm1, share, (int)len);
+    BN_free(pm1);
+  }
+}
+
+/*
+ * A server given a ClientHello whose ffdhe2048 share is out of range or
+ * of the wrong length fails with illegal_parameter (RFC 8446 §4.2.8.1,
+ * RFC 7919 §5.1); the ClientHello is rewritten through the codec, which
+ * first must reproduce the original byte for byte.
+ */
+static void test_ffdhe_bad_client_share(const bad_share *b, const BIGNUM *p) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  uint16_t g = TERN_GROUP_FFDHE2048;
+  tern_client_hello *ch = malloc(sizeof *ch);
+  uint8_t share[257], *out = malloc(4096);
+  size_t out_len = 0;
+  qpair pr;
+  CHECK_EQ_INT(tern_config_set_groups(ccfg, &g, 1), TERN_OK);
+  CHECK_EQ_INT(qpair_init(&pr, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(pr.c.conn, "localhost"), TERN_OK);
+  CHECK_EQ_INT(tern_handshake(pr.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(parse_ch(pr.c.out[0], pr.c.out_len[0], ch), TERN_OK);
+  CHECK_EQ_INT(ch->ext.n_key_shares, 1);
+  CHECK_EQ_INT(ch->ext.key_shares[0].key_exchange.len, 256);
+  /* the codec writes the parsed ClientHello back unchanged */
+  CHECK_EQ_INT(tern_msg_write_client_hello(ch, out, 4096, &out_len, NULL), TERN_OK);
+  CHECK(out_len == pr.c.out_len[0] && memcmp(out, pr.c.out[0], out_len) == 0);
+  memcpy(share, ch->ext.key_shares[0].key_exchange.p, 256);
+  share[256] = 0x5a;
+  set_bad_value(share, 256, b->value, p);
+  ch->ext.key_shares[0].key_exchange.p = share;
+  ch->ext.key_shares[0].key_exchange.len = (size_t)(256 + b->len_delta);
+  ch->ext.key_shares_raw.p = NULL; /* write from key_shares[] */
+  CHECK_EQ_INT(tern_msg_write_client_hello(ch, out, 4096, &out_len, NULL), TERN_OK);
+  free(pr.c.out[0]);
+  pr.c.out[0] = out;
+  pr.c.out_len[0] = pr.c.out_cap[0] = out_len;
+  CHECK_EQ_INT(qpair_run(&pr), TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(pr.s.conn), TERN_ALERT_ILLEGAL_PARAMETER);
+  if (tern_conn_alert(pr.s.conn) != TERN_ALERT_ILLEGAL_PARAMETER)
+    fprintf(stderr, "  client share %s: alert %u: %s\n", b->what, tern_conn_alert(pr.s.conn),
+            tern_conn_error_detail(pr.s.conn));
+  CHECK(!tern_conn_handshake_done(pr.s.conn));
+  qpair_free(&pr);
+  free(ch);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
+/*
+ * A client given a ServerHello whose ffdhe2048 share is 0, 1 or p - 1
+ * fails with illegal_parameter; the share is overwritten in place.
+ */
+static void test_ffdhe_bad_server_share(const bad_share *b, const BIGNUM *p) {
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  uint16_t g = TERN_GROUP_FFDHE2048;
+  tern_server_hello *sh = malloc(sizeof *sh);
+  uint8_t alert = 0;
+  qpair pr;
+  CHECK_EQ_INT(tern_config_set_groups(ccfg, &g, 1), TERN_OK);
+  CHECK_EQ_INT(qpair_init(&pr, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(pr.c.conn, "localhost"), TERN_OK);
+  CHECK_EQ_INT(tern_handshake(pr.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(qpair_deliver(&pr, &pr.c, &pr.s, TERN_LEVEL_INITIAL), TERN_OK);
+  CHECK(pr.s.out_len[0] > 4);
+  CHECK_EQ_INT(tern_msg_parse_server_hello(pr.s.out[0] + 4, pr.s.out_len[0] - 4, sh, &alert),
+               TERN_OK);
+  CHECK_EQ_INT(sh->ext.key_shares[0].group, TERN_GROUP_FFDHE2048);
+  CHECK_EQ_INT(sh->ext.key_shares[0].key_exchange.len, 256);
+  set_bad_value(pr.s.out[0] + (sh->ext.key_shares[0].key_exchange.p - pr.s.out[0]), 256,
+                b->value, p);
+  CHECK_EQ_INT(qpair_deliver(&pr, &pr.s, &pr.c, TERN_LEVEL_INITIAL), TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(pr.c.conn), TERN_ALERT_ILLEGAL_PARAMETER);
+  qpair_free(&pr);
+  free(sh);
+  tern_config_free(scfg);
+  tern_config_free(ccfg);
+}
+
+static void test_ffdhe_bad_shares(void) {
+  BIGNUM *p = ffdhe_prime("ffdhe2048");
+  for (size_t i = 0; i < sizeof bad_shares / sizeof bad_shares[0]; i++) {
+    test_ffdhe_bad_client_share(&bad_shares[i], p);
+    if (bad_shares[i].len_delta == 0) test_ffdhe_bad_server_share(&bad_shares[i], p);
+  }
+  BN_free(p);
+}
+
+/*
+ * RFC 9001 §5.3: TLS_AES_128_CCM_8_SHA256 is never negotiated in QUIC.
+ * A client leaves it out of its ClientHello, and one with nothing else
+ * fails at once; a server never picks it, even first in its list and
+ * offered; a ServerHello that selects it is refused by the client.
+ */
+static void test_ccm8_never_in_quic(void) {
+  static const uint16_t ccm8_first[] = {TERN_TLS_AES_128_CCM_8_SHA256,
+                                        TERN_TLS_AES_128_CCM_SHA256};
+  uint16_t ccm8 = TERN_TLS_AES_128_CCM_8_SHA256;
+  tern_client_hello *ch = malloc(sizeof *ch);
+  tern_config *scfg, *ccfg;
+  qpair p;
+
+  /* the client offers CCM but not CCM_8 */
+  scfg = server_config(&pkis[PKI_KEY_P256]);
+  ccfg = client_config();
+  CHECK_EQ_INT(tern_config_set_cipher_suites(ccfg, ccm8_first, 2), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_cipher_suites(scfg, ccm8_first, 2), TERN_OK);
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+  CHECK_EQ_INT(parse_ch(p.c.out[0], p.c.out_len[0], ch), TERN_OK);
+  CHECK_EQ_INT(ch->cipher_suites.n, 1);
+  CHECK_EQ_INT(ch->cipher_suites.v[0], TERN_TLS_AES_128_CCM_SHA256);
+  CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+  CHECK_EQ_INT(tern_conn_cipher_suite(p.c.conn), TERN_TLS_AES_128_CCM_SHA256);
+  CHECK_EQ_INT(tern_conn_cipher_suite(p.s.conn), TERN_TLS_AES_128_CCM_SHA256);
+  qpair_free(&p);
+  tern_config_free(ccfg);
+
+  /* a client with CCM_8 alone has nothing to offer */
+  ccfg = client_config();
+  CHECK_EQ_INT(tern_config_set_cipher_suites(ccfg, &ccm8, 1), TERN_OK);
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                          sizeof server_tp), 0);
+  CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(p.c.conn), TERN_ALERT_HANDSHAKE_FAILURE);
+  CHECK(strstr(tern_conn_error_detail(p.c.conn), "RFC 9001") != NULL);
+  CHECK_EQ_INT(p.c.out_len[0], 0);
+  qpair_free(&p);
+  tern_config_free(ccfg);
+
+  /* a ClientHello that offers CCM_8 (patched in place of ChaCha20):
+     the server passes over it to AES-128-GCM, or fails with CCM_8 only */
+  for (int only = 0; only < 2; only++) {
+    static const uint16_t offer[] = {TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                     TERN_TLS_AES_128_GCM_SHA256};
+    static const uint16_t take[] = {TERN_TLS_AES_128_CCM_8_SHA256, TERN_TLS_AES_128_GCM_SHA256};
+    tern_config *s2 = server_config(&pkis[PKI_KEY_P256]);
+    uint8_t *m;
+    ccfg = client_config();
+    CHECK_EQ_INT(tern_config_set_cipher_suites(ccfg, offer, 2), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_cipher_suites(s2, take, only ? 1 : 2), TERN_OK);
+    CHECK_EQ_INT(qpair_init(&p, ccfg, s2, client_tp, sizeof client_tp, server_tp,
+                            sizeof server_tp), 0);
+    CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+    CHECK_EQ_INT(parse_ch(p.c.out[0], p.c.out_len[0], ch), TERN_OK);
+    m = (uint8_t *)ch->cipher_suites.raw.p;
+    CHECK(m != NULL && m[0] == 0x13 && m[1] == 0x03);
+    m[1] = 0x05;
+    CHECK_EQ_INT(qpair_deliver(&p, &p.c, &p.s, TERN_LEVEL_INITIAL), only ? TERN_ERR_ALERT : TERN_OK);
+    if (only) {
+      CHECK_EQ_INT(tern_conn_alert(p.s.conn), TERN_ALERT_HANDSHAKE_FAILURE);
+    } else {
+      CHECK_EQ_INT(tern_conn_cipher_suite(p.s.conn), TERN_TLS_AES_128_GCM_SHA256);
+    }
+    qpair_free(&p);
+    tern_config_free(ccfg);
+    tern_config_free(s2);
+  }
+
+  /* a ServerHello that selects CCM_8 (patched): illegal_parameter */
+  {
+    static const uint16_t both[] = {TERN_TLS_AES_128_CCM_SHA256, TERN_TLS_AES_128_CCM_8_SHA256};
+    tern_server_hello *sh = malloc(sizeof *sh);
+    uint8_t alert = 0, *cs;
+    ccfg = client_config();
+    CHECK_EQ_INT(tern_config_set_cipher_suites(ccfg, both, 2), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_cipher_suites(scfg, both, 1), TERN_OK);
+    CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, server_tp,
+                            sizeof server_tp), 0);
+    CHECK_EQ_INT(tern_conn_set_server_name(p.c.conn, "localhost"), TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c.conn), TERN_WANT_READ);
+    CHECK_EQ_INT(qpair_deliver(&p, &p.c, &p.s, TERN_LEVEL_INITIAL), TERN_OK);
+    CHECK_EQ_INT(tern_msg_parse_server_hello(p.s.out[0] + 4, p.s.out_len[0] - 4, sh, &alert),
+                 TERN_OK);
+    CHECK_EQ_INT(sh->cipher_suite, TERN_TLS_AES_128_CCM_SHA256);
+    /* body: version (2), random (32), session id (1 + 0 in QUIC), suite */
+    cs = p.s.out[0] + 4 + 2 + 32 + 1;
+    CHECK(cs[0] == 0x13 && cs[1] == 0x04);
+    cs[1] = 0x05;
+    CHECK_EQ_INT(qpair_deliver(&p, &p.s, &p.c, TERN_LEVEL_INITIAL), TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(p.c.conn), TERN_ALERT_ILLEGAL_PARAMETER);
+    qpair_free(&p);
+    tern_config_free(ccfg);
+    free(sh);
+  }
+  free(ch);
+  tern_config_free(scfg);
+}
+
 int main(void) {
   for (int kt = 0; kt < PKI_KEY_TYPES; kt++)
     if (pki_make(&pkis[kt], (pki_key_type)kt, "localhost", kt == PKI_KEY_P256, PKI_VALID_NOW) != 0) {
@@ -552,6 +931,10 @@ int main(void) {
   test_generated_order();
   test_keylog();
   test_mutated_client_hello();
+  test_ffdhe();
+  test_ffdhe_defaults();
+  test_ffdhe_bad_shares();
+  test_ccm8_never_in_quic();
 
   X509_STORE_free(trust);
   for (int kt = 0; kt < PKI_KEY_TYPES; kt++) pki_free(&pkis[kt]);

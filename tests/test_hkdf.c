@@ -70,7 +70,11 @@ static void bad_lengths(void) {
   CHECK_EQ_INT(tern_hkdf_expand_label(h, prk, 32, long_label, NULL, 0, out, 32), TERN_ERR_INVALID_ARG);
   CHECK_EQ_INT(tern_hkdf_expand_label(h, prk, 32, "x", big, 256, out, 32), TERN_ERR_INVALID_ARG);
   CHECK(tern_hash_get((tern_hash_id)7) == NULL);
-  CHECK(tern_suite_get(0x1304) == NULL);
+  CHECK(tern_suite_get(0x1306) == NULL);
+  CHECK(tern_suite_get(0x1304) != NULL && tern_suite_get(0x1304)->tag_len == 16);
+  CHECK(tern_suite_get(0x1305) != NULL && tern_suite_get(0x1305)->tag_len == 8);
+  CHECK(tern_suite_name(0x1304) != NULL && strcmp(tern_suite_name(0x1304), "TLS_AES_128_CCM_SHA256") == 0);
+  CHECK(tern_suite_name(0x1305) != NULL && strcmp(tern_suite_name(0x1305), "TLS_AES_128_CCM_8_SHA256") == 0);
   CHECK(tern_suite_name(0x1301) != NULL && strcmp(tern_suite_name(0x1301), "TLS_AES_128_GCM_SHA256") == 0);
   CHECK(strcmp(tern_strerror(TERN_ERR_DECRYPT), "unknown error") != 0);
   CHECK(strcmp(tern_strerror(-999), "unknown error") == 0);

@@ -4,12 +4,16 @@
  * server Initial packets both ways, the Retry Integrity Tag, the
  * ChaCha20-Poly1305 short header packet and key update; then tampering,
  * truncation, garbage headers, AES-256-GCM, packet number decoding and
- * argument checks.
+ * argument checks; AES-128-CCM against packets protected by hand,
+ * AES-128-CCM-8 refused (RFC 9001 §5.3), and no allocation per packet.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <tern.h>
 
@@ -33,6 +37,23 @@ static uint8_t *vget(const char *file, const char *label, size_t *len) {
 static void vec_free_all(void) {
   for (size_t i = 0; i < vec_nbufs; i++) free(vec_bufs[i]);
   vec_nbufs = 0;
+}
+
+/* libcrypto's allocations, counted (installed first thing in main). */
+static unsigned long crypto_allocs;
+static void *count_malloc(size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  crypto_allocs++;
+  return malloc(n);
+}
+static void *count_realloc(void *p, size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  crypto_allocs++;
+  return realloc(p, n);
+}
+static void count_free(void *p, const char *file, int line) {
+  (void)file, (void)line;
+  free(p);
 }
 
 /* all_zero: 1 when buf[0..n) is all zero bytes. */
@@ -775,7 +796,7 @@ static void test_args(void) {
                TERN_ERR_UNSUPPORTED);
   CHECK_EQ_INT(tern_quic_initial_secrets(TERN_QUIC_V1, NULL, 0, cs, ss), TERN_OK);
 
-  CHECK_EQ_INT(tern_quic_derive_keys(TERN_QUIC_V1, 0x1304, s32, 32, key, &kl, iv,
+  CHECK_EQ_INT(tern_quic_derive_keys(TERN_QUIC_V1, 0x1306, s32, 32, key, &kl, iv,
                                      hp, &hl),
                TERN_ERR_UNSUPPORTED);
   CHECK_EQ_INT(tern_quic_derive_keys(7, 0x1301, s32, 32, key, &kl, iv, hp, &hl),
@@ -928,11 +949,220 @@ static void test_key_update(void) {
   tern_quic_key_free(fresh);
 }
 
+/* ------------------------------------------------------------------ */
+/* AES-128-CCM (RFC 9001 §5.3), and AES-128-CCM-8 refused              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * ref_protect_short: a short header packet protected by hand from RFC
+ * 9001 §5.3-5.4 with libcrypto's one-shot objects and the key, IV and HP
+ * key tern_quic_derive_keys gives: AES-128-CCM with a 16-byte tag over
+ * the header, then the mask AES-128-ECB(hp, sample)[0..5). pkt holds the
+ * unprotected header and payload; returns the packet length.
+ */
+static size_t ref_protect_short(uint32_t version, const uint8_t *secret, uint64_t pn,
+                                uint8_t *pkt, size_t hdr_len, size_t payload_len) {
+  uint8_t key[32], iv[12], hp[32], nonce[12], mask[16];
+  size_t kl, hl, pn_len = (size_t)(pkt[0] & 3) + 1, pn_off = hdr_len - pn_len;
+  int l = 0;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (tern_quic_derive_keys(version, TERN_TLS_AES_128_CCM_SHA256, secret, 32, key, &kl, iv,
+                            hp, &hl) != TERN_OK || kl != 16 || hl != 16 || ctx == NULL)
+    abort();
+  memcpy(nonce, iv, 12);
+  for (int i = 0; i < 8; i++) nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
+  if (!EVP_EncryptInit_ex(ctx, EVP_aes_128_ccm(), NULL, NULL, NULL) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) <= 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, NULL) <= 0 ||
+      !EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) ||
+      !EVP_EncryptUpdate(ctx, NULL, &l, NULL, (int)payload_len) ||
+      !EVP_EncryptUpdate(ctx, NULL, &l, pkt, (int)hdr_len) ||
+      !EVP_EncryptUpdate(ctx, pkt + hdr_len, &l, pkt + hdr_len, (int)payload_len) ||
+      !EVP_EncryptFinal_ex(ctx, pkt + hdr_len + payload_len, &l) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, pkt + hdr_len + payload_len) <= 0 ||
+      !EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), NULL, hp, NULL) ||
+      !EVP_EncryptUpdate(ctx, mask, &l, pkt + pn_off + 4, 16))
+    abort();
+  EVP_CIPHER_CTX_free(ctx);
+  pkt[0] ^= mask[0] & 0x1f;
+  for (size_t i = 0; i < pn_len; i++) pkt[pn_off + i] ^= mask[1 + i];
+  return hdr_len + payload_len + 16;
+}
+
+/*
+ * TLS_AES_128_CCM_SHA256 in QUIC, both versions: keys of the suite's
+ * length, packets byte for byte as the hand-made ones, round trips,
+ * every bit flip refused, packets of another key refused, key update.
+ */
+static void test_ccm(void) {
+  static const uint32_t versions[2] = {TERN_QUIC_V1, TERN_QUIC_V2};
+  uint8_t secret[32], next[32], key[32], iv[12], hp[32];
+  size_t kl, hl;
+  for (size_t i = 0; i < sizeof secret; i++) secret[i] = (uint8_t)(0x5c ^ (i * 29));
+
+  for (int v = 0; v < 2; v++) {
+    CHECK_EQ_INT(tern_quic_derive_keys(versions[v], TERN_TLS_AES_128_CCM_SHA256, secret, 32,
+                                       key, &kl, iv, hp, &hl),
+                 TERN_OK);
+    CHECK_EQ_INT(kl, 16);
+    CHECK_EQ_INT(hl, 16);
+    tern_quic_key *k = tern_quic_key_new(versions[v], TERN_TLS_AES_128_CCM_SHA256, secret, 32);
+    CHECK(k != NULL);
+    if (k == NULL) continue;
+    /* the same bytes as the hand-made packet, at several payload sizes */
+    static const size_t sizes[] = {3, 16, 17, 100, 1200};
+    for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+      uint8_t pkt[1300], want[1300], out[1300];
+      size_t total, hdr_len = 1 + 8 + 2;
+      uint64_t pn = 0x1234 + j;
+      tern_quic_packet_info info;
+      memset(pkt, 0, sizeof pkt);
+      pkt[0] = 0x41; /* short header, 2-byte packet number */
+      for (int b = 0; b < 8; b++) pkt[1 + b] = (uint8_t)(0xd0 + b);
+      pkt[9] = (uint8_t)(pn >> 8);
+      pkt[10] = (uint8_t)pn;
+      for (size_t b = 0; b < sizes[j]; b++) pkt[hdr_len + b] = (uint8_t)(b * 13 + j);
+      memcpy(want, pkt, hdr_len + sizes[j]);
+      CHECK_EQ_INT(ref_protect_short(versions[v], secret, pn, want, hdr_len, sizes[j]),
+                   hdr_len + sizes[j] + 16);
+      CHECK_EQ_INT(tern_quic_protect(k, pn, pkt, hdr_len, sizes[j], sizeof pkt, &total),
+                   TERN_OK);
+      CHECK_EQ_INT(total, hdr_len + sizes[j] + 16);
+      CHECK_MEM(pkt, want, total);
+      CHECK_EQ_INT(tern_quic_unprotect(k, pkt, total, 8, pn - 1, out, &info), TERN_OK);
+      CHECK_EQ_INT(info.pn, pn);
+      CHECK_EQ_INT(info.payload_len, sizes[j]);
+      for (size_t b = 0; b < sizes[j]; b++)
+        if (out[hdr_len + b] != (uint8_t)(b * 13 + j)) {
+          CHECK(0);
+          break;
+        }
+      if (j == 1) tamper_all(k, pkt, total, 8, pn - 1);
+    }
+    roundtrip_short(k, 0, 1, UINT64_MAX, 1200);
+    roundtrip_short(k, 77, 4, 76, 1200);
+    roundtrip_short(k, 5, 1, 4, 3); /* minimum payload to sample with pn_len 1 */
+    /* an empty payload seals to a bare tag and opens again */
+    {
+      uint8_t ad[4] = {1, 2, 3, 4}, sealed[16], opened[1];
+      CHECK_EQ_INT(tern_quic_seal(k, 9, ad, 4, NULL, 0, sealed), TERN_OK);
+      CHECK_EQ_INT(tern_quic_open(k, 9, ad, 4, sealed, 16, opened), TERN_OK);
+      sealed[15] ^= 1;
+      CHECK_EQ_INT(tern_quic_open(k, 9, ad, 4, sealed, 16, opened), TERN_ERR_DECRYPT);
+    }
+    /* AES-128-GCM keys from the same secret do not open CCM packets */
+    {
+      tern_quic_key *g = tern_quic_key_new(versions[v], TERN_TLS_AES_128_GCM_SHA256, secret, 32);
+      uint8_t pkt[100];
+      size_t total;
+      memset(pkt, 0, sizeof pkt);
+      pkt[0] = 0x43;
+      CHECK_EQ_INT(tern_quic_protect(k, 0, pkt, 5, 40, sizeof pkt, &total), TERN_OK);
+      expect_unprotect_fails(g, pkt, total, 0, UINT64_MAX, TERN_ERR_DECRYPT);
+      tern_quic_key_free(g);
+    }
+    /* key update keeps AES header protection and changes the AEAD key */
+    {
+      tern_quic_key *k1;
+      uint8_t a[64], b[64], out[64];
+      size_t la, lb;
+      tern_quic_packet_info info;
+      CHECK_EQ_INT(tern_quic_next_secret(versions[v], TERN_TLS_AES_128_CCM_SHA256, secret, 32,
+                                         next),
+                   TERN_OK);
+      k1 = tern_quic_key_update(k, next, 32);
+      CHECK(k1 != NULL);
+      memset(a, 0x22, sizeof a);
+      a[0] = 0x44; /* key phase 1, 1-byte pn */
+      a[1] = 3;
+      memcpy(b, a, sizeof a);
+      CHECK_EQ_INT(tern_quic_protect(k1, 3, a, 2, 30, sizeof a, &la), TERN_OK);
+      CHECK_EQ_INT(tern_quic_peek_key_phase(k, a, la, 0), 1);
+      CHECK_EQ_INT(tern_quic_unprotect(k, a, la, 0, 2, out, &info), TERN_ERR_DECRYPT);
+      CHECK_EQ_INT(tern_quic_unprotect(k1, a, la, 0, 2, out, &info), TERN_OK);
+      CHECK_EQ_INT(tern_quic_protect(k, 3, b, 2, 30, sizeof b, &lb), TERN_OK);
+      CHECK(la == lb && memcmp(a + 2, b + 2, la - 2) != 0);
+      tern_quic_key_free(k1);
+    }
+    tern_quic_key_free(k);
+  }
+}
+
+/*
+ * RFC 9001 §5.3: QUIC never uses TLS_AES_128_CCM_8_SHA256. Every QUIC
+ * call that takes a suite refuses it, whatever the version, while the
+ * same secret is fine for TLS_AES_128_CCM_SHA256.
+ */
+static void test_ccm8_refused(void) {
+  static const uint32_t versions[2] = {TERN_QUIC_V1, TERN_QUIC_V2};
+  uint8_t secret[32], key[32], iv[12], hp[32], next[32];
+  size_t kl = 99, hl = 99;
+  memset(secret, 0x42, sizeof secret);
+  for (int v = 0; v < 2; v++) {
+    CHECK(tern_quic_key_new(versions[v], TERN_TLS_AES_128_CCM_8_SHA256, secret, 32) == NULL);
+    CHECK_EQ_INT(tern_quic_derive_keys(versions[v], TERN_TLS_AES_128_CCM_8_SHA256, secret, 32,
+                                       key, &kl, iv, hp, &hl),
+                 TERN_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(kl, 99);
+    CHECK_EQ_INT(tern_quic_next_secret(versions[v], TERN_TLS_AES_128_CCM_8_SHA256, secret, 32,
+                                       next),
+                 TERN_ERR_UNSUPPORTED);
+    tern_quic_key *ok = tern_quic_key_new(versions[v], TERN_TLS_AES_128_CCM_SHA256, secret, 32);
+    CHECK(ok != NULL);
+    tern_quic_key_free(ok);
+  }
+}
+
+/*
+ * Once a key is made, protecting and unprotecting packets (tampered ones
+ * too) allocate nothing in libcrypto, in every suite QUIC allows.
+ */
+static void test_no_allocation(void) {
+  static const uint16_t suites[4] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+                                     TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                     TERN_TLS_AES_128_CCM_SHA256};
+  uint8_t secret[48];
+  memset(secret, 0x17, sizeof secret);
+  for (int s = 0; s < 4; s++) {
+    size_t sl = suites[s] == TERN_TLS_AES_256_GCM_SHA384 ? 48 : 32;
+    tern_quic_key *k = tern_quic_key_new(TERN_QUIC_V1, suites[s], secret, sl);
+    unsigned long before;
+    int bad = 0;
+    CHECK(k != NULL);
+    if (k == NULL) continue;
+    CHECK(crypto_allocs > 0); /* the counter is live */
+    before = crypto_allocs;
+    for (int i = 0; i < 300; i++) {
+      uint8_t pkt[1300], out[1300];
+      size_t total;
+      tern_quic_packet_info info;
+      memset(pkt, i, sizeof pkt);
+      pkt[0] = 0x40;
+      pkt[1] = (uint8_t)i;
+      if (tern_quic_protect(k, (uint64_t)(i & 0xff), pkt, 2, 20 + (size_t)i, sizeof pkt,
+                            &total) != TERN_OK ||
+          tern_quic_unprotect(k, pkt, total, 0, UINT64_MAX, out, &info) != TERN_OK)
+        bad++;
+      pkt[total - 1] ^= 1;
+      if (tern_quic_unprotect(k, pkt, total, 0, UINT64_MAX, out, &info) != TERN_ERR_DECRYPT)
+        bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(crypto_allocs - before, 0);
+    tern_quic_key_free(k);
+  }
+}
+
 int main(void) {
   static const vset sets[2] = {
       {"rfc9001_initial.txt", TERN_QUIC_V1, "v1"},
       {"rfc9369_initial.txt", TERN_QUIC_V2, "v2"},
   };
+  /* Before libcrypto allocates anything. */
+  if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
+    fprintf(stderr, "CRYPTO_set_mem_functions failed\n");
+    return 1;
+  }
   for (int i = 0; i < 2; i++) {
     test_initial_keys(&sets[i]);
     test_initial_packet(&sets[i], 0);
@@ -946,6 +1176,9 @@ int main(void) {
   test_pn_decode();
   test_args();
   test_key_update();
+  test_ccm();
+  test_ccm8_refused();
+  test_no_allocation();
   vec_free_all();
   return check_report();
 }

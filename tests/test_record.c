@@ -6,9 +6,10 @@
  * random splits; every truncation and bit flip of a protected record;
  * header limits (types, versions, lengths); inner plaintext rules;
  * sequence number exhaustion; padding limits; argument and state checks;
- * and random round trips in all three suites, cross-checked against an
- * independent AEAD written here with libcrypto; and no libcrypto
- * allocation per record.
+ * random round trips in all five suites, cross-checked against an
+ * independent AEAD written here with libcrypto; CCM and CCM-8 records at
+ * CCM's edge lengths, flipped, cut, and opened with the other tag length;
+ * and no libcrypto allocation per record.
  *
  * Usage: test_record [seed]   (the random parts are reproducible)
  */
@@ -27,6 +28,8 @@
 #include "crypto/keysched.h"
 #include "crypto/record_prot.h"
 #include "vectors.h"
+
+#define N_SUITES 5
 
 /* The RFC 8448 §3 trace, as copied into tests/vectors/. */
 #define TRACE "rfc8448_simple_1rtt.txt"
@@ -116,17 +119,21 @@ static void prot_from(tern_record_prot *p, tern_direction dir,
  * ref_seal: an independent TLSCiphertext construction, written from
  * RFC 8446 §5.2/§5.3 with libcrypto's one-shot cipher objects, to check
  * the record layer against and to craft records it refuses to make. inner is
- * the whole TLSInnerPlaintext. Returns the record length.
+ * the whole TLSInnerPlaintext. For CCM (RFC 3610) the tag length is set
+ * before the key and the plaintext length is given before the additional
+ * data, as EVP wants. Returns the record length.
  */
 static size_t ref_seal(const tern_suite *s, const uint8_t *secret,
                        uint64_t seq, const uint8_t *inner, size_t inner_len,
                        uint8_t *out) {
   uint8_t key[32], iv[12], nonce[12];
+  int ccm = s->aead == TERN_AEAD_AES_128_CCM || s->aead == TERN_AEAD_AES_128_CCM_8;
   const EVP_CIPHER *c = s->aead == TERN_AEAD_AES_128_GCM ? EVP_aes_128_gcm()
-                        : s->aead == TERN_AEAD_AES_256_GCM
-                            ? EVP_aes_256_gcm()
-                            : EVP_chacha20_poly1305();
-  size_t len = inner_len + 16;
+                        : s->aead == TERN_AEAD_AES_256_GCM ? EVP_aes_256_gcm()
+                        : ccm                              ? EVP_aes_128_ccm()
+                                                           : EVP_chacha20_poly1305();
+  int tag_len = s->aead == TERN_AEAD_AES_128_CCM_8 ? 8 : 16;
+  size_t len = inner_len + (size_t)tag_len;
   int l = 0;
 
   if (tern_keysched_traffic_key(s, secret, key, iv) != TERN_OK) abort();
@@ -138,11 +145,15 @@ static size_t ref_seal(const tern_suite *s, const uint8_t *secret,
   out[3] = (uint8_t)(len >> 8);
   out[4] = (uint8_t)len;
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  if (ctx == NULL || !EVP_EncryptInit_ex(ctx, c, NULL, key, nonce) ||
+  if (ctx == NULL || !EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL) ||
+      (ccm && (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) <= 0 ||
+               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_len, NULL) <= 0)) ||
+      !EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) ||
+      (ccm && !EVP_EncryptUpdate(ctx, NULL, &l, NULL, (int)inner_len)) ||
       !EVP_EncryptUpdate(ctx, NULL, &l, out, 5) ||
-      (inner_len && !EVP_EncryptUpdate(ctx, out + 5, &l, inner, (int)inner_len)) ||
+      ((inner_len || ccm) && !EVP_EncryptUpdate(ctx, out + 5, &l, inner, (int)inner_len)) ||
       !EVP_EncryptFinal_ex(ctx, out + 5 + inner_len, &l) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 5 + inner_len) <= 0)
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, tag_len, out + 5 + inner_len) <= 0)
     abort();
   EVP_CIPHER_CTX_free(ctx);
   return 5 + len;
@@ -1360,7 +1371,7 @@ static void test_round_trips(uint16_t suite_id, int batches) {
       rng_fill(content[i], lens[i]);
       if (tern_record_seal(&wp, &w, tys[i], content[i], lens[i], pads[i]) !=
               TERN_OK ||
-          w.len != before + 5 + lens[i] + 1 + pads[i] + 16) {
+          w.len != before + 5 + lens[i] + 1 + pads[i] + s->tag_len) {
         bad_seal++;
         continue;
       }
@@ -1416,10 +1427,10 @@ static void test_round_trips(uint16_t suite_id, int batches) {
  * Once the keys are set, sealing, reading and opening records allocate
  * nothing in libcrypto (and record.c calls no allocator of its own).
  */
-static void test_no_allocation(void) {
+static void test_no_allocation(uint16_t suite_id) {
   static uint8_t wire[TERN_RECORD_MAX_WIRE], data[1000];
-  const tern_suite *s = suite(TERN_TLS_CHACHA20_POLY1305_SHA256);
-  uint8_t secret[32];
+  const tern_suite *s = suite(suite_id);
+  uint8_t secret[48];
   tern_record_prot wp, rp;
   int bad = 0;
 
@@ -1427,8 +1438,8 @@ static void test_no_allocation(void) {
   rng_fill(data, sizeof data);
   tern_record_prot_init(&wp);
   tern_record_prot_init(&rp);
-  CHECK_EQ_INT(tern_record_prot_set(&wp, TERN_WRITE, s, secret, 32), TERN_OK);
-  CHECK_EQ_INT(tern_record_prot_set(&rp, TERN_READ, s, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&wp, TERN_WRITE, s, secret, s->hash->len), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&rp, TERN_READ, s, secret, s->hash->len), TERN_OK);
   tern_record_reader_init(&reader);
   CHECK(crypto_allocs > 0); /* the counter is live */
   unsigned long before = crypto_allocs;
@@ -1455,16 +1466,169 @@ static void test_no_allocation(void) {
   CHECK_EQ_INT(crypto_allocs - before, 0);
   /* a key change reuses the context */
   EVP_CIPHER_CTX *ctx = wp.ctx;
-  CHECK_EQ_INT(tern_record_prot_set(&wp, TERN_WRITE, s, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&wp, TERN_WRITE, s, secret, s->hash->len), TERN_OK);
   CHECK(wp.ctx == ctx);
   tern_record_prot_clear(&wp);
   tern_record_prot_clear(&rp);
 }
 
+/* ------------------------------------------------------------------ */
+/* AES-128-CCM and AES-128-CCM-8                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * CCM records against the reference AEAD, byte for byte, at the lengths
+ * where CCM's blocks and length encoding change; every byte of one
+ * record flipped and every cut of its body refused with bad_record_mac;
+ * records shorter than the suite's tag refused before decryption.
+ */
+static void test_ccm(uint16_t suite_id) {
+  static uint8_t wire[TERN_RECORD_MAX_WIRE], ref[TERN_RECORD_MAX_WIRE];
+  static uint8_t data[TERN_RECORD_MAX_PLAINTEXT], inner[TERN_RECORD_MAX_PLAINTEXT + 1];
+  static const size_t lens[] = {0, 1, 14, 15, 16, 17, 255, 256, 1000, TERN_RECORD_MAX_PLAINTEXT};
+  const tern_suite *s = suite(suite_id);
+  uint8_t secret[32], buf[64];
+  tern_record_prot wp, rp;
+  tern_record rec;
+  uint8_t alert;
+  int bad_ref = 0, bad_open = 0, accepted = 0, wrong = 0;
+  size_t one_len = 0;
+  uint64_t one_seq = 0;
+
+  rng_fill(secret, sizeof secret);
+  rng_fill(data, sizeof data);
+  tern_record_prot_init(&wp);
+  tern_record_prot_init(&rp);
+  CHECK_EQ_INT(tern_record_prot_set(&wp, TERN_WRITE, s, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&rp, TERN_READ, s, secret, 32), TERN_OK);
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    tern_writer w;
+    uint64_t seq = wp.seq;
+    size_t rl;
+    tern_writer_init(&w, wire, sizeof wire);
+    CHECK_EQ_INT(tern_record_seal(&wp, &w, TERN_CONTENT_APPLICATION_DATA, data, lens[i], 0),
+                 TERN_OK);
+    CHECK_EQ_INT(w.len, 5 + lens[i] + 1 + s->tag_len);
+    memcpy(inner, data, lens[i]);
+    inner[lens[i]] = TERN_CONTENT_APPLICATION_DATA;
+    rl = ref_seal(s, secret, seq, inner, lens[i] + 1, ref);
+    if (rl != w.len || memcmp(ref, wire, rl) != 0) bad_ref++;
+    if (read_and_open(&rp, seq, wire, w.len, &reader, &rec, &alert) != TERN_OK ||
+        rec.len != lens[i] || memcmp(rec.data, data, lens[i]) != 0)
+      bad_open++;
+    if (lens[i] == 16) {
+      memcpy(buf, wire, w.len);
+      one_len = w.len;
+      one_seq = seq;
+    }
+  }
+  CHECK_EQ_INT(bad_ref, 0);
+  CHECK_EQ_INT(bad_open, 0);
+
+  /* every byte after the header flipped: bad_record_mac, nothing kept */
+  CHECK_EQ_INT(one_len, 5 + 16 + 1 + s->tag_len);
+  for (size_t i = 5; i < one_len; i++) {
+    uint8_t bent[64];
+    int rc;
+    memcpy(bent, buf, one_len);
+    bent[i] ^= (uint8_t)(1u << (i % 8));
+    alert = 0;
+    rc = read_and_open(&rp, one_seq, bent, one_len, &reader, &rec, &alert);
+    if (rc == TERN_OK) accepted++;
+    if (rc != TERN_ERR_DECRYPT || alert != TERN_ALERT_BAD_RECORD_MAC ||
+        !all_zero(rec.data, rec.len) || rp.seq != one_seq)
+      wrong++;
+  }
+  CHECK_EQ_INT(accepted, 0);
+  CHECK_EQ_INT(wrong, 0);
+  CHECK_EQ_INT(read_and_open(&rp, one_seq, buf, one_len, &reader, &rec, &alert), TERN_OK);
+  CHECK_EQ_INT(rec.len, 16);
+
+  /* the body cut to k bytes (a shorter tag, or part of one): refused */
+  wrong = 0;
+  for (size_t k = 0; k < one_len - 5; k++) {
+    uint8_t cut[64];
+    memcpy(cut, buf, 5 + k);
+    cut[3] = 0;
+    cut[4] = (uint8_t)k;
+    alert = 0;
+    if (read_and_open(&rp, one_seq, cut, 5 + k, &reader, &rec, &alert) != TERN_ERR_DECRYPT ||
+        alert != TERN_ALERT_BAD_RECORD_MAC || rp.seq != one_seq)
+      wrong++;
+  }
+  CHECK_EQ_INT(wrong, 0);
+  tern_record_prot_clear(&wp);
+  tern_record_prot_clear(&rp);
+}
+
+/*
+ * The tag length belongs to the suite: TLS_AES_128_CCM_SHA256 and
+ * TLS_AES_128_CCM_8_SHA256 share key and IV for one secret, yet neither
+ * opens the other's records (16-byte vs 8-byte tag), and a CCM record
+ * with its tag shortened to 8 bytes does not pass as CCM-8.
+ */
+static void test_tag_lengths(void) {
+  static uint8_t wire[256];
+  const tern_suite *ccm = suite(TERN_TLS_AES_128_CCM_SHA256);
+  const tern_suite *ccm8 = suite(TERN_TLS_AES_128_CCM_8_SHA256);
+  const uint8_t msg[20] = "twenty bytes of data";
+  uint8_t secret[32];
+  tern_record_prot w16, w8, r16, r8;
+  tern_record rec;
+  tern_writer w;
+  uint8_t alert;
+  size_t n16, n8;
+
+  rng_fill(secret, sizeof secret);
+  tern_record_prot_init(&w16);
+  tern_record_prot_init(&w8);
+  tern_record_prot_init(&r16);
+  tern_record_prot_init(&r8);
+  CHECK_EQ_INT(tern_record_prot_set(&w16, TERN_WRITE, ccm, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&w8, TERN_WRITE, ccm8, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&r16, TERN_READ, ccm, secret, 32), TERN_OK);
+  CHECK_EQ_INT(tern_record_prot_set(&r8, TERN_READ, ccm8, secret, 32), TERN_OK);
+
+  tern_writer_init(&w, wire, sizeof wire);
+  CHECK_EQ_INT(tern_record_seal(&w16, &w, TERN_CONTENT_HANDSHAKE, msg, sizeof msg, 0), TERN_OK);
+  n16 = w.len;
+  CHECK_EQ_INT(n16, 5 + sizeof msg + 1 + 16);
+  alert = 0;
+  CHECK_EQ_INT(read_and_open(&r8, 0, wire, n16, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+  CHECK_EQ_INT(alert, TERN_ALERT_BAD_RECORD_MAC);
+  /* the same record with its tag cut to 8 bytes */
+  wire[4] = (uint8_t)(n16 - 5 - 8);
+  CHECK_EQ_INT(read_and_open(&r8, 0, wire, n16 - 8, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+  CHECK_EQ_INT(read_and_open(&r16, 0, wire, n16 - 8, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+
+  tern_writer_init(&w, wire, sizeof wire);
+  CHECK_EQ_INT(tern_record_seal(&w8, &w, TERN_CONTENT_HANDSHAKE, msg, sizeof msg, 0), TERN_OK);
+  n8 = w.len;
+  CHECK_EQ_INT(n8, 5 + sizeof msg + 1 + 8);
+  CHECK_EQ_INT(read_and_open(&r16, 0, wire, n8, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+  CHECK_EQ_INT(alert, TERN_ALERT_BAD_RECORD_MAC);
+  CHECK_EQ_INT(read_and_open(&r8, 0, wire, n8, &reader, &rec, &alert), TERN_OK);
+  CHECK_EQ_INT(rec.type, TERN_CONTENT_HANDSHAKE);
+  CHECK_MEM(rec.data, msg, sizeof msg);
+  /* a CCM-8 record of exactly a tag, and one a byte shorter */
+  {
+    uint8_t hdr[5 + 8] = {23, 3, 3, 0, 8};
+    CHECK_EQ_INT(read_and_open(&r8, 1, hdr, 13, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+    hdr[4] = 7;
+    CHECK_EQ_INT(read_and_open(&r8, 1, hdr, 12, &reader, &rec, &alert), TERN_ERR_DECRYPT);
+    CHECK_EQ_INT(alert, TERN_ALERT_BAD_RECORD_MAC);
+  }
+  tern_record_prot_clear(&w16);
+  tern_record_prot_clear(&w8);
+  tern_record_prot_clear(&r16);
+  tern_record_prot_clear(&r8);
+}
+
 int main(int argc, char **argv) {
-  static const uint16_t suites[3] = {TERN_TLS_AES_128_GCM_SHA256,
-                                     TERN_TLS_AES_256_GCM_SHA384,
-                                     TERN_TLS_CHACHA20_POLY1305_SHA256};
+  static const uint16_t suites[N_SUITES] = {
+      TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+      TERN_TLS_CHACHA20_POLY1305_SHA256, TERN_TLS_AES_128_CCM_SHA256,
+      TERN_TLS_AES_128_CCM_8_SHA256};
   /* Before libcrypto allocates anything. */
   if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
     fprintf(stderr, "CRYPTO_set_mem_functions failed\n");
@@ -1483,12 +1647,15 @@ int main(int argc, char **argv) {
     test_flips(&victims[i]);
   }
   test_header_checks();
-  for (int i = 0; i < 3; i++) test_inner_plaintext(suites[i]);
+  for (int i = 0; i < N_SUITES; i++) test_inner_plaintext(suites[i]);
   test_seq_exhaustion();
   test_write_limits();
   test_prot_state();
-  test_no_allocation();
-  for (int i = 0; i < 3; i++) test_round_trips(suites[i], 120);
+  for (int i = 0; i < N_SUITES; i++) test_no_allocation(suites[i]);
+  for (int i = 0; i < N_SUITES; i++) test_round_trips(suites[i], 120);
+  test_ccm(TERN_TLS_AES_128_CCM_SHA256);
+  test_ccm(TERN_TLS_AES_128_CCM_8_SHA256);
+  test_tag_lengths();
 
   tern_record_reader_wipe(&reader);
   vec_free_all();

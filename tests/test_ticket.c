@@ -53,9 +53,11 @@ static void count_free(void *p, const char *file, int line) {
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static const uint16_t all_suites[3] = {TERN_TLS_AES_128_GCM_SHA256,
-                                       TERN_TLS_AES_256_GCM_SHA384,
-                                       TERN_TLS_CHACHA20_POLY1305_SHA256};
+#define N_SUITES 5
+static const uint16_t all_suites[N_SUITES] = {
+    TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+    TERN_TLS_CHACHA20_POLY1305_SHA256, TERN_TLS_AES_128_CCM_SHA256,
+    TERN_TLS_AES_128_CCM_8_SHA256};
 
 /* all_zero: 1 when p[0..n) is all zero bytes. */
 static int all_zero(const void *p, size_t n) {
@@ -234,7 +236,7 @@ static tern_ticket_keys *ring_with(const uint8_t *name, const uint8_t *key) {
 /* Round trip with every suite; the bytes match the documented format. */
 static void test_ticket_roundtrip(void) {
   tern_ticket_keys *k = ring_with(name_a, key_a);
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_SUITES; i++) {
     tern_ticket_state st, got;
     uint8_t t[TERN_TICKET_MAX], t2[TERN_TICKET_MAX], t3[TERN_TICKET_MAX];
     uint8_t plain[TERN_TICKET_MAX], want[TERN_TICKET_MAX];
@@ -308,7 +310,7 @@ static void test_ticket_bounds(void) {
   tern_ticket_keys *k = ring_with(name_a, key_a);
   tern_ticket_state st;
 
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_SUITES; i++) {
     static const size_t lens[4] = {0, 1, 254, 255};
     for (int a = 0; a < 4; a++)
       for (int n = 0; n < 4; n++) {
@@ -371,7 +373,8 @@ static void test_ticket_bounds(void) {
         {TERN_TLS_AES_128_GCM_SHA256, 33}, {TERN_TLS_AES_128_GCM_SHA256, 31},
         {TERN_TLS_AES_256_GCM_SHA384, 32}, {TERN_TLS_AES_256_GCM_SHA384, 49},
         {TERN_TLS_AES_256_GCM_SHA384, 255}, {TERN_TLS_CHACHA20_POLY1305_SHA256, 48},
-        {0x1304, 32}, {0x1305, 32}, {0x0000, 32}, {0x1300, 32}, {0xffff, 48},
+        {TERN_TLS_AES_128_CCM_SHA256, 48}, {TERN_TLS_AES_128_CCM_8_SHA256, 48},
+        {0x1306, 32}, {0x13ff, 32}, {0x0000, 32}, {0x1300, 32}, {0xffff, 48},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
       make_ticket_state(&st, TERN_TLS_AES_128_GCM_SHA256, 3, 4);
@@ -582,7 +585,8 @@ static void test_ticket_plaintext_fields(void) {
     } bad[] = {
         {TERN_TLS_AES_128_GCM_SHA256, 48}, {TERN_TLS_AES_128_GCM_SHA256, 33},
         {TERN_TLS_AES_128_GCM_SHA256, 0},  {TERN_TLS_AES_256_GCM_SHA384, 32},
-        {TERN_TLS_CHACHA20_POLY1305_SHA256, 48}, {0x1304, 32}, {0, 48},
+        {TERN_TLS_CHACHA20_POLY1305_SHA256, 48}, {TERN_TLS_AES_128_CCM_8_SHA256, 48},
+        {0x1306, 32}, {0, 48},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
       make_ticket_state(&st, TERN_TLS_AES_128_GCM_SHA256, 3, 7);
@@ -640,7 +644,7 @@ static void *seal_open_worker(void *arg) {
     uint8_t nonce[12] = {0};
     size_t len = 0, want_len;
     const uint8_t *key;
-    make_ticket_state(&st, all_suites[i % 3], (size_t)w->index, 3);
+    make_ticket_state(&st, all_suites[i % N_SUITES], (size_t)w->index, 3);
     st.age_add = (uint32_t)(w->index << 16 | i);
     nonce[0] = (uint8_t)w->index;
     nonce[1] = (uint8_t)(i >> 8);
@@ -813,7 +817,7 @@ static void test_session_roundtrip(void) {
   static uint8_t b[TERN_SESSION_MAX];
   size_t len = 0, full;
 
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_SUITES; i++) {
     make_session(&ss, all_suites[i], 2, 11, 180);
     encode_decode_ok(&ss);
     make_session(&ss, all_suites[i], 0, 0, 1);
@@ -860,7 +864,7 @@ static void test_session_roundtrip(void) {
   ss.psk_len = 32;
   encode_refused(&ss, sizeof b, TERN_ERR_INVALID_ARG);
   make_session(&ss, TERN_TLS_AES_128_GCM_SHA256, 2, 3, 10);
-  ss.suite = 0x1304;
+  ss.suite = 0x1306;
   encode_refused(&ss, sizeof b, TERN_ERR_INVALID_ARG);
   make_session(&ss, TERN_TLS_AES_128_GCM_SHA256, 2, 3, 10);
   ss.alpn[0] = '\0';
@@ -955,7 +959,7 @@ static void test_session_fields(void) {
   ss.suite = TERN_TLS_AES_256_GCM_SHA384;
   decode_fails(b, build_blob(b, &ss, 1, ss.ticket, ss.ticket_len, 0),
                TERN_ERR_MALFORMED);
-  ss.suite = 0x1304;
+  ss.suite = 0x1306;
   decode_fails(b, build_blob(b, &ss, 1, ss.ticket, ss.ticket_len, 0),
                TERN_ERR_MALFORMED);
   /* lifetime */

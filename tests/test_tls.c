@@ -1,9 +1,12 @@
 /*
  * test_tls.c - TLS over TCP, tern client <-> tern server, the byte
- * streams joined in memory: handshakes in every suite, HelloRetryRequest,
- * records cut into 1-byte pieces, application data, KeyUpdate both ways,
- * close_notify, client authentication, resumption, and the alerts for
- * bad records.
+ * streams joined in memory: handshakes in every suite (the two CCM ones
+ * included), HelloRetryRequest, records cut into 1-byte pieces,
+ * application data, KeyUpdate both ways, close_notify, client
+ * authentication, resumption, the alerts for bad records; the CCM suites
+ * with padding, KeyUpdate and resumption (a CCM-8 session refused by a
+ * QUIC connection); every RFC 7919 group, with a
+ * share in the first ClientHello and through a HelloRetryRequest.
  */
 #include <openssl/x509.h>
 #include <tern.h>
@@ -112,13 +115,16 @@ static void transfer(tern_conn *a, tern_conn *b, size_t n) {
 
 static void test_suites(void) {
   static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
-                                    TERN_TLS_CHACHA20_POLY1305_SHA256};
-  for (int i = 0; i < 3; i++)
+                                    TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                    TERN_TLS_AES_128_CCM_SHA256, TERN_TLS_AES_128_CCM_8_SHA256};
+  for (int i = 0; i < 5; i++)
     for (size_t frag = 0; frag <= 1; frag++) {
       tern_config *s = server_config(), *c = client_config();
       tpair t;
       int rc;
       CHECK_EQ_INT(tern_config_set_cipher_suites(s, &suites[i], 1), TERN_OK);
+      /* the CCM suites are not offered by default */
+      if (i >= 3) CHECK_EQ_INT(tern_config_set_cipher_suites(c, suites, 5), TERN_OK);
       rc = handshake(&t, c, s, frag);
       CHECK_EQ_INT(rc, TERN_OK);
       if (rc != TERN_OK)
@@ -517,6 +523,110 @@ static void test_post_handshake_auth(void) {
   tern_config_free(plain);
 }
 
+/* QUIC callbacks for a connection that never starts. */
+static int no_secret(tern_conn *c, tern_level l, tern_direction d, uint16_t s, const uint8_t *k,
+                     size_t n) {
+  (void)c, (void)l, (void)d, (void)s, (void)k, (void)n;
+  return -1;
+}
+static int no_data(tern_conn *c, tern_level l, const uint8_t *d, size_t n) {
+  (void)c, (void)l, (void)d, (void)n;
+  return -1;
+}
+
+/*
+ * The CCM suites beyond the handshake: records padded to a block carry
+ * the suite's own tag (16 or 8 bytes), KeyUpdate both ways, and a ticket
+ * of the suite resumed.
+ */
+static void test_ccm(void) {
+  static const uint16_t ccm[] = {TERN_TLS_AES_128_CCM_SHA256, TERN_TLS_AES_128_CCM_8_SHA256};
+  for (int i = 0; i < 2; i++) {
+    tern_config *s = server_config(), *c = client_config();
+    size_t tag = i ? 8 : 16, len;
+    const uint8_t *p;
+    tpair t;
+    CHECK_EQ_INT(tern_config_set_cipher_suites(s, &ccm[i], 1), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_cipher_suites(c, ccm, 2), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_record_padding(c, 128), TERN_OK);
+    session_len = 0;
+    CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+    CHECK_EQ_INT(tern_conn_cipher_suite(t.c), ccm[i]);
+    CHECK_EQ_INT(tern_conn_cipher_suite(t.s), ccm[i]);
+    CHECK_EQ_INT(tern_tls_write(t.c, (const uint8_t *)"ccm", 3), TERN_OK);
+    p = tern_tls_output(t.c, &len);
+    CHECK(p != NULL && len == 5 + 128 + 1 + tag);
+    if (p != NULL && len > 5) CHECK_EQ_INT(((size_t)p[3] << 8 | p[4]), 128 + 1 + tag);
+    CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+    {
+      uint8_t got[8];
+      size_t k = 0;
+      CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_OK);
+      CHECK(k == 3 && memcmp(got, "ccm", 3) == 0);
+    }
+    CHECK_EQ_INT(tern_tls_key_update(t.c, 1), TERN_OK);
+    transfer(t.c, t.s, 20000);
+    transfer(t.s, t.c, 20000);
+    CHECK_EQ_INT(tern_tls_key_update(t.s, 0), TERN_OK);
+    transfer(t.s, t.c, 100);
+    CHECK(session_len > 0);
+    tpair_free(&t);
+    /* a QUIC connection offers a CCM session, never a CCM-8 one (RFC 9001 §5.3) */
+    {
+      static const tern_quic_callbacks none = {no_secret, no_data};
+      tern_conn *q = tern_conn_new_quic(c, &none, NULL);
+      CHECK(q != NULL);
+      CHECK_EQ_INT(tern_conn_set_server_name(q, "localhost"), TERN_OK);
+      CHECK_EQ_INT(tern_conn_set_session(q, session, session_len, clock_now),
+                   i ? TERN_ERR_UNSUPPORTED : TERN_OK);
+      tern_conn_free(q);
+    }
+    /* the ticket resumes under the same suite */
+    CHECK_EQ_INT(handshake(&t, c, s, 1), TERN_OK);
+    CHECK_EQ_INT(tern_conn_resumed(t.c), 1);
+    CHECK_EQ_INT(tern_conn_resumed(t.s), 1);
+    CHECK_EQ_INT(tern_conn_cipher_suite(t.c), ccm[i]);
+    transfer(t.c, t.s, 1000);
+    tpair_free(&t);
+    session_len = 0;
+    tern_config_free(s);
+    tern_config_free(c);
+  }
+}
+
+/*
+ * Every RFC 7919 group over TCP: the client's share for it in the first
+ * ClientHello (its groups FFDHE only) against a default server, and a
+ * default client (X25519 share) against a server of that group alone,
+ * through a HelloRetryRequest; the largest also in 1-byte pieces.
+ */
+static void test_ffdhe(void) {
+  static const uint16_t ffdhe[] = {TERN_GROUP_FFDHE2048, TERN_GROUP_FFDHE3072,
+                                   TERN_GROUP_FFDHE4096, TERN_GROUP_FFDHE6144,
+                                   TERN_GROUP_FFDHE8192};
+  for (int i = 0; i < 5; i++)
+    for (int hrr = 0; hrr < 2; hrr++) {
+      tern_config *s = server_config(), *c = client_config();
+      tpair t;
+      int rc;
+      CHECK_EQ_INT(tern_config_set_groups(hrr ? s : c, &ffdhe[i], 1), TERN_OK);
+      rc = handshake(&t, c, s, hrr == 0 && i == 4 ? 1 : 0);
+      CHECK_EQ_INT(rc, TERN_OK);
+      if (rc != TERN_OK)
+        fprintf(stderr, "  %s hrr %d: %s / %s\n", tern_group_name(ffdhe[i]), hrr,
+                tern_conn_error_detail(t.c), tern_conn_error_detail(t.s));
+      CHECK_EQ_INT(tern_conn_group(t.c), ffdhe[i]);
+      CHECK_EQ_INT(tern_conn_group(t.s), ffdhe[i]);
+      CHECK_EQ_INT(tern_conn_used_hrr(t.c), hrr);
+      CHECK_EQ_INT(tern_conn_used_hrr(t.s), hrr);
+      transfer(t.c, t.s, 300);
+      transfer(t.s, t.c, 17000);
+      tpair_free(&t);
+      tern_config_free(s);
+      tern_config_free(c);
+    }
+}
+
 int main(void) {
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 1, PKI_VALID_NOW), 0);
   CHECK_EQ_INT(pki_make(&client_pki, PKI_KEY_ED25519, "client", 0, PKI_VALID_NOW), 0);
@@ -528,6 +638,8 @@ int main(void) {
   test_bad_records();
   test_early_data();
   test_post_handshake_auth();
+  test_ccm();
+  test_ffdhe();
   pki_free(&server_pki);
   pki_free(&client_pki);
   return check_report();

@@ -1,7 +1,8 @@
 /*
  * test_tls_openssl.c - tern over TCP against OpenSSL 3's libssl in the
  * same process, each direction's byte stream carried by a memory BIO (no
- * sockets), with tern as client and as server: every suite x group,
+ * sockets), with tern as client and as server: every suite x group
+ * (the CCM suites and the RFC 7919 groups included),
  * HelloRetryRequest, application data up to 1 MB in one write,
  * KeyUpdate, close_notify, client authentication (in the handshake and
  * after it, both directions), resumption, 0-RTT (accepted and refused,
@@ -27,6 +28,8 @@
 #include "transport/tls.h"
 
 #define ALL_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+/* the suites of the matrix: the above and the two CCM ones */
+#define MATRIX_SUITES ALL_SUITES ":TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"
 #define ALL_GROUPS "X25519:P-256:P-384:P-521:X448"
 
 /*
@@ -74,11 +77,19 @@ static const group_case groups[] = {
     {TERN_GROUP_SECP384R1, "P-384", NID_secp384r1},
     {TERN_GROUP_SECP521R1, "P-521", NID_secp521r1},
     {TERN_GROUP_X448, "X448", NID_X448},
+    /* RFC 7919 */
+    {TERN_GROUP_FFDHE2048, "ffdhe2048", NID_ffdhe2048},
+    {TERN_GROUP_FFDHE3072, "ffdhe3072", NID_ffdhe3072},
+    {TERN_GROUP_FFDHE4096, "ffdhe4096", NID_ffdhe4096},
+    {TERN_GROUP_FFDHE6144, "ffdhe6144", NID_ffdhe6144},
+    {TERN_GROUP_FFDHE8192, "ffdhe8192", NID_ffdhe8192},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
-                                  TERN_TLS_CHACHA20_POLY1305_SHA256};
+                                  TERN_TLS_CHACHA20_POLY1305_SHA256,
+                                  TERN_TLS_AES_128_CCM_SHA256, TERN_TLS_AES_128_CCM_8_SHA256};
+#define N_SUITES (sizeof suites / sizeof suites[0])
 
 static pki server_pki;      /* P-256 root -> intermediate -> leaf "localhost" */
 static pki ossl_client_pki; /* the libssl client's certificate (P-384) */
@@ -502,11 +513,12 @@ static void run_pair(int tern_client, uint16_t suite, const group_case *g, int h
     uint16_t share = hrr ? other->tern : g->tern;
     ctx = ossl_ctx(1, tern_suite_name(suite), g->ossl);
     cfg = tern_client_config();
+    CHECK_EQ_INT(tern_config_set_cipher_suites(cfg, suites, N_SUITES), TERN_OK);
     CHECK_EQ_INT(tern_config_set_key_share_groups(cfg, &share, 1), TERN_OK);
   } else {
     /* libssl offers every suite; its first group gets the key share */
     snprintf(list, sizeof list, "%s:%s", hrr ? other->ossl : g->ossl, g->ossl);
-    ctx = ossl_ctx(0, ALL_SUITES, hrr ? list : g->ossl);
+    ctx = ossl_ctx(0, MATRIX_SUITES, hrr ? list : g->ossl);
     cfg = tern_server_config();
     CHECK_EQ_INT(tern_config_set_cipher_suites(cfg, &suite, 1), TERN_OK);
     CHECK_EQ_INT(tern_config_set_groups(cfg, &g->tern, 1), TERN_OK);
@@ -549,14 +561,14 @@ static void run_pair(int tern_client, uint16_t suite, const group_case *g, int h
 
 static void test_matrix(void) {
   for (int tern_client = 1; tern_client >= 0; tern_client--)
-    for (size_t s = 0; s < 3; s++)
+    for (size_t s = 0; s < N_SUITES; s++)
       for (size_t g = 0; g < N_GROUPS; g++) run_pair(tern_client, suites[s], &groups[g], 0);
 }
 
 static void test_hrr(void) {
   for (int tern_client = 1; tern_client >= 0; tern_client--)
     for (size_t g = 0; g < N_GROUPS; g++)
-      run_pair(tern_client, suites[g % 3], &groups[g], 1);
+      run_pair(tern_client, suites[g % N_SUITES], &groups[g], 1);
 }
 
 /* A fresh tern server and a libssl client whose ClientHello (its first

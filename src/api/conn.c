@@ -43,7 +43,8 @@ void tern_conn_free(tern_conn *c) {
   if (c == NULL) return;
   if (c->test != NULL && c->test->release != NULL) c->test->release(c);
   tern_conn_free_input(c);
-  for (size_t i = 0; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
+  for (size_t i = 0; i < TERN_MAX_SHARES; i++) tern_key_share_free(&c->shares[i]);
+  tern_share_copy_clear(&c->peer_share);
   tern_transcript_free(&c->transcript);
   if (c->pha_active) tern_transcript_free(&c->hs_transcript);
   tern_keysched_wipe(&c->ks);

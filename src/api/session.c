@@ -36,7 +36,7 @@ int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len, uint
   if (rc == TERN_OK && now_ms - st->receive_time_ms >= (uint64_t)st->lifetime_s * 1000)
     rc = TERN_ERR_EXPIRED;
   s = rc == TERN_OK ? tern_suite_get(st->suite) : NULL;
-  if (rc == TERN_OK && (s == NULL || !tern_config_has_suite(c->cfg, st->suite) ||
+  if (rc == TERN_OK && (s == NULL || !tern_conn_suite_usable(c, st->suite) ||
                         st->psk_len != s->hash->len))
     rc = TERN_ERR_UNSUPPORTED;
   if (rc != TERN_OK) {

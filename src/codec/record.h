@@ -58,9 +58,10 @@
 #define TERN_RECORD_MAX_CIPHERTEXT (16384 + 256)
 /* The longest record on the wire, header included. */
 #define TERN_RECORD_MAX_WIRE (TERN_RECORD_HEADER_LEN + TERN_RECORD_MAX_CIPHERTEXT)
-/* AEAD tag length of every supported suite. */
+/* The longest AEAD tag of a supported suite (16; TLS_AES_128_CCM_8_SHA256
+   has 8: the record layer takes each suite's own length). */
 #define TERN_RECORD_TAG_LEN 16
-/* Bytes a protected record adds to its content, padding aside:
+/* The most bytes a protected record adds to its content, padding aside:
    header, inner content type, tag. */
 #define TERN_RECORD_OVERHEAD (TERN_RECORD_HEADER_LEN + 1 + TERN_RECORD_TAG_LEN)
 

@@ -133,6 +133,12 @@ int tern_config_has_suite(const tern_config *cfg, uint16_t suite) {
   return 0;
 }
 
+int tern_conn_suite_usable(const tern_conn *c, uint16_t suite) {
+  const tern_suite *s = tern_suite_get(suite);
+  /* RFC 9001 §5.3: QUIC never negotiates TLS_AES_128_CCM_8_SHA256 */
+  return s != NULL && tern_config_has_suite(c->cfg, suite) && (!c->quic || s->quic);
+}
+
 int tern_conn_now(const tern_conn *c, uint64_t *now) {
   if (c->now_set) {
     *now = c->now_ms;

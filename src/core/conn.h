@@ -27,7 +27,7 @@
 #include <pthread.h>
 
 #define TERN_MAX_SUITES 8
-#define TERN_MAX_GROUPS 8
+#define TERN_MAX_GROUPS 16
 #define TERN_MAX_SHARES 4
 #define TERN_MAX_SIGS 16
 #define TERN_MAX_CHAINS 4        /* certificate chains of one server configuration */
@@ -205,9 +205,10 @@ struct tern_conn {
   /* server: what the first ClientHello said, to check the second */
   uint8_t *ch1;
   size_t ch1_len;
-  /* server: negotiated while reading the ClientHello */
-  uint8_t peer_share[160];
-  size_t peer_share_len;
+  /* server: negotiated while reading the ClientHello; the client's share
+     (inline up to an EC share, on the heap for FFDHE) until the
+     ServerHello uses it */
+  tern_share_copy peer_share;
   int cert_requested;
   tern_cert_chain *own_chain;     /* the chain this connection presents */
 
@@ -340,6 +341,10 @@ void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret,
 
 /* Whether cfg's cipher suites include suite. */
 int tern_config_has_suite(const tern_config *cfg, uint16_t suite);
+
+/* Whether c may negotiate suite: cfg has it and, in QUIC, it is one QUIC
+   allows (not TLS_AES_128_CCM_8_SHA256, RFC 9001 §5.3). */
+int tern_conn_suite_usable(const tern_conn *c, uint16_t suite);
 
 /* The current time in ms: tern_conn_set_time, else the clock callback.
    Returns TERN_OK or TERN_ERR_STATE when neither exists. */

@@ -34,20 +34,26 @@ static const tern_hash hashes[3] = {
     {TERN_HASH_SHA1, 20, "SHA1", empty_sha1},
 };
 
-static const tern_suite suites[3] = {
+static const tern_suite suites[5] = {
     {TERN_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256",
-     TERN_AEAD_AES_128_GCM, 16, 12, 16, &hashes[TERN_HASH_SHA256]},
+     TERN_AEAD_AES_128_GCM, 16, 12, 16, &hashes[TERN_HASH_SHA256], 0, 1},
     {TERN_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384",
-     TERN_AEAD_AES_256_GCM, 32, 12, 16, &hashes[TERN_HASH_SHA384]},
+     TERN_AEAD_AES_256_GCM, 32, 12, 16, &hashes[TERN_HASH_SHA384], 0, 1},
     {TERN_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256",
-     TERN_AEAD_CHACHA20_POLY1305, 32, 12, 16, &hashes[TERN_HASH_SHA256]},
+     TERN_AEAD_CHACHA20_POLY1305, 32, 12, 16, &hashes[TERN_HASH_SHA256], 0, 1},
+    /* RFC 9001 §5.3, §5.4.3: AES-128-CCM in QUIC, with AES header protection */
+    {TERN_TLS_AES_128_CCM_SHA256, "TLS_AES_128_CCM_SHA256",
+     TERN_AEAD_AES_128_CCM, 16, 12, 16, &hashes[TERN_HASH_SHA256], 1, 1},
+    /* RFC 9001 §5.3: never in QUIC */
+    {TERN_TLS_AES_128_CCM_8_SHA256, "TLS_AES_128_CCM_8_SHA256",
+     TERN_AEAD_AES_128_CCM_8, 16, 12, 8, &hashes[TERN_HASH_SHA256], 1, 0},
 };
 
 /* Process-wide fetched objects. */
 static struct {
   EVP_MD *md[3];
-  EVP_CIPHER *aead[3];
-  EVP_CIPHER *hp[3];
+  EVP_CIPHER *aead[TERN_AEAD_KINDS];
+  EVP_CIPHER *hp[TERN_AEAD_KINDS];
   int ok;
 } fetched;
 
@@ -64,9 +70,14 @@ static void fetch_all(void) {
   fetched.hp[0] = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
   fetched.hp[1] = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
   fetched.hp[2] = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-  fetched.ok = fetched.md[0] && fetched.md[1] && fetched.md[2] && fetched.aead[0] &&
-               fetched.aead[1] && fetched.aead[2] && fetched.hp[0] &&
-               fetched.hp[1] && fetched.hp[2];
+  /* CCM and CCM-8 differ only in the tag length set on the context. */
+  fetched.aead[3] = EVP_CIPHER_fetch(NULL, "AES-128-CCM", NULL);
+  fetched.aead[4] = EVP_CIPHER_fetch(NULL, "AES-128-CCM", NULL);
+  fetched.hp[3] = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+  fetched.hp[4] = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+  fetched.ok = fetched.md[0] && fetched.md[1] && fetched.md[2];
+  for (int k = 0; k < TERN_AEAD_KINDS; k++)
+    fetched.ok = fetched.ok && fetched.aead[k] && fetched.hp[k];
 }
 
 /* tern_crypto_init: fetch everything once; TERN_OK or TERN_ERR_CRYPTO. */

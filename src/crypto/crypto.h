@@ -34,8 +34,11 @@ typedef struct tern_hash {
 typedef enum tern_aead_kind {
   TERN_AEAD_AES_128_GCM = 0,
   TERN_AEAD_AES_256_GCM = 1,
-  TERN_AEAD_CHACHA20_POLY1305 = 2
+  TERN_AEAD_CHACHA20_POLY1305 = 2,
+  TERN_AEAD_AES_128_CCM = 3,    /* RFC 6655 / RFC 8446 §B.4, 16-byte tag */
+  TERN_AEAD_AES_128_CCM_8 = 4   /* the same cipher with an 8-byte tag */
 } tern_aead_kind;
+#define TERN_AEAD_KINDS 5
 
 /* A TLS 1.3 cipher suite: its AEAD and its hash (RFC 8446 §B.4). */
 typedef struct tern_suite {
@@ -44,9 +47,17 @@ typedef struct tern_suite {
   tern_aead_kind aead;
   size_t key_len;               /* AEAD and header-protection key length */
   size_t iv_len;                /* 12 */
-  size_t tag_len;               /* 16 */
+  size_t tag_len;               /* 16, or 8 for AES-128-CCM-8 */
   const tern_hash *hash;
+  int ccm;                      /* CCM: tag length before the key, the
+                                   plaintext length before the AAD */
+  int quic;                     /* usable in QUIC: RFC 9001 §5.3 excludes
+                                   TLS_AES_128_CCM_8_SHA256, the one suite
+                                   without header protection */
 } tern_suite;
+
+/* The longest AEAD tag of any suite. */
+#define TERN_MAX_TAG_LEN 16
 
 /* tern_crypto_init fetches every EVP object once; 0 or TERN_ERR_CRYPTO. */
 int tern_crypto_init(void);
@@ -62,6 +73,7 @@ EVP_MD *tern_crypto_md(const tern_hash *h);
 EVP_CIPHER *tern_crypto_aead_cipher(tern_aead_kind k);
 /* The header-protection cipher: AES-128/256-ECB or ChaCha20. */
 EVP_CIPHER *tern_crypto_hp_cipher(tern_aead_kind k);
+
 
 /* HKDF-Extract(salt, ikm) -> prk[h->len]. salt may be NULL/0 (zeros). */
 int tern_hkdf_extract(const tern_hash *h, const uint8_t *salt, size_t salt_len,

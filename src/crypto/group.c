@@ -1,11 +1,15 @@
 /*
  * crypto/group.c - crypto layer: (EC)DHE for the TLS 1.3 named groups (RFC
- * 8446 §4.2.7, §4.2.8.2, §7.4): X25519/X448 (RFC 7748) and the NIST prime
- * curves, every private key drawn from one injectable random source.
+ * 8446 §4.2.7, §4.2.8.2, §7.4): X25519/X448 (RFC 7748), the NIST prime
+ * curves and the RFC 7919 finite-field groups, every private key drawn
+ * from one injectable random source.
  *
  * The NIST curves' EC_GROUP objects are built once per process and used
  * read-only (EC_POINT_mul takes a const group), so computing a public
- * point costs one scalar multiplication and no curve setup.
+ * point costs one scalar multiplication and no curve setup. The FFDHE
+ * groups are likewise prepared once: a parameters-only EVP_PKEY of each
+ * (whose key manager and domain parameters every key of the group
+ * shares), p, p - 1, the generator and a Montgomery context of p.
  */
 #include "crypto/group.h"
 
@@ -15,6 +19,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/dh.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -22,17 +27,30 @@
 #include <openssl/rand.h>
 
 #define EC_DRAW_ATTEMPTS 16  /* a fair source fails all of them with p < 2^-500 */
+#define FFDHE_DRAW_ATTEMPTS 16 /* an exponent below 2 comes with p < 2^-224 */
+#define FFDHE_MAX_PRIV 50      /* bytes of the longest exponent (400 bits) */
 
 static const tern_group groups[] = {
     {TERN_GROUP_X25519, "x25519", TERN_GROUP_KIND_XDH, "X25519", NID_X25519,
-     32, 32, 32},
-    {TERN_GROUP_X448, "x448", TERN_GROUP_KIND_XDH, "X448", NID_X448, 56, 56, 56},
+     32, 32, 32, 0},
+    {TERN_GROUP_X448, "x448", TERN_GROUP_KIND_XDH, "X448", NID_X448, 56, 56, 56, 0},
     {TERN_GROUP_SECP256R1, "secp256r1", TERN_GROUP_KIND_EC, "P-256",
-     NID_X9_62_prime256v1, 65, 32, 32},
+     NID_X9_62_prime256v1, 65, 32, 32, 0},
     {TERN_GROUP_SECP384R1, "secp384r1", TERN_GROUP_KIND_EC, "P-384",
-     NID_secp384r1, 97, 48, 48},
+     NID_secp384r1, 97, 48, 48, 0},
     {TERN_GROUP_SECP521R1, "secp521r1", TERN_GROUP_KIND_EC, "P-521",
-     NID_secp521r1, 133, 66, 66},
+     NID_secp521r1, 133, 66, 66, 0},
+    /* RFC 7919 Appendix A; exponent sizes from its §5.2 table */
+    {TERN_GROUP_FFDHE2048, "ffdhe2048", TERN_GROUP_KIND_FFDHE, "ffdhe2048",
+     NID_ffdhe2048, 256, 29, 256, 225},
+    {TERN_GROUP_FFDHE3072, "ffdhe3072", TERN_GROUP_KIND_FFDHE, "ffdhe3072",
+     NID_ffdhe3072, 384, 35, 384, 275},
+    {TERN_GROUP_FFDHE4096, "ffdhe4096", TERN_GROUP_KIND_FFDHE, "ffdhe4096",
+     NID_ffdhe4096, 512, 41, 512, 325},
+    {TERN_GROUP_FFDHE6144, "ffdhe6144", TERN_GROUP_KIND_FFDHE, "ffdhe6144",
+     NID_ffdhe6144, 768, 47, 768, 375},
+    {TERN_GROUP_FFDHE8192, "ffdhe8192", TERN_GROUP_KIND_FFDHE, "ffdhe8192",
+     NID_ffdhe8192, 1024, 50, 1024, 400},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
@@ -58,6 +76,54 @@ static void cache_curves(void) {
 static const EC_GROUP *curve_of(const tern_group *g) {
   if (pthread_once(&cache_once, cache_curves) != 0 || !cached.ok) return NULL;
   return cached.curve[g - groups];
+}
+
+/* Process-wide FFDHE domain parameters, indexed like groups[] (NULL for
+   the other entries), read-only once built. */
+static struct {
+  EVP_PKEY *params[N_GROUPS];     /* the group as a parameters-only key */
+  BIGNUM *p[N_GROUPS];
+  BIGNUM *p_minus_1[N_GROUPS];
+  BIGNUM *g[N_GROUPS];
+  BN_MONT_CTX *mont[N_GROUPS];    /* Montgomery form of p, for g^X mod p */
+  int ok;
+} ffdhe;
+static pthread_once_t ffdhe_once = PTHREAD_ONCE_INIT;
+
+/* Builds one FFDHE group's parameters from its name; 1 on success. */
+static int ffdhe_build(size_t i, BN_CTX *bn) {
+  EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+  OSSL_PARAM params[2];
+  int ok;
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                               (char *)groups[i].ossl_name, 0);
+  params[1] = OSSL_PARAM_construct_end();
+  ok = pctx != NULL && EVP_PKEY_fromdata_init(pctx) == 1 &&
+       EVP_PKEY_fromdata(pctx, &ffdhe.params[i], EVP_PKEY_KEY_PARAMETERS, params) == 1 &&
+       EVP_PKEY_get_bn_param(ffdhe.params[i], OSSL_PKEY_PARAM_FFC_P, &ffdhe.p[i]) == 1 &&
+       EVP_PKEY_get_bn_param(ffdhe.params[i], OSSL_PKEY_PARAM_FFC_G, &ffdhe.g[i]) == 1 &&
+       (size_t)BN_num_bytes(ffdhe.p[i]) == groups[i].share_len &&
+       (ffdhe.p_minus_1[i] = BN_dup(ffdhe.p[i])) != NULL &&
+       BN_sub_word(ffdhe.p_minus_1[i], 1) == 1 &&
+       (ffdhe.mont[i] = BN_MONT_CTX_new()) != NULL &&
+       BN_MONT_CTX_set(ffdhe.mont[i], ffdhe.p[i], bn) == 1;
+  EVP_PKEY_CTX_free(pctx);
+  return ok;
+}
+
+/* Builds every FFDHE group once; failure leaves ffdhe.ok 0. */
+static void cache_ffdhe(void) {
+  BN_CTX *bn = BN_CTX_new();
+  int ok = bn != NULL;
+  for (size_t i = 0; ok && i < N_GROUPS; i++)
+    if (groups[i].kind == TERN_GROUP_KIND_FFDHE) ok = ffdhe_build(i, bn);
+  BN_CTX_free(bn);
+  ffdhe.ok = ok;
+}
+
+/* 1 once the FFDHE parameters are built, 0 when that failed. */
+static int ffdhe_ready(void) {
+  return pthread_once(&ffdhe_once, cache_ffdhe) == 0 && ffdhe.ok;
 }
 
 /* tern_group_get: see group.h. */
@@ -95,7 +161,7 @@ static int xdh_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
   if (EVP_PKEY_get_raw_public_key(out->pkey, out->pub, &pub_len) != 1 ||
       pub_len != g->share_len)
     goto out;
-  out->pub_len = pub_len;
+  out->pub_len = (uint16_t)pub_len;
   rc = TERN_OK;
 out:
   OPENSSL_cleanse(priv, sizeof priv);
@@ -178,13 +244,115 @@ static int ec_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
   if (EC_POINT_point2oct(curve, pub, POINT_CONVERSION_UNCOMPRESSED, out->pub,
                          g->share_len, bn) != g->share_len)
     goto out;
-  out->pub_len = g->share_len;
+  out->pub_len = (uint16_t)g->share_len;
   rc = ec_pkey_from(g, d, out);
 out:
   EC_POINT_free(pub);
   BN_clear_free(d);
   BN_CTX_free(bn);
   return rc;
+}
+
+/*
+ * Draws an FFDHE private exponent X in [2, 2^priv_bits): priv_len
+ * big-endian bytes with the bits above priv_bits cleared, drawn again
+ * when below 2 (RFC 7919 §5.2: a short exponent of twice the group's
+ * security strength suffices; q is far larger, so X < q always).
+ */
+static int ffdhe_draw_exponent(const tern_group *g, tern_random_fn rng,
+                               void *rng_ctx, BIGNUM *x) {
+  uint8_t raw[FFDHE_MAX_PRIV];
+  unsigned top_bits = (unsigned)(g->priv_bits - 8 * (g->priv_len - 1));
+  int rc = TERN_ERR_CRYPTO;
+  if (g->priv_len > sizeof raw || top_bits < 1 || top_bits > 8) return TERN_ERR_CRYPTO;
+  for (int i = 0; i < FFDHE_DRAW_ATTEMPTS; i++) {
+    rc = draw(rng, rng_ctx, raw, g->priv_len);
+    if (rc != TERN_OK) break;
+    raw[0] &= (uint8_t)(0xff >> (8 - top_bits));
+    rc = TERN_ERR_CRYPTO;
+    if (BN_bin2bn(raw, (int)g->priv_len, x) == NULL) break;
+    if (BN_cmp(x, BN_value_one()) > 0) {
+      rc = TERN_OK;
+      break;
+    }
+  }
+  OPENSSL_cleanse(raw, sizeof raw);
+  return rc;
+}
+
+/*
+ * Wraps exponent x and share y (already in out->pub) into an EVP_PKEY of
+ * group i, made through the cached parameters' key manager.
+ * OSSL_PKEY_PARAM_PRIV_KEY and _PUB_KEY want native byte order.
+ */
+static int ffdhe_pkey_from(size_t i, const BIGNUM *x, const BIGNUM *y,
+                           tern_key_share *out) {
+  const tern_group *g = &groups[i];
+  uint8_t priv[FFDHE_MAX_PRIV], pub[TERN_GROUP_MAX_SHARE];
+  OSSL_PARAM params[4];
+  EVP_PKEY_CTX *pctx = NULL;
+  int rc = TERN_ERR_CRYPTO;
+  if (BN_bn2nativepad(x, priv, (int)g->priv_len) < 0 ||
+      BN_bn2nativepad(y, pub, (int)g->share_len) < 0)
+    goto out;
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                               (char *)g->ossl_name, 0);
+  params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, priv, g->priv_len);
+  params[2] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PUB_KEY, pub, g->share_len);
+  params[3] = OSSL_PARAM_construct_end();
+  pctx = EVP_PKEY_CTX_new_from_pkey(NULL, ffdhe.params[i], NULL);
+  if (pctx == NULL) goto out;
+  if (EVP_PKEY_fromdata_init(pctx) != 1 ||
+      EVP_PKEY_fromdata(pctx, &out->pkey, EVP_PKEY_KEYPAIR, params) != 1)
+    goto out;
+  rc = TERN_OK;
+out:
+  EVP_PKEY_CTX_free(pctx);
+  OPENSSL_cleanse(priv, sizeof priv);
+  return rc;
+}
+
+/* FFDHE: exponent from the source, share Y = g^X mod p (constant time in
+   X, on the cached Montgomery context), then the EVP_PKEY. */
+static int ffdhe_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
+                        tern_key_share *out) {
+  size_t i = (size_t)(g - groups);
+  BN_CTX *bn = NULL;
+  BIGNUM *x = NULL, *y = NULL;
+  int rc;
+  if (!ffdhe_ready()) return TERN_ERR_CRYPTO;
+  rc = TERN_ERR_NOMEM;
+  bn = BN_CTX_secure_new();
+  x = BN_secure_new();
+  y = BN_new();
+  if (bn == NULL || x == NULL || y == NULL) goto out;
+  BN_set_flags(x, BN_FLG_CONSTTIME);
+  rc = ffdhe_draw_exponent(g, rng, rng_ctx, x);
+  if (rc != TERN_OK) goto out;
+  rc = TERN_ERR_CRYPTO;
+  if (BN_mod_exp_mont_consttime(y, ffdhe.g[i], x, ffdhe.p[i], bn, ffdhe.mont[i]) != 1 ||
+      BN_bn2binpad(y, out->pub, (int)g->share_len) != (int)g->share_len)
+    goto out;
+  rc = ffdhe_pkey_from(i, x, y, out);
+out:
+  BN_free(y);
+  BN_clear_free(x);
+  BN_CTX_free(bn);
+  return rc;
+}
+
+/*
+ * Points out->pub at room for the group's share: inside the struct when
+ * it fits, else a heap block that tern_key_share_free releases (it goes
+ * by pub_len, set here at once).
+ */
+static int share_room(const tern_group *g, tern_key_share *out) {
+  if (g->share_len > TERN_GROUP_MAX_SHARE) return TERN_ERR_UNSUPPORTED;
+  out->pub = g->share_len > TERN_GROUP_INLINE_SHARE ? OPENSSL_malloc(g->share_len)
+                                                    : out->pub_inline;
+  if (out->pub == NULL) return TERN_ERR_NOMEM;
+  out->pub_len = (uint16_t)g->share_len;
+  return TERN_OK;
 }
 
 /* tern_group_keygen: see group.h. */
@@ -194,8 +362,11 @@ int tern_group_keygen(const tern_group *group, tern_random_fn rng,
   if (group == NULL || out == NULL) return TERN_ERR_INVALID_ARG;
   if (!is_ours(group)) return TERN_ERR_UNSUPPORTED;
   memset(out, 0, sizeof *out);
-  rc = group->kind == TERN_GROUP_KIND_XDH ? xdh_keygen(group, rng, rng_ctx, out)
-                                          : ec_keygen(group, rng, rng_ctx, out);
+  rc = share_room(group, out);
+  if (rc == TERN_OK)
+    rc = group->kind == TERN_GROUP_KIND_XDH  ? xdh_keygen(group, rng, rng_ctx, out)
+         : group->kind == TERN_GROUP_KIND_EC ? ec_keygen(group, rng, rng_ctx, out)
+                                             : ffdhe_keygen(group, rng, rng_ctx, out);
   if (rc != TERN_OK) {
     tern_key_share_free(out);
     return rc;
@@ -237,19 +408,54 @@ static int ec_import_peer(const tern_key_share *mine, const uint8_t *peer,
 }
 
 /*
+ * Imports an FFDHE peer share (already checked for length) after the
+ * range check of RFC 7919 §5.1 / RFC 8446 §4.2.8.1, 1 < Y < p - 1: it
+ * excludes 0, 1 and p - 1, the elements of order 1 and 2 (p is a safe
+ * prime, so every other Y has order q or 2q and no small subgroup is
+ * left). The key takes mine's parameters; libcrypto repeats the check.
+ */
+static int ffdhe_import_peer(const tern_key_share *mine, const uint8_t *peer,
+                             size_t peer_len, EVP_PKEY **pkey, uint8_t *alert) {
+  size_t i = (size_t)(mine->group - groups);
+  BIGNUM *y;
+  int in_range;
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  if (!ffdhe_ready()) return TERN_ERR_CRYPTO;
+  y = BN_bin2bn(peer, (int)peer_len, NULL);
+  if (y == NULL) return TERN_ERR_NOMEM;
+  in_range = BN_cmp(y, BN_value_one()) > 0 && BN_cmp(y, ffdhe.p_minus_1[i]) < 0;
+  BN_free(y);
+  if (!in_range) {
+    *alert = TERN_ALERT_ILLEGAL_PARAMETER;
+    return TERN_ERR_ALERT;
+  }
+  *pkey = EVP_PKEY_new();
+  if (*pkey == NULL) return TERN_ERR_NOMEM;
+  if (EVP_PKEY_copy_parameters(*pkey, mine->pkey) == 1 &&
+      EVP_PKEY_set1_encoded_public_key(*pkey, peer, peer_len) == 1)
+    return TERN_OK;
+  EVP_PKEY_free(*pkey);
+  *pkey = NULL;
+  return TERN_ERR_CRYPTO;
+}
+
+/*
  * Imports the peer's share as a public key of mine's group, validating
- * its form: exact length, and for EC the uncompressed 0x04 prefix
- * (RFC 8446 §4.2.8.2) and a point on the curve.
+ * its form: exact length, for EC the uncompressed 0x04 prefix (RFC 8446
+ * §4.2.8.2) and a point on the curve, for FFDHE the range of Y.
  */
 static int import_peer(const tern_key_share *mine, const uint8_t *peer,
                        size_t peer_len, EVP_PKEY **pkey, uint8_t *alert) {
   const tern_group *g = mine->group;
   *alert = TERN_ALERT_ILLEGAL_PARAMETER;
+  /* RFC 8446 §4.2.8.1: an FFDHE share is exactly as long as p */
   if (peer_len != g->share_len) return TERN_ERR_ALERT;
   if (g->kind == TERN_GROUP_KIND_EC) {
     if (peer[0] != POINT_CONVERSION_UNCOMPRESSED) return TERN_ERR_ALERT;
     return ec_import_peer(mine, peer, peer_len, pkey, alert);
   }
+  if (g->kind == TERN_GROUP_KIND_FFDHE)
+    return ffdhe_import_peer(mine, peer, peer_len, pkey, alert);
   *pkey = EVP_PKEY_new_raw_public_key_ex(NULL, g->ossl_name, NULL, peer,
                                          peer_len);
   if (*pkey != NULL) return TERN_OK;
@@ -268,7 +474,9 @@ static int all_zero(const uint8_t *out, size_t len) {
  * Runs the derivation. The peer was validated on import (the NIST curves
  * have cofactor 1), so libcrypto's second public-key check is skipped.
  * libcrypto itself fails an X25519/X448 derivation whose result is all
- * zero, so for XDH a failure here means a small-order peer point.
+ * zero, so for XDH a failure here means a small-order peer point. FFDHE
+ * asks libcrypto for Z padded to the length of p (RFC 8446 §7.4.1: the
+ * leading zero bytes stay), and pads here as well should it not.
  */
 static int run_derive(const tern_key_share *mine, EVP_PKEY *peer,
                       uint8_t *secret, uint8_t *alert) {
@@ -280,6 +488,7 @@ static int run_derive(const tern_key_share *mine, EVP_PKEY *peer,
   if (pctx == NULL) goto out;
   rc = TERN_ERR_CRYPTO;
   if (EVP_PKEY_derive_init(pctx) != 1 ||
+      (g->kind == TERN_GROUP_KIND_FFDHE && EVP_PKEY_CTX_set_dh_pad(pctx, 1) != 1) ||
       EVP_PKEY_derive_set_peer_ex(pctx, peer, 0) != 1)
     goto out;
   if (EVP_PKEY_derive(pctx, secret, &len) != 1) {
@@ -288,6 +497,11 @@ static int run_derive(const tern_key_share *mine, EVP_PKEY *peer,
       *alert = TERN_ALERT_ILLEGAL_PARAMETER;
     }
     goto out;
+  }
+  if (g->kind == TERN_GROUP_KIND_FFDHE && len < g->secret_len && len > 0) {
+    memmove(secret + (g->secret_len - len), secret, len);
+    memset(secret, 0, g->secret_len - len);
+    len = g->secret_len;
   }
   if (len != g->secret_len) goto out;
   /* RFC 8446 §7.4.2: an all-zero X25519/X448 result MUST be refused. */
@@ -336,5 +550,25 @@ out:
 void tern_key_share_free(tern_key_share *ks) {
   if (ks == NULL) return;
   EVP_PKEY_free(ks->pkey);
+  if (ks->pub_len > TERN_GROUP_INLINE_SHARE) OPENSSL_free(ks->pub);
   OPENSSL_cleanse(ks, sizeof *ks);
+}
+
+/* tern_share_copy_set: see group.h. */
+int tern_share_copy_set(tern_share_copy *dst, const uint8_t *src, size_t len) {
+  if (dst == NULL) return TERN_ERR_INVALID_ARG;
+  tern_share_copy_clear(dst);
+  if (src == NULL || len == 0 || len > TERN_GROUP_MAX_SHARE) return TERN_ERR_INVALID_ARG;
+  dst->p = len > TERN_GROUP_INLINE_SHARE ? OPENSSL_malloc(len) : dst->inline_bytes;
+  if (dst->p == NULL) return TERN_ERR_NOMEM;
+  memcpy(dst->p, src, len);
+  dst->len = (uint16_t)len;
+  return TERN_OK;
+}
+
+/* tern_share_copy_clear: see group.h. */
+void tern_share_copy_clear(tern_share_copy *dst) {
+  if (dst == NULL) return;
+  if (dst->len > TERN_GROUP_INLINE_SHARE) OPENSSL_free(dst->p);
+  memset(dst, 0, sizeof *dst);
 }

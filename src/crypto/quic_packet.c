@@ -19,6 +19,7 @@
 
 #include <tern.h>
 
+#include "crypto/aead.h"
 #include "crypto/crypto.h"
 
 /* ------------------------------------------------------------------ */
@@ -117,8 +118,9 @@ int tern_quic_initial_secrets(uint32_t version, const uint8_t *dcid,
 
 /*
  * quic_params_get validates a (version, suite, secret length) triple: the
- * secret must be exactly as long as the suite's hash. Shared by the key
- * derivation entry points.
+ * suite must be one QUIC allows (RFC 9001 §5.3: not
+ * TLS_AES_128_CCM_8_SHA256) and the secret exactly as long as its hash.
+ * Shared by the key derivation entry points.
  */
 static int quic_params_get(uint32_t version, uint16_t suite,
                            const uint8_t *secret, size_t secret_len,
@@ -126,7 +128,7 @@ static int quic_params_get(uint32_t version, uint16_t suite,
   if (secret == NULL) return TERN_ERR_INVALID_ARG;
   *v = quic_version_get(version);
   *s = tern_suite_get(suite);
-  if (*v == NULL || *s == NULL) return TERN_ERR_UNSUPPORTED;
+  if (*v == NULL || *s == NULL || !(*s)->quic) return TERN_ERR_UNSUPPORTED;
   if (secret_len != (*s)->hash->len) return TERN_ERR_INVALID_ARG;
   if (tern_crypto_init() != TERN_OK) return TERN_ERR_CRYPTO;
   return TERN_OK;
@@ -214,7 +216,7 @@ int tern_quic_next_secret(uint32_t version, uint16_t suite,
 /* ------------------------------------------------------------------ */
 
 struct tern_quic_key {
-  const tern_suite *suite;
+  const tern_suite *suite;  /* its tag is TERN_QUIC_TAG_LEN bytes */
   uint32_t version;
   int hp_chacha;            /* 1: ChaCha20 header protection, 0: AES-ECB */
   uint8_t iv[12];           /* the static IV, XORed with the pn per packet */
@@ -238,16 +240,14 @@ void tern_quic_key_free(tern_quic_key *key) {
 
 /*
  * quic_aead_ctx_new makes an AEAD context keyed for one direction
- * (enc = 1 seal, 0 open) with a 12-byte IV length; the IV itself is
- * loaded per packet.
+ * (enc = 1 seal, 0 open) with a 12-byte nonce length (and, for CCM, the
+ * tag length); the nonce itself is loaded per packet.
  */
-static EVP_CIPHER_CTX *quic_aead_ctx_new(const EVP_CIPHER *cipher,
-                                         const uint8_t *key, int enc) {
+static EVP_CIPHER_CTX *quic_aead_ctx_new(const tern_suite *s, const uint8_t *key,
+                                         int enc) {
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   if (ctx == NULL) return NULL;
-  if (!EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) <= 0 ||
-      !EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, enc)) {
+  if (tern_aead_key(ctx, s, key, enc) != TERN_OK) {
     EVP_CIPHER_CTX_free(ctx);
     return NULL;
   }
@@ -266,16 +266,16 @@ tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
   const quic_version *v;
   const tern_suite *s;
   tern_quic_key *k = NULL;
-  const EVP_CIPHER *aead, *hpc;
+  const EVP_CIPHER *hpc;
 
+  /* quic_params_get refuses TLS_AES_128_CCM_8_SHA256 (RFC 9001 §5.3) */
   if (quic_params_get(version, suite, secret, secret_len, &v, &s) != TERN_OK)
     return NULL;
   if (s->key_len > sizeof aead_key || s->iv_len != 12 ||
       s->tag_len != TERN_QUIC_TAG_LEN)
     return NULL;
-  aead = tern_crypto_aead_cipher(s->aead);
   hpc = tern_crypto_hp_cipher(s->aead);
-  if (aead == NULL || hpc == NULL) return NULL;
+  if (hpc == NULL) return NULL;
 
   k = OPENSSL_zalloc(sizeof *k);
   if (k == NULL) return NULL;
@@ -286,8 +286,8 @@ tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
       TERN_OK)
     goto fail;
 
-  k->seal_ctx = quic_aead_ctx_new(aead, aead_key, 1);
-  k->open_ctx = quic_aead_ctx_new(aead, aead_key, 0);
+  k->seal_ctx = quic_aead_ctx_new(s, aead_key, 1);
+  k->open_ctx = quic_aead_ctx_new(s, aead_key, 0);
   k->hp_ctx = EVP_CIPHER_CTX_new();
   if (k->seal_ctx == NULL || k->open_ctx == NULL || k->hp_ctx == NULL)
     goto fail;
@@ -357,74 +357,32 @@ int tern_quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
 /*
  * tern_quic_seal: AEAD encryption with nonce = iv ^ pn and the header as
  * associated data; ciphertext then tag into out (out may equal in). The
- * prepared seal context only has its IV reset: no allocation, no fetch.
+ * prepared seal context only has its nonce reset: no allocation, no fetch.
  */
 int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
                    uint8_t *out) {
   uint8_t nonce[12];
-  EVP_CIPHER_CTX *ctx;
-  int outl = 0, finl = 0;
 
   if (key == NULL || out == NULL || (ad == NULL && ad_len != 0) ||
       (in == NULL && in_len != 0) || ad_len > INT_MAX ||
       in_len > (size_t)INT_MAX - TERN_QUIC_TAG_LEN)
     return TERN_ERR_INVALID_ARG;
-  ctx = key->seal_ctx;
   quic_nonce(key, pn, nonce);
-  if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
-      (ad_len != 0 && !EVP_EncryptUpdate(ctx, NULL, &outl, ad, (int)ad_len)))
-    goto fail;
-  outl = 0;
-  if ((in_len != 0 && !EVP_EncryptUpdate(ctx, out, &outl, in, (int)in_len)) ||
-      !EVP_EncryptFinal_ex(ctx, out + outl, &finl) ||
-      (size_t)outl + (size_t)finl != in_len ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TERN_QUIC_TAG_LEN,
-                          out + in_len) <= 0)
-    goto fail;
-  return TERN_OK;
-
-fail:
-  OPENSSL_cleanse(out, in_len + TERN_QUIC_TAG_LEN);
-  return TERN_ERR_CRYPTO;
+  return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
 }
 
 /*
  * quic_open is tern_quic_open without argument checks. The tag is handed
- * to the AEAD and checked by EVP_DecryptFinal_ex; nothing is compared by
- * hand. On failure the plaintext written so far is wiped.
+ * to the AEAD and checked by libcrypto; nothing is compared by hand. On
+ * failure the plaintext written so far is wiped.
  */
 static int quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                      size_t ad_len, const uint8_t *in, size_t in_len,
                      uint8_t *out) {
   uint8_t nonce[12];
-  uint8_t tag[TERN_QUIC_TAG_LEN];
-  EVP_CIPHER_CTX *ctx = key->open_ctx;
-  size_t ct_len = in_len - TERN_QUIC_TAG_LEN;
-  int outl = 0, finl = 0, rc = TERN_ERR_CRYPTO;
-
-  /* Keep the tag: when out == in, decrypting in place never reaches it,
-     but copying keeps the code right for any out. */
-  memcpy(tag, in + ct_len, TERN_QUIC_TAG_LEN);
   quic_nonce(key, pn, nonce);
-  if (!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
-      (ad_len != 0 && !EVP_DecryptUpdate(ctx, NULL, &outl, ad, (int)ad_len)))
-    goto fail;
-  outl = 0;
-  if ((ct_len != 0 && !EVP_DecryptUpdate(ctx, out, &outl, in, (int)ct_len)) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TERN_QUIC_TAG_LEN, tag) <=
-          0)
-    goto fail;
-  if (EVP_DecryptFinal_ex(ctx, out + outl, &finl) <= 0) {
-    rc = TERN_ERR_DECRYPT;
-    goto fail;
-  }
-  if ((size_t)outl + (size_t)finl != ct_len) goto fail;
-  return TERN_OK;
-
-fail:
-  OPENSSL_cleanse(out, ct_len);
-  return rc;
+  return tern_aead_open(key->open_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include <tern.h>
 
+#include "crypto/aead.h"
 #include "crypto/keysched.h"
 #include "crypto/record_prot.h"
 
@@ -49,21 +50,6 @@ void tern_record_prot_clear(tern_record_prot *p) {
 }
 
 /*
- * record_key_ctx keys ctx (already allocated, possibly keyed before) for
- * one direction with a 12-byte IV length; the IV itself is loaded per
- * record. EVP_CIPHER_CTX_reset drops the previous key schedule first.
- */
-static int record_key_ctx(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher,
-                          const uint8_t *key, int enc) {
-  if (!EVP_CIPHER_CTX_reset(ctx) ||
-      !EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) <= 0 ||
-      !EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, enc))
-    return TERN_ERR_CRYPTO;
-  return TERN_OK;
-}
-
-/*
  * tern_record_prot_set: key = HKDF-Expand-Label(secret, "key", "",
  * key_length), iv = HKDF-Expand-Label(secret, "iv", "", 12) (§7.3); the
  * key lives only in a local array, wiped before returning.
@@ -72,7 +58,6 @@ int tern_record_prot_set(tern_record_prot *p, tern_direction dir,
                          const tern_suite *suite, const uint8_t *secret,
                          size_t secret_len) {
   uint8_t key[32];
-  const EVP_CIPHER *cipher = NULL;
   int rc = TERN_OK;
 
   if (p == NULL) return TERN_ERR_INVALID_ARG;
@@ -81,12 +66,11 @@ int tern_record_prot_set(tern_record_prot *p, tern_direction dir,
     rc = TERN_ERR_INVALID_ARG;
   else if (tern_suite_get(suite->id) != suite || suite->key_len > sizeof key ||
            suite->iv_len != sizeof p->iv ||
-           suite->tag_len != TERN_RECORD_TAG_LEN)
+           suite->tag_len > TERN_RECORD_TAG_LEN)
     rc = TERN_ERR_UNSUPPORTED;
   else if (secret_len != suite->hash->len)
     rc = TERN_ERR_INVALID_ARG;
-  else if (tern_crypto_init() != TERN_OK ||
-           (cipher = tern_crypto_aead_cipher(suite->aead)) == NULL)
+  else if (tern_crypto_init() != TERN_OK)
     rc = TERN_ERR_CRYPTO;
   else if (p->ctx == NULL && (p->ctx = EVP_CIPHER_CTX_new()) == NULL)
     rc = TERN_ERR_NOMEM;
@@ -95,14 +79,15 @@ int tern_record_prot_set(tern_record_prot *p, tern_direction dir,
     return rc;
   }
 
-  /* The old IV and sequence number go; record_key_ctx drops the old key. */
+  /* The old IV and sequence number go; tern_aead_key drops the old key. */
   p->suite = NULL;
   p->seq = 0;
   p->exhausted = 0;
   p->dir = (uint8_t)dir;
   rc = tern_keysched_traffic_key(suite, secret, key, p->iv);
+  /* tern_aead_key resets the context first, dropping the old key. */
   if (rc == TERN_OK)
-    rc = record_key_ctx(p->ctx, cipher, key, dir == TERN_WRITE);
+    rc = tern_aead_key(p->ctx, suite, key, dir == TERN_WRITE);
   OPENSSL_cleanse(key, sizeof key);
   if (rc != TERN_OK) {
     tern_record_prot_clear(p);
@@ -140,25 +125,16 @@ static void record_advance(tern_record_prot *p) {
 
 /*
  * record_seal_in_place encrypts inner[0..inner_len) in place and writes
- * the tag after it, with header[0..5) as additional data and the nonce of
- * p's current sequence number. The prepared context only gets its IV.
+ * the suite's tag after it, with header[0..5) as additional data and the
+ * nonce of p's current sequence number. The prepared context only gets
+ * its nonce.
  */
 static int record_seal_in_place(tern_record_prot *p, const uint8_t *header,
                                 uint8_t *inner, size_t inner_len) {
   uint8_t nonce[12];
-  EVP_CIPHER_CTX *ctx = p->ctx;
-  int outl = 0, finl = 0;
-
   record_nonce(p, nonce);
-  if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
-      !EVP_EncryptUpdate(ctx, NULL, &outl, header, TERN_RECORD_HEADER_LEN) ||
-      !EVP_EncryptUpdate(ctx, inner, &outl, inner, (int)inner_len) ||
-      (size_t)outl != inner_len ||
-      !EVP_EncryptFinal_ex(ctx, inner + outl, &finl) || finl != 0 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TERN_RECORD_TAG_LEN,
-                          inner + inner_len) <= 0)
-    return TERN_ERR_CRYPTO;
-  return TERN_OK;
+  return tern_aead_seal(p->ctx, p->suite, nonce, header, TERN_RECORD_HEADER_LEN,
+                        inner, inner_len, inner);
 }
 
 /*
@@ -188,7 +164,7 @@ int tern_record_seal(tern_record_prot *p, tern_writer *w, uint8_t type,
   if (p->exhausted) return TERN_ERR_LIMIT;
 
   inner_len = len + 1 + padding;
-  total = TERN_RECORD_HEADER_LEN + inner_len + TERN_RECORD_TAG_LEN;
+  total = TERN_RECORD_HEADER_LEN + inner_len + p->suite->tag_len;
   if (w->cap - w->len < total) return TERN_ERR_BUFFER_TOO_SMALL;
 
   /* TLSInnerPlaintext = content || type || zeros, built in place. */
@@ -199,7 +175,7 @@ int tern_record_seal(tern_record_prot *p, tern_writer *w, uint8_t type,
   /* §5.2: opaque_type 23, legacy_record_version 0x0303. */
   tern_record_put_header(out, TERN_CONTENT_APPLICATION_DATA,
                     TERN_RECORD_VERSION_TLS12,
-                    inner_len + TERN_RECORD_TAG_LEN);
+                    inner_len + p->suite->tag_len);
 
   if (record_seal_in_place(p, out, out + TERN_RECORD_HEADER_LEN, inner_len) !=
       TERN_OK) {
@@ -247,28 +223,16 @@ int tern_record_write_alert(tern_record_prot *p, tern_writer *w,
 
 /*
  * record_open_in_place authenticates and decrypts data[0..len) (ciphertext
- * then tag, len >= tag length) in place under the nonce of p's sequence
- * number. The tag is handed to the AEAD, never compared by hand.
+ * then the suite's tag, len >= tag length) in place under the nonce of
+ * p's sequence number. The tag is handed to the AEAD, never compared by
+ * hand.
  */
 static int record_open_in_place(tern_record_prot *p, const uint8_t *header,
                                 uint8_t *data, size_t len) {
-  uint8_t nonce[12], tag[TERN_RECORD_TAG_LEN];
-  EVP_CIPHER_CTX *ctx = p->ctx;
-  size_t ct_len = len - TERN_RECORD_TAG_LEN;
-  int outl = 0, finl = 0;
-
-  memcpy(tag, data + ct_len, sizeof tag);
+  uint8_t nonce[12];
   record_nonce(p, nonce);
-  if (!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
-      !EVP_DecryptUpdate(ctx, NULL, &outl, header, TERN_RECORD_HEADER_LEN))
-    return TERN_ERR_CRYPTO;
-  outl = 0;
-  if ((ct_len != 0 && !EVP_DecryptUpdate(ctx, data, &outl, data, (int)ct_len)) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, sizeof tag, tag) <= 0)
-    return TERN_ERR_CRYPTO;
-  if (EVP_DecryptFinal_ex(ctx, data + outl, &finl) <= 0) return TERN_ERR_DECRYPT;
-  if ((size_t)outl + (size_t)finl != ct_len) return TERN_ERR_CRYPTO;
-  return TERN_OK;
+  return tern_aead_open(p->ctx, p->suite, nonce, header, TERN_RECORD_HEADER_LEN,
+                        data, len, data);
 }
 
 /*
@@ -300,7 +264,7 @@ int tern_record_open(tern_record_prot *p, tern_record *rec, uint8_t *alert) {
     /* The peer needed a sequence number past 2^64 - 1 (§5.3). */
     rc = TERN_ERR_LIMIT;
     a = TERN_ALERT_UNEXPECTED_MESSAGE;
-  } else if (rec->len < TERN_RECORD_TAG_LEN) {
+  } else if (rec->len < p->suite->tag_len) {
     /* §5.2: too short to authenticate, so decryption fails. */
     rc = TERN_ERR_DECRYPT;
     a = TERN_ALERT_BAD_RECORD_MAC;
@@ -311,7 +275,7 @@ int tern_record_open(tern_record_prot *p, tern_record *rec, uint8_t *alert) {
     /* §5.2: decryption failure MUST be answered by bad_record_mac. */
     if (rc == TERN_ERR_DECRYPT) a = TERN_ALERT_BAD_RECORD_MAC;
     if (rc == TERN_OK)
-      rc = tern_record_inner_type(rec->data, rec->len - TERN_RECORD_TAG_LEN, &type,
+      rc = tern_record_inner_type(rec->data, rec->len - p->suite->tag_len, &type,
                              &content_len, &a);
   }
 

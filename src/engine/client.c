@@ -91,8 +91,14 @@ static int write_and_send_ch(tern_conn *c) {
   ch.random = c->client_random;
   ch.session_id.p = c->session_id;
   ch.session_id.len = c->session_id_len;
-  ch.cipher_suites.n = ch.cipher_suites.count = c->cfg->n_suites;
-  memcpy(ch.cipher_suites.v, c->cfg->suites, c->cfg->n_suites * sizeof(uint16_t));
+  for (size_t i = 0; i < c->cfg->n_suites; i++)
+    if (tern_conn_suite_usable(c, c->cfg->suites[i]))
+      ch.cipher_suites.v[ch.cipher_suites.n++] = c->cfg->suites[i];
+  ch.cipher_suites.count = ch.cipher_suites.n;
+  if (ch.cipher_suites.n == 0)
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE,
+                          "no cipher suite to offer in QUIC (RFC 9001 §5.3 forbids "
+                          "TLS_AES_128_CCM_8_SHA256)");
 
   e->present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) |
                TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_GROUPS) |
@@ -200,7 +206,7 @@ static int check_server_hello(tern_conn *c, const tern_server_hello *sh, const c
       (sh->session_id.len && memcmp(sh->session_id.p, c->session_id, c->session_id_len)))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "%s does not echo our legacy_session_id", name);
-  for (size_t i = 0; i < c->cfg->n_suites; i++) offered |= c->cfg->suites[i] == sh->cipher_suite;
+  offered = tern_conn_suite_usable(c, sh->cipher_suite);
   if (!offered)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "%s selects cipher suite 0x%04x we did not offer", name, sh->cipher_suite);

@@ -12,8 +12,12 @@
 
 /* Largest message tern writes itself besides Certificate (ClientHello
    with every share and extension, a ticket and every external PSK;
-   EncryptedExtensions with parameters). */
-#define TERN_HS_OUT_MAX (TERN_MAX_TP + 4096 + TERN_MAX_PSKS * (TERN_PSK_MAX_IDENTITY + 64))
+   EncryptedExtensions with parameters): the transport parameters,
+   TERN_MAX_SHARES shares of up to TERN_GROUP_MAX_SHARE bytes (FFDHE), the
+   PSK identities and binders, and the rest. */
+#define TERN_HS_OUT_MAX                                                          \
+  (TERN_MAX_TP + TERN_MAX_SHARES * TERN_GROUP_MAX_SHARE +                       \
+   TERN_MAX_PSKS * (TERN_PSK_MAX_IDENTITY + 64) + 2048)
 
 /* Starts the transcript under the negotiated suite's hash. */
 int tern_hs_transcript_start(tern_conn *c);

@@ -403,7 +403,7 @@ static int use_suite(tern_conn *c, const tern_suite *s) {
 static void prefer_early_suite(tern_conn *c, const tern_client_hello *ch, uint16_t suite) {
   const tern_suite *s = tern_suite_get(suite);
   if (c->used_hrr || s == NULL || c->suite == s || s->hash != c->suite->hash) return;
-  if (tern_config_has_suite(c->cfg, suite) && tern_msg_list_has(&ch->cipher_suites, suite))
+  if (tern_conn_suite_usable(c, suite) && tern_msg_list_has(&ch->cipher_suites, suite))
     c->suite = s;
 }
 
@@ -416,7 +416,9 @@ static const tern_suite *suite_for(const tern_conn *c, const tern_client_hello *
   if (c->used_hrr) return NULL;
   for (size_t i = 0; i < c->cfg->n_suites; i++) {
     const tern_suite *s = tern_suite_get(c->cfg->suites[i]);
-    if (s->hash == h && tern_msg_list_has(&ch->cipher_suites, s->id)) return s;
+    if (s->hash == h && tern_conn_suite_usable(c, s->id) &&
+        tern_msg_list_has(&ch->cipher_suites, s->id))
+      return s;
   }
   return NULL;
 }

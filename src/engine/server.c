@@ -24,10 +24,12 @@
 
 #define HRR_COOKIE_LEN 32
 
-/* Picks the cipher suite: ours in our order, if the client offered it. */
+/* Picks the cipher suite: ours in our order, if the client offered it
+   (in QUIC never TLS_AES_128_CCM_8_SHA256, RFC 9001 §5.3). */
 static int pick_suite(tern_conn *c, const tern_client_hello *ch) {
   for (size_t i = 0; i < c->cfg->n_suites; i++)
-    if (tern_msg_list_has(&ch->cipher_suites, c->cfg->suites[i])) {
+    if (tern_conn_suite_usable(c, c->cfg->suites[i]) &&
+        tern_msg_list_has(&ch->cipher_suites, c->cfg->suites[i])) {
       c->suite = tern_suite_get(c->cfg->suites[i]);
       return TERN_OK;
     }
@@ -65,10 +67,9 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
       if (ks.key_exchange.len != g->share_len)
         return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                               "key share of the wrong length for %s", g->name);
-      if (ks.key_exchange.len > sizeof c->peer_share)
-        return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "key share too long");
-      memcpy(c->peer_share, ks.key_exchange.p, ks.key_exchange.len);
-      c->peer_share_len = ks.key_exchange.len;
+      if (tern_share_copy_set(&c->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
+          TERN_OK)
+        return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       c->group = ks.group;
       *share_found = 1;
       return TERN_OK;
@@ -232,6 +233,20 @@ static int keep_peer_tp(tern_conn *c, const tern_span *tp) {
   return TERN_OK;
 }
 
+/*
+ * After resumption had its say: resume.c may move to the suite of the
+ * offered ticket, which a fleet sharing ticket keys between TCP and QUIC
+ * servers could have issued under TLS_AES_128_CCM_8_SHA256. QUIC never
+ * runs it (RFC 9001 §5.3); a client that offers it in QUIC gets a
+ * handshake_failure rather than a suite without header protection.
+ */
+static int check_quic_suite(tern_conn *c) {
+  if (c->quic && !c->suite->quic)
+    return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE,
+                          "%s is not allowed in QUIC (RFC 9001 §5.3)", c->suite->name);
+  return TERN_OK;
+}
+
 /* Queues our flight after a ClientHello we can answer. */
 static int queue_flight(tern_conn *c) {
   static const unsigned char flight[] = {TERN_EV_SEND_SH, TERN_EV_SEND_EE, TERN_EV_SEND_CERT,
@@ -286,6 +301,7 @@ int tern_server_recv_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_hs_transcript_start(c)) != TERN_OK) return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  if ((rc = check_quic_suite(c)) != TERN_OK) return rc;
   /* the HelloRetryRequest fixes the suite: one the PSK can go on with */
   if (!share_found && c->psk_mode != TERN_RESUMED_KE &&
       (rc = tern_resume_server_hrr_suite(c, ch)) != TERN_OK)
@@ -421,6 +437,7 @@ int tern_server_recv_ch2(tern_conn *c) {
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
   if ((rc = tern_resume_server_choose(c, ch, share_found)) != TERN_OK) return rc;
+  if ((rc = check_quic_suite(c)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   return answer_client_hello(c, ch);
 }
@@ -428,7 +445,8 @@ int tern_server_recv_ch2(tern_conn *c) {
 int tern_server_send_sh(tern_conn *c) {
   tern_server_hello sh;
   tern_key_share *mine = &c->shares[0];
-  uint8_t out[512], random[32], secret[TERN_GROUP_MAX_SECRET];
+  /* room for the longest share (ffdhe8192) beside the fixed fields */
+  uint8_t out[TERN_GROUP_MAX_SHARE + 512], random[32], secret[TERN_GROUP_MAX_SECRET];
   uint8_t alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t len = 0, secret_len = 0;
   int rc;
@@ -442,7 +460,9 @@ int tern_server_send_sh(tern_conn *c) {
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation failed: %s",
                             tern_strerror(rc));
     c->n_shares = 1;
-    rc = tern_group_derive(mine, c->peer_share, c->peer_share_len, secret, &secret_len, &alert);
+    rc = tern_group_derive(mine, c->peer_share.p, c->peer_share.len, secret, &secret_len,
+                           &alert);
+    tern_share_copy_clear(&c->peer_share);
     if (rc != TERN_OK) {
       OPENSSL_cleanse(secret, sizeof secret);
       return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
