@@ -196,8 +196,13 @@ void pki_free(pki *p) {
 STACK_OF(X509) *pki_chain(const pki *p) {
   STACK_OF(X509) *s = sk_X509_new_null();
   if (s == NULL || p->inter == NULL) return s;
-  if (!X509_up_ref(p->inter) || !sk_X509_push(s, p->inter)) {
-    sk_X509_pop_free(s, X509_free);
+  if (!X509_up_ref(p->inter)) {
+    sk_X509_free(s);
+    return NULL;
+  }
+  if (!sk_X509_push(s, p->inter)) {
+    X509_free(p->inter); /* the reference the stack did not take */
+    sk_X509_free(s);
     return NULL;
   }
   return s;
