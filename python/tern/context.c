@@ -433,19 +433,33 @@ static PyObject *get_verify_mode(ContextObject *ctx, void *c) {
   return out;
 }
 
-static int apply_verify_mode(ContextObject *ctx, int mode) {
+/* Client: verify the server or not. Server, as ssl: CERT_OPTIONAL /
+   CERT_REQUIRED ask for a client certificate in the handshake; with
+   post_handshake_auth set they ask for none there, and the certificates
+   of verify_client_post_handshake() are verified instead (what OpenSSL's
+   SSL_VERIFY_POST_HANDSHAKE does for CPython). */
+static int apply_verify(ContextObject *ctx, int mode, int pha) {
   int rc;
-  if (ctx->role == TERN_CLIENT)
+  if (ctx->role == TERN_CLIENT) {
     rc = tern_config_set_verify_peer(ctx->cfg, mode != 0);
-  else
+  } else if (pha) {
+    rc = tern_config_set_client_auth(ctx->cfg, TERN_CLIENT_AUTH_NONE, 0);
+    if (rc == TERN_OK) rc = tern_config_set_verify_peer(ctx->cfg, mode != 0);
+  } else {
     rc = tern_config_set_client_auth(ctx->cfg,
                                      mode == 0   ? TERN_CLIENT_AUTH_NONE
                                      : mode == 1 ? TERN_CLIENT_AUTH_OPTIONAL
                                                  : TERN_CLIENT_AUTH_REQUIRED,
                                      0);
+    if (rc == TERN_OK && mode == 0) rc = tern_config_set_verify_peer(ctx->cfg, 0);
+  }
   if (check(rc, "verify_mode") < 0) return -1;
   ctx->verify_mode = mode;
   return 0;
+}
+
+static int apply_verify_mode(ContextObject *ctx, int mode) {
+  return apply_verify(ctx, mode, ctx->post_handshake_auth);
 }
 
 static int set_verify_mode(ContextObject *ctx, PyObject *v, void *c) {
@@ -504,6 +518,7 @@ static int set_pha(ContextObject *ctx, PyObject *v, void *c) {
   if (ctx->role == TERN_CLIENT &&
       check(tern_config_set_post_handshake_auth(ctx->cfg, on), "post_handshake_auth") < 0)
     return -1;
+  if (ctx->role == TERN_SERVER && apply_verify(ctx, ctx->verify_mode, on) < 0) return -1;
   ctx->post_handshake_auth = on;
   return 0;
 }
@@ -764,7 +779,9 @@ static PyGetSetDef context_getset[] = {
      NULL},
     {"post_handshake_auth", (getter)get_pha, (setter)set_pha,
      "Client: advertise post-handshake authentication (RFC 8446 §4.6.2), so a server may "
-     "ask for our certificate later (TLSObject.verify_client_post_handshake).",
+     "ask for our certificate later (TLSObject.verify_client_post_handshake). Server, as "
+     "ssl: with verify_mode CERT_OPTIONAL/REQUIRED, ask for no certificate in the handshake "
+     "and verify the ones post-handshake authentication brings.",
      NULL},
     {"num_tickets", (getter)get_num_tickets, (setter)set_num_tickets,
      "Server: tickets sent after each handshake (default 2, 0 for none). Each is single-use.",
