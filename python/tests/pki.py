@@ -65,6 +65,8 @@ def make_pki(d: str) -> Pki:
     _leaf("ed", "ed25519", server_ext, d)
     _leaf("client", "ec", "extendedKeyUsage=clientAuth\n", d)
     _leaf("stranger", "ec", "extendedKeyUsage=clientAuth\n", d, ca="other")
-    p = lambda n: os.path.join(d, n)  # noqa: E731
+
+    def p(n: str) -> str:
+        return os.path.join(d, n)
     return Pki(d, p("ca.pem"), p("server.pem"), p("server.key"), p("rsa.pem"), p("rsa.key"),
                p("ed.pem"), p("ed.key"), p("client.pem"), p("client.key"), p("other.pem"), p("stranger.pem"), p("stranger.key"))

@@ -173,7 +173,7 @@ def fail(c: Side, s: Side) -> Any:
 
 def test_alert_paths(pki: Pki) -> None:
     e = fail(client(pki, cafile=pki.other_ca), server(server_ctx(pki)))
-    assert type(e) is tern.CertificateError and e.alert == 48 and "verify" in e.detail
+    assert type(e) is tern.CertificateError and e.alert == 48 and "verify" in (e.detail or "")
     e = fail(client(pki, server_name="example.org"), server(server_ctx(pki)))
     assert type(e) is tern.CertificateError and e.alert in (42, 46)
     e = fail(client(pki, alpn_protocols=["h2"]), server(server_ctx(pki)))
