@@ -893,6 +893,13 @@ unsigned tern_tls_client_auths_completed(const tern_conn *c);
  */
 int tern_config_set_record_padding(tern_config *cfg, size_t block);
 
+/**
+ * tern_tls_pending says how many bytes of received application data wait
+ * for tern_tls_read (0 for NULL or a QUIC connection); what
+ * ssl.SSLObject.pending() and SSL_pending() report.
+ */
+size_t tern_tls_pending(const tern_conn *c);
+
 /** tern_tls_close queues close_notify; nothing may be written after it,
     and tern sends nothing more either (no answer to a post-handshake
     CertificateRequest or KeyUpdate: RFC 8446 §6.1). */

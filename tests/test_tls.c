@@ -148,6 +148,7 @@ static void test_padding(void) {
   size_t len;
   tpair t;
   CHECK_EQ_INT(tern_config_set_record_padding(c, 16385), TERN_ERR_INVALID_ARG);
+  CHECK_EQ_INT(tern_tls_pending(NULL), 0);
   CHECK_EQ_INT(tern_config_set_record_padding(c, 256), TERN_OK);
   CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
   for (size_t n = 1; n < 700; n += 97) {
@@ -161,11 +162,17 @@ static void test_padding(void) {
       CHECK_EQ_INT(len, 5 + body);
     }
     CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+    CHECK_EQ_INT(tern_tls_pending(t.s), n < 25 ? n : 25);
     {
       uint8_t got[32];
-      size_t k;
-      CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_OK);
-      CHECK_EQ_INT(k, n < 25 ? n : 25);
+      size_t k, m = n < 25 ? n : 25, first = m < 3 ? m : 3;
+      CHECK_EQ_INT(tern_tls_read(t.s, got, first, &k), TERN_OK);
+      CHECK_EQ_INT(tern_tls_pending(t.s), m - first);
+      if (m > first) {
+        CHECK_EQ_INT(tern_tls_read(t.s, got + first, sizeof got - first, &k), TERN_OK);
+        CHECK_EQ_INT(k + first, m);
+      }
+      CHECK_EQ_INT(tern_tls_pending(t.s), 0);
     }
   }
   transfer(t.c, t.s, 20000); /* records near 2^14 stay within it */

@@ -472,6 +472,11 @@ int tern_tls_close(tern_conn *c) {
 
 int tern_tls_peer_closed(const tern_conn *c) { return c && c->tls && c->tls->close_received; }
 
+size_t tern_tls_pending(const tern_conn *c) {
+  if (c == NULL || c->tls == NULL) return 0;
+  return c->tls->app_len - c->tls->app_off;
+}
+
 int tern_tls_request_client_auth(tern_conn *c) {
   int rc;
   if (c == NULL || c->tls == NULL) return TERN_ERR_INVALID_ARG;

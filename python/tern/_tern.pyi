@@ -1,0 +1,3 @@
+# The C module is used through tern and tern.quic; see their stubs.
+from typing import Any
+def __getattr__(name: str) -> Any: ...

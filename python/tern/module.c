@@ -1,0 +1,102 @@
+/*
+ * module.c - the extension module tern._tern: its types, functions,
+ * exceptions and enums, re-exported by tern/__init__.py and
+ * tern/quic.py (the public names; see the .pyi stubs).
+ */
+#include "ternpy.h"
+
+PyObject *TernEnum_Level, *TernEnum_Direction, *TernEnum_EarlyDataStatus;
+static PyObject *level_member[4], *direction_member[2];
+
+PyObject *ternpy_level(int lv) { return Py_NewRef(level_member[lv & 3]); }
+PyObject *ternpy_direction(int dir) { return Py_NewRef(direction_member[dir & 1]); }
+
+/* enum.IntEnum(name, members, module=module), members a list of
+   (name, value); the first name of a value is its canonical one. */
+static PyObject *make_enum(PyObject *module, const char *name, const char *owner,
+                           const char *const *names, const int *values, int n) {
+  PyObject *enum_mod = PyImport_ImportModule("enum"), *intenum = NULL, *list = NULL,
+           *args = NULL, *kw = NULL, *cls = NULL;
+  if (enum_mod == NULL) return NULL;
+  if ((intenum = PyObject_GetAttrString(enum_mod, "IntEnum")) == NULL) goto out;
+  if ((list = PyList_New(0)) == NULL) goto out;
+  for (int i = 0; i < n; i++) {
+    PyObject *t = Py_BuildValue("(si)", names[i], values[i]);
+    if (t == NULL || PyList_Append(list, t) < 0) {
+      Py_XDECREF(t);
+      goto out;
+    }
+    Py_DECREF(t);
+  }
+  if ((args = Py_BuildValue("(sO)", name, list)) == NULL) goto out;
+  if ((kw = Py_BuildValue("{ss}", "module", owner)) == NULL) goto out;
+  cls = PyObject_Call(intenum, args, kw);
+  if (cls != NULL && PyModule_AddObjectRef(module, name, cls) < 0) Py_CLEAR(cls);
+out:
+  Py_DECREF(enum_mod);
+  Py_XDECREF(intenum);
+  Py_XDECREF(list);
+  Py_XDECREF(args);
+  Py_XDECREF(kw);
+  return cls;
+}
+
+static int enums_init(PyObject *m) {
+  static const char *const early_names[] = {"NONE", "OFFERED", "ACCEPTED", "REJECTED"};
+  static const int early_values[] = {0, 1, 2, 3};
+  static const char *const level_names[] = {"INITIAL", "EARLY", "HANDSHAKE", "APPLICATION",
+                                            "ZERO_RTT", "ONE_RTT"};
+  static const int level_values[] = {0, 1, 2, 3, 1, 3};
+  static const char *const dir_names[] = {"READ", "WRITE", "DECRYPT", "ENCRYPT"};
+  static const int dir_values[] = {0, 1, 0, 1};
+  TernEnum_EarlyDataStatus = make_enum(m, "EarlyDataStatus", "tern", early_names, early_values, 4);
+  TernEnum_Level = make_enum(m, "Level", "tern.quic", level_names, level_values, 6);
+  TernEnum_Direction = make_enum(m, "Direction", "tern.quic", dir_names, dir_values, 4);
+  if (TernEnum_EarlyDataStatus == NULL || TernEnum_Level == NULL || TernEnum_Direction == NULL)
+    return -1;
+  for (int i = 0; i < 4; i++)
+    if ((level_member[i] = PyObject_CallFunction(TernEnum_Level, "i", i)) == NULL) return -1;
+  for (int i = 0; i < 2; i++)
+    if ((direction_member[i] = PyObject_CallFunction(TernEnum_Direction, "i", i)) == NULL)
+      return -1;
+  return 0;
+}
+
+static int add_type(PyObject *m, PyTypeObject *t, const char *name) {
+  if (PyType_Ready(t) < 0) return -1;
+  return PyModule_AddObjectRef(m, name, (PyObject *)t);
+}
+
+static int add_int(PyObject *m, const char *name, long v) {
+  return PyModule_AddIntConstant(m, name, v);
+}
+
+static struct PyModuleDef ternmodule = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "tern._tern",
+    .m_doc = "The C half of the tern package: TLS 1.3 for QUIC and TCP over include/tern.h. "
+             "Use it through tern and tern.quic.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__tern(void) {
+  PyObject *m = PyModule_Create(&ternmodule);
+  if (m == NULL) return NULL;
+  if (ternpy_errors_init(m) < 0 || ternpy_names_init(m) < 0 || enums_init(m) < 0) goto fail;
+  if (add_type(m, &Session_Type, "Session") < 0 || add_type(m, &Context_Type, "TLSContext") < 0 ||
+      add_type(m, &TLSObject_Type, "TLSObject") < 0 ||
+      add_type(m, &QuicConnection_Type, "QuicConnection") < 0 || add_type(m, &Key_Type, "Key") < 0)
+    goto fail;
+  if (PyModule_AddFunctions(m, ternpy_quic_functions) < 0) goto fail;
+  if (add_int(m, "VERSION_1", TERN_QUIC_V1) < 0 || add_int(m, "VERSION_2", TERN_QUIC_V2) < 0 ||
+      add_int(m, "TLS_AES_128_GCM_SHA256", TERN_TLS_AES_128_GCM_SHA256) < 0 ||
+      add_int(m, "TLS_AES_256_GCM_SHA384", TERN_TLS_AES_256_GCM_SHA384) < 0 ||
+      add_int(m, "TLS_CHACHA20_POLY1305_SHA256", TERN_TLS_CHACHA20_POLY1305_SHA256) < 0 ||
+      add_int(m, "SESSION_MAX_BYTES", TERN_SESSION_MAX_BYTES) < 0)
+    goto fail;
+  if (PyModule_AddStringConstant(m, "TERN_VERSION", TERN_VERSION_STRING) < 0) goto fail;
+  return m;
+fail:
+  Py_DECREF(m);
+  return NULL;
+}

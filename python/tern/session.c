@@ -1,0 +1,133 @@
+/*
+ * session.c - tern.Session: one ticket a server issued, as tern's opaque
+ * session blob, with the 0-RTT allowance the ticket carried.
+ *
+ * bytes(session) / session.to_bytes() give a form that Session.from_bytes
+ * (in this or another process) turns back into the session: one version
+ * byte (1), max_early_data (4 bytes, big-endian), tern's blob. Pickling
+ * goes through the same form.
+ */
+#include "ternpy.h"
+
+#define SESSION_FORM 1
+
+PyObject *ternpy_session_new(const uint8_t *blob, size_t len, uint32_t max_early_data) {
+  SessionObject *s = PyObject_New(SessionObject, &Session_Type);
+  if (s == NULL) return NULL;
+  s->max_early_data = max_early_data;
+  s->blob = PyBytes_FromStringAndSize((const char *)blob, (Py_ssize_t)len);
+  if (s->blob == NULL) {
+    Py_DECREF(s);
+    return NULL;
+  }
+  return (PyObject *)s;
+}
+
+static void session_dealloc(SessionObject *s) {
+  Py_XDECREF(s->blob);
+  PyObject_Free(s);
+}
+
+static PyObject *session_to_bytes(SessionObject *s, PyObject *unused) {
+  Py_ssize_t n = PyBytes_GET_SIZE(s->blob);
+  PyObject *out = PyBytes_FromStringAndSize(NULL, n + 5);
+  uint8_t *p;
+  (void)unused;
+  if (out == NULL) return NULL;
+  p = (uint8_t *)PyBytes_AS_STRING(out);
+  p[0] = SESSION_FORM;
+  p[1] = (uint8_t)(s->max_early_data >> 24);
+  p[2] = (uint8_t)(s->max_early_data >> 16);
+  p[3] = (uint8_t)(s->max_early_data >> 8);
+  p[4] = (uint8_t)s->max_early_data;
+  memcpy(p + 5, PyBytes_AS_STRING(s->blob), (size_t)n);
+  return out;
+}
+
+static PyObject *session_from_bytes(PyObject *cls, PyObject *arg) {
+  Py_buffer b;
+  PyObject *out = NULL;
+  (void)cls;
+  if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
+  if (b.len < 6 || b.len > TERN_SESSION_MAX_BYTES + 5 || ((uint8_t *)b.buf)[0] != SESSION_FORM) {
+    PyErr_SetString(PyExc_ValueError, "not a serialised tern.Session");
+  } else {
+    const uint8_t *p = b.buf;
+    uint32_t med = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    out = ternpy_session_new(p + 5, (size_t)b.len - 5, med);
+  }
+  PyBuffer_Release(&b);
+  return out;
+}
+
+static PyObject *session_reduce(SessionObject *s, PyObject *unused) {
+  PyObject *from = PyObject_GetAttrString((PyObject *)Py_TYPE(s), "from_bytes");
+  PyObject *data = session_to_bytes(s, unused), *out = NULL;
+  if (from != NULL && data != NULL) out = Py_BuildValue("O(O)", from, data);
+  Py_XDECREF(from);
+  Py_XDECREF(data);
+  return out;
+}
+
+static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  PyObject *data;
+  static char *kwlist[] = {"data", NULL};
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O:Session", kwlist, &data)) return NULL;
+  return session_from_bytes((PyObject *)type, data);
+}
+
+static PyObject *session_get_med(SessionObject *s, void *c) {
+  (void)c;
+  return PyLong_FromUnsignedLong(s->max_early_data);
+}
+
+static PyObject *session_richcompare(PyObject *a, PyObject *b, int op) {
+  if (!PyObject_TypeCheck(b, &Session_Type) || (op != Py_EQ && op != Py_NE))
+    Py_RETURN_NOTIMPLEMENTED;
+  {
+    SessionObject *x = (SessionObject *)a, *y = (SessionObject *)b;
+    int eq = x->max_early_data == y->max_early_data &&
+             PyObject_RichCompareBool(x->blob, y->blob, Py_EQ) == 1;
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+  }
+}
+
+static Py_hash_t session_hash(SessionObject *s) { return PyObject_Hash(s->blob); }
+
+static PyObject *session_repr(SessionObject *s) {
+  return PyUnicode_FromFormat("<tern.Session %zd bytes, max_early_data=%u>",
+                              PyBytes_GET_SIZE(s->blob), s->max_early_data);
+}
+
+static PyMethodDef session_methods[] = {
+    {"to_bytes", (PyCFunction)session_to_bytes, METH_NOARGS,
+     "to_bytes() -> bytes: the session in a form Session.from_bytes reads back."},
+    {"__bytes__", (PyCFunction)session_to_bytes, METH_NOARGS, "Same as to_bytes()."},
+    {"from_bytes", session_from_bytes, METH_O | METH_CLASS,
+     "from_bytes(data) -> Session: the session to_bytes() wrote (ValueError if not one)."},
+    {"__reduce__", (PyCFunction)session_reduce, METH_NOARGS, "Pickles through to_bytes()."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef session_getset[] = {
+    {"max_early_data", (getter)session_get_med, NULL,
+     "The 0-RTT bytes the ticket allows (0: no 0-RTT; in QUIC 0xffffffff).", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+PyTypeObject Session_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.Session",
+    .tp_basicsize = sizeof(SessionObject),
+    .tp_dealloc = (destructor)session_dealloc,
+    .tp_repr = (reprfunc)session_repr,
+    .tp_hash = (hashfunc)session_hash,
+    .tp_richcompare = session_richcompare,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Session(data)\n--\n\n"
+              "A session ticket a server issued, to resume with (wrap_bio(session=...), "
+              "TLSObject.session, tern.quic.Context(session_ticket=...)). Each ticket is "
+              "single-use: tern servers accept a ticket once (a second offer gives a full "
+              "handshake), so use a fresh one per connection; a server sends several per "
+              "connection. Session(data) is Session.from_bytes(data).",
+    .tp_methods = session_methods,
+    .tp_getset = session_getset,
+    .tp_new = session_new,
+};
