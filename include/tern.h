@@ -73,6 +73,35 @@ const char *tern_group_name(uint16_t group);
     ...), or NULL when tern does not support it. */
 const char *tern_signature_scheme_name(uint16_t scheme);
 
+/**
+ * HKDF (RFC 5869) and TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1) with the
+ * hash of a cipher suite (SHA-256, or SHA-384 for
+ * TLS_AES_256_GCM_SHA384), for a QUIC stack's own derivations (stateless
+ * reset tokens, token keys; ngtcp2's ngtcp2_crypto_hkdf_* in the ngtcp2
+ * backend).
+ *
+ * tern_suite_hkdf_extract writes the hash length (32 or 48) of PRK to prk;
+ * salt NULL/0 means a zero salt. tern_suite_hkdf_expand writes out_len
+ * bytes (at most 255 * hash length). tern_suite_hkdf_expand_label adds
+ * the "tls13 " prefix to label (0..249 bytes, no zero byte) and expands
+ * with context (0..255 bytes; NULL with 0 for none) into out_len (at most
+ * 65535) bytes.
+ *
+ * Return TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED (suite),
+ * TERN_ERR_CRYPTO.
+ */
+int tern_suite_hkdf_extract(uint16_t suite, const uint8_t *salt,
+                            size_t salt_len, const uint8_t *ikm,
+                            size_t ikm_len, uint8_t *prk);
+int tern_suite_hkdf_expand(uint16_t suite, const uint8_t *prk, size_t prk_len,
+                           const uint8_t *info, size_t info_len, uint8_t *out,
+                           size_t out_len);
+int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
+                                 size_t secret_len, const uint8_t *label,
+                                 size_t label_len, const uint8_t *context,
+                                 size_t context_len, uint8_t *out,
+                                 size_t out_len);
+
 /* ------------------------------------------------------------------ */
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */
@@ -895,6 +924,23 @@ typedef struct tern_quic_key tern_quic_key;
 tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
                                  const uint8_t *secret, size_t secret_len);
 
+/**
+ * tern_quic_key_new_raw makes a key from key material the caller derived
+ * itself (a QUIC stack with its own key schedule, as ngtcp2 hands a raw
+ * AEAD key to its crypto backend; or a key that protects tokens): key
+ * and hp have the suite's key length (16 or 32), iv 12 bytes (NULL: zeros,
+ * for a key used only with the _nonce calls below). Without hp (NULL, 0)
+ * the key has no header protection: tern_quic_hp_mask, _protect,
+ * _unprotect and _peek_key_phase fail with TERN_ERR_STATE. A raw key has
+ * no version, so tern_quic_key_update refuses it. The contexts are
+ * prepared once here, as for tern_quic_key_new.
+ * Returns NULL on bad arguments (unknown suite, wrong lengths) or
+ * allocation failure.
+ */
+tern_quic_key *tern_quic_key_new_raw(uint16_t suite, const uint8_t *key,
+                                     size_t key_len, const uint8_t *iv,
+                                     const uint8_t *hp, size_t hp_len);
+
 /** tern_quic_key_free wipes and frees a key; NULL is accepted. */
 void tern_quic_key_free(tern_quic_key *key);
 
@@ -925,7 +971,8 @@ int tern_quic_peek_key_phase(tern_quic_key *key, const uint8_t *pkt,
  * 16-byte sample (AES-ECB for the AES suites, ChaCha20 for
  * ChaCha20-Poly1305; RFC 9001 §5.4.3/§5.4.4).
  *
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (a raw key
+ * without header protection), TERN_ERR_CRYPTO.
  */
 int tern_quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
                       uint8_t mask[5]);
@@ -951,6 +998,21 @@ int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
 int tern_quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
                    uint8_t *out);
+
+/**
+ * tern_quic_seal_nonce and tern_quic_open_nonce are tern_quic_seal and
+ * tern_quic_open with the AEAD nonce given by the caller (nonce_len must
+ * be 12) instead of computed from the key's IV and a packet number: for a
+ * QUIC stack that forms the nonce itself (ngtcp2 passes iv XOR pn to its
+ * encrypt and decrypt callbacks), and for keys of tern_quic_key_new_raw.
+ * Same outputs and results as tern_quic_seal / tern_quic_open.
+ */
+int tern_quic_seal_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out);
+int tern_quic_open_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out);
 
 /**
  * tern_quic_protect protects a whole packet in place. pkt[0..hdr_len)
