@@ -625,8 +625,13 @@ int tern_conn_set_server_name(tern_conn *c, const char *name);
 
 /**
  * tern_quic_set_transport_params sets our quic_transport_parameters
- * extension body (RFC 9000 §18), copied; must precede the handshake
- * (client) or the ClientHello's arrival (server).
+ * extension body (RFC 9000 §18), copied. A client sets them before its
+ * first tern_handshake (they go into the ClientHello). A server sets them
+ * before its EncryptedExtensions is written: before the ClientHello
+ * arrives, or once it was read, at the latest from the set_secret
+ * callback of its Handshake write secret (the client's parameters are
+ * then known, as a QUIC stack that settles the version from them needs;
+ * RFC 9368 §5).
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT, TERN_ERR_STATE.
  */
 int tern_quic_set_transport_params(tern_conn *c, const uint8_t *p, size_t n);
