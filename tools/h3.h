@@ -29,6 +29,9 @@ int h3_client_main(int argc, char **argv);
 #define H3_MAX_SCIDS 16
 #define H3_PKT_MAX 1452
 
+/* The QUIC versions the programs negotiate (v1). */
+extern const uint32_t h3_versions[1];
+
 /* One HTTP/3 request/response stream. */
 typedef struct h3stream {
   int64_t id;
@@ -94,6 +97,9 @@ void h3_random_cid(ngtcp2_cid *cid);
 
 /* The stateless reset secret of this process (random, made once). */
 const uint8_t *h3_static_secret(void);
+
+/* ngtcp2 settings both roles start from (time, windows, versions). */
+void h3_settings(ngtcp2_settings *settings);
 
 /* Fills the ngtcp2 callbacks both roles use. */
 void h3_quic_callbacks(ngtcp2_callbacks *cb, int server);

@@ -322,11 +322,8 @@ static cconn *connect_one(client *cl, int first) {
 
   h3_random_cid(&dcid);
   h3_random_cid(&scid);
-  ngtcp2_settings_default(&settings);
-  settings.initial_ts = h3_now();
+  h3_settings(&settings);
   settings.handshake_timeout = cl->timeout_ns;
-  settings.max_window = 24 * 1024 * 1024;
-  settings.max_stream_window = 16 * 1024 * 1024;
   ngtcp2_transport_params_default(&params);
   params.initial_max_data = 4 * 1024 * 1024;
   params.initial_max_stream_data_bidi_local = 2 * 1024 * 1024;
@@ -391,6 +388,8 @@ static void step(cconn *cc) {
       h3_describe(hc, line, sizeof line);
       cli_addr_string(&hc->remote, where, sizeof where);
       fprintf(stderr, "%s: connected to %s: %s\n", PROG, where, line);
+      if (ngtcp2_conn_get_remote_transport_params(hc->conn)->retry_scid_present)
+        fprintf(stderr, "%s: the server validated our address with a Retry\n", PROG);
     }
   }
   if (hc->handshake_done && hc->early_rejected && !cc->resent) {
@@ -575,6 +574,12 @@ int h3_client_main(int argc, char **argv) {
     return 2;
   }
   if (concurrency > total) concurrency = total;
+  if (cl.version != NGTCP2_PROTO_VER_V1) {
+    fprintf(stderr, "%s: QUIC version 0x%08x: only 0x00000001 (v1) is spoken here (RFC 9369's "
+            "v2 is not in ngtcp2 0.12, whose v2 draft tern does not implement)\n", PROG,
+            cl.version);
+    return 2;
+  }
   for (size_t i = 0; i < n_pos; i++) {
     if (parse_url(pos[i], &cl.urls[i]) != 0) {
       fprintf(stderr, "%s: not an https:// URL: %s\n", PROG, pos[i]);

@@ -7,6 +7,7 @@
 #include "h3.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,32 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+
+const uint32_t h3_versions[1] = {NGTCP2_PROTO_VER_V1};
+
+/* TERN_NGTCP2_LOG=1 prints ngtcp2's own log on stderr (debugging). */
+static void log_printf(void *user, const char *fmt, ...) {
+  va_list ap;
+  (void)user;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+void h3_settings(ngtcp2_settings *settings) {
+  ngtcp2_settings_default(settings);
+  settings->initial_ts = h3_now();
+  settings->max_window = 24 * 1024 * 1024;
+  settings->max_stream_window = 16 * 1024 * 1024;
+  /* tern speaks QUIC v1 and RFC 9369's v2; ngtcp2 0.12 knows v2 only as
+     its draft (0x709a50c4): offer and accept v1 alone (RFC 9368) */
+  settings->preferred_versions = (uint32_t *)h3_versions;
+  settings->preferred_versionslen = 1;
+  settings->other_versions = (uint32_t *)h3_versions;
+  settings->other_versionslen = 1;
+  if (getenv("TERN_NGTCP2_LOG")) settings->log_printf = log_printf;
+}
 
 uint64_t h3_now(void) {
   struct timespec ts;
@@ -89,9 +116,9 @@ static int recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint6
   nghttp3_ssize n;
   (void)offset;
   (void)stream_user;
-  /* a server's first request may come in 0-RTT, before the handshake */
-  if (hc->h3 == NULL && (!hc->role->server || h3_setup_http(hc) != 0))
-    return NGTCP2_ERR_CALLBACK_FAILURE;
+  /* stream data before our HTTP/3 session: a request in 0-RTT (server),
+     the server's control stream before the client's handshake is done */
+  if (hc->h3 == NULL && h3_setup_http(hc) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   n = nghttp3_conn_read_stream(hc->h3, id, data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
   if (n < 0) {
     set_error(hc, "HTTP/3: %s", nghttp3_strerror((int)n));

@@ -369,11 +369,8 @@ static void accept_conn(server *sv, const uint8_t *data, size_t len,
   hc->ref.user_data = hc;
 
   h3_random_cid(&scid);
-  ngtcp2_settings_default(&settings);
-  settings.initial_ts = h3_now();
+  h3_settings(&settings);
   settings.token = hd.token;
-  settings.max_window = 24 * 1024 * 1024;
-  settings.max_stream_window = 16 * 1024 * 1024;
   ngtcp2_transport_params_default(&params);
   params.initial_max_data = 1024 * 1024;
   params.initial_max_stream_data_bidi_remote = 256 * 1024;
@@ -423,6 +420,12 @@ static void on_datagram(server *sv, const uint8_t *data, size_t len,
     return;
   }
   if (rv != 0) return; /* not QUIC: drop */
+  /* ngtcp2 knows versions tern does not (its v2 draft): those too get
+     Version Negotiation, with v1 */
+  if ((data[0] & 0x80) && vc.version != 0 && vc.version != NGTCP2_PROTO_VER_V1) {
+    send_version_negotiation(sv, &vc, (const struct sockaddr *)from, from_len);
+    return;
+  }
   hc = find_conn(sv, vc.dcid, vc.dcidlen);
   if (hc == NULL) {
     if (data[0] & 0x80) accept_conn(sv, data, len, from, from_len);
@@ -442,6 +445,11 @@ static void reap(server *sv) {
     if (hc->failed) {
       sv->failed++;
       logf_conn(sv, hc, "connection failed: %s", hc->error);
+    } else if (!sv->quiet) {
+      char what[160];
+      snprintf(what, sizeof what, "closed: %llu request body bytes, %d key updates",
+               (unsigned long long)hc->bytes_in, hc->key_updates);
+      logf_conn(sv, hc, "%s", what);
     }
     *p = hc->next;
     sv->n_conns--;
