@@ -50,6 +50,8 @@ typedef struct h3stream {
   int status;
   uint64_t received;
   int complete;
+  uint8_t *saved;            /* the body, kept when several URLs share the output */
+  size_t saved_len, saved_cap;
 } h3stream;
 
 struct h3conn;
@@ -109,6 +111,9 @@ void h3_quic_callbacks(ngtcp2_callbacks *cb, int server);
  * control and QPACK streams. Returns 0, or -1 after setting hc->error.
  */
 int h3_setup_http(h3conn *hc);
+
+/* Frees every stream of the connection. */
+void h3_streams_free(h3conn *hc);
 
 /* A stream of the connection by ID, or NULL; h3_stream_new adds one. */
 h3stream *h3_stream_find(h3conn *hc, int64_t id);

@@ -207,7 +207,22 @@ static int h3_recv_data(nghttp3_conn *h3, int64_t id, const uint8_t *data, size_
   (void)h3;
   if (s) s->received += len;
   hc->bytes_in += len;
-  if (!cl->load_mode && cl->out && len && fwrite(data, 1, len, cl->out) != len) {
+  if (cl->load_mode || len == 0) {
+    /* counted only */
+  } else if (cl->n_urls > 1 && s) {
+    /* several bodies arrive interleaved: each is kept, and written whole
+       in the order of the URLs once the connection is done */
+    if (s->saved_len + len > s->saved_cap) {
+      size_t cap = s->saved_cap ? s->saved_cap : 65536;
+      uint8_t *nb;
+      while (cap < s->saved_len + len) cap *= 2;
+      if ((nb = realloc(s->saved, cap)) == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
+      s->saved = nb;
+      s->saved_cap = cap;
+    }
+    memcpy(s->saved + s->saved_len, data, len);
+    s->saved_len += len;
+  } else if (fwrite(data, 1, len, cl->out) != len) {
     fprintf(stderr, "%s: cannot write the body: %s\n", PROG, strerror(errno));
     return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
@@ -274,11 +289,7 @@ static int submit_requests(cconn *cc) {
    starts again and the requests go in 1-RTT. */
 static int resend_after_refusal(cconn *cc) {
   h3conn *hc = &cc->hc;
-  while (hc->streams) {
-    h3stream *s = hc->streams;
-    hc->streams = s->next;
-    free(s);
-  }
+  h3_streams_free(hc);
   if (hc->h3) nghttp3_conn_del(hc->h3);
   hc->h3 = NULL;
   cc->resent = 1;
@@ -429,6 +440,14 @@ static int finish(cconn *cc) {
       fprintf(stderr, "%s: GET %s: %d, %llu bytes%s\n", PROG, cl->urls[s->url].path, s->status,
               (unsigned long long)s->received, s->complete ? "" : " (incomplete)");
   }
+  if (cl->n_urls > 1 && !cl->load_mode)
+    for (size_t u = 0; u < cl->n_urls; u++)
+      for (h3stream *s = hc->streams; s; s = s->next)
+        if (s->url == (int)u && s->saved_len &&
+            fwrite(s->saved, 1, s->saved_len, cl->out) != s->saved_len) {
+          fprintf(stderr, "%s: cannot write the body: %s\n", PROG, strerror(errno));
+          ok = 0;
+        }
   if (cc->in_early && !cc->resent) cl->early_sent++;
   if (!cl->quiet && !cl->load_mode) {
     if (cc->in_early)

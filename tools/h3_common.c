@@ -93,7 +93,16 @@ h3stream *h3_stream_new(h3conn *hc, int64_t id) {
 static void stream_free(h3stream *s) {
   if (s->map) munmap(s->map, s->map_len);
   free(s->owned);
+  free(s->saved);
   free(s);
+}
+
+void h3_streams_free(h3conn *hc) {
+  while (hc->streams) {
+    h3stream *s = hc->streams;
+    hc->streams = s->next;
+    stream_free(s);
+  }
 }
 
 static void stream_remove(h3conn *hc, int64_t id) {
@@ -539,11 +548,7 @@ int h3_timeout_ms(const h3conn *hc, int cap_ms) {
 
 void h3_free(h3conn *hc) {
   if (hc == NULL) return;
-  while (hc->streams) {
-    h3stream *s = hc->streams;
-    hc->streams = s->next;
-    stream_free(s);
-  }
+  h3_streams_free(hc);
   if (hc->h3) nghttp3_conn_del(hc->h3);
   if (hc->conn) ngtcp2_conn_del(hc->conn);
   tern_conn_free(hc->tls);
