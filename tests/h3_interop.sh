@@ -261,5 +261,11 @@ check "tern's handshake failed with no_application_protocol, the server went on"
   'connection failed: TLS handshake failed: alert no_application_protocol \(120\)'
 check "tern over IPv6" ts6.log '\[::1\]:[0-9]+ handshake: QUIC version 0x00000001'
 
+# under ASan/UBSan (the sanitizer build), any report in any tern output fails
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.out 2>/dev/null >san.txt; then
+  bad "sanitizer reports in $(tr '\n' ' ' <san.txt)"; for f in $(cat san.txt); do show "$f"; done
+else
+  ok "no sanitizer report in any program's output"
+fi
 echo "h3-interop: $PASSED passed, $FAILED failed"
 [ $FAILED -eq 0 ]

@@ -147,5 +147,11 @@ nhs=$(cut -f4 nokeys.txt | tr ',' '\n' | grep -cxE '8|11|15|20')
 grep -qaF -- "$MARKER" cap.pcapng && bad "the marker is in the capture in clear" ||
   ok "the marker is not in the capture in clear"
 
+# under ASan/UBSan (the sanitizer build), any report in any tern output fails
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.out 2>/dev/null >san.txt; then
+  bad "sanitizer reports in $(tr '\n' ' ' <san.txt)"; for f in $(cat san.txt); do show "$f"; done
+else
+  ok "no sanitizer report in any program's output"
+fi
 echo "h3-keylog-tshark: $PASSED passed, $FAILED failed"
 [ $FAILED -eq 0 ]

@@ -118,5 +118,11 @@ for d in c2s s2c; do
 done
 check "server: 32 connections, none failed" server.log ': 32 connections \(32 handshakes, [0-9]+ resumed, 0 failed\)'
 
+# under ASan/UBSan (the sanitizer build), any report in any tern output fails
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.out 2>/dev/null >san.txt; then
+  bad "sanitizer reports in $(tr '\n' ' ' <san.txt)"; for f in $(cat san.txt); do show "$f"; done
+else
+  ok "no sanitizer report in any program's output"
+fi
 echo "h3-lossy: $PASSED passed, $FAILED failed"
 [ $FAILED -eq 0 ]
