@@ -1,8 +1,11 @@
 #!/bin/sh
-# h3_lossy.sh TERN - tern h3-client -> tern h3-server over UDP loopback
+# h3_lossy.sh TERN BADPEER - tern h3-client -> tern h3-server over UDP loopback
 # through tests/udp_relay.py, which drops, duplicates and reorders a share
 # of the datagrams each way (and always drops the first of each
 # direction, so the handshake has to recover):
+#   0. first, tests/h3_badpeer.c sends the server garbage datagrams and an
+#      Initial with garbage CRYPTO data: the server answers the latter
+#      with CRYPTO_ERROR and stays up for everything below;
 #   1. one connection, four URLs: 3 MB with a key update plus three small
 #      files, every body compared byte for byte, a session stored;
 #   2. a resumed connection with its request in 0-RTT;
@@ -12,8 +15,10 @@
 # Needs python3 (for the relay); it is part of the build's requirements.
 set -u
 
-TERN=${1:?usage: h3_lossy.sh path/to/tern}
+TERN=${1:?usage: h3_lossy.sh path/to/tern path/to/h3_badpeer}
+BADPEER=${2:?usage: h3_lossy.sh path/to/tern path/to/h3_badpeer}
 case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
+case $BADPEER in /*) ;; *) BADPEER=$(pwd)/$BADPEER ;; esac
 RELAY=$(cd "$(dirname "$0")" && pwd)/udp_relay.py
 "$TERN" h3-client --help 2>&1 | grep -q session-file ||
   { echo "FAIL: this tern was built without HTTP/3"; exit 1; }
@@ -66,6 +71,15 @@ SPID=$!
 PIDS="$PIDS $SPID"
 wait_line server.log "listening on" || { bad "tern h3-server did not start"; show server.log; exit 1; }
 SPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' server.log)
+# 0. a hostile peer first
+"$BADPEER" "$SPORT" >bad.out 2>&1
+rc=$?
+show bad.out
+[ $rc -eq 0 ] && ok "garbage CRYPTO data: the server closed that connection with a CRYPTO_ERROR" ||
+  bad "the hostile peer got no CRYPTO_ERROR (exit $rc)"
+check "the server names the alert" server.log 'connection failed: TLS handshake failed: alert [a-z_]+ \([0-9]+\)'
+kill -0 "$SPID" 2>/dev/null && ok "the server is still up" || { bad "the server died"; show server.log; exit 1; }
+
 python3 "$RELAY" --server "$SPORT" --drop 0.05 --dup 0.03 --reorder 0.05 --seed 7 \
   --stats relay.stats >relay.log 2>&1 &
 RPID=$!
@@ -116,7 +130,8 @@ for d in c2s s2c; do
     bad "$d: the relay did not impair enough ($line)"
   fi
 done
-check "server: 32 connections, none failed" server.log ': 32 connections \(32 handshakes, [0-9]+ resumed, 0 failed\)'
+check "server: 33 connections, 32 handshakes, only the hostile one failed" server.log \
+  ': 33 connections \(32 handshakes, [0-9]+ resumed, 1 failed\)'
 
 # under ASan/UBSan (the sanitizer build), any report in any tern output fails
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.out 2>/dev/null >san.txt; then
