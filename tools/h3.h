@@ -152,6 +152,10 @@ struct cli_opt;
 int h3_parse(const char *prog, int argc, char **argv, const struct cli_opt *opts,
              const char **pos, size_t max_pos, size_t *n_pos, int *quiet);
 
+/* One datagram per sendmsg from now on (no UDP GSO): what a capture on
+   loopback needs to see the datagrams the peer receives. */
+void h3_disable_gso(void);
+
 /* Sends one datagram to the connection's peer (errors are the kernel's:
    a lost datagram is QUIC's to recover). */
 void h3_send(h3conn *hc, const uint8_t *data, size_t len);

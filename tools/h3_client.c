@@ -546,13 +546,14 @@ static void usage(void) {
           "  --timeout SECONDS    handshake and idle timeout (10)\n"
           "  --load N             N connections of one request each (the first URL)\n"
           "  --concurrency C      at most C of them at once (8)\n"
+          "  --no-gso             one datagram per send (no UDP GSO; for captures on lo)\n"
           "  -q, --quiet          print only errors (and the --load summary)\n");
 }
 
 int h3_client_main(int argc, char **argv) {
   const char *ca = NULL, *output = NULL, *session = NULL, *keylog = NULL, *alpn = "h3",
              *version = NULL, *timeout = NULL, *load = NULL, *conc = NULL;
-  int insecure = 0, key_update = 0, no_early = 0, quiet = 0;
+  int insecure = 0, key_update = 0, no_early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"ca", &ca, NULL},
       {"output", &output, NULL},
@@ -567,6 +568,7 @@ int h3_client_main(int argc, char **argv) {
       {"key-update", NULL, &key_update},
       {"no-early-data", NULL, &no_early},
       {"quiet", NULL, &quiet},
+      {"no-gso", NULL, &no_gso},
       {NULL, NULL, NULL},
   };
   const char *pos[MAX_URLS];
@@ -579,6 +581,7 @@ int h3_client_main(int argc, char **argv) {
     return rc > 0 ? 0 : 2;
   }
   memset(&cl, 0, sizeof cl);
+  if (no_gso) h3_disable_gso();
   cl.quiet = quiet;
   cl.key_update = key_update;
   cl.no_early = no_early;

@@ -11,7 +11,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -379,16 +382,59 @@ int h3_setup_http(h3conn *hc) {
 /* Packets                                                             */
 /* ------------------------------------------------------------------ */
 
-void h3_send(h3conn *hc, const uint8_t *data, size_t len) {
-  for (int tries = 0; tries < 50; tries++) {
-    ssize_t n = sendto(hc->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&hc->remote,
-                       hc->remote_len);
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
-    /* the socket buffer is full: wait a little rather than lose it */
-    struct pollfd pfd = {hc->fd, POLLOUT, 0};
-    poll(&pfd, 1, 10);
+/*
+ * send_batch sends len bytes that hold datagrams of seg bytes each (the
+ * last may be shorter) in one sendmsg with UDP GSO (UDP_SEGMENT) when
+ * there are several; where the kernel refuses GSO they go one by one.
+ * A full socket buffer is waited on briefly rather than dropped.
+ */
+static int gso_broken;
+
+void h3_disable_gso(void) { gso_broken = 1; }
+
+static void send_batch(h3conn *hc, const uint8_t *data, size_t len, size_t seg) {
+  for (int tries = 0; tries < 200; tries++) {
+    struct iovec iov = {(void *)data, len};
+    struct msghdr msg = {0};
+    union {
+      char buf[CMSG_SPACE(sizeof(uint16_t))];
+      struct cmsghdr align;
+    } ctrl;
+    ssize_t n;
+    msg.msg_name = &hc->remote;
+    msg.msg_namelen = hc->remote_len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (len > seg) {
+      struct cmsghdr *cm;
+      uint16_t s16 = (uint16_t)seg;
+      memset(&ctrl, 0, sizeof ctrl);
+      msg.msg_control = ctrl.buf;
+      msg.msg_controllen = sizeof ctrl.buf;
+      cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof s16);
+      memcpy(CMSG_DATA(cm), &s16, sizeof s16);
+    }
+    n = sendmsg(hc->fd, &msg, MSG_DONTWAIT);
+    if (n >= 0) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      struct pollfd pfd = {hc->fd, POLLOUT, 0};
+      poll(&pfd, 1, 1);
+      continue;
+    }
+    if (len > seg && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+      /* no GSO here: one datagram at a time from now on */
+      gso_broken = 1;
+      for (size_t off = 0; off < len; off += seg)
+        send_batch(hc, data + off, len - off < seg ? len - off : seg, seg);
+    }
+    return;
   }
 }
+
+void h3_send(h3conn *hc, const uint8_t *data, size_t len) { send_batch(hc, data, len, len); }
 
 /* Sends CONNECTION_CLOSE with ccerr and marks the connection closed. */
 static void close_with(h3conn *hc, const ngtcp2_connection_close_error *ccerr) {
@@ -471,14 +517,33 @@ int h3_read(h3conn *hc, const uint8_t *data, size_t len) {
   return fail(hc, rv);
 }
 
+/* Datagrams sent in one GSO batch at most. */
+#define H3_BATCH 32
+
+/* Sends what a batch holds and empties it. */
+#define FLUSH_BATCH()                                                      \
+  do {                                                                     \
+    if (blen) send_batch(hc, batch, blen, seg);                            \
+    blen = 0;                                                              \
+  } while (0)
+
+/*
+ * h3_write: packets from ngtcp2 (with the HTTP/3 stream data nghttp3 has
+ * for them) until it has nothing more to send now. Consecutive packets
+ * of the size of the first go out together (UDP GSO): a shorter one ends
+ * a batch.
+ */
 int h3_write(h3conn *hc) {
-  uint8_t buf[H3_PKT_MAX];
+  static uint8_t batch[H3_BATCH * H3_PKT_MAX];
+  size_t blen = 0, seg = 0;
   ngtcp2_path_storage ps;
   ngtcp2_tstamp ts = h3_now();
+  int rc = 0;
 
   if (hc->closed) return -1;
   ngtcp2_path_storage_zero(&ps);
   for (;;) {
+    uint8_t *buf = batch + blen;
     int64_t stream_id = -1;
     int fin = 0;
     nghttp3_vec vec[16];
@@ -490,11 +555,13 @@ int h3_write(h3conn *hc) {
       nvec = nghttp3_conn_writev_stream(hc->h3, &stream_id, &fin, vec, 16);
       if (nvec < 0) {
         set_error(hc, "HTTP/3: %s", nghttp3_strerror((int)nvec));
-        return fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+        FLUSH_BATCH();
+        rc = fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+        goto out;
       }
     }
     if (fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-    n = ngtcp2_conn_writev_stream(hc->conn, &ps.path, NULL, buf, sizeof buf, &ndatalen, flags,
+    n = ngtcp2_conn_writev_stream(hc->conn, &ps.path, NULL, buf, H3_PKT_MAX, &ndatalen, flags,
                                   stream_id, (const ngtcp2_vec *)vec, (size_t)nvec, ts);
     if (n < 0) {
       switch (n) {
@@ -505,21 +572,35 @@ int h3_write(h3conn *hc) {
         nghttp3_conn_shutdown_stream_write(hc->h3, stream_id);
         continue;
       case NGTCP2_ERR_WRITE_MORE:
-        if (nghttp3_conn_add_write_offset(hc->h3, stream_id, (size_t)ndatalen) != 0)
-          return fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+        if (nghttp3_conn_add_write_offset(hc->h3, stream_id, (size_t)ndatalen) != 0) {
+          FLUSH_BATCH();
+          rc = fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+          goto out;
+        }
         continue;
       default:
-        return fail(hc, (int)n);
+        FLUSH_BATCH();
+        rc = fail(hc, (int)n);
+        goto out;
       }
     }
-    if (ndatalen >= 0 && nghttp3_conn_add_write_offset(hc->h3, stream_id, (size_t)ndatalen) != 0)
-      return fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+    if (ndatalen >= 0 && nghttp3_conn_add_write_offset(hc->h3, stream_id, (size_t)ndatalen) != 0) {
+      FLUSH_BATCH();
+      rc = fail(hc, NGTCP2_ERR_CALLBACK_FAILURE);
+      goto out;
+    }
     if (n == 0) {
       ngtcp2_conn_update_pkt_tx_time(hc->conn, ts);
-      return 0;
+      goto out;
     }
-    h3_send(hc, buf, (size_t)n);
+    if (blen == 0) seg = (size_t)n;
+    blen += (size_t)n;
+    /* a shorter packet ends the batch, as does a full one */
+    if ((size_t)n < seg || blen + H3_PKT_MAX > sizeof batch || gso_broken) FLUSH_BATCH();
   }
+out:
+  FLUSH_BATCH();
+  return rc;
 }
 
 int h3_expire(h3conn *hc) {

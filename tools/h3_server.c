@@ -13,6 +13,7 @@
  * with Retry (tokens of the backend, 10 s); every connection gets a
  * NEW_TOKEN token (1 h). An unknown version gets Version Negotiation.
  */
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "h3.h"
 
 #include <arpa/inet.h>
@@ -117,7 +118,7 @@ static int file_body(server *sv, h3stream *s, int *is_html) {
     return 404;
   }
   if (st.st_size > 0) {
-    s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (s->map == MAP_FAILED) {
       s->map = NULL;
       close(fd);
@@ -403,7 +404,7 @@ static void accept_conn(server *sv, const uint8_t *data, size_t len,
   sv->conns = hc;
   sv->n_conns++;
   sv->connections++;
-  if (h3_read(hc, data, len) == 0) h3_write(hc);
+  h3_read(hc, data, len); /* the loop writes once the socket is drained */
   return;
 fail:
   fprintf(stderr, "%s: cannot make a connection\n", PROG);
@@ -431,7 +432,7 @@ static void on_datagram(server *sv, const uint8_t *data, size_t len,
     if (data[0] & 0x80) accept_conn(sv, data, len, from, from_len);
     return;
   }
-  if (h3_read(hc, data, len) == 0) h3_write(hc);
+  h3_read(hc, data, len); /* the loop writes once the socket is drained */
 }
 
 /* Drops the connections that ended, reporting the failed ones. */
@@ -502,6 +503,7 @@ static void usage(void) {
           "  --retry           validate client addresses with Retry\n"
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
+          "  --no-gso          one datagram per send (no UDP GSO; for captures on lo)\n"
           "  -q, --quiet       print nothing but errors\n"
           "Pages: any file under DIR; /tern (and / without index.html) shows what\n"
           "the connection negotiated. Stops on SIGINT/SIGTERM with a summary.\n");
@@ -510,12 +512,12 @@ static void usage(void) {
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
              *alpn = "h3", *keylog = NULL;
-  int retry = 0, early = 0, quiet = 0;
+  int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", &cert, NULL},     {"key", &key, NULL},       {"addr", &addr, NULL},
       {"port", &port, NULL},     {"dir", &dir, NULL},       {"alpn", &alpn, NULL},
       {"keylog", &keylog, NULL}, {"retry", NULL, &retry},   {"early-data", NULL, &early},
-      {"quiet", NULL, &quiet},   {NULL, NULL, NULL},
+      {"quiet", NULL, &quiet},   {"no-gso", NULL, &no_gso}, {NULL, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
@@ -532,6 +534,7 @@ int h3_server_main(int argc, char **argv) {
     return 2;
   }
   memset(&sv, 0, sizeof sv);
+  if (no_gso) h3_disable_gso();
   sv.dir = dir;
   sv.retry = retry;
   sv.quiet = quiet;
