@@ -106,6 +106,35 @@ size_t tern_supported_suites(uint16_t *out, size_t cap);
 size_t tern_supported_groups(uint16_t *out, size_t cap);
 size_t tern_supported_signature_schemes(uint16_t *out, size_t cap);
 
+/**
+ * HKDF (RFC 5869) and TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1) with the
+ * hash of a cipher suite (SHA-256, or SHA-384 for
+ * TLS_AES_256_GCM_SHA384), for a QUIC stack's own derivations (stateless
+ * reset tokens, token keys; ngtcp2's ngtcp2_crypto_hkdf_* in the ngtcp2
+ * backend).
+ *
+ * tern_suite_hkdf_extract writes the hash length (32 or 48) of PRK to prk;
+ * salt NULL/0 means a zero salt. tern_suite_hkdf_expand writes out_len
+ * bytes (at most 255 * hash length). tern_suite_hkdf_expand_label adds
+ * the "tls13 " prefix to label (0..249 bytes, no zero byte) and expands
+ * with context (0..255 bytes; NULL with 0 for none) into out_len (at most
+ * 65535) bytes.
+ *
+ * Return TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED (suite),
+ * TERN_ERR_CRYPTO.
+ */
+int tern_suite_hkdf_extract(uint16_t suite, const uint8_t *salt,
+                            size_t salt_len, const uint8_t *ikm,
+                            size_t ikm_len, uint8_t *prk);
+int tern_suite_hkdf_expand(uint16_t suite, const uint8_t *prk, size_t prk_len,
+                           const uint8_t *info, size_t info_len, uint8_t *out,
+                           size_t out_len);
+int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
+                                 size_t secret_len, const uint8_t *label,
+                                 size_t label_len, const uint8_t *context,
+                                 size_t context_len, uint8_t *out,
+                                 size_t out_len);
+
 /* ------------------------------------------------------------------ */
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */
@@ -649,8 +678,13 @@ int tern_conn_set_server_name(tern_conn *c, const char *name);
 
 /**
  * tern_quic_set_transport_params sets our quic_transport_parameters
- * extension body (RFC 9000 §18), copied; must precede the handshake
- * (client) or the ClientHello's arrival (server).
+ * extension body (RFC 9000 §18), copied. A client sets them before its
+ * first tern_handshake (they go into the ClientHello). A server sets them
+ * before its EncryptedExtensions is written: before the ClientHello
+ * arrives, or once it was read, at the latest from the set_secret
+ * callback of its Handshake write secret (the client's parameters are
+ * then known, as a QUIC stack that settles the version from them needs;
+ * RFC 9368 §5).
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_LIMIT, TERN_ERR_STATE.
  */
 int tern_quic_set_transport_params(tern_conn *c, const uint8_t *p, size_t n);
@@ -985,6 +1019,23 @@ typedef struct tern_quic_key tern_quic_key;
 tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
                                  const uint8_t *secret, size_t secret_len);
 
+/**
+ * tern_quic_key_new_raw makes a key from key material the caller derived
+ * itself (a QUIC stack with its own key schedule, as ngtcp2 hands a raw
+ * AEAD key to its crypto backend; or a key that protects tokens): key
+ * and hp have the suite's key length (16 or 32), iv 12 bytes (NULL: zeros,
+ * for a key used only with the _nonce calls below). Without hp (NULL, 0)
+ * the key has no header protection: tern_quic_hp_mask, _protect,
+ * _unprotect and _peek_key_phase fail with TERN_ERR_STATE. A raw key has
+ * no version, so tern_quic_key_update refuses it. The contexts are
+ * prepared once here, as for tern_quic_key_new.
+ * Returns NULL on bad arguments (unknown suite, wrong lengths) or
+ * allocation failure.
+ */
+tern_quic_key *tern_quic_key_new_raw(uint16_t suite, const uint8_t *key,
+                                     size_t key_len, const uint8_t *iv,
+                                     const uint8_t *hp, size_t hp_len);
+
 /** tern_quic_key_free wipes and frees a key; NULL is accepted. */
 void tern_quic_key_free(tern_quic_key *key);
 
@@ -1015,7 +1066,8 @@ int tern_quic_peek_key_phase(tern_quic_key *key, const uint8_t *pkt,
  * 16-byte sample (AES-ECB for the AES suites, GCM and CCM alike, ChaCha20 for
  * ChaCha20-Poly1305; RFC 9001 §5.4.3/§5.4.4).
  *
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (a raw key
+ * without header protection), TERN_ERR_CRYPTO.
  */
 int tern_quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
                       uint8_t mask[5]);
@@ -1041,6 +1093,21 @@ int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
 int tern_quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
                    uint8_t *out);
+
+/**
+ * tern_quic_seal_nonce and tern_quic_open_nonce are tern_quic_seal and
+ * tern_quic_open with the AEAD nonce given by the caller (nonce_len must
+ * be 12) instead of computed from the key's IV and a packet number: for a
+ * QUIC stack that forms the nonce itself (ngtcp2 passes iv XOR pn to its
+ * encrypt and decrypt callbacks), and for keys of tern_quic_key_new_raw.
+ * Same outputs and results as tern_quic_seal / tern_quic_open.
+ */
+int tern_quic_seal_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out);
+int tern_quic_open_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out);
 
 /**
  * tern_quic_protect protects a whole packet in place. pkt[0..hdr_len)

@@ -765,6 +765,52 @@ static void test_ffdhe_bad_client_share(const bad_share *b, const BIGNUM *p) {
   CHECK(!tern_conn_handshake_done(pr.s.conn));
   qpair_free(&pr);
   free(ch);
+}
+
+/* A server that sets its transport parameters late, from the set_secret
+   callback of its Handshake write secret (as the ngtcp2 backend does once
+   the client's parameters settled the version): the client gets them;
+   once EncryptedExtensions is written they can no longer change. */
+static int late_tp_calls, late_tp_after;
+static int late_tp_secret(tern_conn *c, tern_level level, tern_direction dir, uint16_t suite,
+                          const uint8_t *secret, size_t len) {
+  if (level == TERN_LEVEL_HANDSHAKE && dir == TERN_WRITE) {
+    const uint8_t *peer;
+    size_t peer_len;
+    late_tp_calls++;
+    /* the client's parameters are known by now */
+    CHECK_EQ_INT(tern_quic_peer_transport_params(c, &peer, &peer_len), TERN_OK);
+    CHECK(peer_len == sizeof client_tp && memcmp(peer, client_tp, peer_len) == 0);
+    CHECK_EQ_INT(tern_quic_set_transport_params(c, server_tp, sizeof server_tp), TERN_OK);
+  }
+  if (level == TERN_LEVEL_APPLICATION && dir == TERN_WRITE)
+    late_tp_after = tern_quic_set_transport_params(c, server_tp, 2);
+  return qpair_callbacks.set_secret(c, level, dir, suite, secret, len);
+}
+
+static void test_late_server_tp(void) {
+  static const tern_quic_callbacks cb = {late_tp_secret, NULL};
+  tern_quic_callbacks both = cb;
+  tern_config *scfg = server_config(&pkis[PKI_KEY_P256]), *ccfg = client_config();
+  static const uint8_t placeholder[] = {0x0f, 0x00};
+  qpair p;
+  const uint8_t *got;
+  size_t got_len;
+  both.send_data = qpair_callbacks.send_data;
+  CHECK_EQ_INT(qpair_init(&p, ccfg, scfg, client_tp, sizeof client_tp, placeholder,
+                          sizeof placeholder), 0);
+  /* the server again, with the late-setting callbacks and no parameters yet */
+  tern_conn_free(p.s.conn);
+  p.s.conn = tern_conn_new_quic(scfg, &both, &p.s);
+  CHECK_EQ_INT(qpair_run(&p), TERN_OK);
+  CHECK_EQ_INT(late_tp_calls, 1);
+  CHECK_EQ_INT(tern_quic_peer_transport_params(p.c.conn, &got, &got_len), TERN_OK);
+  CHECK(got_len == sizeof server_tp && memcmp(got, server_tp, got_len) == 0);
+  CHECK_EQ_INT(late_tp_after, TERN_ERR_STATE);
+  CHECK_EQ_INT(tern_quic_set_transport_params(p.s.conn, server_tp, 2), TERN_ERR_STATE);
+  /* a client cannot once its ClientHello is out */
+  CHECK_EQ_INT(tern_quic_set_transport_params(p.c.conn, client_tp, 2), TERN_ERR_STATE);
+  qpair_free(&p);
   tern_config_free(scfg);
   tern_config_free(ccfg);
 }
@@ -913,6 +959,7 @@ static void test_ccm8_never_in_quic(void) {
   tern_config_free(scfg);
 }
 
+
 int main(void) {
   for (int kt = 0; kt < PKI_KEY_TYPES; kt++)
     if (pki_make(&pkis[kt], (pki_key_type)kt, "localhost", kt == PKI_KEY_P256, PKI_VALID_NOW) != 0) {
@@ -935,6 +982,7 @@ int main(void) {
   test_ffdhe_defaults();
   test_ffdhe_bad_shares();
   test_ccm8_never_in_quic();
+  test_late_server_tp();
 
   X509_STORE_free(trust);
   for (int kt = 0; kt < PKI_KEY_TYPES; kt++) pki_free(&pkis[kt]);

@@ -20,6 +20,9 @@
 
 #include "cli.h"
 #include "demo.h"
+#ifdef TERN_HAVE_H3
+#include "h3.h"
+#endif
 
 static void hex(const char *label, const uint8_t *p, size_t n) {
   printf("    %-22s ", label);
@@ -205,6 +208,10 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "demo") == 0) return demo();
   if (argc >= 2 && strcmp(argv[1], "client") == 0) return cli_client_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "server") == 0) return cli_server_main(argc - 1, argv + 1);
+#ifdef TERN_HAVE_H3
+  if (argc >= 2 && strcmp(argv[1], "h3-server") == 0) return h3_server_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "h3-client") == 0) return h3_client_main(argc - 1, argv + 1);
+#endif
   fprintf(stderr, "usage: tern demo\n"
                   "       tern client HOST[:PORT] [options]   (tern client --help)\n"
                   "       tern server --cert FILE --key FILE [options]   (tern server --help)\n");

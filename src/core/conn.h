@@ -229,6 +229,7 @@ struct tern_conn {
   uint8_t *tp;
   size_t tp_len;
   int tp_set;
+  int tp_sent;           /* server: EncryptedExtensions carried them */
   uint8_t *peer_tp;
   size_t peer_tp_len;
   int peer_tp_seen;

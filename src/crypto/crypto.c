@@ -364,3 +364,58 @@ int tern_transcript_dup(tern_transcript *dst, const tern_transcript *src) {
   }
   return TERN_OK;
 }
+
+/* ------------------------------------------------------------------ */
+/* Public HKDF, by cipher suite (tern.h)                               */
+/* ------------------------------------------------------------------ */
+
+/* suite_hash: the hash of a supported suite, with libcrypto ready. */
+static const tern_hash *suite_hash(uint16_t suite) {
+  const tern_suite *s = tern_suite_get(suite);
+  if (s == NULL || tern_crypto_init() != TERN_OK) return NULL;
+  return s->hash;
+}
+
+/* tern_suite_hkdf_extract: see tern.h. */
+int tern_suite_hkdf_extract(uint16_t suite, const uint8_t *salt,
+                            size_t salt_len, const uint8_t *ikm,
+                            size_t ikm_len, uint8_t *prk) {
+  const tern_hash *h = suite_hash(suite);
+  if (h == NULL) return TERN_ERR_UNSUPPORTED;
+  if (salt == NULL && salt_len != 0) return TERN_ERR_INVALID_ARG;
+  return tern_hkdf_extract(h, salt, salt_len, ikm, ikm_len, prk);
+}
+
+/* tern_suite_hkdf_expand: see tern.h. */
+int tern_suite_hkdf_expand(uint16_t suite, const uint8_t *prk, size_t prk_len,
+                           const uint8_t *info, size_t info_len, uint8_t *out,
+                           size_t out_len) {
+  const tern_hash *h = suite_hash(suite);
+  if (h == NULL) return TERN_ERR_UNSUPPORTED;
+  return tern_hkdf_expand(h, prk, prk_len, info, info_len, out, out_len);
+}
+
+/*
+ * tern_suite_hkdf_expand_label: see tern.h. The label arrives as bytes
+ * with a length; the internal form takes a C string, so it is copied
+ * (labels are at most 249 bytes) and may not hold a zero byte.
+ */
+int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
+                                 size_t secret_len, const uint8_t *label,
+                                 size_t label_len, const uint8_t *context,
+                                 size_t context_len, uint8_t *out,
+                                 size_t out_len) {
+  char text[250];
+  const tern_hash *h = suite_hash(suite);
+  if (h == NULL) return TERN_ERR_UNSUPPORTED;
+  if (secret == NULL || out == NULL || (label == NULL && label_len != 0) ||
+      label_len > 249 || (context == NULL && context_len != 0))
+    return TERN_ERR_INVALID_ARG;
+  if (label_len != 0) {
+    if (memchr(label, 0, label_len) != NULL) return TERN_ERR_INVALID_ARG;
+    memcpy(text, label, label_len);
+  }
+  text[label_len] = '\0';
+  return tern_hkdf_expand_label(h, secret, secret_len, text, context,
+                                context_len, out, out_len);
+}

@@ -255,6 +255,44 @@ static EVP_CIPHER_CTX *quic_aead_ctx_new(const tern_suite *s, const uint8_t *key
 }
 
 /*
+ * quic_key_make keys the seal, open and (when hp_key is not NULL) header
+ * protection contexts of a new key from key material. The caller wipes
+ * the material.
+ */
+static tern_quic_key *quic_key_make(uint32_t version, const tern_suite *s,
+                                    const uint8_t *aead_key,
+                                    const uint8_t iv[12],
+                                    const uint8_t *hp_key) {
+  const EVP_CIPHER *hpc;
+  tern_quic_key *k;
+
+  if (!s->quic || s->iv_len != 12 || s->tag_len != TERN_QUIC_TAG_LEN) return NULL;
+  hpc = tern_crypto_hp_cipher(s->aead);
+  if (hpc == NULL) return NULL;
+  k = OPENSSL_zalloc(sizeof *k);
+  if (k == NULL) return NULL;
+  k->suite = s;
+  k->version = version;
+  k->hp_chacha = s->aead == TERN_AEAD_CHACHA20_POLY1305;
+  if (iv != NULL) memcpy(k->iv, iv, 12);
+  k->seal_ctx = quic_aead_ctx_new(s, aead_key, 1);
+  k->open_ctx = quic_aead_ctx_new(s, aead_key, 0);
+  if (k->seal_ctx == NULL || k->open_ctx == NULL) goto fail;
+  if (hp_key != NULL) {
+    k->hp_ctx = EVP_CIPHER_CTX_new();
+    if (k->hp_ctx == NULL ||
+        !EVP_EncryptInit_ex(k->hp_ctx, hpc, NULL, hp_key, NULL))
+      goto fail;
+    if (!k->hp_chacha && !EVP_CIPHER_CTX_set_padding(k->hp_ctx, 0)) goto fail;
+  }
+  return k;
+
+fail:
+  tern_quic_key_free(k);
+  return NULL;
+}
+
+/*
  * tern_quic_key_new derives key, IV and HP key from the traffic secret and
  * prepares the seal, open and header protection contexts once. The
  * derived key material lives only in fixed local arrays that are wiped
@@ -262,47 +300,38 @@ static EVP_CIPHER_CTX *quic_aead_ctx_new(const tern_suite *s, const uint8_t *key
  */
 tern_quic_key *tern_quic_key_new(uint32_t version, uint16_t suite,
                                  const uint8_t *secret, size_t secret_len) {
-  uint8_t aead_key[32], hp_key[32];
+  uint8_t aead_key[32], hp_key[32], iv[12];
   const quic_version *v;
   const tern_suite *s;
   tern_quic_key *k = NULL;
-  const EVP_CIPHER *hpc;
 
   /* quic_params_get refuses TLS_AES_128_CCM_8_SHA256 (RFC 9001 §5.3) */
   if (quic_params_get(version, suite, secret, secret_len, &v, &s) != TERN_OK)
     return NULL;
-  if (s->key_len > sizeof aead_key || s->iv_len != 12 ||
-      s->tag_len != TERN_QUIC_TAG_LEN)
-    return NULL;
-  hpc = tern_crypto_hp_cipher(s->aead);
-  if (hpc == NULL) return NULL;
-
-  k = OPENSSL_zalloc(sizeof *k);
-  if (k == NULL) return NULL;
-  k->suite = s;
-  k->version = version;
-  k->hp_chacha = s->aead == TERN_AEAD_CHACHA20_POLY1305;
-  if (quic_expand_keys(v, s, secret, secret_len, aead_key, k->iv, hp_key) !=
+  if (s->key_len > sizeof aead_key) return NULL;
+  if (quic_expand_keys(v, s, secret, secret_len, aead_key, iv, hp_key) ==
       TERN_OK)
-    goto fail;
-
-  k->seal_ctx = quic_aead_ctx_new(s, aead_key, 1);
-  k->open_ctx = quic_aead_ctx_new(s, aead_key, 0);
-  k->hp_ctx = EVP_CIPHER_CTX_new();
-  if (k->seal_ctx == NULL || k->open_ctx == NULL || k->hp_ctx == NULL)
-    goto fail;
-  if (!EVP_EncryptInit_ex(k->hp_ctx, hpc, NULL, hp_key, NULL)) goto fail;
-  if (!k->hp_chacha && !EVP_CIPHER_CTX_set_padding(k->hp_ctx, 0)) goto fail;
-
+    k = quic_key_make(version, s, aead_key, iv, hp_key);
   OPENSSL_cleanse(aead_key, sizeof aead_key);
   OPENSSL_cleanse(hp_key, sizeof hp_key);
+  OPENSSL_cleanse(iv, sizeof iv);
   return k;
+}
 
-fail:
-  OPENSSL_cleanse(aead_key, sizeof aead_key);
-  OPENSSL_cleanse(hp_key, sizeof hp_key);
-  tern_quic_key_free(k);
-  return NULL;
+/*
+ * tern_quic_key_new_raw: a key from material the caller derived (a QUIC
+ * stack with its own key schedule, or a token key). It has no version, so
+ * it cannot be updated; without hp it has no header protection.
+ */
+tern_quic_key *tern_quic_key_new_raw(uint16_t suite, const uint8_t *key,
+                                     size_t key_len, const uint8_t *iv,
+                                     const uint8_t *hp, size_t hp_len) {
+  const tern_suite *s = tern_suite_get(suite);
+  if (s == NULL || key == NULL || key_len != s->key_len ||
+      (hp != NULL && hp_len != s->key_len) || (hp == NULL && hp_len != 0))
+    return NULL;
+  if (tern_crypto_init() != TERN_OK) return NULL;
+  return quic_key_make(0, s, key, iv, hp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,6 +361,7 @@ static int quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
   uint8_t block[16];
   int outl;
 
+  if (key->hp_ctx == NULL) return TERN_ERR_STATE; /* a raw key without hp */
   if (key->hp_chacha) {
     if (!EVP_EncryptInit_ex(key->hp_ctx, NULL, NULL, NULL, sample) ||
         !EVP_EncryptUpdate(key->hp_ctx, mask, &outl, zeros, 5) || outl != 5)
@@ -354,6 +384,15 @@ int tern_quic_hp_mask(tern_quic_key *key, const uint8_t sample[16],
   return rc;
 }
 
+/* quic_seal_args_ok: the argument checks of both seal entry points. */
+static int quic_seal_args_ok(const tern_quic_key *key, const uint8_t *ad,
+                             size_t ad_len, const uint8_t *in, size_t in_len,
+                             const uint8_t *out) {
+  return key != NULL && out != NULL && (ad != NULL || ad_len == 0) &&
+         (in != NULL || in_len == 0) && ad_len <= INT_MAX &&
+         in_len <= (size_t)INT_MAX - TERN_QUIC_TAG_LEN;
+}
+
 /*
  * tern_quic_seal: AEAD encryption with nonce = iv ^ pn and the header as
  * associated data; ciphertext then tag into out (out may equal in). The
@@ -363,26 +402,40 @@ int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
                    uint8_t *out) {
   uint8_t nonce[12];
-
-  if (key == NULL || out == NULL || (ad == NULL && ad_len != 0) ||
-      (in == NULL && in_len != 0) || ad_len > INT_MAX ||
-      in_len > (size_t)INT_MAX - TERN_QUIC_TAG_LEN)
+  if (!quic_seal_args_ok(key, ad, ad_len, in, in_len, out))
     return TERN_ERR_INVALID_ARG;
   quic_nonce(key, pn, nonce);
   return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
 }
 
+/* tern_quic_seal_nonce: the same with the caller's 12-byte nonce. */
+int tern_quic_seal_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out) {
+  if (!quic_seal_args_ok(key, ad, ad_len, in, in_len, out) || nonce == NULL ||
+      nonce_len != 12)
+    return TERN_ERR_INVALID_ARG;
+  return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
+}
+
 /*
- * quic_open is tern_quic_open without argument checks. The tag is handed
- * to the AEAD and checked by libcrypto; nothing is compared by hand. On
- * failure the plaintext written so far is wiped.
+ * quic_open is the AEAD decryption both open entry points share, without
+ * argument checks. The tag is handed to the AEAD and checked by
+ * libcrypto; nothing is compared by hand. On failure the plaintext written
+ * so far is wiped.
  */
-static int quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
-                     size_t ad_len, const uint8_t *in, size_t in_len,
-                     uint8_t *out) {
-  uint8_t nonce[12];
-  quic_nonce(key, pn, nonce);
+static int quic_open(tern_quic_key *key, const uint8_t nonce[12], const uint8_t *ad,
+                     size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) {
   return tern_aead_open(key->open_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
+}
+
+/* quic_open_args_ok: the argument checks of both open entry points. */
+static int quic_open_args_ok(const tern_quic_key *key, const uint8_t *ad,
+                             size_t ad_len, const uint8_t *in, size_t in_len,
+                             const uint8_t *out) {
+  return key != NULL && in != NULL && out != NULL &&
+         (ad != NULL || ad_len == 0) && ad_len <= INT_MAX &&
+         in_len >= TERN_QUIC_TAG_LEN && in_len <= INT_MAX;
 }
 
 /*
@@ -393,11 +446,21 @@ static int quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
 int tern_quic_open(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
                    uint8_t *out) {
-  if (key == NULL || in == NULL || out == NULL ||
-      (ad == NULL && ad_len != 0) || ad_len > INT_MAX ||
-      in_len < TERN_QUIC_TAG_LEN || in_len > INT_MAX)
+  uint8_t nonce[12];
+  if (!quic_open_args_ok(key, ad, ad_len, in, in_len, out))
     return TERN_ERR_INVALID_ARG;
-  return quic_open(key, pn, ad, ad_len, in, in_len, out);
+  quic_nonce(key, pn, nonce);
+  return quic_open(key, nonce, ad, ad_len, in, in_len, out);
+}
+
+/* tern_quic_open_nonce: the same with the caller's 12-byte nonce. */
+int tern_quic_open_nonce(tern_quic_key *key, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out) {
+  if (!quic_open_args_ok(key, ad, ad_len, in, in_len, out) || nonce == NULL ||
+      nonce_len != 12)
+    return TERN_ERR_INVALID_ARG;
+  return quic_open(key, nonce, ad, ad_len, in, in_len, out);
 }
 
 /*
@@ -507,7 +570,7 @@ static uint64_t quic_decode_pn(uint64_t largest_pn, uint64_t truncated,
 int tern_quic_unprotect(tern_quic_key *key, const uint8_t *pkt, size_t len,
                         size_t short_dcid_len, uint64_t largest_pn,
                         uint8_t *out, tern_quic_packet_info *info) {
-  uint8_t mask[5], first;
+  uint8_t mask[5], first, nonce[12];
   size_t pn_offset, packet_len, pn_len, hdr_len, p;
   uint64_t truncated = 0, pn;
   uint32_t version = 0;
@@ -580,7 +643,8 @@ int tern_quic_unprotect(tern_quic_key *key, const uint8_t *pkt, size_t len,
   }
   pn = quic_decode_pn(largest_pn, truncated, (unsigned)(8 * pn_len));
 
-  rc = quic_open(key, pn, out, hdr_len, pkt + hdr_len, packet_len - hdr_len,
+  quic_nonce(key, pn, nonce);
+  rc = quic_open(key, nonce, out, hdr_len, pkt + hdr_len, packet_len - hdr_len,
                  out + hdr_len);
   if (rc != TERN_OK) goto fail;
 
@@ -712,7 +776,7 @@ tern_quic_key *tern_quic_key_update(const tern_quic_key *old,
                                     const uint8_t *next_secret,
                                     size_t secret_len) {
   tern_quic_key *k;
-  if (old == NULL || next_secret == NULL) return NULL;
+  if (old == NULL || next_secret == NULL || old->hp_ctx == NULL) return NULL;
   k = tern_quic_key_new(old->version, old->suite->id, next_secret, secret_len);
   if (k == NULL) return NULL;
   if (!EVP_CIPHER_CTX_copy(k->hp_ctx, old->hp_ctx)) {

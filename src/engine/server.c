@@ -527,6 +527,7 @@ int tern_server_send_ee(tern_conn *c) {
     ee.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS);
     ee.ext.quic_transport_parameters.p = c->tp;
     ee.ext.quic_transport_parameters.len = c->tp_len;
+    c->tp_sent = 1;
   }
   rc = tern_msg_write_encrypted_extensions(&ee, out, sizeof out, &len);
   if (rc != TERN_OK)

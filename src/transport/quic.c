@@ -62,8 +62,9 @@ int tern_quic_set_transport_params(tern_conn *c, const uint8_t *p, size_t n) {
   uint8_t *copy;
   if (c == NULL || (p == NULL && n) || !c->quic) return TERN_ERR_INVALID_ARG;
   if (n > TERN_MAX_TP) return TERN_ERR_LIMIT;
-  if (c->role == TERN_CLIENT ? c->started : c->in[TERN_LEVEL_INITIAL].len > 0)
-    return TERN_ERR_STATE;
+  /* a client's go into its ClientHello; a server's into EncryptedExtensions,
+     which is written after the Handshake write secret is installed */
+  if (c->role == TERN_CLIENT ? c->started : c->tp_sent) return TERN_ERR_STATE;
   copy = OPENSSL_malloc(n ? n : 1);
   if (copy == NULL) return TERN_ERR_NOMEM;
   if (n) memcpy(copy, p, n);
