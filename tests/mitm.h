@@ -23,7 +23,7 @@
 /* Epochs of one direction's keys: none, 0-RTT, handshake, application
    traffic secret 0, 1, 2, ... (KeyUpdate). */
 enum { MITM_PLAIN = 0, MITM_EARLY = 1, MITM_HS = 2, MITM_AP = 3 };
-#define MITM_EPOCHS 8
+#define MITM_EPOCHS 40
 
 #define MITM_MAX_RECORD (5 + 16384 + 256)
 

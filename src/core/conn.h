@@ -15,6 +15,7 @@
 
 #include <tern.h>
 
+#include "codec/limits.h"
 #include "codec/msg.h"
 #include "core/hs_events.h"
 #include "core/role.h"
@@ -33,13 +34,7 @@
 #define TERN_MAX_CHAINS 4        /* certificate chains of one server configuration */
 #define TERN_MAX_ALPN_WIRE 512   /* the encoded ProtocolNameList */
 #define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
-#define TERN_MAX_TP 4096         /* quic_transport_parameters body */
-#define TERN_MAX_COOKIE 512
 #define TERN_PENDING_EVENTS 16
-/* One handshake message at most, header included, unless configured:
-   above the largest ClientHello the encoding allows (4 + 2 + 32 + 33 +
-   2 + 65534 + 256 + 2 + 65535 = 131400 bytes). */
-#define TERN_DEFAULT_MAX_MESSAGE (132u * 1024u)
 #define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
 
 /* An externally provisioned PSK (RFC 8446 §4.2.11), with what 0-RTT on
@@ -268,6 +263,10 @@ struct tern_conn {
   void *test_ctx;
 
   int ku_request;                 /* the KeyUpdate being sent asks for one back */
+  /* post-handshake messages received since the peer's last application
+     data, by kind (engine/classify.c counts, the transport resets; the
+     limits are in codec/limits.h) */
+  unsigned in_a_row[4];
   int early_input;                /* the buffered handshake bytes came under 0-RTT keys */
   int early_data_ended;           /* EndOfEarlyData sent (client) / received (server) */
 

@@ -45,7 +45,8 @@ int tern_conn_set_read_level(tern_conn *c, tern_level level) {
 int tern_conn_buffer_input(tern_conn *c, tern_level level, const uint8_t *data, size_t len) {
   tern_inbuf *b = &c->in[level];
   if (b->off > 0 && b->off == b->len) b->off = b->len = 0;
-  if (len > c->cfg->max_message + 4 || b->len - b->off + len > 2 * (c->cfg->max_message + 4))
+  if (len > c->cfg->max_message + 4 ||
+      b->len - b->off + len > TERN_MAX_BUFFERED_MESSAGES * (c->cfg->max_message + 4))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "too much buffered handshake data");
   if (b->len + len > b->cap) {
     size_t need = b->len - b->off + len, cap = b->cap ? b->cap : 512;

@@ -18,7 +18,8 @@
 #include <openssl/x509.h>
 #include <tern.h>
 
-#define TERN_CERT_MAX_CHAIN 10   /* certificates in one chain, leaf included */
+#include "codec/limits.h"
+
 
 typedef struct tern_cert_chain {
   X509 *leaf;

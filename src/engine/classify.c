@@ -34,8 +34,21 @@ typedef struct msg_rule {
   uint8_t ends_input;  /* a key change follows it: it must end its record
                           (RFC 8446 §5.1: ClientHello, ServerHello,
                           EndOfEarlyData, Finished, KeyUpdate) */
+  uint8_t row;         /* after the handshake, counted until the peer's next
+                          application data (ROW_*), 0: not counted */
   parse_fn parse;
 } msg_rule;
+
+/* What a peer may send after the handshake with no application data
+   between, and how many of each (codec/limits.h). */
+enum { ROW_KEY_UPDATE = 1, ROW_TICKET = 2, ROW_CERT_REQUEST = 3 };
+static const struct {
+  unsigned limit;
+  const char *what;
+} rows[4] = {{0, ""},
+             {TERN_MAX_KEY_UPDATES_IN_A_ROW, "KeyUpdates"},
+             {TERN_MAX_TICKETS_IN_A_ROW, "NewSessionTickets"},
+             {TERN_MAX_CERT_REQUESTS_IN_A_ROW, "CertificateRequests"}};
 
 static int parse_ch(const tern_conn *c, const uint8_t *body, size_t len, tern_parsed *m,
                     unsigned char *ev, uint8_t *alert) {
@@ -131,31 +144,32 @@ static int parse_ku(const tern_conn *c, const uint8_t *body, size_t len, tern_pa
 
 /* What a client receives (RFC 8446 §2, §4.6; RFC 9001 §4.1.4, §6). */
 static const msg_rule client_rules[] = {
-    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, 1, parse_sh},
-    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, 0, parse_ee},
+    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, 1, 0, parse_sh},
+    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_ee},
     /* over TCP also after the handshake: post-handshake authentication */
     {TERN_HS_CERTIFICATE_REQUEST, "CertificateRequest", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
-     parse_cr},
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, 0, parse_server_cert},
-    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, 0, parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, 1, parse_fin},
-    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, 0, parse_nst},
+     ROW_CERT_REQUEST, parse_cr},
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_server_cert},
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, 1, 0, parse_fin},
+    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, 0, ROW_TICKET,
+     parse_nst},
     /* RFC 9001 §6: QUIC has its own key update */
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, parse_ku},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, parse_ku},
 };
 
 /* What a server receives. */
 static const msg_rule server_rules[] = {
-    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, 1, parse_ch},
+    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, 1, 0, parse_ch},
     /* over TCP also after the handshake: post-handshake authentication */
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0, 0,
      parse_client_cert},
-    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0, 0,
      parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 1, parse_fin},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 1, 0, parse_fin},
     /* RFC 9001 §8.3: no EndOfEarlyData in QUIC */
-    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, 1, parse_eoed},
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, parse_ku},
+    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, 1, 0, parse_eoed},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, parse_ku},
 };
 
 /* The rule of type for c's role, or NULL when the role never receives it. */
@@ -188,6 +202,11 @@ int tern_classify(tern_conn *c, unsigned char *ev) {
                           c->early_input ? "handshake message type %u under the 0-RTT keys"
                                          : "handshake message type %u not under the 0-RTT keys",
                           type);
+  if (r->row && c->read_level == TERN_LEVEL_APPLICATION &&
+      ++c->in_a_row[r->row] > rows[r->row].limit)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "more than %u %s in a row without application data",
+                          rows[r->row].limit, rows[r->row].what);
   rc = r->parse(c, c->msg + 4, c->msg_len - 4, c->parsed, ev, &alert);
   if (rc != TERN_OK) return tern_conn_fail(c, alert, "malformed %s", tern_event_name(*ev));
   c->msg_ends_input = r->ends_input;

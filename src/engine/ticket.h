@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/limits.h"
+
 #define TERN_TICKET_KEY_NAME_LEN 16
 #define TERN_TICKET_KEY_LEN 32       /* AES-256-GCM */
 #define TERN_TICKET_NONCE_LEN 12
@@ -26,12 +28,9 @@
 #define TERN_TICKET_MAX_NAME 255     /* SNI host name, ALPN protocol */
 #define TERN_TICKET_CTX_LEN 32       /* SHA-256 of the early-data context */
 #define TERN_TICKET_MAX_LIFETIME (7u * 24u * 3600u) /* seconds, §4.6.1 */
-/* Longest ticket a client keeps (other servers' tickets may be larger
-   than ours, e.g. GnuTLS's carry the client certificate); tern's own
-   sealed tickets are at most about 620 bytes. */
-#define TERN_TICKET_MAX 2048
-/* Longest client session blob (TERN_SESSION_MAX_BYTES in tern.h). */
-#define TERN_SESSION_MAX 2800
+/* TERN_TICKET_MAX (the longest ticket a client keeps; tern's own sealed
+   tickets are at most about 620 bytes) and TERN_SESSION_MAX (the longest
+   session blob, TERN_SESSION_MAX_BYTES in tern.h) are in codec/limits.h. */
 
 /* What a server seals into a ticket: enough to resume and to judge 0-RTT. */
 typedef struct tern_ticket_state {

@@ -193,7 +193,7 @@ static size_t refused_early_bytes(const tern_conn *c, const tern_record *rec) {
  */
 static int skip_refused_early(tern_conn *c, const tern_record *rec, int *skipped) {
   tern_tls *t = c->tls;
-  size_t n, budget = c->cfg->max_early_data ? c->cfg->max_early_data : TERN_RECORD_MAX_PLAINTEXT;
+  size_t n, budget = c->cfg->max_early_data ? c->cfg->max_early_data : TERN_REFUSED_EARLY_DATA_MIN;
   *skipped = 0;
   if (c->role != TERN_SERVER || c->early_status != TERN_EARLY_DATA_REJECTED || t->early_over)
     return TERN_OK;
@@ -268,7 +268,13 @@ static int handle_alert(tern_conn *c, const tern_record *rec) {
     t->close_received = 1;
     return TERN_OK;
   }
-  if (desc == TERN_ALERT_USER_CANCELED && c->done) return TERN_OK;
+  if (desc == TERN_ALERT_USER_CANCELED && c->done) {
+    if (++t->ignored_alerts > TERN_MAX_IGNORED_ALERTS_IN_A_ROW)
+      return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                            "more than %d ignored alerts in a row",
+                            TERN_MAX_IGNORED_ALERTS_IN_A_ROW);
+    return TERN_OK;
+  }
   t->alert_sent = 1;
   return tern_conn_fail(c, desc, "the peer sent alert %u (%s)", desc,
                         tern_alert_name(desc) ? tern_alert_name(desc) : "?");
@@ -294,6 +300,9 @@ static int take_application_data(tern_conn *c, const tern_record *rec, int early
                             "more than %d empty records in a row", TERN_TLS_MAX_EMPTY_RECORDS);
     return TERN_OK;
   }
+  /* data: the counts of what came in a row start again */
+  memset(c->in_a_row, 0, sizeof c->in_a_row);
+  t->ignored_alerts = 0;
   if (t->app_off == t->app_len) t->app_off = t->app_len = 0;
   if (reserve(&t->app, &t->app_cap, t->app_len, rec->len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");

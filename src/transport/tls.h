@@ -15,11 +15,8 @@
 #include "codec/record.h"
 #include "crypto/record_prot.h"
 
-/* Unread application data beyond which tern_tls_feed stops taking input. */
-#define TERN_TLS_APP_BUFFER 65536
-/* Empty application_data records in a row beyond which the peer is
-   refused (unexpected_message): they cost work and carry nothing. */
-#define TERN_TLS_MAX_EMPTY_RECORDS 32
+/* TERN_TLS_APP_BUFFER, TERN_TLS_MAX_EMPTY_RECORDS and the other limits on
+   what a peer sends are in codec/limits.h. */
 
 typedef struct tern_tls {
   tern_record_prot rprot, wprot;
@@ -40,6 +37,7 @@ typedef struct tern_tls {
   int early_over;          /* server: a record opened under the handshake
                               keys, so refused 0-RTT is over */
   unsigned empty_records;  /* empty application_data records in a row */
+  unsigned ignored_alerts; /* alerts taken and ignored since the last data */
 } tern_tls;
 
 /* Makes c a TLS-over-TCP connection: its record state and the TCP
