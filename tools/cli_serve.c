@@ -257,6 +257,12 @@ static void conn_tern_failed(worker *w, sconn *s, const char *what, int rc) {
 /* A socket error or the peer's early end: counted, said, closed. */
 static void conn_socket_failed(worker *w, sconn *s, const char *what) {
   int e = errno;
+  if (s->state == ST_CLOSING) {
+    /* a client that sent close_notify (or got ours) and closed at once
+       resets what we still send: the connection is over, not failed */
+    conn_end(w, s);
+    return;
+  }
   if (s->state == ST_HANDSHAKE) {
     if (e == 0) w->st.peer_closed_hs++;
     else w->st.resets++;
