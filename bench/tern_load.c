@@ -492,7 +492,10 @@ static void *loop_run(void *arg) {
   if (opt.kind == K_TRICKLE) all = calloc(l->to_start, sizeof *all);
   while ((l->to_start > 0 || l->active > 0) && now_ns() < deadline) {
     int n;
-    while (l->to_start > 0 && l->active < opt.concurrency) {
+    /* idle connections, once established, no longer count against the
+       concurrency: it bounds the handshakes under way */
+    while (l->to_start > 0 &&
+           (opt.kind == K_IDLE ? l->active - l->established : l->active) < opt.concurrency) {
       lconn *k;
       l->to_start--;
       k = conn_start(l);

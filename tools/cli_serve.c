@@ -648,7 +648,11 @@ static void conn_accept(worker *w, int lfd) {
     if (!o->quiet) {
       char name[64];
       cli_addr_string(&peer, name, sizeof name);
-      printf("connection %llu from %s\n", (unsigned long long)s->number, name);
+      if (w->sv->n_workers > 1)
+        printf("connection %llu from %s (worker %d)\n", (unsigned long long)s->number, name,
+               w->id);
+      else
+        printf("connection %llu from %s\n", (unsigned long long)s->number, name);
       fflush(stdout);
     }
   }
