@@ -765,6 +765,8 @@ static void test_ffdhe_bad_client_share(const bad_share *b, const BIGNUM *p) {
   CHECK(!tern_conn_handshake_done(pr.s.conn));
   qpair_free(&pr);
   free(ch);
+  tern_config_free(ccfg);
+  tern_config_free(scfg);
 }
 
 /* A server that sets its transport parameters late, from the set_secret
