@@ -21,7 +21,8 @@
 #   ttfb     tern_load: 2000 clients at once, one request each: p50/p99
 #            time from connect() to the first byte of the response
 #   idle     RSS growth of the server over 1000 established idle
-#            connections (opened 20 at a time, held 4 s), per connection
+#            connections (opened 20 at a time, held 4 s), per connection,
+#            measured first, on a server that served 100 connections
 set -u
 TERN=${1:?usage: server_bench.sh TERN TERN_LOAD}
 LOAD=${2:?usage: server_bench.sh TERN TERN_LOAD}
@@ -134,6 +135,23 @@ run_h2load() {
 measure() {
   name=$1 workers=$2
   if [ "$name" = tern ]; then start_tern "$workers"; else start_nginx "$workers"; fi
+  # memory per idle connection, first: on a server warmed by 100 connections
+  # only (after 2000 handshakes at once the heap has room to spare)
+  "$LOAD" --port "$PORT" --ca cert.pem --connections 100 --concurrency 20 >/dev/null
+  # memory per idle connection
+  r0=$(rss_kb "$SPID")
+  "$LOAD" --port "$PORT" --ca cert.pem --kind idle --connections 1000 --concurrency 20 \
+    --hold 4 >idle.out &
+  lp=$!
+  i=0
+  while [ $i -lt 100 ] && ! [ "$(ss -tn state established "( sport = :$PORT )" | wc -l)" -gt 1000 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  sleep 1
+  r1=$(rss_kb "$SPID")
+  wait $lp
+  IDLE_KB=$(echo "scale=1; ($r1 - $r0) / 1000" | bc)
   # warm up (and tickets for the resumption run: 1000 connections, 2 each)
   "$LOAD" --port "$PORT" --ca cert.pem --connections 1000 --concurrency 50 \
     --tickets-out tickets.bin >warm.out
@@ -163,20 +181,6 @@ measure() {
   P50=$(sed -n 's/.* ttfb_p50_ms \([0-9.]*\).*/\1/p' ttfb.out)
   P99=$(sed -n 's/.* ttfb_p99_ms \([0-9.]*\).*/\1/p' ttfb.out)
   TTFB_OK=$(sed -n 's/.* requests_ok \([0-9]*\) .*/\1/p' ttfb.out)
-  # memory per idle connection
-  r0=$(rss_kb "$SPID")
-  "$LOAD" --port "$PORT" --ca cert.pem --kind idle --connections 1000 --concurrency 20 \
-    --hold 4 >idle.out &
-  lp=$!
-  i=0
-  while [ $i -lt 100 ] && ! [ "$(ss -tn state established "( sport = :$PORT )" | wc -l)" -gt 1000 ]; do
-    sleep 0.1
-    i=$((i + 1))
-  done
-  sleep 1
-  r1=$(rss_kb "$SPID")
-  wait $lp
-  IDLE_KB=$(echo "scale=1; ($r1 - $r0) / 1000" | bc)
   stop_server
   printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$name x$workers" "$NEW_US" "$RES_US" "$REQ_US" \
     "$P50" "$P99" "$IDLE_KB" "$TTFB_OK" >>results
