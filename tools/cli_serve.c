@@ -89,6 +89,7 @@ typedef struct sconn {
   size_t held_len;
   uint64_t number;
   uint64_t bytes_in, bytes_out;
+  unsigned answered;         /* --www: requests answered */
   unsigned sock_eof : 1;     /* the peer shut its side of TCP */
   unsigned shut_wr : 1;      /* our FIN is out */
   unsigned truncated : 1;    /* TCP ended without close_notify */
@@ -320,6 +321,7 @@ static int www_after(worker *w, sconn *s, int rc) {
   }
   if (www->state != CLI_WWW_ANSWERED || s->counted) return 0;
   s->counted = 1;
+  s->answered++;
   w->st.requests++;
   timer_arm(w, s, L_IDLE); /* an answered request is progress */
   if (!o->quiet) {
@@ -540,7 +542,9 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
       conn_closing(w, s);
     } else if (s->www && s->www->state == CLI_WWW_ANSWERED && !s->www->keep_alive) {
       conn_closing(w, s); /* close_notify followed the answer */
-    } else if (w->stopping && conn_idle(s) && (!o->www || s->www == NULL || s->www->answered)) {
+    } else if (w->stopping && conn_idle(s) && (!o->www || s->answered > 0)) {
+      /* between requests (a new connection's first request is awaited,
+         within the grace period) */
       tern_tls_close(s->c);
       conn_closing(w, s);
     } else if (s->sock_eof && (s->www == NULL || s->www->state == CLI_WWW_READING) &&
