@@ -249,6 +249,16 @@ tern_config *tern_config_new(tern_role role);
 /** tern_config_free drops one reference; connections hold their own. */
 void tern_config_free(tern_config *cfg);
 
+/*
+ * Threads. A configuration, once set up, may be shared by connections on
+ * several threads at once (a server's workers): making and freeing
+ * connections, handshakes, tickets (their keys and the strike register
+ * are locked) and key logging only read it or lock what they change. Its
+ * setters are not for use while connections on other threads run, except
+ * tern_config_set_ticket_key (rotation) and tern_config_free. A
+ * connection belongs to one thread at a time.
+ */
+
 /**
  * tern_config_set_cipher_suites sets the suites in preference order (a
  * server picks the first of its list the client offers). Any of the five
@@ -933,6 +943,19 @@ int tern_config_set_record_padding(tern_config *cfg, size_t block);
  * ssl.SSLObject.pending() and SSL_pending() report.
  */
 size_t tern_tls_pending(const tern_conn *c);
+
+/**
+ * tern_tls_release_buffers gives back the memory a TLS-over-TCP
+ * connection holds only while bytes pass through it: the receive buffer
+ * (one record, about 17 KB) when no partial record is held, the send
+ * buffer when everything in it was sent, and the buffer of received
+ * application data once it was all read. Each is made again when needed,
+ * so the connection goes on as before. A server holding many idle
+ * connections calls it whenever one waits for its peer with nothing to
+ * send (what OpenSSL's SSL_MODE_RELEASE_BUFFERS does by itself). Returns
+ * the bytes given back (0 for NULL, a QUIC connection, or nothing idle).
+ */
+size_t tern_tls_release_buffers(tern_conn *c);
 
 /** tern_tls_close queues close_notify; nothing may be written after it,
     and tern sends nothing more either (no answer to a post-handshake

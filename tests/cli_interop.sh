@@ -86,7 +86,7 @@ start_tern_server() {
 
 # ---- 1. tern server --www, openssl s_client --------------------------
 start_tern_server server1.log --www --keylog server1.keys
-printf 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n' |
+printf 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
   $TO openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 -CAfile ca.pem \
     -servername localhost -ign_eof >sclient.out 2>&1
 wait "$SPID"
@@ -94,7 +94,7 @@ rc=$?
 [ $rc -eq 0 ] && ok "tern server --once exits 0" || bad "tern server --once exited $rc"
 expect sclient.out "Verify return code: 0 (ok)" "s_client verifies tern's certificate"
 expect sclient.out "New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" "s_client: TLS 1.3"
-expect sclient.out "HTTP/1.0 200 OK" "tern server --www answers 200"
+expect sclient.out "HTTP/1.1 200 OK" "tern server --www answers 200"
 expect sclient.out "Connection: close" "... with Connection: close"
 expect sclient.out "<tr><th>cipher suite</th><td>TLS_AES_128_GCM_SHA256</td></tr>" \
   "... and a page of the parameters"

@@ -4,9 +4,12 @@
 # skipped without curl), over real TCP on 127.0.0.1:
 #   A. bad command lines: exit 2 and one line saying what is wrong;
 #      --help lists the algorithm names tern knows
-#   B. --www: one HTTP/1.0 response in one record (Content-Type, a true
-#      Content-Length), then close_notify; the page shows suite, group,
-#      signature scheme, ALPN, SNI (openssl s_client, curl); HEAD; 405
+#   B. --www: one response in one record, in the request's version
+#      (Content-Type, a true Content-Length), then close_notify after
+#      Connection: close; the page shows suite, group, signature scheme,
+#      ALPN, SNI (openssl s_client, curl); HEAD; 405; HTTP/1.1 keep-alive
+#      (pipelined requests answered in order on one connection) and
+#      HTTP/1.0 with and without Connection: keep-alive
 #   C. --request-client-cert and --verify-client with --client-ca: with
 #      and without a client certificate (s_client -cert, curl --cert,
 #      tern client --cert), certificate_authorities, certificate_required,
@@ -233,11 +236,12 @@ expect help-client.out "--max-early-data N" "A client --help documents --max-ear
 
 # ---- B. --www --------------------------------------------------------------
 start_tern_server www.log $P256 --once --www
-sclient www 'GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n' -alpn http/1.1 -quiet
+sclient www 'GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' -alpn http/1.1 -quiet
 wait_tern
 rc_is 0 $RC "B s_client -> --www" www.err www.log
 rc_is 0 $SRC "B tern server --www --once" www.log
-expect www.out "HTTP/1.0 200 OK" "B HTTP/1.0 200"
+expect www.out "HTTP/1.1 200 OK" "B HTTP/1.1 200"
+expect www.out "Connection: close" "B ... Connection: close, as asked"
 expect www.out "Content-Type: text/html; charset=utf-8" "B Content-Type"
 len=$(sed -n 's/^Content-Length: \([0-9]*\).$/\1/p' www.out)
 body=$(sed '1,/^.$/d' www.out | wc -c)
@@ -262,6 +266,28 @@ expect www.log "request: GET /hello HTTP/1.1" "B server logs the request"
 expect www.log "answered 200" "B ... and the answer"
 expect www.log "connection 1 closed" "B server closed cleanly"
 
+# keep-alive: three pipelined HTTP/1.1 requests on one connection, the
+# last one asking to close; each answered in order, then close_notify
+start_tern_server ka.log $P256 --once --www
+sclient ka 'GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' -quiet
+wait_tern
+rc_is 0 $RC "B keep-alive: s_client, 3 pipelined requests" ka.err ka.log
+expect_count ka.out 3 "HTTP/1.1 200 OK" "B ... 3 answers on one connection"
+expect_count ka.out 1 "Connection: close" "B ... the last one says Connection: close"
+tr -d '\r' <ka.out | sed -n 's|<tr><th>path</th><td>\(.*\)</td></tr>|\1|p' | tr '\n' ' ' >ka.paths
+expect ka.paths "/one /two /three " "B ... in the order asked"
+expect_count ka.log 1 "connection 1 from" "B ... over one connection"
+expect_count ka.log 3 "answered 200" "B ... the server logs 3 answers"
+# HTTP/1.0 with Connection: keep-alive stays open; the next one (no
+# header) closes
+start_tern_server ka10.log $P256 --once --www
+sclient ka10 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n' -quiet
+wait_tern
+rc_is 0 $RC "B HTTP/1.0 keep-alive: s_client" ka10.err ka10.log
+expect_count ka10.out 2 "HTTP/1.0 200 OK" "B ... 2 HTTP/1.0 answers"
+expect_count ka10.out 1 "Connection: keep-alive" "B ... the first one kept alive"
+expect_count ka10.out 1 "Connection: close" "B ... the second one closing"
+
 start_tern_server head.log $P256 --once --www
 sclient head 'HEAD / HTTP/1.0\r\n\r\n' -quiet
 wait_tern
@@ -279,7 +305,7 @@ if [ $HAVE_CURL -eq 1 ]; then
   RC=$?
   wait_tern
   rc_is 0 $RC "B curl -> --www" curl.err curl.log
-  expect curl.out "HTTP/1.0 200 OK" "B curl: HTTP/1.0 200"
+  expect curl.out "HTTP/1.1 200 OK" "B curl: HTTP/1.1 200"
   expect curl.out "<tr><th>ALPN</th><td>http/1.1</td></tr>" "B curl: ALPN http/1.1"
   expect curl.out "<tr><th>server name</th><td>localhost</td></tr>" "B curl: SNI"
   expect curl.out "<tr><th>group</th><td>x25519</td></tr>" "B curl: group"

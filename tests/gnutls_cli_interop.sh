@@ -427,12 +427,12 @@ expect gc-stranger.out "*** Received alert [48]" "B6 gnutls-cli got alert 48"
 
 # ---- B7. tern server --www, GET, ALPN ---------------------------------------------
 start_tern_server ts-www.log --cert leaf.pem --key leaf.key --once --www
-gnutls_cli gc-www 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n' --alpn h2 --alpn http/1.1
+gnutls_cli gc-www 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' --alpn h2 --alpn http/1.1
 wait_tern
 rc_is 0 $RC "B7 --www: gnutls-cli" gc-www.out gc-www.err ts-www.log
 rc_is 0 $SRC "B7 --www: tern server" ts-www.log
 expect gc-www.out "- Application protocol: http/1.1" "B7 gnutls-cli: ALPN http/1.1"
-expect gc-www.out "HTTP/1.0 200 OK" "B7 tern server answers 200"
+expect gc-www.out "HTTP/1.1 200 OK" "B7 tern server answers 200"
 expect gc-www.out "<tr><th>cipher suite</th><td>TLS_AES_128_GCM_SHA256</td></tr>" \
   "B7 ... with a page of the parameters"
 expect gc-www.out "<tr><th>ALPN</th><td>http/1.1</td></tr>" "B7 ... including ALPN"

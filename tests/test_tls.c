@@ -6,8 +6,13 @@
  * authentication, resumption, the alerts for bad records; the CCM suites
  * with padding, KeyUpdate and resumption (a CCM-8 session refused by a
  * QUIC connection); every RFC 7919 group, with a
- * share in the first ClientHello and through a HelloRetryRequest.
+ * share in the first ClientHello and through a HelloRetryRequest;
+ * tern_tls_release_buffers between records and mid-record; one server
+ * configuration shared by handshakes on two threads, a ticket issued on
+ * one resumed on the other.
  */
+#include <pthread.h>
+
 #include <openssl/x509.h>
 #include <tern.h>
 
@@ -634,6 +639,148 @@ static void test_ffdhe(void) {
     }
 }
 
+/*
+ * tern_tls_release_buffers: an idle connection gives back its receive
+ * buffer (a whole record's worth) and its empty send and read buffers,
+ * and works on as before; a partial record, unsent output or unread data
+ * are kept.
+ */
+static void test_release_buffers(void) {
+  tern_config *c = client_config(), *s = server_config();
+  tpair t;
+  size_t freed, len, used, k;
+  uint8_t got[64];
+  const uint8_t *p;
+  session_len = 0;
+  CHECK_EQ_INT(handshake(&t, c, s, 0), TERN_OK);
+  transfer(t.c, t.s, 100);
+  transfer(t.s, t.c, 100);
+  CHECK_EQ_INT(tern_tls_release_buffers(NULL), 0);
+  freed = tern_tls_release_buffers(t.s);
+  CHECK(freed >= 16384 + 4096); /* the reader and at least one buffer */
+  CHECK_EQ_INT(tern_tls_release_buffers(t.s), 0); /* nothing left to give */
+  CHECK(tern_tls_release_buffers(t.c) >= 16384);
+  transfer(t.c, t.s, 5000); /* buffers come back as needed */
+  transfer(t.s, t.c, 20000);
+  /* half a record in the server's reader: kept, and the record completes */
+  tern_tls_release_buffers(t.c);
+  tern_tls_release_buffers(t.s);
+  CHECK_EQ_INT(tern_tls_write(t.c, (const uint8_t *)"half a record", 13), TERN_OK);
+  p = tern_tls_output(t.c, &len);
+  CHECK(p != NULL && len > 10);
+  CHECK_EQ_INT(tern_tls_feed(t.s, p, 10, &used), TERN_OK);
+  tern_tls_output_done(t.c, used);
+  CHECK_EQ_INT(tern_tls_release_buffers(t.s), 0); /* the reader stays */
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_OK);
+  CHECK(k == 13 && memcmp(got, "half a record", 13) == 0);
+  /* unsent output and unread data stay */
+  CHECK_EQ_INT(tern_tls_write(t.s, (const uint8_t *)"unsent", 6), TERN_OK);
+  CHECK_EQ_INT(tern_tls_write(t.c, (const uint8_t *)"unread", 6), TERN_OK);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  tern_tls_release_buffers(t.s);
+  CHECK(tern_tls_output(t.s, &len) != NULL && len > 6);
+  CHECK_EQ_INT(tern_tls_pending(t.s), 6);
+  CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_OK);
+  CHECK(k == 6 && memcmp(got, "unread", 6) == 0);
+  CHECK_EQ_INT(pump(t.s, t.c, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_read(t.c, got, sizeof got, &k), TERN_OK);
+  CHECK(k == 6 && memcmp(got, "unsent", 6) == 0);
+  /* close_notify after a release */
+  tern_tls_release_buffers(t.c);
+  tern_tls_release_buffers(t.s);
+  CHECK_EQ_INT(tern_tls_close(t.c), TERN_OK);
+  CHECK_EQ_INT(pump(t.c, t.s, 0), TERN_OK);
+  CHECK_EQ_INT(tern_tls_read(t.s, got, sizeof got, &k), TERN_ERR_CLOSED);
+  tpair_free(&t);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* One thread's work on the shared server configuration: full handshakes
+   with a client configuration of its own, then a resumption of the
+   ticket another thread left in `offer`. */
+typedef struct thread_job {
+  tern_config *server;
+  uint8_t ticket[TERN_SESSION_MAX_BYTES];
+  size_t ticket_len;
+  const struct thread_job *other; /* second round: resume its ticket */
+  int full_ok, resumed;
+} thread_job;
+
+static void keep_ticket(tern_conn *c, const uint8_t *s, size_t len, uint32_t me, void *u) {
+  thread_job *j = u;
+  (void)c, (void)me;
+  memcpy(j->ticket, s, len);
+  j->ticket_len = len;
+}
+
+/* One handshake of a client of ccfg (offering session when not NULL)
+   with a server of scfg, both driven here. 1 when both finished. */
+static int one_handshake(tern_config *ccfg, tern_config *scfg, const uint8_t *session_blob,
+                         size_t blob_len, int *resumed) {
+  tern_conn *cl = tern_conn_new_tls(ccfg, NULL), *sv = tern_conn_new_tls(scfg, NULL);
+  int ok = 0;
+  if (cl && sv && tern_conn_set_server_name(cl, "localhost") == TERN_OK &&
+      (session_blob == NULL ||
+       tern_conn_set_session(cl, session_blob, blob_len, clock_now) == TERN_OK) &&
+      tern_handshake(cl) >= 0) {
+    for (int i = 0; i < 20 && !ok; i++) {
+      if (pump(cl, sv, 0) != TERN_OK || pump(sv, cl, 0) != TERN_OK) break;
+      ok = tern_conn_handshake_done(cl) && tern_conn_handshake_done(sv);
+    }
+  }
+  if (ok && resumed) *resumed = tern_conn_resumed(sv);
+  tern_conn_free(cl);
+  tern_conn_free(sv);
+  return ok;
+}
+
+static void *thread_run(void *arg) {
+  thread_job *j = arg;
+  tern_config *ccfg = tern_config_new(TERN_CLIENT);
+  X509_STORE *store = X509_STORE_new();
+  X509_STORE_add_cert(store, server_pki.ca);
+  tern_config_set_trust_store(ccfg, store);
+  X509_STORE_free(store);
+  tern_config_set_clock(ccfg, test_clock, NULL);
+  if (j->other == NULL) {
+    tern_config_set_new_session_callback(ccfg, keep_ticket, j);
+    for (int i = 0; i < 40; i++) j->full_ok += one_handshake(ccfg, j->server, NULL, 0, NULL);
+  } else if (!one_handshake(ccfg, j->server, j->other->ticket, j->other->ticket_len,
+                            &j->resumed)) {
+    j->resumed = -1;
+  }
+  tern_config_free(ccfg);
+  return NULL;
+}
+
+static void test_threads(void) {
+  tern_config *s = server_config();
+  thread_job jobs[2], again[2];
+  pthread_t th[2];
+  memset(jobs, 0, sizeof jobs);
+  memset(again, 0, sizeof again);
+  for (int i = 0; i < 2; i++) {
+    jobs[i].server = s;
+    CHECK_EQ_INT(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  CHECK_EQ_INT(jobs[0].full_ok, 40);
+  CHECK_EQ_INT(jobs[1].full_ok, 40);
+  CHECK(jobs[0].ticket_len > 0 && jobs[1].ticket_len > 0);
+  /* each thread resumes the ticket the other one's handshakes got */
+  for (int i = 0; i < 2; i++) {
+    again[i].server = s;
+    again[i].other = &jobs[1 - i];
+    CHECK_EQ_INT(pthread_create(&th[i], NULL, thread_run, &again[i]), 0);
+  }
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  CHECK_EQ_INT(again[0].resumed, 1);
+  CHECK_EQ_INT(again[1].resumed, 1);
+  tern_config_free(s); /* the last reference: no connection holds one */
+}
+
 int main(void) {
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 1, PKI_VALID_NOW), 0);
   CHECK_EQ_INT(pki_make(&client_pki, PKI_KEY_ED25519, "client", 0, PKI_VALID_NOW), 0);
@@ -647,6 +794,8 @@ int main(void) {
   test_post_handshake_auth();
   test_ccm();
   test_ffdhe();
+  test_release_buffers();
+  test_threads();
   pki_free(&server_pki);
   pki_free(&client_pki);
   return check_report();

@@ -227,7 +227,7 @@ int cli_link_flush(cli_link *l, int timeout_ms);
 /* Formats a socket address as "1.2.3.4:5" or "[::1]:5". */
 void cli_addr_string(const void *sockaddr, char *out, size_t cap);
 
-/* ---- tern server --www: one HTTP/1.0 answer per connection ---------- */
+/* ---- tern server --www: HTTP/1.1 and HTTP/1.0 ------------------------ */
 
 /* A request head larger than this is answered with 431. */
 #define CLI_WWW_MAX_REQUEST 8192
@@ -241,31 +241,50 @@ typedef struct cli_www_settings {
 typedef enum cli_www_state {
   CLI_WWW_READING = 0,   /* the request head is not complete */
   CLI_WWW_AUTHENTICATING,/* a post-handshake CertificateRequest is out */
-  CLI_WWW_ANSWERED       /* the response and close_notify are queued */
+  CLI_WWW_ANSWERED       /* the response is queued (and close_notify,
+                            unless keep_alive) */
 } cli_www_state;
 
-/* One connection's request and answer. Zero it to start. */
+/* One connection's requests and answers. Zero it to start. */
 typedef struct cli_www {
   cli_www_state state;
   char request[CLI_WWW_MAX_REQUEST + 1];
-  size_t request_len;
+  size_t request_len;    /* bytes received: the head, then what follows it */
+  size_t head_len;       /* the head being answered: request[0 .. head_len) */
+  int minor;             /* the request's HTTP/1.x version: 0 or 1 */
+  int keep_alive;        /* the answer leaves the connection open */
+  int last;              /* set by the server: answer with `Connection:
+                            close` whatever the client asked (stopping) */
+  unsigned answered;     /* requests answered on this connection */
   unsigned auths_before; /* tern_tls_client_auths_completed when we asked */
   int status;            /* the status sent (200, 403, ...), once answered */
   char note[128];        /* why, in a few words, for the server's log */
-  size_t bytes_out;      /* what the answer wrote (head and body) */
+  size_t bytes_out;      /* what the answers wrote (heads and bodies) */
 } cli_www;
 
 /*
- * cli_www_data takes request bytes received on c (after its handshake).
- * Once the head is complete it answers: a GET or HEAD with a page of what
- * c negotiated (200), in one record, then close_notify; a path under
- * pha_path without a client certificate first asks for one
+ * cli_www_data takes request bytes received on c (after its handshake):
+ * at most cli_www_room(w) of them are kept. Once a head is complete it
+ * answers, in the request's version: a GET or HEAD with a page of what c
+ * negotiated (200), in one record, then close_notify unless the
+ * connection stays open (HTTP/1.1 without `Connection: close`, HTTP/1.0
+ * with `Connection: keep-alive`); 400, 405 and 431 always close. A path
+ * under pha_path without a client certificate first asks for one
  * (tern_tls_request_client_auth) and answers once the client did
  * (cli_www_progress), 403 without one. Returns 0, or a tern error code
  * of a write (the connection has failed).
  */
 int cli_www_data(cli_www *w, tern_conn *c, const cli_www_settings *s, const uint8_t *p,
                  size_t n);
+
+/* How many more request bytes cli_www_data keeps now (0 while an answer
+   is pending: call cli_www_next first). */
+size_t cli_www_room(const cli_www *w);
+
+/* After an answer that keeps the connection open: starts the next
+   request with the bytes that followed the last head (pipelining), and
+   answers it at once when it is complete. Returns 0 or a tern error code. */
+int cli_www_next(cli_www *w, tern_conn *c, const cli_www_settings *s);
 
 /* cli_www_progress answers a request waiting for the client's certificate
    once tern says the exchange is over (or the client closed its side
@@ -274,5 +293,46 @@ int cli_www_progress(cli_www *w, tern_conn *c);
 
 /* The request line, for the log ("GET / HTTP/1.1"), up to its end. */
 size_t cli_www_request_line(const cli_www *w, const char **line);
+
+/* 1 between requests: nothing of a next request has arrived. */
+int cli_www_idle(const cli_www *w);
+
+/* ---- tern server's event loop (cli_serve.c) ------------------------- */
+
+/* The limits of a server, each an option of `tern server`. */
+typedef struct cli_serve_limits {
+  unsigned handshake_ms;   /* from accept to the end of the handshake */
+  unsigned idle_ms;        /* an open connection with no request answered,
+                              no data echoed and no byte sent */
+  unsigned grace_ms;       /* after SIGTERM/SIGINT: how long work under way
+                              may go on */
+  unsigned max_conns;      /* open connections, all workers together;
+                              beyond it new ones are closed at once */
+  size_t max_buffer;       /* bytes waiting for a peer that does not read,
+                              beyond which the server stops reading it */
+} cli_serve_limits;
+
+/* What cli_serve runs. */
+typedef struct cli_serve_opts {
+  tern_config *cfg;        /* shared by every worker */
+  int www, quiet, once;
+  const cli_www_settings *www_settings;
+  unsigned workers;        /* event loops (threads), each with listening
+                              sockets of its own on the same port
+                              (SO_REUSEPORT) */
+  unsigned port;           /* 0: any free port */
+  cli_serve_limits limits;
+} cli_serve_opts;
+
+/*
+ * cli_serve listens on 127.0.0.1 and ::1 and serves until SIGTERM or
+ * SIGINT (or, with once, the end of the first connection): every worker
+ * runs a non-blocking epoll loop in which each connection is a small
+ * state object moved along by readiness and deadlines. On a signal it
+ * stops accepting, lets handshakes and requests under way finish within
+ * grace_ms, sends close_notify, and prints one summary line. Returns the
+ * exit code: 0, or with once the connection's result (0 or 1).
+ */
+int cli_serve(const cli_serve_opts *o);
 
 #endif

@@ -1,25 +1,17 @@
 /*
- * cli_server.c - `tern server`: listens on 127.0.0.1 and ::1, takes TLS
- * 1.3 connections one at a time, prints what each negotiated, and echoes
- * what it receives, or with --www answers an HTTP GET with a page of the
- * negotiated parameters (cli_www.c). The configuration has a clock, so
- * every handshake is followed by session tickets.
- *
- * The options are read into a server_opts, the configuration is built
- * from it once, and each connection has its own server_conn: an event
- * loop serving many connections at once can keep all three as they are.
+ * cli_server.c - `tern server`: the command line and the configuration.
+ * It listens on 127.0.0.1 and ::1, serves many TLS 1.3 connections at
+ * once on --workers event loops (cli_serve.c), prints what each
+ * negotiated, and echoes what it receives, or with --www answers HTTP
+ * GETs with a page of the negotiated parameters (cli_www.c). The
+ * configuration has a clock, so every handshake is followed by session
+ * tickets; it is made once and shared by every worker.
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #define PROG "tern server"
 
@@ -30,9 +22,11 @@ static const char usage[] =
     "  --key FILE              its private key, PEM\n"
     "  --port P                port on 127.0.0.1 and ::1 (default 4433; 0: any free\n"
     "                          port, printed)\n"
-    "  --www                   answer an HTTP GET with one HTTP/1.0 response: a page of\n"
-    "                          what was negotiated, then close_notify (default: echo\n"
-    "                          what the client sends)\n"
+    "  --www                   answer HTTP GETs with a page of what was negotiated, in\n"
+    "                          the request's version: HTTP/1.1 keeps the connection\n"
+    "                          open (until Connection: close), HTTP/1.0 closes it\n"
+    "                          (unless Connection: keep-alive) with close_notify\n"
+    "                          (default: echo what the client sends)\n"
     "  --alpn a,b              application protocols accepted, in preference order\n"
     "                          (with --www the default is http/1.1)\n"
     "  --groups LIST           key exchange groups, in preference order\n"
@@ -55,13 +49,31 @@ static const char usage[] =
     "                          sha256 (default) or sha384\n"
     "  --no-cert               no certificate: PSK handshakes only\n"
     "  --keylog FILE           append NSS key log lines to FILE (or $SSLKEYLOGFILE)\n"
-    "  --once                  exit after one connection, with its result\n"
-    "  -q, --quiet             print only the listening line and errors\n"
+    "  --workers N             event loops (threads) sharing the port, the configuration\n"
+    "                          and the ticket keys (default: the number of CPUs)\n"
+    "  --handshake-timeout T   time from accept to the end of the handshake (10s)\n"
+    "  --idle-timeout T        an open connection with nothing answered, echoed or sent\n"
+    "                          for T is closed (60s)\n"
+    "  --max-conns N           open connections, all workers together; more are closed\n"
+    "                          at once (10000)\n"
+    "  --max-buffer BYTES      bytes waiting for a client that does not read, beyond\n"
+    "                          which the server stops reading from it (262144)\n"
+    "  --grace T               after SIGTERM/SIGINT: how long handshakes and requests\n"
+    "                          under way may go on before the rest is closed (5s)\n"
+    "                          T: seconds, or with a unit: 500ms, 2s\n"
+    "  --once                  serve one connection and exit with its result (1 worker)\n"
+    "  -q, --quiet             print only the listening line, errors and the summary\n"
+    "SIGTERM or SIGINT: stop accepting, finish what is under way (up to --grace),\n"
+    "send close_notify, print a summary line, exit 0.\n"
     "Exit codes: 0 done, 1 failed, 2 bad command line.\n";
 
-/* How long a handshake may wait for the client, and a connection idle. */
+/* The defaults of the limits. */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 60000
+#define GRACE_MS 5000
+#define MAX_CONNS 10000
+#define MAX_BUFFER (256 * 1024)
+#define MAX_WORKERS 256
 #define EARLY_DATA_WINDOW_MS 10000
 #define MAX_TICKETS 10
 
@@ -72,190 +84,35 @@ typedef struct server_opts {
   cli_psk psk_key;
   int no_cert;
   const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text;
+  const char *workers_text, *hs_timeout_text, *idle_text, *max_conns_text, *max_buffer_text,
+      *grace_text;
   int www, once, quiet, verify_client, request_client_cert;
-  unsigned long port, num_tickets, max_early;
+  unsigned long port, num_tickets, max_early, workers, max_conns, max_buffer;
+  unsigned hs_timeout_ms, idle_ms, grace_ms;
   cli_algorithms algs;
   cli_www_settings www_settings;
 } server_opts;
 
-/* One connection: what the application side keeps for it. */
-typedef struct server_conn {
-  const server_opts *o;
-  cli_www www;
-  int logged_request, logged_auth, counted;
-} server_conn;
-
-/* ---- echo ---------------------------------------------------------- */
-
-static int echo_data(cli_link *l, const uint8_t *p, size_t n) {
-  int rc = tern_tls_write(l->c, p, n);
-  if (rc != TERN_OK) {
-    cli_report(l->prog, "write", l->c, rc);
-    return -1;
-  }
-  l->bytes_out += n;
-  return 0;
-}
-
-static const cli_app echo_app = {echo_data, NULL, NULL};
-
-/* ---- --www --------------------------------------------------------- */
-
-/* After cli_www_data or _progress: the log, the bytes, the close. */
-static int www_after(cli_link *l, int rc) {
-  server_conn *sc = l->user;
-  cli_www *w = &sc->www;
-  const char *line;
-  size_t len;
-  if (rc != TERN_OK) {
-    cli_report(l->prog, "write", l->c, rc);
-    return -1;
-  }
-  if (w->state == CLI_WWW_READING) return 0;
-  len = cli_www_request_line(w, &line);
-  if (!sc->o->quiet && !sc->logged_request) {
-    printf("  request: %.*s\n", (int)len, line);
-    if (w->state == CLI_WWW_AUTHENTICATING)
-      printf("  asked for a client certificate after the handshake\n");
-    sc->logged_request = 1;
-  }
-  if (w->state != CLI_WWW_ANSWERED || sc->counted) return 0;
-  sc->counted = 1;
-  l->bytes_out += w->bytes_out;
-  if (!sc->o->quiet) {
-    if (tern_tls_client_auths_completed(l->c) > 0) {
-      cli_summary s;
-      cli_summarize(l->c, &s);
-      printf("  post-handshake client certificate: %s\n", s.peer_subject);
-    }
-    printf("  answered %d%s%s\n", w->status, w->note[0] ? ": " : "", w->note);
-  }
-  fflush(stdout);
-  cli_link_finish(l); /* close_notify is queued: end once it is sent */
-  return 0;
-}
-
-static int www_data(cli_link *l, const uint8_t *p, size_t n) {
-  server_conn *sc = l->user;
-  return www_after(l, cli_www_data(&sc->www, l->c, &sc->o->www_settings, p, n));
-}
-
-static int www_progress(cli_link *l) {
-  server_conn *sc = l->user;
-  return www_after(l, cli_www_progress(&sc->www, l->c));
-}
-
-static const cli_app www_app = {www_data, NULL, www_progress};
-
-/* ---- connections --------------------------------------------------- */
-
-/* Shuts our side, then reads until the client's end (at most a second),
-   so that closing with unread input does not reset what was sent. */
-static void linger_close(int fd) {
-  char junk[4096];
-  struct pollfd p = {fd, POLLIN, 0};
-  shutdown(fd, SHUT_WR);
-  for (int i = 0; i < 16 && poll(&p, 1, 1000) == 1; i++)
-    if (recv(fd, junk, sizeof junk, 0) <= 0) break;
-  close(fd);
-}
-
-/* Serves one connection. Returns 0 when it went well. */
-static int serve(tern_config *cfg, const server_opts *o, int fd, unsigned number,
-                 const char *peer) {
-  char prog[64];
-  server_conn *sc = calloc(1, sizeof *sc);
-  cli_link *l = malloc(sizeof *l);
-  tern_conn *c = tern_conn_new_tls(cfg, NULL);
-  int result = -1;
-  snprintf(prog, sizeof prog, PROG ": connection %u", number);
-  if (!o->quiet) printf("connection %u from %s\n", number, peer);
-  fflush(stdout);
-  if (sc == NULL || l == NULL || c == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
-    close(fd);
-    goto out;
-  }
-  sc->o = o;
-  cli_link_init(l, prog, fd, c);
-  l->app = o->www ? &www_app : &echo_app;
-  l->user = sc;
-  l->idle_ms = IDLE_TIMEOUT_MS;
-  if (cli_link_handshake(l, HANDSHAKE_TIMEOUT_MS) == 0) {
-    if (!o->quiet) {
-      cli_summary s;
-      cli_summarize(c, &s);
-      printf("  handshake done\n");
-      cli_print_summary(stdout, "  ", &s, "client certificate");
-    }
-    result = cli_link_run(l);
-    if (!o->quiet) {
-      unsigned ku_in = tern_tls_key_updates(c, TERN_READ), ku_out = tern_tls_key_updates(c, TERN_WRITE);
-      if (result == 0 && l->truncated)
-        printf("  note: the client closed the TCP connection without close_notify\n");
-      if (ku_in || ku_out) printf("  KeyUpdate: %u received, %u sent\n", ku_in, ku_out);
-      printf("connection %u %s: %llu bytes received, %llu sent\n", number,
-             result == 0 ? "closed" : "failed", (unsigned long long)l->bytes_in,
-             (unsigned long long)l->bytes_out);
-    }
-  } else if (!o->quiet) {
-    printf("connection %u failed in the handshake\n", number);
-  }
-  fflush(stdout);
-  linger_close(fd);
-out:
-  tern_conn_free(c);
-  free(l);
-  free(sc);
-  return result;
-}
-
-/* A listening socket on addr; returns it, or -1 (errno). */
-static int listen_on(struct sockaddr *addr, socklen_t len) {
-  int one = 1, fd = socket(addr->sa_family, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind(fd, addr, len) != 0 || listen(fd, 16) != 0) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  return fd;
-}
-
-/* Listens on 127.0.0.1:port (required) and [::1]:port (when possible). */
-static int open_listeners(unsigned port, int fds[2]) {
-  struct sockaddr_in v4;
-  struct sockaddr_in6 v6;
-  socklen_t len = sizeof v4;
-  char a[64], b[64];
-  memset(&v4, 0, sizeof v4);
-  v4.sin_family = AF_INET;
-  v4.sin_port = htons((uint16_t)port);
-  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if ((fds[0] = listen_on((struct sockaddr *)&v4, sizeof v4)) < 0) {
-    fprintf(stderr, PROG ": cannot listen on 127.0.0.1:%u: %s\n", port, strerror(errno));
-    return -1;
-  }
-  getsockname(fds[0], (struct sockaddr *)&v4, &len); /* the port, when 0 was asked */
-  memset(&v6, 0, sizeof v6);
-  v6.sin6_family = AF_INET6;
-  v6.sin6_port = v4.sin_port;
-  v6.sin6_addr = in6addr_loopback;
-  fds[1] = listen_on((struct sockaddr *)&v6, sizeof v6);
-  cli_addr_string(&v4, a, sizeof a);
-  cli_addr_string(&v6, b, sizeof b);
-  if (fds[1] >= 0)
-    printf(PROG ": listening on %s and %s\n", a, b);
-  else
-    printf(PROG ": listening on %s (not %s: %s)\n", a, b, strerror(errno));
-  fflush(stdout);
-  return 0;
-}
-
 /* ---- the command line and the configuration ------------------------ */
+
+/*
+ * Reads a duration of option --opt: seconds ("10"), or with a unit
+ * ("500ms", "2s"), from 1 ms to a day. Returns 0, or -1 after printing
+ * what is wrong.
+ */
+static int duration_ms(const char *opt, const char *text, unsigned *out) {
+  unsigned long v = 0, scale = 1000;
+  const char *p = text;
+  for (; *p >= '0' && *p <= '9' && v <= 86400000ul; p++) v = v * 10 + (unsigned long)(*p - '0');
+  if (strcmp(p, "ms") == 0) scale = 1;
+  else if (strcmp(p, "s") != 0 && *p != '\0') p = text; /* not a duration */
+  if (p == text || v * scale == 0 || v * scale > 86400000ul) {
+    fprintf(stderr, PROG ": --%s: \"%s\" is not a duration from 1ms to 86400s\n", opt, text);
+    return -1;
+  }
+  *out = (unsigned)(v * scale);
+  return 0;
+}
 
 /*
  * Reads and checks the command line into o. Returns 0, 1 when --help was
@@ -288,6 +145,12 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"no-cert", 0, NULL, &o->no_cert},
       {"www", 0, NULL, &o->www},
       {"once", 0, NULL, &o->once},
+      {"workers", 0, &o->workers_text, NULL},
+      {"handshake-timeout", 0, &o->hs_timeout_text, NULL},
+      {"idle-timeout", 0, &o->idle_text, NULL},
+      {"max-conns", 0, &o->max_conns_text, NULL},
+      {"max-buffer", 0, &o->max_buffer_text, NULL},
+      {"grace", 0, &o->grace_text, NULL},
       {"quiet", 'q', NULL, &o->quiet},
       {NULL, 0, NULL, NULL},
   };
@@ -301,6 +164,15 @@ static int server_options(int argc, char **argv, server_opts *o) {
   o->www_settings.pha_path = pha_path;
   o->port = 4433;
   o->num_tickets = 2;
+  o->hs_timeout_ms = HANDSHAKE_TIMEOUT_MS;
+  o->idle_ms = IDLE_TIMEOUT_MS;
+  o->grace_ms = GRACE_MS;
+  o->max_conns = MAX_CONNS;
+  o->max_buffer = MAX_BUFFER;
+  {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned long)cpus;
+  }
   if (o->no_cert ? o->cert || o->key || !o->psk : !o->cert || !o->key) {
     fprintf(stderr, o->no_cert ? PROG ": --no-cert takes no --cert or --key, and needs --psk\n"
                                : PROG ": --cert and --key are required (see --help)\n");
@@ -310,8 +182,23 @@ static int server_options(int argc, char **argv, server_opts *o) {
       (o->num_tickets_text &&
        cli_number(PROG, "num-tickets", o->num_tickets_text, 0, MAX_TICKETS, &o->num_tickets) < 0) ||
       (o->max_early_text &&
-       cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
+       cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0) ||
+      (o->workers_text &&
+       cli_number(PROG, "workers", o->workers_text, 1, MAX_WORKERS, &o->workers) < 0) ||
+      (o->max_conns_text &&
+       cli_number(PROG, "max-conns", o->max_conns_text, 1, 1000000, &o->max_conns) < 0) ||
+      (o->max_buffer_text &&
+       cli_number(PROG, "max-buffer", o->max_buffer_text, 16384, 1ul << 30, &o->max_buffer) < 0) ||
+      (o->hs_timeout_text && duration_ms("handshake-timeout", o->hs_timeout_text,
+                                         &o->hs_timeout_ms) < 0) ||
+      (o->idle_text && duration_ms("idle-timeout", o->idle_text, &o->idle_ms) < 0) ||
+      (o->grace_text && duration_ms("grace", o->grace_text, &o->grace_ms) < 0))
     return -1;
+  if (o->once && o->workers_text && o->workers > 1) {
+    fprintf(stderr, PROG ": --once serves one connection: it takes no --workers\n");
+    return -1;
+  }
+  if (o->once) o->workers = 1;
   if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
@@ -402,42 +289,27 @@ fail:
 
 int cli_server_main(int argc, char **argv) {
   server_opts o;
-  int fds[2] = {-1, -1}, result = 1;
-  unsigned number = 0;
+  cli_serve_opts so;
   FILE *keylog = NULL;
   tern_config *cfg;
+  int result;
   int p = server_options(argc, argv, &o);
   if (p != 0) return p > 0 ? 0 : CLI_EXIT_USAGE;
   if ((cfg = server_config(&o, &keylog)) == NULL) return 1;
-  if (open_listeners((unsigned)o.port, fds) < 0) goto out;
-  for (;;) {
-    struct pollfd pl[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    char name[64];
-    int fd, which, r;
-    if (poll(pl, fds[1] >= 0 ? 2 : 1, -1) < 0) {
-      if (errno == EINTR) continue;
-      fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
-      goto out;
-    }
-    which = (pl[0].revents & POLLIN) ? 0 : 1;
-    fd = accept(fds[which], (struct sockaddr *)&peer, &len);
-    if (fd < 0) {
-      if (errno != EINTR && errno != ECONNABORTED)
-        fprintf(stderr, PROG ": accept: %s\n", strerror(errno));
-      continue;
-    }
-    cli_addr_string(&peer, name, sizeof name);
-    r = serve(cfg, &o, fd, ++number, name);
-    if (o.once) {
-      result = r == 0 ? 0 : 1;
-      goto out;
-    }
-  }
-out:
-  if (fds[0] >= 0) close(fds[0]);
-  if (fds[1] >= 0) close(fds[1]);
+  memset(&so, 0, sizeof so);
+  so.cfg = cfg;
+  so.www = o.www;
+  so.quiet = o.quiet;
+  so.once = o.once;
+  so.www_settings = &o.www_settings;
+  so.workers = (unsigned)o.workers;
+  so.port = (unsigned)o.port;
+  so.limits.handshake_ms = o.hs_timeout_ms;
+  so.limits.idle_ms = o.idle_ms;
+  so.limits.grace_ms = o.grace_ms;
+  so.limits.max_conns = (unsigned)o.max_conns;
+  so.limits.max_buffer = o.max_buffer;
+  result = cli_serve(&so);
   tern_config_free(cfg);
   if (keylog) fclose(keylog);
   return result;

@@ -3,10 +3,15 @@
  * nothing else (no socket, no globals), so that a loop serving many
  * connections can run it for each.
  *
- * A connection carries one request: its head is collected, then answered
- * with one HTTP/1.0 response in one TLS record (status line, headers with
- * Content-Type and Content-Length, and a small page of what the handshake
- * negotiated), followed by close_notify. A path under the post-handshake
+ * Each request head is collected, then answered with one response in one
+ * TLS record (status line, headers with Content-Type and Content-Length,
+ * and a small page of what the handshake negotiated), in the request's
+ * version. HTTP/1.1 keeps the connection open for the next request
+ * (pipelined ones are answered in order) unless the client sent
+ * `Connection: close`; HTTP/1.0 closes it unless the client sent
+ * `Connection: keep-alive`. A closing answer is followed by close_notify;
+ * so are the error answers (400, 405, 431), whose request bodies are not
+ * read. A path under the post-handshake
  * prefix needs a client certificate: without one from the handshake,
  * the server asks for it (RFC 8446 §4.6.2) and answers once the client's
  * Finished has come, 200 with its subject or 403 without one.
@@ -14,6 +19,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* The answer must fit one record (RFC 8446 §5.1: 2^14 bytes of content). */
 #define MAX_RECORD 16384
@@ -49,6 +55,32 @@ static void html_row(char *out, size_t cap, size_t *n, const char *name, const c
   raw_put(out, cap, n, "</th><td>");
   html_put(out, cap, n, value);
   raw_put(out, cap, n, "</td></tr>\n");
+}
+
+/* Whether the head (request[0 .. head_len)) has a Connection header
+   naming token (case-insensitive, RFC 9110 §7.6.1). */
+static int connection_has(const cli_www *w, const char *token) {
+  const char *p = w->request, *end = w->request + w->head_len;
+  size_t tl = strlen(token);
+  while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL && ++p < end) {
+    const char *eol;
+    if ((size_t)(end - p) < 11 || strncasecmp(p, "connection:", 11) != 0) continue;
+    eol = memchr(p, '\n', (size_t)(end - p));
+    if (eol == NULL) eol = end;
+    for (const char *q = p + 11; q + tl <= eol; q++)
+      if (strncasecmp(q, token, tl) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The request's HTTP minor version (1 for HTTP/1.1 and later 1.x, else 0),
+   and whether the connection stays open after the answer. */
+static void read_version(cli_www *w) {
+  size_t line = strcspn(w->request, "\r\n");
+  w->minor = line >= 8 && strncmp(w->request + line - 8, "HTTP/1.", 7) == 0 &&
+             w->request[line - 1] != '0';
+  w->keep_alive = !w->last &&
+                  (w->minor ? !connection_has(w, "close") : connection_has(w, "keep-alive"));
 }
 
 /* The request's path (between the method and the version), copied. */
@@ -97,19 +129,22 @@ static size_t make_page(const cli_www *w, const tern_conn *c, const char *messag
 
 /*
  * Queues the answer (head and body in one record: one tern_tls_write of
- * at most 2^14 bytes) and close_notify. body may be NULL (a short page
- * saying status is made); head_only leaves the body out (HEAD).
+ * at most 2^14 bytes), then close_notify unless the connection stays
+ * open. head_only leaves the body out (HEAD).
  */
 static int respond(cli_www *w, tern_conn *c, int status, const char *reason, const char *extra,
                    const char *body, size_t body_len, int head_only) {
   char out[MAX_RECORD];
   int n, rc;
+  const char *conn_header = !w->keep_alive ? "Connection: close\r\n"
+                            : w->minor    ? ""
+                                          : "Connection: keep-alive\r\n";
   if (body_len > MAX_RECORD - MAX_HEAD) body_len = MAX_RECORD - MAX_HEAD;
   n = snprintf(out, MAX_HEAD,
-               "HTTP/1.0 %d %s\r\nServer: tern/" TERN_VERSION_STRING
+               "HTTP/1.%d %d %s\r\nServer: tern/" TERN_VERSION_STRING
                "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
-               "%sConnection: close\r\n\r\n",
-               status, reason, body_len, extra);
+               "%s%s\r\n",
+               w->minor, status, reason, body_len, extra, conn_header);
   if (n < 0 || n >= MAX_HEAD) return TERN_ERR_BUFFER_TOO_SMALL; /* our reasons are short */
   if (!head_only) {
     memcpy(out + n, body, body_len);
@@ -117,9 +152,10 @@ static int respond(cli_www *w, tern_conn *c, int status, const char *reason, con
   }
   w->state = CLI_WWW_ANSWERED;
   w->status = status;
+  w->answered++;
   rc = tern_tls_write(c, (const uint8_t *)out, (size_t)n);
-  if (rc == TERN_OK) rc = tern_tls_close(c);
-  if (rc == TERN_OK) w->bytes_out = (size_t)n;
+  if (rc == TERN_OK && !w->keep_alive) rc = tern_tls_close(c);
+  if (rc == TERN_OK) w->bytes_out += (size_t)n;
   return rc;
 }
 
@@ -129,6 +165,7 @@ static int respond_short(cli_www *w, tern_conn *c, int status, const char *reaso
   char body[512];
   size_t n = 0;
   snprintf(w->note, sizeof w->note, "%s", why);
+  w->keep_alive = 0; /* a body we did not read may follow: close */
   raw_put(body, sizeof body, &n, "<!DOCTYPE html>\n<html><body><h1>");
   snprintf(body + n, sizeof body - n, "%d %s</h1>\n<p>", status, reason);
   n += strlen(body + n);
@@ -176,21 +213,48 @@ static int answer(cli_www *w, tern_conn *c, const cli_www_settings *s) {
   return TERN_OK;
 }
 
+/* Answers the head at the start of request[] once it is complete. */
+static int try_answer(cli_www *w, tern_conn *c, const cli_www_settings *s) {
+  char *end = strstr(w->request, "\r\n\r\n"), *lf = strstr(w->request, "\n\n");
+  if (end) end += 4;
+  if (lf && (end == NULL || lf + 2 < end)) end = lf + 2;
+  if (end == NULL && w->request_len < CLI_WWW_MAX_REQUEST) return TERN_OK;
+  w->note[0] = '\0';
+  if (end == NULL) {
+    w->head_len = w->request_len;
+    w->minor = 0;
+    return respond_short(w, c, 431, "Request Header Fields Too Large", "",
+                         "the request head is over 8192 bytes");
+  }
+  w->head_len = (size_t)(end - w->request);
+  read_version(w);
+  return answer(w, c, s);
+}
+
+size_t cli_www_room(const cli_www *w) {
+  return w->state == CLI_WWW_READING ? CLI_WWW_MAX_REQUEST - w->request_len : 0;
+}
+
 int cli_www_data(cli_www *w, tern_conn *c, const cli_www_settings *s, const uint8_t *p,
                  size_t n) {
   size_t room = CLI_WWW_MAX_REQUEST - w->request_len;
-  char *end;
-  if (w->state != CLI_WWW_READING) return TERN_OK; /* one request per connection */
+  if (w->state != CLI_WWW_READING) return TERN_OK; /* the answer to the last one is not out */
   memcpy(w->request + w->request_len, p, n < room ? n : room);
   w->request_len += n < room ? n : room;
   w->request[w->request_len] = '\0';
-  end = strstr(w->request, "\r\n\r\n");
-  if (end == NULL) end = strstr(w->request, "\n\n");
-  if (end == NULL && w->request_len < CLI_WWW_MAX_REQUEST) return TERN_OK;
-  if (end == NULL)
-    return respond_short(w, c, 431, "Request Header Fields Too Large", "",
-                         "the request head is over 8192 bytes");
-  return answer(w, c, s);
+  return try_answer(w, c, s);
+}
+
+int cli_www_next(cli_www *w, tern_conn *c, const cli_www_settings *s) {
+  size_t rest;
+  if (w->state != CLI_WWW_ANSWERED || !w->keep_alive) return TERN_OK;
+  rest = w->request_len - w->head_len;
+  memmove(w->request, w->request + w->head_len, rest);
+  w->request_len = rest;
+  w->request[rest] = '\0';
+  w->head_len = 0;
+  w->state = CLI_WWW_READING;
+  return rest ? try_answer(w, c, s) : TERN_OK;
 }
 
 int cli_www_progress(cli_www *w, tern_conn *c) {
@@ -211,3 +275,5 @@ size_t cli_www_request_line(const cli_www *w, const char **line) {
   *line = w->request;
   return strcspn(w->request, "\r\n");
 }
+
+int cli_www_idle(const cli_www *w) { return w->state == CLI_WWW_READING && w->request_len == 0; }

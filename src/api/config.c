@@ -80,7 +80,7 @@ tern_config *tern_config_new(tern_role role) {
 
 /* tern_config_free: see tern.h. */
 void tern_config_free(tern_config *cfg) {
-  if (cfg == NULL || --cfg->refs > 0) return;
+  if (cfg == NULL || !tern_config_release_ref(cfg)) return;
   tern_cert_chain_free(cfg->chain);
   for (size_t i = 0; i < cfg->n_more_chains; i++) tern_cert_chain_free(cfg->more_chains[i]);
   tern_trust_free(cfg->trust);

@@ -65,7 +65,7 @@ void *tern_conn_user(const tern_conn *c) { return c ? c->user : NULL; }
 int tern_conn_set_config(tern_conn *c, tern_config *cfg) {
   if (c == NULL || cfg == NULL || cfg->role != c->role) return TERN_ERR_INVALID_ARG;
   if (c->role != TERN_SERVER || c->done) return TERN_ERR_STATE;
-  cfg->refs++;
+  tern_config_hold(cfg);
   tern_config_free(c->cfg);
   c->cfg = cfg;
   c->own_chain = cfg->chain;

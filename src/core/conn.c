@@ -15,12 +15,20 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+/* A configuration is shared by connections that may live on several
+   threads (a server's workers): its reference count moves atomically. */
+void tern_config_hold(tern_config *cfg) { __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED); }
+
+int tern_config_release_ref(tern_config *cfg) {
+  return __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
 tern_conn *tern_conn_alloc(tern_config *cfg, const tern_role_machine *machine, void *user) {
   tern_conn *c;
   if (cfg == NULL || machine == NULL) return NULL;
   c = OPENSSL_zalloc(sizeof *c);
   if (c == NULL) return NULL;
-  cfg->refs++;
+  tern_config_hold(cfg);
   c->cfg = cfg;
   c->role = cfg->role;
   c->user = user;

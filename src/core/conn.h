@@ -304,6 +304,12 @@ typedef struct tern_test_hooks {
 
 /* ---- core/conn.c: making, failing, and what actions do ---- */
 
+/* Takes one reference to cfg / drops one (1 when it was the last): atomic,
+   so connections of one configuration may be made and freed on several
+   threads at once. */
+void tern_config_hold(tern_config *cfg);
+int tern_config_release_ref(tern_config *cfg);
+
 /* A new connection of cfg's role driven by machine, not yet bound to a
    transport (the transport layer installs c->transport). */
 tern_conn *tern_conn_alloc(tern_config *cfg, const tern_role_machine *machine, void *user);

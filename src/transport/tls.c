@@ -144,7 +144,10 @@ static void tls_release(tern_conn *c) {
   tern_record_prot_clear(&t->rprot);
   tern_record_prot_clear(&t->wprot);
   tern_record_prot_clear(&t->eprot);
-  tern_record_reader_wipe(&t->reader);
+  if (t->reader) {
+    tern_record_reader_wipe(t->reader);
+    OPENSSL_free(t->reader);
+  }
   if (t->out) OPENSSL_clear_free(t->out, t->out_cap);
   if (t->app) OPENSSL_clear_free(t->app, t->app_cap);
   OPENSSL_clear_free(t, sizeof *t);
@@ -169,7 +172,6 @@ int tern_tls_attach(tern_conn *c) {
   tern_record_prot_init(&c->tls->rprot);
   tern_record_prot_init(&c->tls->wprot);
   tern_record_prot_init(&c->tls->eprot);
-  tern_record_reader_init(&c->tls->reader);
   c->transport = &tls_transport;
   return TERN_OK;
 }
@@ -355,11 +357,15 @@ int tern_tls_feed(tern_conn *c, const uint8_t *in, size_t len, size_t *consumed)
   if (c == NULL || c->tls == NULL || (in == NULL && len)) return TERN_ERR_INVALID_ARG;
   t = c->tls;
   if (c->error) return c->error;
+  if (len > 0 && t->reader == NULL) {
+    if ((t->reader = OPENSSL_malloc(sizeof *t->reader)) == NULL) return TERN_ERR_NOMEM;
+    tern_record_reader_init(t->reader);
+  }
   while (len > 0 && t->app_len - t->app_off < TERN_TLS_APP_BUFFER) {
     tern_record rec;
     uint8_t alert = 0;
     size_t used = 0;
-    int rc = tern_record_read(&t->reader, in, len, &used, &rec, &alert);
+    int rc = tern_record_read(t->reader, in, len, &used, &rec, &alert);
     in += used;
     len -= used;
     *consumed += used;
@@ -477,6 +483,38 @@ int tern_tls_close(tern_conn *c) {
   rc = put_alert(c, TERN_ALERT_CLOSE_NOTIFY);
   if (rc == TERN_OK) c->tls->close_sent = 1;
   return rc;
+}
+
+/* Frees a buffer of cap bytes and forgets it. */
+static size_t give_back(uint8_t **buf, size_t *cap) {
+  size_t n = *cap;
+  OPENSSL_clear_free(*buf, *cap);
+  *buf = NULL;
+  *cap = 0;
+  return n;
+}
+
+size_t tern_tls_release_buffers(tern_conn *c) {
+  tern_tls *t;
+  size_t freed = 0;
+  if (c == NULL || (t = c->tls) == NULL) return 0;
+  /* at a record boundary the reader holds nothing the stream still needs
+     (a record handed out was processed inside tern_tls_feed) */
+  if (t->reader && tern_record_reader_buffered(t->reader) == 0 && t->reader->err == 0) {
+    tern_record_reader_wipe(t->reader);
+    OPENSSL_free(t->reader);
+    t->reader = NULL;
+    freed += sizeof(tern_record_reader);
+  }
+  if (t->out && t->out_off == t->out_len) {
+    freed += give_back(&t->out, &t->out_cap);
+    t->out_off = t->out_len = 0;
+  }
+  if (t->app && t->app_off == t->app_len) {
+    freed += give_back(&t->app, &t->app_cap);
+    t->app_off = t->app_len = 0;
+  }
+  return freed;
 }
 
 int tern_tls_peer_closed(const tern_conn *c) { return c && c->tls && c->tls->close_received; }

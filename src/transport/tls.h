@@ -22,7 +22,9 @@ typedef struct tern_tls {
   tern_record_prot rprot, wprot;
   tern_record_prot eprot;  /* 0-RTT: the client's write, the server's read key */
   size_t early_bytes;      /* 0-RTT application data sent / received */
-  tern_record_reader reader;
+  tern_record_reader *reader; /* receive buffer: made on first input, given
+                                back at a record boundary by
+                                tern_tls_release_buffers */
   uint8_t *out;            /* records to send: out[out_off .. out_len) */
   size_t out_len, out_off, out_cap;
   uint8_t *app;            /* application data received: app[app_off .. app_len) */
