@@ -13,7 +13,7 @@ if ! grep -q 'name = "Z3"' "${HOME:-/root}/.why3.conf" 2>/dev/null; then
   why3 config detect >/dev/null 2>&1 || true
 fi
 
-frama-c -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout 20 \
+frama-c -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout 60 \
   -wp-par "$(nproc 2>/dev/null || echo 2)" \
   -cpp-extra-args="-I$top/include -I$top/src" \
   "$top/src/codec/wire.c" > "$log" 2>&1
