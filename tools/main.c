@@ -3,7 +3,11 @@
  *
  *   tern demo    walk through what tern does today, printing each step
  *   tern client  TLS 1.3 over TCP to a server (cli_client.c)
- *   tern server  a TLS 1.3 server: echo, or a page with --www (cli_server.c)
+ *   tern server  a TLS 1.3 server: echo, or a page with --www (cli_server.c,
+ *                on the epoll loop of cli_serve.c)
+ *   tern h3-server, tern h3-client  HTTP/3 over QUIC on a UDP socket, ngtcp2
+ *                with tern as its TLS (h3_server.c, h3_client.c; built
+ *                when libngtcp2 and libnghttp3 are present)
  *
  * The demo runs a tern client and server in QUIC mode (demo_handshake.c),
  * then QUIC packet protection end to end (initial secrets for QUIC v1 and
@@ -214,6 +218,11 @@ int main(int argc, char **argv) {
 #endif
   fprintf(stderr, "usage: tern demo\n"
                   "       tern client HOST[:PORT] [options]   (tern client --help)\n"
-                  "       tern server --cert FILE --key FILE [options]   (tern server --help)\n");
+                  "       tern server --cert FILE --key FILE [options]   (tern server --help)\n"
+#ifdef TERN_HAVE_H3
+                  "       tern h3-server --cert FILE --key FILE [options]   (tern h3-server --help)\n"
+                  "       tern h3-client [options] https://HOST[:PORT]/PATH...   (tern h3-client --help)\n"
+#endif
+                  );
   return 2;
 }
