@@ -1,0 +1,652 @@
+/*
+ * fuzz.c - the deterministic world and the victim executors of fuzz.h.
+ */
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "keys.h"
+
+const uint8_t fz_ticket_name[16] = "fuzz ticket key";
+const uint8_t fz_ticket_key[32] = "0123456789abcdef0123456789abcdef";
+const uint8_t fz_tp[8] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0e, 0x01};
+static const uint8_t psk_identity[] = "fuzz external psk";
+static const uint8_t psk_key[32] = "an external psk of the fuzz peer";
+static const char *const alpn[] = {"fz"};
+
+/* ------------------------------------------------------------------ */
+/* random bytes, PKI                                                    */
+/* ------------------------------------------------------------------ */
+
+int fz_random(void *ctx, uint8_t *out, size_t len) {
+  fz_rng *r = ctx;
+  while (len > 0) {
+    uint8_t in[9], block[SHA256_DIGEST_LENGTH];
+    size_t n = len < sizeof block ? len : sizeof block;
+    in[0] = r->stream;
+    for (int i = 0; i < 8; i++) in[1 + i] = (uint8_t)(r->counter >> (56 - 8 * i));
+    r->counter++;
+    SHA256(in, sizeof in, block);
+    memcpy(out, block, n);
+    out += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static EVP_PKEY *ed25519_key(uint8_t tag) {
+  uint8_t seed[32];
+  memset(seed, tag, sizeof seed);
+  return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof seed);
+}
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
+  X509V3_CTX ctx;
+  X509_EXTENSION *ext;
+  int ok;
+  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+  ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (ext == NULL) return 0;
+  ok = X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+/* A certificate with fixed serial and validity, signed with Ed25519
+   (deterministic), so its DER is the same in every process. */
+static X509 *fixed_cert(EVP_PKEY *key, const char *cn, long serial, X509 *issuer,
+                        EVP_PKEY *issuer_key) {
+  X509 *x = X509_new();
+  X509_NAME *name = X509_NAME_new();
+  X509 *iss;
+  int ok = x && name;
+  ok = ok && X509_set_version(x, X509_VERSION_3);
+  ok = ok && ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+  ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                        (const unsigned char *)cn, -1, -1, 0);
+  ok = ok && X509_set_subject_name(x, name);
+  ok = ok && X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+  ok = ok && ASN1_TIME_set(X509_getm_notBefore(x), 1577836800) != NULL;  /* 2020 */
+  ok = ok && ASN1_TIME_set(X509_getm_notAfter(x), 4102444800) != NULL;   /* 2100 */
+  ok = ok && X509_set_pubkey(x, key);
+  iss = issuer ? issuer : x;
+  ok = ok && add_ext(x, iss, NID_subject_key_identifier, "hash");
+  if (issuer) {
+    ok = ok && add_ext(x, iss, NID_authority_key_identifier, "keyid:always");
+    ok = ok && add_ext(x, iss, NID_basic_constraints, "critical,CA:FALSE");
+    ok = ok && add_ext(x, iss, NID_key_usage, "critical,digitalSignature");
+    ok = ok && add_ext(x, iss, NID_ext_key_usage, "serverAuth,clientAuth");
+    ok = ok && add_ext(x, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  } else {
+    ok = ok && add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE");
+    ok = ok && add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
+  }
+  ok = ok && X509_sign(x, issuer_key, NULL) > 0;
+  X509_NAME_free(name);
+  if (!ok) {
+    X509_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+const fz_pki *fz_pki_get(void) {
+  static fz_pki p;
+  static int made;
+  if (made) return &p;
+  p.ca_key = ed25519_key(1);
+  p.server_key = ed25519_key(2);
+  p.client_key = ed25519_key(3);
+  p.ca = fixed_cert(p.ca_key, "tern fuzz root", 1, NULL, p.ca_key);
+  p.server = fixed_cert(p.server_key, "localhost", 2, p.ca, p.ca_key);
+  p.client = fixed_cert(p.client_key, "fuzz client", 3, p.ca, p.ca_key);
+  p.store = X509_STORE_new();
+  if (!p.ca || !p.server || !p.client || !p.store || !X509_STORE_add_cert(p.store, p.ca))
+    abort();
+  made = 1;
+  return &p;
+}
+
+static EVP_PKEY *pem_key(const char *pem) {
+  BIO *b = BIO_new_mem_buf(pem, -1);
+  EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  return k;
+}
+
+EVP_PKEY *fz_fixed_key(int scheme) {
+  static EVP_PKEY *keys[8];
+  int i;
+  const char *pem = NULL;
+  switch (scheme) {
+  case TERN_SIG_ECDSA_SECP256R1_SHA256: i = 0; pem = fz_key_p256; break;
+  case TERN_SIG_ECDSA_SECP384R1_SHA384: i = 1; pem = fz_key_p384; break;
+  case TERN_SIG_ECDSA_SECP521R1_SHA512: i = 2; pem = fz_key_p521; break;
+  case TERN_SIG_RSA_PSS_RSAE_SHA256:
+  case TERN_SIG_RSA_PSS_RSAE_SHA384:
+  case TERN_SIG_RSA_PSS_RSAE_SHA512:
+  case 0x0401: case 0x0501: case 0x0601: i = 3; pem = fz_key_rsa; break;
+  case TERN_SIG_RSA_PSS_PSS_SHA256:
+  case TERN_SIG_RSA_PSS_PSS_SHA384:
+  case TERN_SIG_RSA_PSS_PSS_SHA512: i = 4; pem = fz_key_rsapss; break;
+  case TERN_SIG_ED25519: i = 5; break;
+  case TERN_SIG_ED448: i = 6; pem = fz_key_ed448; break;
+  default: return NULL;
+  }
+  if (keys[i] == NULL) keys[i] = pem ? pem_key(pem) : ed25519_key(2);
+  return keys[i];
+}
+
+/* ------------------------------------------------------------------ */
+/* configurations                                                       */
+/* ------------------------------------------------------------------ */
+
+static uint64_t fixed_clock(void *user) {
+  (void)user;
+  return FZ_NOW_MS;
+}
+
+tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
+  const fz_pki *p = fz_pki_get();
+  tern_config *cfg = tern_config_new(role);
+  int ok = cfg != NULL;
+  ok = ok && tern_config_set_random(cfg, fz_random, rng) == TERN_OK;
+  ok = ok && tern_config_set_clock(cfg, fixed_clock, NULL) == TERN_OK;
+  ok = ok && tern_config_set_alpn(cfg, alpn, 1) == TERN_OK;
+  ok = ok && tern_config_set_trust_store(cfg, p->store) == TERN_OK;
+  if (flags & FZ_F_EARLY)
+    ok = ok && tern_config_set_early_data(cfg, 16384, 10000) == TERN_OK;
+  if (flags & FZ_F_PSK) {
+    ok = ok && tern_config_add_psk(cfg, psk_identity, sizeof psk_identity - 1, psk_key,
+                                   sizeof psk_key, TERN_PSK_SHA256) == TERN_OK;
+    if (flags & FZ_F_EARLY)
+      ok = ok && tern_config_set_psk_early_data(cfg, psk_identity, sizeof psk_identity - 1,
+                                                TERN_TLS_AES_128_GCM_SHA256, "fz",
+                                                16384) == TERN_OK;
+  }
+  if (role == TERN_SERVER) {
+    ok = ok && tern_config_set_cert(cfg, p->server, NULL, p->server_key) == TERN_OK;
+    ok = ok && tern_config_set_ticket_key(cfg, fz_ticket_name, fz_ticket_key) == TERN_OK;
+    ok = ok && tern_config_set_tickets(cfg, 1, 3600) == TERN_OK;
+    ok = ok && tern_config_set_verify_peer(cfg, 1) == TERN_OK;
+    if (flags & FZ_F_HRR) {
+      uint16_t g = TERN_GROUP_SECP256R1;
+      ok = ok && tern_config_set_groups(cfg, &g, 1) == TERN_OK;
+    }
+    if (flags & FZ_F_CLIENT_AUTH)
+      ok = ok && tern_config_set_client_auth(cfg, TERN_CLIENT_AUTH_REQUIRED, 1) == TERN_OK;
+  } else {
+    ok = ok && tern_config_set_cert(cfg, p->client, NULL, p->client_key) == TERN_OK;
+    ok = ok && tern_config_set_post_handshake_auth(cfg, 1) == TERN_OK;
+  }
+  if (!ok) {
+    tern_config_free(cfg);
+    return NULL;
+  }
+  return cfg;
+}
+
+tern_config *fz_peer_config(tern_role victim_role, uint8_t flags, fz_rng *rng) {
+  return fz_victim_config(victim_role == TERN_SERVER ? TERN_CLIENT : TERN_SERVER, flags, rng);
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS record protection, the peer's side                               */
+/* ------------------------------------------------------------------ */
+
+static const EVP_CIPHER *suite_cipher(uint16_t suite, size_t *key_len) {
+  switch (suite) {
+  case TERN_TLS_AES_128_GCM_SHA256: *key_len = 16; return EVP_aes_128_gcm();
+  case TERN_TLS_AES_256_GCM_SHA384: *key_len = 32; return EVP_aes_256_gcm();
+  case TERN_TLS_CHACHA20_POLY1305_SHA256: *key_len = 32; return EVP_chacha20_poly1305();
+  default: return NULL;
+  }
+}
+
+/* Key and IV of e (RFC 8446 §7.3) and the nonce of its next record. */
+static const EVP_CIPHER *epoch_keys(const fz_epoch *e, uint8_t key[32], uint8_t nonce[12]) {
+  size_t key_len;
+  const EVP_CIPHER *cipher = suite_cipher(e->suite, &key_len);
+  if (cipher == NULL ||
+      tern_suite_hkdf_expand_label(e->suite, e->secret, e->secret_len,
+                                   (const uint8_t *)"key", 3, NULL, 0, key,
+                                   key_len) != TERN_OK ||
+      tern_suite_hkdf_expand_label(e->suite, e->secret, e->secret_len,
+                                   (const uint8_t *)"iv", 2, NULL, 0, nonce, 12) != TERN_OK)
+    return NULL;
+  for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(e->seq >> (56 - 8 * i));
+  return cipher;
+}
+
+size_t fz_seal(fz_epoch *e, const uint8_t *inner, size_t len, uint8_t *out, size_t cap) {
+  uint8_t key[32], nonce[12];
+  const EVP_CIPHER *cipher;
+  EVP_CIPHER_CTX *ctx;
+  size_t body = len + 16;
+  int outl = 0, finl = 0, ok;
+  if (!e->ready || body > 0xffff || 5 + body > cap) return 0;
+  if ((cipher = epoch_keys(e, key, nonce)) == NULL) return 0;
+  out[0] = 23;
+  out[1] = 3;
+  out[2] = 3;
+  out[3] = (uint8_t)(body >> 8);
+  out[4] = (uint8_t)body;
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx && EVP_EncryptInit_ex(ctx, cipher, NULL, key, nonce) &&
+       EVP_EncryptUpdate(ctx, NULL, &outl, out, 5) &&
+       (len == 0 || EVP_EncryptUpdate(ctx, out + 5, &outl, inner, (int)len)) &&
+       EVP_EncryptFinal_ex(ctx, out + 5 + len, &finl) &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 5 + len) > 0;
+  EVP_CIPHER_CTX_free(ctx);
+  OPENSSL_cleanse(key, sizeof key);
+  if (!ok) return 0;
+  e->seq++;
+  return 5 + body;
+}
+
+long fz_open(fz_epoch *e, const uint8_t *rec, size_t len, uint8_t *inner, size_t cap) {
+  uint8_t key[32], nonce[12], tag[16];
+  const EVP_CIPHER *cipher;
+  EVP_CIPHER_CTX *ctx;
+  size_t n;
+  int outl = 0, finl = 0, ok;
+  if (!e->ready || len < 5 + 16 || len - 5 - 16 > cap) return -1;
+  n = len - 5 - 16;
+  if ((cipher = epoch_keys(e, key, nonce)) == NULL) return -1;
+  memcpy(tag, rec + len - 16, 16);
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx && EVP_DecryptInit_ex(ctx, cipher, NULL, key, nonce) &&
+       EVP_DecryptUpdate(ctx, NULL, &outl, rec, 5) &&
+       (n == 0 || EVP_DecryptUpdate(ctx, inner, &outl, rec + 5, (int)n)) &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0 &&
+       EVP_DecryptFinal_ex(ctx, inner + n, &finl) > 0;
+  EVP_CIPHER_CTX_free(ctx);
+  OPENSSL_cleanse(key, sizeof key);
+  if (!ok) return -1;
+  e->seq++;
+  return (long)n;
+}
+
+int fz_epoch_next(fz_epoch *e) {
+  uint8_t next[48];
+  if (!e->ready ||
+      tern_suite_hkdf_expand_label(e->suite, e->secret, e->secret_len,
+                                   (const uint8_t *)"traffic upd", 11, NULL, 0, next,
+                                   e->secret_len) != TERN_OK)
+    return -1;
+  memcpy(e->secret, next, e->secret_len);
+  e->seq = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* tickets under the fixed key                                          */
+/* ------------------------------------------------------------------ */
+
+size_t fz_ticket_seal(const uint8_t *plain, size_t len, const uint8_t nonce[12],
+                      uint8_t *out, size_t cap) {
+  EVP_CIPHER_CTX *ctx;
+  int outl = 0, finl = 0, ok;
+  if (len > 0x7fff || 16 + 12 + len + 16 > cap) return 0;
+  memcpy(out, fz_ticket_name, 16);
+  memcpy(out + 16, nonce, 12);
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, fz_ticket_key, nonce) &&
+       EVP_EncryptUpdate(ctx, NULL, &outl, out, 28) &&
+       (len == 0 || EVP_EncryptUpdate(ctx, out + 28, &outl, plain, (int)len)) &&
+       EVP_EncryptFinal_ex(ctx, out + 28 + len, &finl) &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 28 + len) > 0;
+  EVP_CIPHER_CTX_free(ctx);
+  return ok ? 28 + len + 16 : 0;
+}
+
+size_t fz_ticket_open(const uint8_t *t, size_t len, uint8_t *plain, size_t cap) {
+  EVP_CIPHER_CTX *ctx;
+  uint8_t tag[16];
+  size_t n;
+  int outl = 0, finl = 0, ok;
+  if (len < 44 || len - 44 > cap || memcmp(t, fz_ticket_name, 16) != 0) return 0;
+  n = len - 44;
+  memcpy(tag, t + len - 16, 16);
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, fz_ticket_key, t + 16) &&
+       EVP_DecryptUpdate(ctx, NULL, &outl, t, 28) &&
+       (n == 0 || EVP_DecryptUpdate(ctx, plain, &outl, t + 28, (int)n)) &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0 &&
+       EVP_DecryptFinal_ex(ctx, plain + n, &finl) > 0;
+  EVP_CIPHER_CTX_free(ctx);
+  return ok ? n : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the victim                                                           */
+/* ------------------------------------------------------------------ */
+
+static void keep(fz_victim *v, int level, const uint8_t *data, size_t len) {
+  if (!v->record_sent) return;
+  if (v->sent_len[level] + len > v->sent_cap[level]) {
+    size_t cap = v->sent_cap[level] ? v->sent_cap[level] : 4096;
+    uint8_t *nb;
+    while (cap < v->sent_len[level] + len) cap *= 2;
+    if ((nb = realloc(v->sent[level], cap)) == NULL) abort();
+    v->sent[level] = nb;
+    v->sent_cap[level] = cap;
+  }
+  memcpy(v->sent[level] + v->sent_len[level], data, len);
+  v->sent_len[level] += len;
+}
+
+static int on_secret(tern_conn *c, tern_level level, tern_direction dir, uint16_t suite,
+                     const uint8_t *secret, size_t len) {
+  (void)c, (void)level, (void)dir, (void)suite, (void)secret, (void)len;
+  return 0;
+}
+
+static int on_send(tern_conn *c, tern_level level, const uint8_t *data, size_t len) {
+  fz_victim *v = tern_conn_user(c);
+  if ((unsigned)level > 3) return -1;
+  keep(v, (int)level, data, len);
+  return 0;
+}
+
+static const tern_quic_callbacks quic_cb = {on_secret, on_send};
+
+static int hexval(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* Learns the secrets the victim reads with: the peer's write secrets. */
+static void on_keylog(const tern_conn *c, const char *line, void *user) {
+  fz_victim *v = user;
+  const char *peer = v->role == TERN_SERVER ? "CLIENT_" : "SERVER_";
+  fz_epoch *e = NULL;
+  const char *sp;
+  size_t n = 0;
+  (void)c;
+  if (strncmp(line, "CLIENT_EARLY_TRAFFIC_SECRET ", 28) == 0) {
+    if (v->role == TERN_SERVER) e = &v->early;
+  } else if (strncmp(line, peer, 7) == 0) {
+    if (strncmp(line + 7, "HANDSHAKE_TRAFFIC_SECRET ", 25) == 0) e = &v->hs;
+    else if (strncmp(line + 7, "TRAFFIC_SECRET_0 ", 17) == 0) e = &v->app;
+  }
+  if (e == NULL || (sp = strrchr(line, ' ')) == NULL) return;
+  for (sp++; sp[0] && sp[1] && n < sizeof e->secret; sp += 2) {
+    int hi = hexval(sp[0]), lo = hexval(sp[1]);
+    if (hi < 0 || lo < 0) return;
+    e->secret[n++] = (uint8_t)(hi << 4 | lo);
+  }
+  e->secret_len = n;
+  e->suite = 0;   /* known once the victim says (fz_victim_chunk) */
+  e->seq = 0;
+  e->ready = 1;
+  if (e == &v->app) v->app_gen = 0;
+}
+
+int fz_victim_init(fz_victim *v, tern_role role, int tls, uint8_t flags,
+                   const uint8_t *session, size_t session_len) {
+  memset(v, 0, sizeof *v);
+  v->role = role;
+  v->tls = tls;
+  v->rng.stream = role == TERN_SERVER ? 'S' : 'C';
+  v->cfg = fz_victim_config(role, flags, &v->rng);
+  if (v->cfg == NULL || tern_config_set_keylog(v->cfg, on_keylog, v) != TERN_OK) return -1;
+  v->conn = tls ? tern_conn_new_tls(v->cfg, v) : tern_conn_new_quic(v->cfg, &quic_cb, v);
+  if (v->conn == NULL) return -1;
+  if (!tls && tern_quic_set_transport_params(v->conn, fz_tp, sizeof fz_tp) != TERN_OK)
+    return -1;
+  if (role == TERN_CLIENT) {
+    if (tern_conn_set_server_name(v->conn, "localhost") != TERN_OK) return -1;
+    if (session != NULL) (void)tern_conn_set_session(v->conn, session, session_len, FZ_NOW_MS);
+  }
+  return 0;
+}
+
+static void drain_output(fz_victim *v);
+
+/* The victim's first move: a client's ClientHello. */
+int fz_victim_start(fz_victim *v) {
+  int rc;
+  if (v->role != TERN_CLIENT) return 0;
+  rc = tern_handshake(v->conn);
+  if (v->tls) drain_output(v);
+  return rc < 0 && rc != TERN_WANT_READ ? -1 : 0;
+}
+
+void fz_victim_free(fz_victim *v) {
+  tern_conn_free(v->conn);
+  tern_config_free(v->cfg);
+  for (int i = 0; i < 4; i++) free(v->sent[i]);
+  OPENSSL_cleanse(v, sizeof *v);
+}
+
+/* TLS: takes what the victim wrote (kept when recording, else dropped). */
+static void drain_output(fz_victim *v) {
+  const uint8_t *p;
+  size_t len;
+  while ((p = tern_tls_output(v->conn, &len)) != NULL && len > 0) {
+    keep(v, 0, p, len);
+    tern_tls_output_done(v->conn, len);
+  }
+}
+
+static void read_all(fz_victim *v) {
+  uint8_t buf[4096];
+  size_t n;
+  while (tern_tls_read(v->conn, buf, sizeof buf, &n) == TERN_OK && n > 0) {
+  }
+}
+
+static int feed(fz_victim *v, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    size_t used = 0;
+    int rc = tern_tls_feed(v->conn, data, len, &used);
+    drain_output(v);
+    if (rc < 0) return -1;
+    if (used == 0) {
+      size_t before = tern_tls_pending(v->conn);
+      read_all(v);
+      if (tern_tls_pending(v->conn) == before) return 0;  /* stuck: give up the rest */
+    }
+    data += used;
+    len -= used;
+  }
+  return 0;
+}
+
+static int action(fz_victim *v, const uint8_t *data, size_t len) {
+  tern_conn *c = v->conn;
+  uint8_t out[64];
+  int rc = TERN_OK;
+  if (len == 0) return 0;
+  switch (data[0] % FZ_ACTIONS) {
+  case FZ_ACT_WRITE:
+    if (v->tls) rc = tern_tls_write(c, data + 1, len - 1);
+    break;
+  case FZ_ACT_KEY_UPDATE:
+    if (v->tls) rc = tern_tls_key_update(c, len > 1 ? data[1] & 1 : 0);
+    break;
+  case FZ_ACT_TICKETS:
+    rc = tern_conn_send_tickets(c, 1);
+    break;
+  case FZ_ACT_CLIENT_AUTH:
+    if (v->tls) rc = tern_tls_request_client_auth(c);
+    break;
+  case FZ_ACT_CLOSE:
+    if (v->tls) rc = tern_tls_close(c);
+    break;
+  case FZ_ACT_RELEASE:
+    if (v->tls) (void)tern_tls_release_buffers(c);
+    break;
+  case FZ_ACT_READ:
+    if (v->tls) read_all(v);
+    break;
+  case FZ_ACT_EXPORT: {
+    const uint8_t *der;
+    size_t n;
+    (void)tern_export_keying_material(c, "EXPORTER-fuzz", data + 1,
+                                      len - 1 > 255 ? 255 : len - 1, out, sizeof out);
+    (void)tern_export_early_keying_material(c, "EXPORTER-fuzz", NULL, 0, out, sizeof out);
+    (void)tern_conn_peer_certificate(c, &der, &n);
+    (void)tern_conn_psk_identity(c, &der, &n);
+    (void)tern_conn_alpn(c);
+    (void)tern_conn_server_name(c);
+    (void)tern_conn_early_data_status(c);
+    (void)tern_conn_error_detail(c);
+    if (v->tls) (void)tern_tls_key_updates(c, TERN_READ);
+    break;
+  }
+  }
+  if (v->tls) drain_output(v);
+  return rc == TERN_ERR_ALERT ? -1 : 0;
+}
+
+int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
+  if (op == FZ_OP_ACTION) return action(v, data, len);
+  if (!v->tls) {
+    int rc;
+    if (op > 3) return 0;
+    if (tern_quic_provide_data(v->conn, (tern_level)op, data, len) != TERN_OK) return -1;
+    rc = tern_handshake(v->conn);
+    return rc < 0 && rc != TERN_WANT_READ ? -1 : 0;
+  }
+  switch (op) {
+  case FZ_OP_RAW:
+    return feed(v, data, len);
+  case FZ_OP_SEAL_HS:
+  case FZ_OP_SEAL_APP:
+  case FZ_OP_SEAL_EARLY: {
+    fz_epoch *e = op == FZ_OP_SEAL_HS ? &v->hs : op == FZ_OP_SEAL_APP ? &v->app : &v->early;
+    size_t cap = len + 32, n;
+    uint8_t *rec;
+    int rc;
+    if (!e->ready) return 0;
+    if (e->suite == 0) e->suite = tern_conn_cipher_suite(v->conn);
+    if ((rec = malloc(cap)) == NULL) abort();
+    n = fz_seal(e, data, len, rec, cap);
+    rc = n ? feed(v, rec, n) : 0;
+    free(rec);
+    return rc;
+  }
+  case FZ_OP_NEXT_APP:
+    if (v->app.ready && v->app.suite == 0) v->app.suite = tern_conn_cipher_suite(v->conn);
+    if (fz_epoch_next(&v->app) == 0) v->app_gen++;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size) {
+  fz_victim v;
+  const uint8_t *session = NULL;
+  size_t session_len = 0, p = 1;
+  uint8_t flags;
+  int done;
+  if (size < 1) return 0;
+  flags = data[0];
+  if (flags & FZ_F_SESSION) {
+    if (size < 3) return 0;
+    session_len = (size_t)data[1] << 8 | data[2];
+    if (session_len > size - 3) session_len = size - 3;
+    session = data + 3;
+    p = 3 + session_len;
+  }
+  if (fz_victim_init(&v, role, tls, flags, session, session_len) != 0 || fz_victim_start(&v) != 0) {
+    fz_victim_free(&v);
+    return 0;
+  }
+  while (p + 3 <= size) {
+    uint8_t op = data[p];
+    size_t len = (size_t)data[p + 1] << 8 | data[p + 2];
+    p += 3;
+    if (len > size - p) len = size - p;
+    if (fz_victim_chunk(&v, op, data + p, len) != 0) break;
+    p += len;
+  }
+  done = tern_conn_handshake_done(v.conn);
+  fz_victim_free(&v);
+  return done;
+}
+
+/* ------------------------------------------------------------------ */
+/* two connections talking (gen_corpus, the ticket target)              */
+/* ------------------------------------------------------------------ */
+
+/* Turns one record the peer sent into the chunk that reproduces it on
+   the victim: plaintext records as they are, protected ones as the
+   inner plaintext of the epoch that opens them. */
+static void record_chunk(fz_victim *to, const uint8_t *rec, size_t len, fz_emit_fn emit,
+                         void *user) {
+  static uint8_t inner[1 << 17];
+  fz_epoch *epochs[3] = {&to->hs, &to->app, &to->early};
+  static const uint8_t ops[3] = {FZ_OP_SEAL_HS, FZ_OP_SEAL_APP, FZ_OP_SEAL_EARLY};
+  long n;
+  if (rec[0] == 23) {
+    for (int i = 0; i < 3; i++) {
+      fz_epoch e = *epochs[i];
+      if (e.ready && e.suite == 0) e.suite = epochs[i]->suite = tern_conn_cipher_suite(to->conn);
+      if ((n = fz_open(&e, rec, len, inner, sizeof inner)) >= 0) {
+        emit(user, ops[i], inner, (size_t)n);
+        return;
+      }
+    }
+    {
+      fz_epoch e = to->app;
+      if (e.ready && e.suite == 0) e.suite = tern_conn_cipher_suite(to->conn);
+      if (fz_epoch_next(&e) == 0 && (n = fz_open(&e, rec, len, inner, sizeof inner)) >= 0) {
+        emit(user, FZ_OP_NEXT_APP, NULL, 0);
+        emit(user, FZ_OP_SEAL_APP, inner, (size_t)n);
+        return;
+      }
+    }
+  }
+  emit(user, FZ_OP_RAW, rec, len);
+}
+
+int fz_pump(fz_victim *from, fz_victim *to, fz_emit_fn emit, void *user) {
+  int moved = 0;
+  for (int lv = 0; lv < 4; lv++) {
+    uint8_t *buf = from->sent[lv];
+    size_t len = from->sent_len[lv];
+    if (len == 0) continue;
+    from->sent[lv] = NULL;
+    from->sent_len[lv] = from->sent_cap[lv] = 0;
+    moved = 1;
+    if (!to->tls) {
+      if (emit) emit(user, (uint8_t)lv, buf, len);
+      else (void)fz_victim_chunk(to, (uint8_t)lv, buf, len);
+    } else if (emit == NULL) {
+      (void)fz_victim_chunk(to, FZ_OP_RAW, buf, len);
+    } else {
+      size_t off = 0;
+      while (off + 5 <= len) {
+        size_t rl = 5 + ((size_t)buf[off + 3] << 8 | buf[off + 4]);
+        if (rl > len - off) rl = len - off;
+        record_chunk(to, buf + off, rl, emit, user);
+        off += rl;
+      }
+    }
+    free(buf);
+  }
+  return moved;
+}
+
+int fz_converse(fz_victim *client, fz_victim *server, fz_emit_fn to_client, void *cu,
+                fz_emit_fn to_server, void *su) {
+  for (int round = 0; round < 32; round++) {
+    int a = fz_pump(client, server, to_server, su);
+    int b = fz_pump(server, client, to_client, cu);
+    if (!a && !b) return 0;
+  }
+  return -1;
+}

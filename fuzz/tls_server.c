@@ -1,0 +1,11 @@
+/*
+ * tls_server.c - fuzz target: a tern server in TLS over TCP against a fuzzer-driven
+ * client (fuzz.h gives the input format; gen_corpus.c records the seeds
+ * from real handshakes of every kind).
+ */
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  (void)fz_run_input(TERN_SERVER, 1, data, size);
+  return 0;
+}
