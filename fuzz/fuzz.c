@@ -171,6 +171,24 @@ tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
                                                 TERN_TLS_AES_128_GCM_SHA256, "fz",
                                                 16384) == TERN_OK;
   }
+  if (flags & FZ_F_GROUPS) {
+    static const uint16_t groups[] = {TERN_GROUP_X448, TERN_GROUP_SECP521R1,
+                                      TERN_GROUP_SECP384R1, TERN_GROUP_FFDHE2048};
+    ok = ok && tern_config_set_groups(cfg, groups, 4) == TERN_OK;
+    if (role == TERN_CLIENT) ok = ok && tern_config_set_key_share_groups(cfg, groups, 1) == TERN_OK;
+  }
+  if (flags & FZ_F_FFDHE) {
+    static const uint16_t ffdhe = TERN_GROUP_FFDHE2048;
+    ok = ok && tern_config_set_groups(cfg, &ffdhe, 1) == TERN_OK;
+    if (role == TERN_CLIENT) ok = ok && tern_config_set_key_share_groups(cfg, &ffdhe, 1) == TERN_OK;
+  }
+  if (flags & FZ_F_SUITES) {
+    static const uint16_t suites[] = {TERN_TLS_AES_128_CCM_8_SHA256, TERN_TLS_AES_128_CCM_SHA256,
+                                      TERN_TLS_AES_256_GCM_SHA384,
+                                      TERN_TLS_CHACHA20_POLY1305_SHA256};
+    ok = ok && tern_config_set_cipher_suites(cfg, suites, 4) == TERN_OK;
+    ok = ok && tern_config_set_record_padding(cfg, 32) == TERN_OK;
+  }
   if (role == TERN_SERVER) {
     ok = ok && tern_config_set_cert(cfg, p->server, NULL, p->server_key) == TERN_OK;
     ok = ok && tern_config_set_ticket_key(cfg, fz_ticket_name, fz_ticket_key) == TERN_OK;
@@ -201,19 +219,23 @@ tern_config *fz_peer_config(tern_role victim_role, uint8_t flags, fz_rng *rng) {
 /* TLS record protection, the peer's side                               */
 /* ------------------------------------------------------------------ */
 
-static const EVP_CIPHER *suite_cipher(uint16_t suite, size_t *key_len) {
+static const EVP_CIPHER *suite_cipher(uint16_t suite, size_t *key_len, size_t *tag_len) {
+  *tag_len = 16;
   switch (suite) {
   case TERN_TLS_AES_128_GCM_SHA256: *key_len = 16; return EVP_aes_128_gcm();
   case TERN_TLS_AES_256_GCM_SHA384: *key_len = 32; return EVP_aes_256_gcm();
   case TERN_TLS_CHACHA20_POLY1305_SHA256: *key_len = 32; return EVP_chacha20_poly1305();
+  case TERN_TLS_AES_128_CCM_SHA256: *key_len = 16; return EVP_aes_128_ccm();
+  case TERN_TLS_AES_128_CCM_8_SHA256: *key_len = 16; *tag_len = 8; return EVP_aes_128_ccm();
   default: return NULL;
   }
 }
 
 /* Key and IV of e (RFC 8446 §7.3) and the nonce of its next record. */
-static const EVP_CIPHER *epoch_keys(const fz_epoch *e, uint8_t key[32], uint8_t nonce[12]) {
+static const EVP_CIPHER *epoch_keys(const fz_epoch *e, uint8_t key[32], uint8_t nonce[12],
+                                    size_t *tag_len) {
   size_t key_len;
-  const EVP_CIPHER *cipher = suite_cipher(e->suite, &key_len);
+  const EVP_CIPHER *cipher = suite_cipher(e->suite, &key_len, tag_len);
   if (cipher == NULL ||
       tern_suite_hkdf_expand_label(e->suite, e->secret, e->secret_len,
                                    (const uint8_t *)"key", 3, NULL, 0, key,
@@ -225,26 +247,45 @@ static const EVP_CIPHER *epoch_keys(const fz_epoch *e, uint8_t key[32], uint8_t 
   return cipher;
 }
 
+/* One AEAD pass: enc 1 seals in[0..n) into out and writes the tag, enc 0
+   opens and checks tag. CCM wants its tag length before the key and the
+   data length before the AAD. */
+static int aead(const EVP_CIPHER *cipher, int enc, const uint8_t *key, const uint8_t *nonce,
+                const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out,
+                uint8_t *tag, size_t tag_len) {
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ccm = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_CCM_MODE;
+  int outl = 0, ok;
+  ok = ctx && EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) > 0 &&
+       (!ccm || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len,
+                                    enc ? NULL : tag) > 0) &&
+       (ccm || enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, tag) > 0) &&
+       EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) &&
+       (!ccm || EVP_CipherUpdate(ctx, NULL, &outl, NULL, (int)n)) &&
+       EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)ad_len) &&
+       ((n == 0 && !ccm) || EVP_CipherUpdate(ctx, out, &outl, in, (int)n) > 0) &&
+       (ccm && !enc ? 1 : EVP_CipherFinal_ex(ctx, out + n, &outl) > 0) &&
+       (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)tag_len, tag) > 0);
+  EVP_CIPHER_CTX_free(ctx);
+  return ok;
+}
+
 size_t fz_seal(fz_epoch *e, const uint8_t *inner, size_t len, uint8_t *out, size_t cap) {
   uint8_t key[32], nonce[12];
   const EVP_CIPHER *cipher;
-  EVP_CIPHER_CTX *ctx;
-  size_t body = len + 16;
-  int outl = 0, finl = 0, ok;
-  if (!e->ready || body > 0xffff || 5 + body > cap) return 0;
-  if ((cipher = epoch_keys(e, key, nonce)) == NULL) return 0;
+  size_t tag_len, body;
+  int ok;
+  if (!e->ready) return 0;
+  if ((cipher = epoch_keys(e, key, nonce, &tag_len)) == NULL) return 0;
+  body = len + tag_len;
+  if (body > 0xffff || 5 + body > cap) return 0;
   out[0] = 23;
   out[1] = 3;
   out[2] = 3;
   out[3] = (uint8_t)(body >> 8);
   out[4] = (uint8_t)body;
-  ctx = EVP_CIPHER_CTX_new();
-  ok = ctx && EVP_EncryptInit_ex(ctx, cipher, NULL, key, nonce) &&
-       EVP_EncryptUpdate(ctx, NULL, &outl, out, 5) &&
-       (len == 0 || EVP_EncryptUpdate(ctx, out + 5, &outl, inner, (int)len)) &&
-       EVP_EncryptFinal_ex(ctx, out + 5 + len, &finl) &&
-       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 5 + len) > 0;
-  EVP_CIPHER_CTX_free(ctx);
+  ok = aead(cipher, 1, key, nonce, out, 5, inner, len, out + 5, out + 5 + len, tag_len);
   OPENSSL_cleanse(key, sizeof key);
   if (!ok) return 0;
   e->seq++;
@@ -254,20 +295,14 @@ size_t fz_seal(fz_epoch *e, const uint8_t *inner, size_t len, uint8_t *out, size
 long fz_open(fz_epoch *e, const uint8_t *rec, size_t len, uint8_t *inner, size_t cap) {
   uint8_t key[32], nonce[12], tag[16];
   const EVP_CIPHER *cipher;
-  EVP_CIPHER_CTX *ctx;
-  size_t n;
-  int outl = 0, finl = 0, ok;
-  if (!e->ready || len < 5 + 16 || len - 5 - 16 > cap) return -1;
-  n = len - 5 - 16;
-  if ((cipher = epoch_keys(e, key, nonce)) == NULL) return -1;
-  memcpy(tag, rec + len - 16, 16);
-  ctx = EVP_CIPHER_CTX_new();
-  ok = ctx && EVP_DecryptInit_ex(ctx, cipher, NULL, key, nonce) &&
-       EVP_DecryptUpdate(ctx, NULL, &outl, rec, 5) &&
-       (n == 0 || EVP_DecryptUpdate(ctx, inner, &outl, rec + 5, (int)n)) &&
-       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0 &&
-       EVP_DecryptFinal_ex(ctx, inner + n, &finl) > 0;
-  EVP_CIPHER_CTX_free(ctx);
+  size_t n, tag_len;
+  int ok;
+  if (!e->ready) return -1;
+  if ((cipher = epoch_keys(e, key, nonce, &tag_len)) == NULL) return -1;
+  if (len < 5 + tag_len || len - 5 - tag_len > cap) return -1;
+  n = len - 5 - tag_len;
+  memcpy(tag, rec + len - tag_len, tag_len);
+  ok = aead(cipher, 0, key, nonce, rec, 5, rec + 5, n, inner, tag, tag_len);
   OPENSSL_cleanse(key, sizeof key);
   if (!ok) return -1;
   e->seq++;

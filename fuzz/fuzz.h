@@ -39,6 +39,9 @@
 #define FZ_F_SESSION 0x04     /* client victim: a session blob follows */
 #define FZ_F_EARLY 0x08       /* 0-RTT enabled on the victim */
 #define FZ_F_PSK 0x10         /* an external PSK on the victim */
+#define FZ_F_GROUPS 0x20      /* X448, P-521, P-384, ffdhe2048 only; the client's share X448 */
+#define FZ_F_FFDHE 0x40       /* ffdhe2048 only, a share of it from the client */
+#define FZ_F_SUITES 0x80      /* CCM_8 (TCP), CCM, AES-256, ChaCha20; records padded to 32 */
 
 /* chunk ops */
 #define FZ_OP_RAW 0         /* TLS: bytes as they are */

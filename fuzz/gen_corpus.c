@@ -250,6 +250,10 @@ static void handshake_seeds(void) {
       {"psk", FZ_F_PSK},
       {"psk-0rtt", FZ_F_PSK | FZ_F_EARLY},
       {"hrr-client-auth", FZ_F_HRR | FZ_F_CLIENT_AUTH},
+      {"groups", FZ_F_GROUPS},
+      {"ffdhe", FZ_F_FFDHE},
+      {"suites", FZ_F_SUITES},
+      {"suites-resume-0rtt", FZ_F_SUITES | FZ_F_SESSION | FZ_F_EARLY},
   };
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     int early = (kinds[i].flags & FZ_F_EARLY) != 0;
