@@ -461,6 +461,7 @@ void fz_victim_free(fz_victim *v) {
   tern_conn_free(v->conn);
   tern_config_free(v->cfg);
   for (int i = 0; i < 4; i++) free(v->sent[i]);
+  free(v->pending);
   OPENSSL_cleanse(v, sizeof *v);
 }
 
@@ -545,8 +546,40 @@ static int action(fz_victim *v, const uint8_t *data, size_t len) {
   return rc == TERN_ERR_ALERT ? -1 : 0;
 }
 
+/* Feeds bytes as the modifiers of op say: held for later, or with what
+   was held, whole or in pieces. */
+static int feed_as(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
+  int rc = 0;
+  if (op & FZ_OP_HOLD) {
+    uint8_t *nb = realloc(v->pending, v->pending_len + len + 1);
+    if (nb == NULL) abort();
+    memcpy(nb + v->pending_len, data, len);
+    v->pending = nb;
+    v->pending_len += len;
+    return 0;
+  }
+  if (v->pending_len) {
+    uint8_t *nb = realloc(v->pending, v->pending_len + len + 1);
+    if (nb == NULL) abort();
+    memcpy(nb + v->pending_len, data, len);
+    data = nb;
+    len += v->pending_len;
+    v->pending = NULL;
+    v->pending_len = 0;
+    rc = feed_as(v, op, data, len);
+    free(nb);
+    return rc;
+  }
+  if (!(op & FZ_OP_PIECES)) return feed(v, data, len);
+  for (size_t off = 0; off < len && rc == 0; off += 7)
+    rc = feed(v, data + off, len - off < 7 ? len - off : 7);
+  return rc;
+}
+
 int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
+  uint8_t mods = op & (FZ_OP_HOLD | FZ_OP_PIECES);
   if (op == FZ_OP_ACTION) return action(v, data, len);
+  if (v->tls) op &= (uint8_t)~(FZ_OP_HOLD | FZ_OP_PIECES);
   if (!v->tls) {
     int rc;
     if (op > 3) return 0;
@@ -556,7 +589,7 @@ int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
   }
   switch (op) {
   case FZ_OP_RAW:
-    return feed(v, data, len);
+    return feed_as(v, mods, data, len);
   case FZ_OP_SEAL_HS:
   case FZ_OP_SEAL_APP:
   case FZ_OP_SEAL_EARLY: {
@@ -568,7 +601,7 @@ int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
     if (e->suite == 0) e->suite = tern_conn_cipher_suite(v->conn);
     if ((rec = malloc(cap)) == NULL) abort();
     n = fz_seal(e, data, len, rec, cap);
-    rc = n ? feed(v, rec, n) : 0;
+    rc = n ? feed_as(v, mods, rec, n) : 0;
     free(rec);
     return rc;
   }
@@ -620,8 +653,8 @@ int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size) {
 /* Turns one record the peer sent into the chunk that reproduces it on
    the victim: plaintext records as they are, protected ones as the
    inner plaintext of the epoch that opens them. */
-static void record_chunk(fz_victim *to, const uint8_t *rec, size_t len, fz_emit_fn emit,
-                         void *user) {
+static void record_chunk(fz_victim *to, const uint8_t *rec, size_t len, uint8_t mods,
+                         fz_emit_fn emit, void *user) {
   static uint8_t inner[1 << 17];
   fz_epoch *epochs[3] = {&to->hs, &to->app, &to->early};
   static const uint8_t ops[3] = {FZ_OP_SEAL_HS, FZ_OP_SEAL_APP, FZ_OP_SEAL_EARLY};
@@ -631,7 +664,7 @@ static void record_chunk(fz_victim *to, const uint8_t *rec, size_t len, fz_emit_
       fz_epoch e = *epochs[i];
       if (e.ready && e.suite == 0) e.suite = epochs[i]->suite = tern_conn_cipher_suite(to->conn);
       if ((n = fz_open(&e, rec, len, inner, sizeof inner)) >= 0) {
-        emit(user, ops[i], inner, (size_t)n);
+        emit(user, ops[i] | mods, inner, (size_t)n);
         return;
       }
     }
@@ -640,12 +673,12 @@ static void record_chunk(fz_victim *to, const uint8_t *rec, size_t len, fz_emit_
       if (e.ready && e.suite == 0) e.suite = tern_conn_cipher_suite(to->conn);
       if (fz_epoch_next(&e) == 0 && (n = fz_open(&e, rec, len, inner, sizeof inner)) >= 0) {
         emit(user, FZ_OP_NEXT_APP, NULL, 0);
-        emit(user, FZ_OP_SEAL_APP, inner, (size_t)n);
+        emit(user, FZ_OP_SEAL_APP | mods, inner, (size_t)n);
         return;
       }
     }
   }
-  emit(user, FZ_OP_RAW, rec, len);
+  emit(user, FZ_OP_RAW | mods, rec, len);
 }
 
 int fz_pump(fz_victim *from, fz_victim *to, fz_emit_fn emit, void *user) {
@@ -667,7 +700,8 @@ int fz_pump(fz_victim *from, fz_victim *to, fz_emit_fn emit, void *user) {
       while (off + 5 <= len) {
         size_t rl = 5 + ((size_t)buf[off + 3] << 8 | buf[off + 4]);
         if (rl > len - off) rl = len - off;
-        record_chunk(to, buf + off, rl, emit, user);
+        /* a flight goes in as one tern_tls_feed, as it would off a socket */
+        record_chunk(to, buf + off, rl, off + rl < len ? FZ_OP_HOLD : 0, emit, user);
         off += rl;
       }
     }

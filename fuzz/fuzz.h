@@ -50,6 +50,10 @@
 #define FZ_OP_SEAL_EARLY 3  /* TLS: sealed under the peer's early key */
 #define FZ_OP_NEXT_APP 5    /* TLS: next generation of the peer's application key */
 #define FZ_OP_ACTION 0x10   /* both: the victim does something (data[0]) */
+/* TLS modifiers of RAW and SEAL_* (or-ed into op): */
+#define FZ_OP_HOLD 0x80     /* keep the bytes; the next fed chunk carries them too
+                               (several records in one tern_tls_feed) */
+#define FZ_OP_PIECES 0x40   /* feed in pieces of 7 bytes (records cut anywhere) */
 
 /* victim actions (data[0] of FZ_OP_ACTION, modulo FZ_ACTIONS) */
 enum {
@@ -120,6 +124,8 @@ typedef struct fz_victim {
   fz_epoch early, hs, app;
   unsigned app_gen;              /* generations the sealing key moved */
   /* QUIC: bytes the victim sent per level (discarded unless recorded) */
+  uint8_t *pending;               /* TLS: held bytes (FZ_OP_HOLD) */
+  size_t pending_len;
   uint8_t *sent[4];
   size_t sent_len[4], sent_cap[4];
   int record_sent;

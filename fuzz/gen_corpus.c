@@ -108,8 +108,13 @@ typedef struct recorder {
   fz_victim *v;
 } recorder;
 
+/* FZ_OP_PIECES on every fed TLS chunk: the "cut" seeds */
+static uint8_t cut;
+
 static void emit(void *user, uint8_t op, const uint8_t *d, size_t n) {
   recorder *r = user;
+  if (r->v->tls && cut && (op & 0x1f) <= FZ_OP_SEAL_EARLY && !(op & FZ_OP_HOLD))
+    op |= FZ_OP_PIECES;
   do {
     size_t k = n > 0xffff ? 0xffff : n;
     put_u8(&r->in, op);
@@ -266,6 +271,11 @@ static void handshake_seeds(void) {
   }
   scenario("tls_server", "pha", TERN_SERVER, 1, 0, tls_pha);
   scenario("tls_client", "pha", TERN_CLIENT, 1, 0, tls_cli_pha);
+  cut = 1;
+  scenario("tls_server", "full-cut", TERN_SERVER, 1, 0, tls_srv);
+  scenario("tls_client", "full-cut", TERN_CLIENT, 1, 0, tls_cli);
+  scenario("tls_server", "resume-0rtt-cut", TERN_SERVER, 1, FZ_F_SESSION | FZ_F_EARLY, tls_early);
+  cut = 0;
 }
 
 /* ------------------------------------------------------------------ */
