@@ -255,6 +255,7 @@ static void handshake_seeds(void) {
       {"psk", FZ_F_PSK},
       {"psk-0rtt", FZ_F_PSK | FZ_F_EARLY},
       {"hrr-client-auth", FZ_F_HRR | FZ_F_CLIENT_AUTH},
+      {"resume-0rtt-hrr", FZ_F_SESSION | FZ_F_EARLY | FZ_F_HRR},
       {"groups", FZ_F_GROUPS},
       {"ffdhe", FZ_F_FFDHE},
       {"suites", FZ_F_SUITES},
