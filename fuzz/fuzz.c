@@ -148,6 +148,13 @@ EVP_PKEY *fz_fixed_key(int scheme) {
 /* configurations                                                       */
 /* ------------------------------------------------------------------ */
 
+/* A client's sessions are taken and dropped: with no callback tern would
+   not even make them. */
+static void on_session(tern_conn *c, const uint8_t *session, size_t len,
+                       uint32_t max_early, void *user) {
+  (void)c, (void)session, (void)len, (void)max_early, (void)user;
+}
+
 static uint64_t fixed_clock(void *user) {
   (void)user;
   return FZ_NOW_MS;
@@ -203,6 +210,7 @@ tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
   } else {
     ok = ok && tern_config_set_cert(cfg, p->client, NULL, p->client_key) == TERN_OK;
     ok = ok && tern_config_set_post_handshake_auth(cfg, 1) == TERN_OK;
+    ok = ok && tern_config_set_new_session_callback(cfg, on_session, NULL) == TERN_OK;
   }
   if (!ok) {
     tern_config_free(cfg);
