@@ -362,6 +362,18 @@ int tern_config_set_trust_store(tern_config *cfg, struct x509_store_st *store);
 int tern_config_set_verify_peer(tern_config *cfg, int on);
 
 /**
+ * tern_config_set_verify_name (client) says whether the server's
+ * certificate must match the name given with tern_conn_set_server_name
+ * (on, the default) or only chain to a trust anchor (off: what Python's
+ * ssl calls check_hostname=False with verification on). Off, the name is
+ * still sent as SNI and still binds the tickets a connection receives;
+ * the chain, its validity dates and its key usage are checked as before.
+ * Without tern_conn_set_server_name no name is checked either way.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL, or a server configuration).
+ */
+int tern_config_set_verify_name(tern_config *cfg, int on);
+
+/**
  * A verify callback sees libcrypto's verdict on the peer's chain
  * (preverify_ok 1/0 and X509_V_ERR_* code) and returns 1 to accept, 0 to
  * reject.
@@ -682,7 +694,7 @@ void *tern_conn_user(const tern_conn *c);
 /**
  * tern_conn_set_server_name (client) sets the name sent in SNI and checked
  * against the server's certificate (an IP literal is checked as an
- * address and not sent). Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
+ * address and not sent; tern_config_set_verify_name turns the check off). Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
  */
 int tern_conn_set_server_name(tern_conn *c, const char *name);
 

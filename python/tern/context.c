@@ -498,6 +498,10 @@ static int set_check_hostname(ContextObject *ctx, PyObject *v, void *c) {
   }
   if (settable(ctx) < 0) return -1;
   if (on && ctx->verify_mode == 0 && apply_verify_mode(ctx, 2) < 0) return -1;
+  /* off with verification on: the chain is checked, the name is not */
+  if (ctx->role == TERN_CLIENT &&
+      check(tern_config_set_verify_name(ctx->cfg, on), "check_hostname") < 0)
+    return -1;
   ctx->check_hostname = on;
   return 0;
 }
@@ -773,9 +777,10 @@ static PyGetSetDef context_getset[] = {
      "(CERT_OPTIONAL) or required (CERT_REQUIRED); default CERT_NONE.",
      NULL},
     {"check_hostname", (getter)get_check_hostname, (setter)set_check_hostname,
-     "Client: check server_hostname against the certificate (default True). tern checks the "
-     "name it is given whenever it verifies; with check_hostname False and verification on, "
-     "wrap_bio needs server_hostname=None (then no SNI is sent).",
+     "Client: check server_hostname against the server's certificate (default True). False "
+     "with verify_mode CERT_REQUIRED, as ssl: the chain is verified against the trust "
+     "anchors but the name is not; server_hostname still goes out as SNI. Setting it True "
+     "sets verify_mode CERT_REQUIRED when it was CERT_NONE.",
      NULL},
     {"post_handshake_auth", (getter)get_pha, (setter)set_pha,
      "Client: advertise post-handshake authentication (RFC 8446 §4.6.2), so a server may "

@@ -553,12 +553,6 @@ PyObject *ternpy_wrap_bio(ContextObject *ctx, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_ValueError, "check_hostname requires server_hostname");
     return NULL;
   }
-  if (!server_side && !ctx->check_hostname && ctx->verify_mode != 0 && hostname != Py_None) {
-    PyErr_SetString(PyExc_ValueError,
-                    "tern checks server_hostname whenever it verifies the server: with "
-                    "check_hostname False, pass server_hostname=None or set verify_mode CERT_NONE");
-    return NULL;
-  }
   self = PyObject_GC_New(TLSObjectObject, &TLSObject_Type);
   if (self == NULL) return NULL;
   memset((char *)self + sizeof(PyObject), 0, sizeof *self - sizeof(PyObject));

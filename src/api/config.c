@@ -52,6 +52,7 @@ tern_config *tern_config_new(tern_role role) {
   memcpy(cfg->sigs, default_sigs, sizeof default_sigs);
   cfg->n_sigs = sizeof default_sigs / sizeof default_sigs[0];
   cfg->verify_peer = role == TERN_CLIENT;
+  cfg->verify_name = 1;
   cfg->max_message = TERN_DEFAULT_MAX_MESSAGE;
   cfg->early_window_ms = 10000;
   cfg->strike_capacity = DEFAULT_STRIKE_CAPACITY;
@@ -238,6 +239,12 @@ int tern_config_set_trust_store(tern_config *cfg, struct x509_store_st *store) {
 int tern_config_set_verify_peer(tern_config *cfg, int on) {
   if (cfg == NULL) return TERN_ERR_INVALID_ARG;
   cfg->verify_peer = on != 0;
+  return TERN_OK;
+}
+
+int tern_config_set_verify_name(tern_config *cfg, int on) {
+  if (cfg == NULL || cfg->role != TERN_CLIENT) return TERN_ERR_INVALID_ARG;
+  cfg->verify_name = on != 0;
   return TERN_OK;
 }
 

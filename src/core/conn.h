@@ -91,6 +91,7 @@ struct tern_config {
   size_t n_sigs_cert;
   tern_trust *trust;                   /* trust anchors, or NULL */
   int verify_peer;
+  int verify_name;                     /* client: the server's name checked (default 1) */
   tern_verify_fn verify_fn;
   void *verify_user;
   tern_server_name_fn sni_fn;

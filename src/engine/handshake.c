@@ -137,7 +137,10 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     if (key == NULL)
       return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE, "the peer's certificate does not parse");
   } else {
-    const char *host = peer_is_server && c->server_name[0] ? c->server_name : NULL;
+    /* the chain is always verified; the name only when the client asks
+       (tern_config_set_verify_name) */
+    const char *host =
+        peer_is_server && c->cfg->verify_name && c->server_name[0] ? c->server_name : NULL;
     if (c->cfg->trust == NULL) {
       rc = TERN_ERR_CERT;
       x509_err = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
