@@ -43,9 +43,13 @@
  *   - GnuTLS:  gnutls_session_set_data with gnutls_session_get_data2,
  *              taken after gnutls_record_recv has processed the ticket.
  *
- * Usage: bench_handshake [--quick] [--seconds S] [--pairs N]
+ * Usage: bench_handshake [--quick] [--seconds S] [--pairs N] [--pki DIR]
  *          [--only tern|openssl|gnutls|tern-cold|tern-resume|openssl-resume|gnutls-resume]
  * (--only times one library and skips the rest, e.g. under perf record.)
+ * --pki DIR keeps the PKI in DIR (ca.pem, ca.key, chain.pem, key.pem): a
+ * run finding them there uses them, one finding none writes them, so
+ * several runs, and bench/bench_python.py beside them, handshake with the
+ * same certificates and keys.
  * Exits 0 when every handshake succeeded (targets missed or not: this is
  * a report), 1 when any handshake or the setup failed, 2 on bad usage.
  *
@@ -59,6 +63,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
 
 #include "bench.h"
 #include "pki.h"
@@ -162,10 +168,42 @@ static void print_allocs(int lib) {
 }
 #endif
 
+/* Reads dir/name (PEM): a certificate when key is NULL, else the private
+   key into *key. Returns 0 or -1. */
+static int read_pem(const char *dir, const char *name, X509 **cert, EVP_PKEY **key) {
+  char path[4096];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if ((f = fopen(path, "r")) == NULL) return -1;
+  if (key != NULL) *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+  else *cert = PEM_read_X509(f, NULL, NULL, NULL);
+  fclose(f);
+  return (key != NULL ? *key != NULL : *cert != NULL) ? 0 : -1;
+}
+
+/* The PKI kept in dir (--pki): read when ca.key is there, else made and
+   written there. Returns 0 or -1. */
+static int pki_kept(pki *p, const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/ca.key", dir);
+  if (access(path, R_OK) == 0) {
+    memset(p, 0, sizeof *p);
+    if (read_pem(dir, "ca.pem", &p->ca, NULL) != 0 || read_pem(dir, "ca.key", NULL, &p->ca_key) != 0 ||
+        read_pem(dir, "chain.pem", &p->leaf, NULL) != 0 ||
+        read_pem(dir, "key.pem", NULL, &p->leaf_key) != 0 ||
+        EVP_PKEY_get_base_id(p->leaf_key) != EVP_PKEY_EC)
+      return -1;
+    return 0;
+  }
+  if (pki_make(p, PKI_KEY_P256, HOST, 0, PKI_VALID_NOW) != 0 || pki_write_files(p, dir) != 0)
+    return -1;
+  return pki_write_pem(path, NULL, 0, p->ca_key);
+}
+
 /* Says how to call the program, and exits 2. */
 static void usage(void) {
   fprintf(stderr,
-          "usage: bench_handshake [--quick] [--seconds S] [--pairs N] "
+          "usage: bench_handshake [--quick] [--seconds S] [--pairs N] [--pki DIR] "
           "[--only tern|openssl|gnutls|tern-cold|tern-resume|openssl-resume|gnutls-resume]\n");
   exit(2);
 }
@@ -178,8 +216,9 @@ int main(int argc, char **argv) {
   size_t pairs = 1000;
   unsigned long min_count;
   pki p;
-  char dir[] = "/tmp/tern-bench-XXXXXX";
-  char path[600];
+  char tmp_dir[] = "/tmp/tern-bench-XXXXXX";
+  const char *dir = tmp_dir, *kept = NULL;
+  char path[4096];
 
   /* Before anything touches libcrypto. */
   crypto_counting = count_crypto_allocs();
@@ -188,6 +227,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--quick") == 0) quick = 1;
     else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = atof(argv[++i]);
     else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc) pairs = (size_t)atol(argv[++i]);
+    else if (strcmp(argv[i], "--pki") == 0 && i + 1 < argc) kept = argv[++i];
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       const char *o = argv[++i];
       only = strcmp(o, "tern") == 0             ? LIB_TERN
@@ -211,8 +251,13 @@ int main(int argc, char **argv) {
   rounds = quick ? 1 : 5;
   min_count = quick ? 200 : 20;
 
-  if (pki_make(&p, PKI_KEY_P256, HOST, 0, PKI_VALID_NOW) != 0) die("pki_make");
-  if (mkdtemp(dir) == NULL || pki_write_files(&p, dir) != 0) die("writing the PKI files");
+  if (kept != NULL) {
+    dir = kept;
+    if (pki_kept(&p, dir) != 0) die("reading or writing the PKI of --pki");
+  } else {
+    if (pki_make(&p, PKI_KEY_P256, HOST, 0, PKI_VALID_NOW) != 0) die("pki_make");
+    if (mkdtemp(tmp_dir) == NULL || pki_write_files(&p, dir) != 0) die("writing the PKI files");
+  }
   for (int i = 0; i < NPEERS; i++) peers[i]->setup(&p, dir);
   /* The session pools, from full handshakes, before anything is timed. */
   for (int i = 0; i < NPEERS; i++) peers[i]->resume_fill();
@@ -302,12 +347,14 @@ out:
   peer_gnutls.teardown();
   peer_openssl.teardown();
   peer_tern.teardown();
-  const char *const files[] = {"chain.pem", "key.pem", "ca.pem"};
-  for (size_t i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    unlink(path);
+  if (kept == NULL) {
+    const char *const files[] = {"chain.pem", "key.pem", "ca.pem"};
+    for (size_t i = 0; i < 3; i++) {
+      snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+      unlink(path);
+    }
+    rmdir(dir);
   }
-  rmdir(dir);
   pki_free(&p);
   return 0;
 }

@@ -12,6 +12,8 @@
  * the tern call where tern lets a callback fail it, and is raised when
  * the call returns; the connection is unusable after it.
  */
+#include <time.h>
+
 #include "ternpy.h"
 
 int ternpy_conn_enter(ConnObject *self) {
@@ -57,14 +59,26 @@ int ternpy_conn_check_idle(ConnObject *self) {
   return 0;
 }
 
+/* tern.gil_stats(): the switch (changed under the GIL) and the totals. */
+int ternpy_gil_stats_on;
+uint64_t ternpy_nogil_ns, ternpy_callback_ns;
+
+uint64_t ternpy_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The callback's side: the GIL back for Python code, then released again. */
 static __thread int cb_restored;
+static __thread uint64_t cb_t0; /* when the callback asked for the GIL (gil_stats) */
 
 ConnObject *ternpy_cb_begin(const tern_conn *c) {
   ConnObject *self = tern_conn_user(c);
   if (self == NULL) return NULL;
   cb_restored = self->tstate != NULL;
   if (cb_restored) {
+    cb_t0 = __atomic_load_n(&ternpy_gil_stats_on, __ATOMIC_RELAXED) ? ternpy_mono_ns() : 0;
     PyEval_RestoreThread(self->tstate);
     self->tstate = NULL;
   }
@@ -74,7 +88,11 @@ ConnObject *ternpy_cb_begin(const tern_conn *c) {
 
 void ternpy_cb_end(ConnObject *self) {
   self->in_callback = 0;
-  if (cb_restored) self->tstate = PyEval_SaveThread();
+  if (cb_restored) {
+    self->tstate = PyEval_SaveThread();
+    if (cb_t0)
+      __atomic_add_fetch(&ternpy_callback_ns, ternpy_mono_ns() - cb_t0, __ATOMIC_RELAXED);
+  }
 }
 
 void ternpy_cb_error(ConnObject *self) {

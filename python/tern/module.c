@@ -71,6 +71,37 @@ static int add_int(PyObject *m, const char *name, long v) {
   return PyModule_AddIntConstant(m, name, v);
 }
 
+/* tern.gil_stats([enable]): see the docstring. */
+static PyObject *gil_stats(PyObject *m, PyObject *args) {
+  PyObject *enable = Py_None, *r;
+  (void)m;
+  if (!PyArg_ParseTuple(args, "|O:gil_stats", &enable)) return NULL;
+  r = Py_BuildValue("(KK)", (unsigned long long)__atomic_load_n(&ternpy_nogil_ns, __ATOMIC_RELAXED),
+                    (unsigned long long)__atomic_load_n(&ternpy_callback_ns, __ATOMIC_RELAXED));
+  if (r == NULL || enable == Py_None) return r;
+  switch (PyObject_IsTrue(enable)) {
+    case -1: Py_DECREF(r); return NULL;
+    case 0: __atomic_store_n(&ternpy_gil_stats_on, 0, __ATOMIC_RELAXED); break;
+    default: __atomic_store_n(&ternpy_gil_stats_on, 1, __ATOMIC_RELAXED); break;
+  }
+  __atomic_store_n(&ternpy_nogil_ns, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&ternpy_callback_ns, 0, __ATOMIC_RELAXED);
+  return r;
+}
+
+static PyMethodDef module_functions[] = {
+    {"gil_stats", gil_stats, METH_VARARGS,
+     "gil_stats($module, enable=None, /)\n--\n\n"
+     "Returns (released_ns, callback_ns). "
+     "A measuring aid. While on, tern counts the monotonic nanoseconds its calls (TLSObject "
+     "handshake steps, reads and writes; quic.Context.handle_message) spend with the GIL "
+     "released, and of those the time tern's callbacks into Python held it again; the time "
+     "other threads could run Python is released_ns - callback_ns. Returns the totals since "
+     "it was last turned on or off; gil_stats(True) or gil_stats(False) also resets them. Off "
+     "(the default) it costs nothing measurable."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef ternmodule = {
     PyModuleDef_HEAD_INIT,
     .m_name = "tern._tern",
@@ -87,7 +118,9 @@ PyMODINIT_FUNC PyInit__tern(void) {
       add_type(m, &TLSObject_Type, "TLSObject") < 0 ||
       add_type(m, &QuicConnection_Type, "QuicConnection") < 0 || add_type(m, &Key_Type, "Key") < 0)
     goto fail;
-  if (PyModule_AddFunctions(m, ternpy_quic_functions) < 0) goto fail;
+  if (PyModule_AddFunctions(m, ternpy_quic_functions) < 0 ||
+      PyModule_AddFunctions(m, module_functions) < 0)
+    goto fail;
   if (add_int(m, "VERSION_1", TERN_QUIC_V1) < 0 || add_int(m, "VERSION_2", TERN_QUIC_V2) < 0 ||
       add_int(m, "TLS_AES_128_GCM_SHA256", TERN_TLS_AES_128_GCM_SHA256) < 0 ||
       add_int(m, "TLS_AES_256_GCM_SHA384", TERN_TLS_AES_256_GCM_SHA384) < 0 ||

@@ -132,14 +132,25 @@ typedef struct {
 int ternpy_conn_enter(ConnObject *self);
 /* Ends it: returns -1 with the first callback exception set, if any. */
 int ternpy_conn_leave(ConnObject *self);
+/* What tern.gil_stats() measures (conn.c): while ternpy_gil_stats_on,
+   the monotonic nanoseconds spent with the GIL released in TERNPY_NOGIL,
+   and of those the time callbacks held it again. Off, it costs a branch. */
+extern int ternpy_gil_stats_on;
+extern uint64_t ternpy_nogil_ns, ternpy_callback_ns;
+uint64_t ternpy_mono_ns(void);
 /* Releases the GIL around one tern call that may call back (the callback
    trampolines take it back through self->tstate). */
-#define TERNPY_NOGIL(self, stmt)                  \
-  do {                                            \
-    (self)->tstate = PyEval_SaveThread();         \
-    stmt;                                         \
-    PyEval_RestoreThread((self)->tstate);         \
-    (self)->tstate = NULL;                        \
+#define TERNPY_NOGIL(self, stmt)                                                 \
+  do {                                                                           \
+    int stats_ = ternpy_gil_stats_on;                                            \
+    uint64_t t0_ = 0;                                                            \
+    (self)->tstate = PyEval_SaveThread();                                        \
+    if (stats_) t0_ = ternpy_mono_ns();                                          \
+    stmt;                                                                        \
+    if (stats_)                                                                  \
+      __atomic_add_fetch(&ternpy_nogil_ns, ternpy_mono_ns() - t0_, __ATOMIC_RELAXED); \
+    PyEval_RestoreThread((self)->tstate);                                        \
+    (self)->tstate = NULL;                                                       \
   } while (0)
 /* In a callback: takes the GIL (when released) and returns the connection;
    ternpy_cb_end gives the GIL back. */
