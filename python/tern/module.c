@@ -62,9 +62,23 @@ static int enums_init(PyObject *m) {
   return 0;
 }
 
-static int add_type(PyObject *m, PyTypeObject *t, const char *name) {
-  if (PyType_Ready(t) < 0) return -1;
-  return PyModule_AddObjectRef(m, name, (PyObject *)t);
+PyObject *ternpy_alloc_object(PyTypeObject *type) {
+  allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+  return alloc(type, 0);
+}
+
+void ternpy_free_object(PyObject *self) {
+  PyTypeObject *type = Py_TYPE(self);
+  freefunc free_fn = (freefunc)PyType_GetSlot(type, Py_tp_free);
+  free_fn(self);
+  Py_DECREF(type);
+}
+
+/* A heap type from its spec, kept in *t and added to the module. */
+static int add_type(PyObject *m, PyTypeObject **t, PyType_Spec *spec, const char *name) {
+  *t = (PyTypeObject *)PyType_FromSpec(spec);
+  if (*t == NULL) return -1;
+  return PyModule_AddObjectRef(m, name, (PyObject *)*t);
 }
 
 static int add_int(PyObject *m, const char *name, long v) {
@@ -114,9 +128,11 @@ PyMODINIT_FUNC PyInit__tern(void) {
   PyObject *m = PyModule_Create(&ternmodule);
   if (m == NULL) return NULL;
   if (ternpy_errors_init(m) < 0 || ternpy_names_init(m) < 0 || enums_init(m) < 0) goto fail;
-  if (add_type(m, &Session_Type, "Session") < 0 || add_type(m, &Context_Type, "TLSContext") < 0 ||
-      add_type(m, &TLSObject_Type, "TLSObject") < 0 ||
-      add_type(m, &QuicConnection_Type, "QuicConnection") < 0 || add_type(m, &Key_Type, "Key") < 0)
+  if (add_type(m, &Session_Type, &Session_Spec, "Session") < 0 ||
+      add_type(m, &Context_Type, &Context_Spec, "TLSContext") < 0 ||
+      add_type(m, &TLSObject_Type, &TLSObject_Spec, "TLSObject") < 0 ||
+      add_type(m, &QuicConnection_Type, &QuicConnection_Spec, "QuicConnection") < 0 ||
+      add_type(m, &Key_Type, &Key_Spec, "Key") < 0)
     goto fail;
   if (PyModule_AddFunctions(m, ternpy_quic_functions) < 0 ||
       PyModule_AddFunctions(m, module_functions) < 0)
