@@ -266,6 +266,8 @@ class HTTPServer(asyncio.Protocol):
 
 @dataclass
 class Response:
+    """One GET's answer, with what its connection negotiated and the
+    tickets it brought (each good for one resumption)."""
     status: int = 0
     headers: Dict[str, str] = field(default_factory=dict)
     body: bytes = b""
