@@ -221,8 +221,9 @@ static int slot_connect(tern_redis *r, slot *s) {
   s->ctx = r->port ? redisConnectWithTimeout(r->host, r->port, tv)
                    : redisConnectUnixWithTimeout(r->host, tv);
   if (s->ctx == NULL || s->ctx->err) {
-    snprintf(what, sizeof what, "connect to %s%s%d: %s", r->host, r->port ? ":" : "",
-             r->port, s->ctx ? s->ctx->errstr : "out of memory");
+    const char *why = s->ctx ? s->ctx->errstr : "out of memory";
+    if (r->port) snprintf(what, sizeof what, "connect to %s:%d: %s", r->host, r->port, why);
+    else snprintf(what, sizeof what, "connect to unix:%s: %s", r->host, why);
     slot_fail(r, s, what);
     return -1;
   }
