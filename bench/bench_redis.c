@@ -396,7 +396,7 @@ int main(int argc, char **argv) {
     }
     for (int m = 1; m < MODES; m++)
       printf("  the check through %s: +%.1f us server CPU per 0-RTT handshake = %.2fx of a "
-             "resumed handshake (%.2fx with redis-server's CPU); +%.1f us wall\n",
+             "resumed handshake (%.2fx with redis-server's CPU); %+.1f us wall\n",
              m == 1 ? "TCP" : "the Unix socket", (med[m] - med[0]) * 1e6,
              (med[m] - med[0]) / med[0], (med[m] - med[0] + rmed[m]) / med[0],
              (wmed[m] - wmed[0]) * 1e6);
