@@ -351,10 +351,10 @@ typedef struct cli_redis cli_redis;
 
 /*
  * cli_redis_start makes the Redis adapter for the server configuration
- * cfg (password from $TERN_REDIS_PASSWORD), attaches it, and with
- * rotate_s fetches the shared ticket keys and starts a thread that keeps
- * them current, printing each new key period and each new error (never
- * key material). Returns 0, or -1 after printing why (also when this
+ * cfg (password from $TERN_REDIS_PASSWORD), attaches it, with rotate_s
+ * fetches the shared ticket keys, and starts a thread that keeps them
+ * current and prints each new key period and each new error (never key
+ * material). Returns 0, or -1 after printing why (also when this
  * tern was built without hiredis).
  */
 int cli_redis_start(const char *prog, const cli_redis_opts *o, tern_config *cfg,

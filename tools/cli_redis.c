@@ -91,13 +91,14 @@ int cli_redis_start(const char *prog, const cli_redis_opts *o, tern_config *cfg,
   }
   printf("%s: redis %s%s\n", prog, o->address, o->rotate_s ? ", shared ticket keys" : "");
   memset(&seen, 0, sizeof seen);
-  if (o->rotate_s) {
+  {
     /* a Redis down at the start is no reason not to serve: the server's
        own key seals tickets until the poller reaches the ring */
-    tern_redis_poll(p->r, cli_clock_ms(NULL));
+    if (o->rotate_s) tern_redis_poll(p->r, cli_clock_ms(NULL));
     report(p, &seen);
-    /* a tenth of the period, from 100 ms to 1 s */
-    p->interval_ms = o->rotate_s * 100 > 1000 ? 1000 : o->rotate_s * 100;
+    /* a tenth of the period, from 100 ms to 1 s (without shared keys the
+       thread only reports errors, every second) */
+    p->interval_ms = o->rotate_s && o->rotate_s * 100 < 1000 ? o->rotate_s * 100 : 1000;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     /* the thread takes no signal: the server's SIGTERM/SIGINT handling
