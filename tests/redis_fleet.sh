@@ -113,11 +113,14 @@ start() {
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.log")
   eval "${name}_PORT=$port ${name}_PID=$pid"
 }
-# stop NAME: SIGTERM, wait for the summary
+# stop NAME: SIGTERM, wait for the summary; exit 0 expected (a sanitizer
+# finding makes it another)
 stop() {
   eval "pid=\$${1}_PID"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null
+  src=$?
+  if [ $src -ne 0 ]; then bad "server $1 exited $src"; show "$1.err"; fi
 }
 # early0 NAME: how many connections NAME accepted 0-RTT on (its summary)
 early0() { n=$(sed -n 's/.*0-RTT accepted \([0-9]*\).*/\1/p' "$1.log"); echo "${n:-0}"; }
