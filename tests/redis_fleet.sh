@@ -179,7 +179,9 @@ wait_for relay.out "relay on" "$RELAY_PID" || { bad "the relay did not start"; s
 RELAY_PORT=$(sed -n 's/^relay on \([0-9]*\)/\1/p' relay.out)
 client r1 "$RELAY_PORT" c.sess early
 wait "$RELAY_PID"
-if [ $RC -eq 0 ] && resumed r1; then ok "the client, through the relay, is served by C"
+# (C and D race to Redis: the one that loses makes a full handshake, so
+# the client is resumed by C only when C won)
+if [ $RC -eq 0 ] && grep -q "HTTP/1.0 200" r1.out; then ok "the client, through the relay, is served by C"
 else bad "the client through the relay (exit $RC)"; show r1.out r1.err relay.out relay.err; fi
 expect relay.out "sent to A and to B" "its first flight went to C and to D"
 if grep -q "B answered [1-9]" relay.out; then ok "D answered the replay"; else bad "D did not answer"; show relay.out D.log D.err; fi
@@ -188,7 +190,8 @@ stop D
 total=$(( $(early0 C) + $(early0 D) ))
 if [ "$total" -eq 1 ]; then ok "the 0-RTT of that flight accepted exactly once (C $(early0 C), D $(early0 D))"
 else bad "0-RTT accepted $total times (C $(early0 C), D $(early0 D))"; show C.log D.log; fi
-expect D.log "1 seen before" "D's Redis check found the ticket used"
+if grep -q " 1 seen before" C.log D.log; then ok "the second server's Redis check found the ticket used: $(grep -l ' 1 seen before' C.log D.log)"
+else bad "no server found the ticket used"; show C.log D.log; fi
 
 echo "== C. Redis down, then back (TCP)"
 client a6 "$A_PORT" d1.sess

@@ -12,7 +12,7 @@
  * flight), sends those bytes (or datagrams) unchanged to A and to B,
  * then relays the client and A both ways until the client is done
  * (TCP: either side closes; UDP: 3 s without a datagram), reading and
- * dropping what B answers. It prints how many bytes the first flight
+ * dropping what B answers (waiting up to 5 s more for B's first answer). It prints how many bytes the first flight
  * had and how many B answered. Each server says in its own counters
  * whether it accepted the early data. Exit 0, or 1 on a socket error.
  */
@@ -130,6 +130,16 @@ static int tcp_relay(int a_port, int b_port) {
       if (n <= 0 || send_all(cfd, buf, (size_t)n) < 0) break;
     }
   }
+  /* B may answer after the client is done: wait for it (5 s at most),
+     then until it pauses */
+  while (p[2].fd >= 0) {
+    struct pollfd one = {bfd, POLLIN, 0};
+    ssize_t n;
+    int k = poll(&one, 1, from_b ? FLIGHT_PAUSE_MS : 5000);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0 || (n = recv(bfd, buf, sizeof buf, 0)) <= 0) break;
+    from_b += (size_t)n;
+  }
   printf("B answered %zu bytes\n", from_b);
   close(cfd);
   close(afd);
@@ -190,6 +200,14 @@ static int udp_relay(int a_port, int b_port) {
     }
     if (p[1].revents && (n = recv(afd, buf, sizeof buf, 0)) > 0)
       (void)!sendto(lfd, buf, (size_t)n, 0, (struct sockaddr *)&client, client_len);
+  }
+  while (from_b == 0) { /* B may answer late (5 s at most) */
+    struct pollfd one = {bfd, POLLIN, 0};
+    ssize_t n;
+    int k = poll(&one, 1, 5000);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0 || (n = recv(bfd, buf, sizeof buf, 0)) <= 0) break;
+    from_b += (size_t)n;
   }
   printf("B answered %zu bytes\n", from_b);
   close(afd);
