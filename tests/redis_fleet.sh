@@ -139,6 +139,20 @@ resumed() { grep -qF "<tr><th>resumed</th><td>yes</td></tr>" "$1.out"; }
 REDIS_TCP="127.0.0.1:$RPORT"
 REDIS_UNIX="unix:$DIR/redis.sock"
 
+echo "== the options"
+"$TERN" server --cert leaf.pem --key leaf.key --redis-rotate 5 >opt1.out 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q "need --redis" opt1.out; then ok "--redis-rotate without --redis: exit 2, said"
+else bad "--redis-rotate without --redis: exit $rc"; show opt1.out; fi
+"$TERN" server --cert leaf.pem --key leaf.key --port 0 --redis no-port-here >opt2.out 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "not HOST:PORT or unix:/PATH" opt2.out; then ok "--redis without a port: exit 1, said"
+else bad "--redis no-port-here: exit $rc"; show opt2.out; fi
+"$TERN" server --cert leaf.pem --key leaf.key --redis x:1 --redis-timeout 0 >opt3.out 2>&1
+rc=$?
+if [ $rc -eq 2 ]; then ok "--redis-timeout 0: exit 2"; else bad "--redis-timeout 0: exit $rc"; show opt3.out; fi
+"$TERN" server --help | grep -q -- "--redis-rotate SECONDS" && ok "--help documents --redis-rotate" || bad "--help lacks --redis-rotate"
+
 echo "== A. a ticket of one server resumes on the other (TCP)"
 start A --max-early-data 1000 --redis "$REDIS_TCP" --redis-rotate 600
 start B --max-early-data 1000 --redis "$REDIS_UNIX" --redis-rotate 600
