@@ -247,7 +247,9 @@ wait_for E.log "ticket key of period $((p0 + 1)) in use" "$E_PID" || bad "E did 
 wait_for F.log "ticket key of period $((p0 + 1)) in use" "$F_PID" || bad "F did not take the new key"
 ok "E and F both moved from period $p0 to $((p0 + 1))"
 client e1 "$E_PORT" r.sess
-sleep 0.5
+# the key that sealed it is E's latest; F has it once its log says so
+pe=$(sed -n 's/.*ticket key of period \([0-9]*\) in use/\1/p' E.log | tail -1)
+wait_for F.log "ticket key of period $pe in use" "$F_PID" || bad "F did not take period $pe"
 client f1 "$F_PORT" r.sess
 if [ $RC -eq 0 ] && resumed f1; then ok "a ticket E sealed after the rotation resumes on F"
 else bad "E's ticket on F after the rotation (exit $RC)"; show f1.out E.log F.log; fi
