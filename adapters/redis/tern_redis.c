@@ -375,7 +375,7 @@ static int ring_fetch(tern_redis *r, slot *s, uint64_t p, int create, uint8_t v[
       return -1;
     }
     if (k != RAW_NIL) {
-      slot_fail(r, s, "GET ticket key: no answer in time");
+      slot_fail(r, s, "GET ticket key: no answer in time, or not a key");
       return -1;
     }
     if (!create || round == 1) return 0;
