@@ -504,7 +504,13 @@ int tern_config_set_early_data_callback(tern_config *cfg,
  * ticket expires; a ticket seen before, or any ticket while the register
  * is full of live entries, gives a full handshake. A fleet plugs in a
  * shared store instead: fn gets a 32-byte identity and its expiry and
- * returns 1 when it was not seen before (and records it), 0 otherwise.
+ * returns 1 when it was not seen before (and records it), 0 otherwise,
+ * or -1 when the store cannot answer (unreachable, too slow): the ticket
+ * then still resumes the session, but its early data is refused (fail
+ * closed: 0-RTT needs proof of first use; the handshake goes on in
+ * 1-RTT, which a replay cannot complete). fn may be called by several
+ * threads at once when the configuration is shared, and should answer
+ * within a bounded time (it runs inside the handshake).
  * The same store records the ClientHellos whose early data an external
  * PSK carried, with expires_ms UINT64_MAX (see
  * tern_config_set_psk_early_data); without it they go to a register of
@@ -627,7 +633,8 @@ int tern_config_add_psk(tern_config *cfg, const uint8_t *identity,
  * of each ClientHello whose early data it accepts, and accepts no early
  * data from a ClientHello recorded before. The record is the replay
  * store of tern_config_set_replay_store when one is set (called with
- * expires_ms UINT64_MAX: keep it for good), else an in-memory register
+ * expires_ms UINT64_MAX: keep it for good; -1 from it refuses the early
+ * data), else an in-memory register
  * of the configuration (same capacity as the tickets', kept apart from
  * it, entries never expire); once that is full, 0-RTT on external PSKs
  * is refused (1-RTT goes on). The in-memory register goes with the

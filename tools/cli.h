@@ -335,4 +335,33 @@ typedef struct cli_serve_opts {
  */
 int cli_serve(const cli_serve_opts *o);
 
+/* ---- a fleet through Redis (cli_redis.c; libtern_redis) ---- */
+
+/* What --redis, --redis-prefix, --redis-rotate, --redis-timeout say. */
+typedef struct cli_redis_opts {
+  const char *address;  /* HOST:PORT or unix:/PATH */
+  const char *prefix;   /* NULL: the adapter's default */
+  unsigned rotate_s;    /* 0: no shared ticket keys */
+  unsigned timeout_ms;  /* per call */
+  unsigned window_ms;   /* the configuration's 0-RTT freshness window */
+  unsigned threads;     /* threads that handshake on the configuration */
+} cli_redis_opts;
+
+typedef struct cli_redis cli_redis;
+
+/*
+ * cli_redis_start makes the Redis adapter for the server configuration
+ * cfg (password from $TERN_REDIS_PASSWORD), attaches it, with rotate_s
+ * fetches the shared ticket keys, and starts a thread that keeps them
+ * current and prints each new key period and each new error (never key
+ * material). Returns 0, or -1 after printing why (also when this
+ * tern was built without hiredis).
+ */
+int cli_redis_start(const char *prog, const cli_redis_opts *o, tern_config *cfg,
+                    cli_redis **out);
+
+/* cli_redis_stop stops the thread, prints the counters on one line and
+   frees the adapter (NULL: nothing). Call it after the last handshake. */
+void cli_redis_stop(cli_redis *r);
+
 #endif

@@ -504,6 +504,12 @@ static void usage(void) {
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
           "  --no-gso          one datagram per send (no UDP GSO; for captures on lo)\n"
+          "  --redis HOST:PORT|unix:/PATH  a fleet's Redis: single use of tickets and\n"
+          "                    0-RTT anti-replay across servers (password from\n"
+          "                    $TERN_REDIS_PASSWORD); unreachable: 0-RTT refused\n"
+          "  --redis-rotate S  ticket keys shared through Redis, a new one every S seconds\n"
+          "  --redis-timeout MS  the longest one Redis call may take (50)\n"
+          "  --redis-prefix P  prefix of the Redis keys (tern:)\n"
           "  -q, --quiet       print nothing but errors\n"
           "Pages: any file under DIR; /tern (and / without index.html) shows what\n"
           "the connection negotiated. Stops on SIGINT/SIGTERM with a summary.\n");
@@ -515,13 +521,19 @@ static FILE *keylog_file;
 
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
-             *alpn = "h3", *keylog = NULL;
+             *alpn = "h3", *keylog = NULL, *redis_addr = NULL, *redis_rotate = NULL,
+             *redis_timeout = NULL, *redis_prefix = NULL;
+  unsigned long rotate_s = 0, timeout_ms = 50;
+  cli_redis *redis = NULL;
   int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", 0, &cert, NULL},     {"key", 0, &key, NULL},       {"addr", 0, &addr, NULL},
       {"port", 0, &port, NULL},     {"dir", 0, &dir, NULL},       {"alpn", 0, &alpn, NULL},
       {"keylog", 0, &keylog, NULL}, {"retry", 0, NULL, &retry},   {"early-data", 0, NULL, &early},
-      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso}, {NULL, 0, NULL, NULL},
+      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso},
+      {"redis", 0, &redis_addr, NULL}, {"redis-rotate", 0, &redis_rotate, NULL},
+      {"redis-timeout", 0, &redis_timeout, NULL}, {"redis-prefix", 0, &redis_prefix, NULL},
+      {NULL, 0, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
@@ -535,6 +547,13 @@ int h3_server_main(int argc, char **argv) {
   if (cert == NULL || key == NULL) {
     fprintf(stderr, "%s: --cert and --key are required\n", PROG);
     usage();
+    return 2;
+  }
+  if ((redis_rotate && cli_number(PROG, "redis-rotate", redis_rotate, 1, 7 * 86400, &rotate_s) < 0) ||
+      (redis_timeout && cli_number(PROG, "redis-timeout", redis_timeout, 1, 60000, &timeout_ms) < 0))
+    return 2;
+  if (!redis_addr && (redis_rotate || redis_timeout || redis_prefix)) {
+    fprintf(stderr, "%s: --redis-rotate, --redis-timeout and --redis-prefix need --redis\n", PROG);
     return 2;
   }
   memset(&sv, 0, sizeof sv);
@@ -552,6 +571,11 @@ int h3_server_main(int argc, char **argv) {
   if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0) return 1;
   tern_config_set_clock(sv.cfg, cli_clock_ms, NULL);
   if (early) tern_config_set_early_data(sv.cfg, 0xffffffffu, 10000);
+  if (redis_addr) {
+    cli_redis_opts ro = {redis_addr, redis_prefix, (unsigned)rotate_s, (unsigned)timeout_ms,
+                         10000, 1};
+    if (cli_redis_start(PROG, &ro, sv.cfg, &redis) < 0) return 1;
+  }
   if (bind_socket(&sv, addr, port) != 0) return 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
   {
@@ -594,6 +618,7 @@ int h3_server_main(int argc, char **argv) {
          PROG, sv.connections, sv.handshakes, sv.resumed, sv.failed, sv.requests,
          sv.early_requests, sv.retries_sent, sv.vn_sent);
   close(sv.fd);
+  cli_redis_stop(redis);
   tern_config_free(sv.cfg);
   return 0;
 }
