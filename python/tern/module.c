@@ -13,7 +13,7 @@ PyObject *ternpy_direction(int dir) { return Py_NewRef(direction_member[dir & 1]
 
 /* enum.IntEnum(name, members, module=module), members a list of
    (name, value); the first name of a value is its canonical one. */
-static PyObject *make_enum(PyObject *module, const char *name, const char *owner,
+static PyObject *make_enum(PyObject *module, const char *name, const char *owner, const char *doc,
                            const char *const *names, const int *values, int n) {
   PyObject *enum_mod = PyImport_ImportModule("enum"), *intenum = NULL, *list = NULL,
            *args = NULL, *kw = NULL, *cls = NULL;
@@ -31,7 +31,13 @@ static PyObject *make_enum(PyObject *module, const char *name, const char *owner
   if ((args = Py_BuildValue("(sO)", name, list)) == NULL) goto out;
   if ((kw = Py_BuildValue("{ss}", "module", owner)) == NULL) goto out;
   cls = PyObject_Call(intenum, args, kw);
-  if (cls != NULL && PyModule_AddObjectRef(module, name, cls) < 0) Py_CLEAR(cls);
+  if (cls != NULL) {
+    PyObject *d = PyUnicode_FromString(doc);
+    if (d == NULL || PyObject_SetAttrString(cls, "__doc__", d) < 0 ||
+        PyModule_AddObjectRef(module, name, cls) < 0)
+      Py_CLEAR(cls);
+    Py_XDECREF(d);
+  }
 out:
   Py_DECREF(enum_mod);
   Py_XDECREF(intenum);
@@ -49,9 +55,20 @@ static int enums_init(PyObject *m) {
   static const int level_values[] = {0, 1, 2, 3, 1, 3};
   static const char *const dir_names[] = {"READ", "WRITE", "DECRYPT", "ENCRYPT"};
   static const int dir_values[] = {0, 1, 0, 1};
-  TernEnum_EarlyDataStatus = make_enum(m, "EarlyDataStatus", "tern", early_names, early_values, 4);
-  TernEnum_Level = make_enum(m, "Level", "tern.quic", level_names, level_values, 6);
-  TernEnum_Direction = make_enum(m, "Direction", "tern.quic", dir_names, dir_values, 4);
+  TernEnum_EarlyDataStatus = make_enum(
+      m, "EarlyDataStatus", "tern",
+      "What became of 0-RTT on a connection: NONE (not offered), OFFERED (the client sent it, "
+      "no answer yet), ACCEPTED, REJECTED (the client sends the data again after the handshake).",
+      early_names, early_values, 4);
+  TernEnum_Level = make_enum(
+      m, "Level", "tern.quic",
+      "QUIC encryption levels, numbered as RFC 9001's epochs: INITIAL 0, EARLY (ZERO_RTT) 1, "
+      "HANDSHAKE 2, APPLICATION (ONE_RTT) 3.",
+      level_names, level_values, 6);
+  TernEnum_Direction = make_enum(
+      m, "Direction", "tern.quic",
+      "Which way a secret protects: READ (DECRYPT) 0, the peer's packets; WRITE (ENCRYPT) 1, ours.",
+      dir_names, dir_values, 4);
   if (TernEnum_EarlyDataStatus == NULL || TernEnum_Level == NULL || TernEnum_Direction == NULL)
     return -1;
   for (int i = 0; i < 4; i++)
