@@ -642,10 +642,15 @@ void h3_describe(const h3conn *hc, char *out, size_t cap) {
   const char *group = tern_group_name(tern_conn_group(hc->tls));
   const char *alpn = tern_conn_alpn(hc->tls);
   tern_early_data_status st = tern_conn_early_data_status(hc->tls);
-  snprintf(out, cap, "QUIC version 0x%08x, %s, %s, ALPN %s, resumed: %s, 0-RTT: %s",
+  snprintf(out, cap,
+           "QUIC version 0x%08x, %s, %s, ALPN %s, resumed: %s, 0-RTT: %s, "
+           "certificate compressed: %s",
            ngtcp2_conn_get_negotiated_version(hc->conn), suite ? suite : "-",
            group ? group : (tern_conn_resumed(hc->tls) ? "none (psk_ke)" : "-"),
            alpn ? alpn : "-", tern_conn_resumed(hc->tls) ? "yes" : "no",
-           (unsigned)st < 4 ? early[st] : "?");
+           (unsigned)st < 4 ? early[st] : "?",
+           cli_cert_compression_name(tern_conn_cert_compression(hc->tls, TERN_WRITE)
+                                         ? tern_conn_cert_compression(hc->tls, TERN_WRITE)
+                                         : tern_conn_cert_compression(hc->tls, TERN_READ)));
 }
 

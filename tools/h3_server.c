@@ -92,10 +92,12 @@ static int info_page(h3conn *hc, h3stream *s) {
            "<tr><td>resumed</td><td id=\"resumed\">%s</td></tr>\n"
            "<tr><td>0-RTT</td><td id=\"early-data\">%s</td></tr>\n"
            "<tr><td>this request in 0-RTT</td><td id=\"request-early\">%s</td></tr>\n"
+           "<tr><td>certificate compression</td><td id=\"cert-compression\">%s</td></tr>\n"
            "</table>\n</body></html>\n",
            ngtcp2_conn_get_negotiated_version(hc->conn), suite ? suite : "-",
            group ? group : "-", alpn ? alpn : "-", tern_conn_resumed(hc->tls) ? "yes" : "no",
-           (unsigned)st < 4 ? early[st] : "?", s->early ? "yes" : "no");
+           (unsigned)st < 4 ? early[st] : "?", s->early ? "yes" : "no",
+           cli_cert_compression_name(tern_conn_cert_compression(hc->tls, TERN_WRITE)));
   s->owned = (uint8_t *)page;
   s->body = s->owned;
   s->body_len = strlen(page);
@@ -503,6 +505,9 @@ static void usage(void) {
           "  --retry           validate client addresses with Retry\n"
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
+          "  --cert-compression LIST\n"
+          "                    send the certificate compressed (RFC 8879) with the\n"
+          "                    first of zlib, brotli, zstd the client offers\n"
           "  --no-gso          one datagram per send (no UDP GSO; for captures on lo)\n"
           "  -q, --quiet       print nothing but errors\n"
           "Pages: any file under DIR; /tern (and / without index.html) shows what\n"
@@ -515,13 +520,14 @@ static FILE *keylog_file;
 
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
-             *alpn = "h3", *keylog = NULL;
+             *alpn = "h3", *keylog = NULL, *cert_comp = NULL;
   int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", 0, &cert, NULL},     {"key", 0, &key, NULL},       {"addr", 0, &addr, NULL},
       {"port", 0, &port, NULL},     {"dir", 0, &dir, NULL},       {"alpn", 0, &alpn, NULL},
       {"keylog", 0, &keylog, NULL}, {"retry", 0, NULL, &retry},   {"early-data", 0, NULL, &early},
-      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso}, {NULL, 0, NULL, NULL},
+      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso},
+      {"cert-compression", 0, &cert_comp, NULL}, {NULL, 0, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
@@ -549,7 +555,9 @@ int h3_server_main(int argc, char **argv) {
     fprintf(stderr, "%s: cannot load %s / %s: %s\n", PROG, cert, key, tern_strerror(rc));
     return 1;
   }
-  if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0) return 1;
+  if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0 ||
+      cli_cert_compression(PROG, sv.cfg, cert_comp) != 0)
+    return 1;
   tern_config_set_clock(sv.cfg, cli_clock_ms, NULL);
   if (early) tern_config_set_early_data(sv.cfg, 0xffffffffu, 10000);
   if (bind_socket(&sv, addr, port) != 0) return 1;

@@ -58,6 +58,7 @@ runs="client_hello_extension 1 0x0800 10
 client_hello 1 0x0001 52
 certificate_request 1 0x0008 13
 certificate_verify 1 0x0020 64
+compressed_certificate 1 0x2000 16
 key_update 1 0x0100 8
 header 1 0x0400 8
 certificate 0 0x0010 18
