@@ -187,7 +187,8 @@ ClientHello $(bound client_hello), ServerHello $(bound server_hello), \
 EncryptedExtensions $(bound encrypted_extensions), \
 CertificateRequest $(bound certificate_request), \
 Certificate $(bound certificate), \
-CertificateVerify $(bound certificate_verify), Finished $(bound finished), \
+CertificateVerify $(bound certificate_verify), \
+CompressedCertificate $(bound compressed_certificate), Finished $(bound finished), \
 NewSessionTicket $(bound new_session_ticket), \
 KeyUpdate $(bound key_update), EndOfEarlyData $(bound end_of_early_data), \
 header $(bound header) bytes; \
