@@ -11,6 +11,10 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#ifdef TERN_HAVE_BROTLI
+#include <brotli/encode.h>
+#endif
+
 #include "check.h"
 #include "codec/msg.h"
 #include "core/conn.h"
@@ -499,6 +503,25 @@ static void test_hostile(void) {
   }
 }
 
+/* A peer's brotli stream made with the largest window (16 MiB, as
+   servers that compress with a default or maximal window send): the
+   decoder sizes its ring buffer to the data, so a real chain stays far
+   below the memory cap and decompresses. */
+static void test_brotli_large_window(void) {
+#ifdef TERN_HAVE_BROTLI
+  uint8_t body[8192], packed[9000], out[8192];
+  size_t body_len = certificate_body(body, sizeof body);
+  for (int lgwin = 22; lgwin <= 24; lgwin++) {
+    size_t packed_len = sizeof packed;
+    CHECK(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, lgwin, BROTLI_MODE_GENERIC, body_len,
+                                body, &packed_len, packed) == BROTLI_TRUE);
+    CHECK_EQ_INT(tern_certcomp_decompress(TERN_CERT_COMPRESSION_BROTLI, packed, packed_len, out,
+                                          body_len), TERN_OK);
+    CHECK(memcmp(out, body, body_len) == 0);
+  }
+#endif
+}
+
 /* The bytes of the server's first flight at the Handshake level, with
    and without compression, for each algorithm (printed for the README). */
 static void test_flight_sizes(void) {
@@ -530,6 +553,7 @@ int main(void) {
   test_compressed_once();
   test_post_handshake();
   test_hostile();
+  test_brotli_large_window();
   test_flight_sizes();
   pki_free(&server_pki);
   pki_free(&client_pki);
