@@ -89,7 +89,8 @@ void cli_print_algorithm_names(FILE *f);
 /*
  * cli_cert_compression applies --cert-compression TEXT to cfg: a list of
  * zlib, brotli, zstd (':' or ','), in preference order, or "none". NULL
- * text leaves cfg alone. Returns 0, or -1 after printing why (an unknown
+ * text leaves cfg alone; a NULL cfg only checks the text (for the
+ * command-line stage). Returns 0, or -1 after printing why (an unknown
  * or repeated name, an algorithm this build of tern lacks).
  */
 int cli_cert_compression(const char *prog, tern_config *cfg, const char *text);

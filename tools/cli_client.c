@@ -307,7 +307,9 @@ static int client_options(int argc, char **argv, client_opts *o) {
       (o->max_early_text &&
        cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
     return -1;
-  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
+      cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
+    return -1;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (!o->cert != !o->key) {
     fprintf(stderr, PROG ": --cert and --key go together\n");

@@ -259,6 +259,7 @@ int cli_cert_compression(const char *prog, tern_config *cfg, const char *text) {
     if (p[len] == '\0') break;
     p += len + 1;
   }
+  if (cfg == NULL) return 0;
   rc = tern_config_set_cert_compression(cfg, codes, n);
   if (rc != TERN_OK) {
     fprintf(stderr, "%s: --cert-compression: %s\n", prog, tern_strerror(rc));

@@ -203,7 +203,9 @@ static int server_options(int argc, char **argv, server_opts *o) {
     return -1;
   }
   if (o->once) o->workers = 1;
-  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
+      cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
+    return -1;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
     fprintf(stderr, PROG ": --verify-client and --request-client-cert exclude each other\n");

@@ -588,6 +588,7 @@ int h3_client_main(int argc, char **argv) {
     usage();
     return rc > 0 ? 0 : 2;
   }
+  if (cli_cert_compression(PROG, NULL, cert_comp) != 0) return 2;
   memset(&cl, 0, sizeof cl);
   if (no_gso) h3_disable_gso();
   cl.quiet = quiet;

@@ -604,6 +604,7 @@ int h3_server_main(int argc, char **argv) {
     usage();
     return 2;
   }
+  if (cli_cert_compression(PROG, NULL, cert_comp) != 0) return 2;
   memset(&sv, 0, sizeof sv);
   if (no_gso) h3_disable_gso();
   sv.dir = dir;
