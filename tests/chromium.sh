@@ -138,8 +138,9 @@ else
 fi
 kill "$H3S" 2>/dev/null
 wait "$H3S" 2>/dev/null
-check "h3: the server's summary counts the connection and its requests" h3s.log \
-  'connections \([1-9][0-9]* handshakes, [0-9]+ resumed, 0 failed\), [1-9]'
+# (not "0 failed": a browser may drop a connection it no longer needs)
+check "h3: the server's summary counts the handshake and the requests" h3s.log \
+  'connections \([1-9][0-9]* handshakes, [0-9]+ resumed, [0-9]+ failed\), [1-9]'
 
 # ---- TLS over TCP: tern server --www ---------------------------------------
 TCP=$(free_port tcp)
