@@ -305,6 +305,42 @@ int tern_config_set_signature_schemes(tern_config *cfg, const uint16_t *schemes,
 int tern_config_set_alpn(tern_config *cfg, const char *const *protocols,
                          size_t n);
 
+/** Certificate compression algorithms (RFC 8879 §3, IANA codes). */
+#define TERN_CERT_COMPRESSION_ZLIB 1
+#define TERN_CERT_COMPRESSION_BROTLI 2
+#define TERN_CERT_COMPRESSION_ZSTD 3
+
+/**
+ * tern_config_set_cert_compression turns on certificate compression
+ * (RFC 8879) with algs[0..n), TERN_CERT_COMPRESSION_* in preference order;
+ * n = 0 turns it off (the default). A client offers them in its
+ * ClientHello (compress_certificate) and a server asking for a client
+ * certificate offers them in its CertificateRequest: the peer may then
+ * send its Certificate compressed with one of them, which tern
+ * decompresses into a buffer of exactly the announced length, at most
+ * the handshake message cap (bad_certificate past it, or when the data
+ * does not decompress to that length; illegal_parameter for an algorithm
+ * not offered; unexpected_message when none was offered). A server (or a
+ * client answering a CertificateRequest) sends its Certificate compressed
+ * with the first of its algorithms the peer offers; each chain of the
+ * configuration is compressed once per algorithm, here or when a chain is
+ * loaded later, not per connection. Call it before making connections.
+ * Which algorithms exist depends on the libraries tern was built with
+ * (meson options zlib, brotli, zstd): tern_cert_compression_available.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL with n > 0, more than 3,
+ * a repeated code), TERN_ERR_UNSUPPORTED (an algorithm this build lacks),
+ * TERN_ERR_NOMEM, TERN_ERR_CRYPTO (a compressor failed).
+ */
+int tern_config_set_cert_compression(tern_config *cfg, const uint16_t *algs,
+                                     size_t n);
+
+/**
+ * tern_cert_compression_available says whether this build of tern can
+ * compress and decompress certificates with alg (TERN_CERT_COMPRESSION_*):
+ * 1 or 0. Cannot fail.
+ */
+int tern_cert_compression_available(uint16_t alg);
+
 /**
  * tern_config_load_cert_files loads our certificate chain (PEM, leaf
  * first) and private key (PEM); the key must match the leaf.
@@ -766,6 +802,13 @@ const char *tern_conn_alpn(const tern_conn *c);
 const char *tern_conn_server_name(const tern_conn *c);
 /** 1 when the handshake went through a HelloRetryRequest. */
 int tern_conn_used_hrr(const tern_conn *c);
+/**
+ * tern_conn_cert_compression says how a Certificate went compressed
+ * (RFC 8879): dir TERN_READ, the algorithm (TERN_CERT_COMPRESSION_*) of
+ * the last CompressedCertificate received from the peer; TERN_WRITE, the
+ * algorithm of the last one we sent. 0 when none (or c is NULL).
+ */
+uint16_t tern_conn_cert_compression(const tern_conn *c, tern_direction dir);
 
 /** tern_conn_set_time gives the connection its time (see tern_clock_fn). */
 int tern_conn_set_time(tern_conn *c, uint64_t now_ms);

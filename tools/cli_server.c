@@ -32,6 +32,9 @@ static const char usage[] =
     "  --groups LIST           key exchange groups, in preference order\n"
     "  --ciphersuites LIST     TLS 1.3 cipher suites, in preference order\n"
     "  --sigalgs LIST          signature schemes to sign with and accept\n"
+    "  --cert-compression LIST send the certificate compressed (RFC 8879) with the\n"
+    "                          first of zlib, brotli, zstd the client offers\n"
+    "                          (also offered for client certificates)\n"
     "  --verify-client         require a client certificate (needs --client-ca)\n"
     "  --request-client-cert   ask for a client certificate, go on without one\n"
     "                          (needs --client-ca)\n"
@@ -93,7 +96,7 @@ typedef struct server_opts {
   const char *psk_identity, *psk, *psk_hash;
   cli_psk psk_key;
   int no_cert;
-  const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text;
+  const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text, *cert_comp;
   const char *workers_text, *hs_timeout_text, *idle_text, *max_conns_text, *max_buffer_text,
       *grace_text;
   int www, once, quiet, verify_client, request_client_cert;
@@ -144,6 +147,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"groups", 0, &o->groups, NULL},
       {"ciphersuites", 0, &o->suites, NULL},
       {"sigalgs", 0, &o->sigalgs, NULL},
+      {"cert-compression", 0, &o->cert_comp, NULL},
       {"verify-client", 0, NULL, &o->verify_client},
       {"request-client-cert", 0, NULL, &o->request_client_cert},
       {"client-ca", 0, &o->client_ca, NULL},
@@ -227,7 +231,9 @@ static int server_options(int argc, char **argv, server_opts *o) {
     return -1;
   }
   if (o->once) o->workers = 1;
-  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
+      cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
+    return -1;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
     fprintf(stderr, PROG ": --verify-client and --request-client-cert exclude each other\n");
@@ -299,6 +305,7 @@ static tern_config *server_config(server_opts *o, FILE **keylog) {
               : o->www && cli_set_alpn(PROG, cfg, "http/1.1") < 0)
     goto fail;
   if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_SERVER) < 0) goto fail;
+  if (cli_cert_compression(PROG, cfg, o->cert_comp) < 0) goto fail;
   if (client_auth_config(cfg, o) < 0) goto fail;
   /* with a clock, the server issues tickets after each handshake */
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
