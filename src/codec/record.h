@@ -130,6 +130,8 @@ typedef struct tern_record_reader {
     r->have <= r->need &&
     TERN_RECORD_HEADER_LEN <= r->need <= TERN_RECORD_MAX_WIRE &&
     (r->header_ok == 0 ==> r->need == TERN_RECORD_HEADER_LEN) &&
+    r->err <= 0 &&
+    (r->header_ok == 0 && r->err == 0 ==> r->have < TERN_RECORD_HEADER_LEN) &&
     (r->header_ok != 0 ==>
        TERN_RECORD_HEADER_LEN <= r->have &&
        TERN_CONTENT_CHANGE_CIPHER_SPEC <= r->buf[0] <= TERN_CONTENT_APPLICATION_DATA &&
