@@ -68,7 +68,13 @@ static tern_config *server_config(void) {
 
 static tern_config *client_config(void) {
   static const uint16_t suite = TERN_TLS_AES_128_GCM_SHA256;
+  /* the classical groups: these cases edit the client's X25519 share
+     (test_group covers the hybrid shares' checks) */
+  static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_SECP256R1,
+                                    TERN_GROUP_X448, TERN_GROUP_SECP384R1,
+                                    TERN_GROUP_SECP521R1};
   tern_config *cfg = tern_config_new(TERN_CLIENT);
+  CHECK_EQ_INT(tern_config_set_groups(cfg, groups, sizeof groups / sizeof groups[0]), TERN_OK);
   X509_STORE *store = X509_STORE_new();
   X509_STORE_add_cert(store, server_pki.ca);
   CHECK_EQ_INT(tern_config_set_trust_store(cfg, store), TERN_OK);
