@@ -400,11 +400,15 @@ static void accept_conn(server *sv, const uint8_t *data, size_t len,
   hc->scids[hc->n_scids++] = scid;
   /* the client's first DCID routes its Initials until it switches */
   hc->scids[hc->n_scids++] = hd.dcid;
+  /* the loop writes once the socket is drained */
+  if (h3_read(hc, data, len) < 0 && hc->retry_asked) {
+    h3_free(hc); /* not yet a connection: the client sends its Initials again */
+    return;
+  }
   hc->next = sv->conns;
   sv->conns = hc;
   sv->n_conns++;
   sv->connections++;
-  h3_read(hc, data, len); /* the loop writes once the socket is drained */
   return;
 fail:
   fprintf(stderr, "%s: cannot make a connection\n", PROG);

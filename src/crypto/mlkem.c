@@ -34,6 +34,23 @@
 
 #include "crypto/mlkem_poly.h"
 
+/*
+ * Constant-time testing (tests/ct_mlkem.sh): the test builds this file
+ * again with TERN_CT_TESTING, marks every secret input undefined for
+ * valgrind memcheck, and fails on any branch or index that depends on
+ * one. DECLASSIFY marks a value public that FIPS 203 makes public though
+ * it is computed from secrets (rho, which goes out in ek). The library
+ * build defines neither macro: DECLASSIFY is empty there.
+ * TERN_CT_LEAK (the test's negative control only) replaces Decaps'
+ * masked select by a branch on the comparison, which the test must catch.
+ */
+#ifdef TERN_CT_TESTING
+#include <valgrind/memcheck.h>
+#define DECLASSIFY(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#define DECLASSIFY(p, n) ((void)(p), (void)(n))
+#endif
+
 #define MLKEM_MAX_K 4
 #define SYM_BYTES 32
 #define SHAKE128_RATE 168
@@ -191,6 +208,7 @@ static int kpke_keygen(hasher *h, const tern_mlkem_params *p,
   memcpy(w.in, d, SYM_BYTES);
   w.in[SYM_BYTES] = (uint8_t)k;
   if (!hash2(h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.rho_sigma, 64)) goto out;
+  DECLASSIFY(w.rho_sigma, SYM_BYTES); /* rho is public: the end of ek */
   if (!gen_matrix(h, w.a, w.rho_sigma, k, 0)) goto out;
   for (unsigned i = 0; i < k; i++)
     if (!sample_cbd(h, &w.s[i], w.rho_sigma + SYM_BYTES, n++, p->eta1)) goto out;
@@ -447,7 +465,11 @@ int tern_mlkem_decaps(const tern_mlkem_params *p, const uint8_t *dk,
       !hash2(&h, MD_SHAKE256, z, SYM_BYTES, ct, p->ct_len, w.k_bar, SYM_BYTES) ||
       !kpke_encrypt(&h, p, ek, w.in, w.kr + SYM_BYTES, w.ct2))
     goto out;
+#ifdef TERN_CT_LEAK
+  if (ct_differ_mask(ct, w.ct2, p->ct_len)) ct_select(w.kr, w.k_bar, SYM_BYTES, 0xff);
+#else
   ct_select(w.kr, w.k_bar, SYM_BYTES, ct_differ_mask(ct, w.ct2, p->ct_len));
+#endif
   memcpy(ss, w.kr, TERN_MLKEM_SS_LEN);
   rc = TERN_OK;
 out:
