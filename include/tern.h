@@ -139,6 +139,41 @@ int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */
 
+/*
+ * ML-KEM (NIST FIPS 203), tern's own implementation, the one under the
+ * post-quantum groups: level is 512, 768 or 1024 (ML-KEM-512/768/1024).
+ * Keys and ciphertexts are FIPS 203's byte strings; random bytes come
+ * from RAND_bytes. The shared secret is TERN_MLKEM_SECRET_LEN bytes.
+ */
+#define TERN_MLKEM_SECRET_LEN 32
+
+/** tern_mlkem_sizes gives the lengths of the encapsulation key, the
+    decapsulation key and the ciphertext of a level (any pointer may be
+    NULL). Returns TERN_OK or TERN_ERR_UNSUPPORTED (another level). */
+int tern_mlkem_sizes(unsigned level, size_t *ek_len, size_t *dk_len, size_t *ct_len);
+
+/** tern_mlkem_generate makes a key pair (ML-KEM.KeyGen): ek and dk need
+    the lengths tern_mlkem_sizes gives. Returns TERN_OK,
+    TERN_ERR_UNSUPPORTED, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_generate(unsigned level, uint8_t *ek, uint8_t *dk);
+
+/** tern_mlkem_encapsulate (ML-KEM.Encaps, after FIPS 203 §7.2's check of
+    ek: its length and every coefficient below q) writes the ciphertext
+    into ct and the shared secret into secret. Returns TERN_OK,
+    TERN_ERR_MALFORMED (ek refused), TERN_ERR_UNSUPPORTED,
+    TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_encapsulate(unsigned level, const uint8_t *ek, size_t ek_len, uint8_t *ct,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]);
+
+/** tern_mlkem_decapsulate (ML-KEM.Decaps, after FIPS 203 §7.3's checks of
+    the lengths and of H(ek) inside dk; a ciphertext that was tampered
+    with gives the implicit-rejection secret, not an error) writes the
+    shared secret. Returns TERN_OK, TERN_ERR_MALFORMED, TERN_ERR_UNSUPPORTED,
+    TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
+                           const uint8_t *ct, size_t ct_len,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]);
+
 /* Named groups (RFC 8446 §4.2.7). */
 #define TERN_GROUP_SECP256R1 0x0017
 #define TERN_GROUP_SECP384R1 0x0018

@@ -477,3 +477,34 @@ out:
   OPENSSL_cleanse(&w, sizeof w);
   return rc;
 }
+
+/* tern_mlkem_sizes: see tern.h. */
+int tern_mlkem_sizes(unsigned level, size_t *ek_len, size_t *dk_len, size_t *ct_len) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  if (p == NULL) return TERN_ERR_UNSUPPORTED;
+  if (ek_len != NULL) *ek_len = p->ek_len;
+  if (dk_len != NULL) *dk_len = p->dk_len;
+  if (ct_len != NULL) *ct_len = p->ct_len;
+  return TERN_OK;
+}
+
+/* tern_mlkem_generate: see tern.h. */
+int tern_mlkem_generate(unsigned level, uint8_t *ek, uint8_t *dk) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  return p == NULL ? TERN_ERR_UNSUPPORTED : tern_mlkem_keygen(p, ek, dk);
+}
+
+/* tern_mlkem_encapsulate: see tern.h. */
+int tern_mlkem_encapsulate(unsigned level, const uint8_t *ek, size_t ek_len, uint8_t *ct,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  return p == NULL ? TERN_ERR_UNSUPPORTED : tern_mlkem_encaps(p, ek, ek_len, ct, secret);
+}
+
+/* tern_mlkem_decapsulate: see tern.h. */
+int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
+                           const uint8_t *ct, size_t ct_len,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  return p == NULL ? TERN_ERR_UNSUPPORTED : tern_mlkem_decaps(p, dk, dk_len, ct, ct_len, secret);
+}
