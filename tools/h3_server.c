@@ -504,6 +504,8 @@ static void usage(void) {
           "  --port N          UDP port (4433; 0 picks a free one)\n"
           "  --dir DIR         the directory served (.)\n"
           "  --alpn LIST       accepted ALPN protocols (h3)\n"
+          "  --groups LIST     key exchange groups, in preference order (default: the\n"
+          "                    post-quantum hybrids X25519MLKEM768, ... first)\n"
           "  --retry           validate client addresses with Retry\n"
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
@@ -519,13 +521,15 @@ static FILE *keylog_file;
 
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
-             *alpn = "h3", *keylog = NULL;
+             *alpn = "h3", *keylog = NULL, *groups = NULL;
+  cli_algorithms algs;
   int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", 0, &cert, NULL},     {"key", 0, &key, NULL},       {"addr", 0, &addr, NULL},
       {"port", 0, &port, NULL},     {"dir", 0, &dir, NULL},       {"alpn", 0, &alpn, NULL},
       {"keylog", 0, &keylog, NULL}, {"retry", 0, NULL, &retry},   {"early-data", 0, NULL, &early},
-      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso}, {NULL, 0, NULL, NULL},
+      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso}, {"groups", 0, &groups, NULL},
+      {NULL, 0, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
@@ -554,6 +558,9 @@ int h3_server_main(int argc, char **argv) {
     return 1;
   }
   if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0) return 1;
+  if (cli_algorithms_parse(PROG, groups, NULL, NULL, &algs) < 0 ||
+      cli_algorithms_apply(PROG, sv.cfg, &algs, TERN_SERVER) < 0)
+    return 1;
   tern_config_set_clock(sv.cfg, cli_clock_ms, NULL);
   if (early) tern_config_set_early_data(sv.cfg, 0xffffffffu, 10000);
   if (bind_socket(&sv, addr, port) != 0) return 1;
