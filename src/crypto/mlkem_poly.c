@@ -36,14 +36,19 @@ static const int16_t zetas[128] = {
 
 /* mlkem_montgomery_reduce: see mlkem_poly.h. */
 int16_t mlkem_montgomery_reduce(int32_t a) {
-  int16_t t = (int16_t)((uint32_t)a * (uint32_t)(uint16_t)QINV);
-  return (int16_t)((a - (int32_t)t * MLKEM_Q) >> 16);
+  /* t = a q^-1 mod 2^16 as a signed 16-bit value, converted without an
+     implementation-defined narrowing: the low 16 bits u, minus 2^16 when
+     bit 15 is set */
+  uint32_t u = ((uint32_t)a * (uint32_t)(uint16_t)QINV) & 0xffffu;
+  int32_t t = (int32_t)u - (int32_t)((u & 0x8000u) << 1);
+  return (int16_t)((a - t * MLKEM_Q) >> 16);
 }
 
 /* mlkem_barrett_reduce: see mlkem_poly.h. */
 int16_t mlkem_barrett_reduce(int16_t a) {
-  int16_t t = (int16_t)(((int32_t)BARRETT_V * a + (1 << 25)) >> 26);
-  return (int16_t)(a - t * MLKEM_Q);
+  /* a - round(a v / 2^26) q, in one expression (the proof's interval
+     analysis subdivides a's range across it) */
+  return (int16_t)(a - (((int32_t)BARRETT_V * a + (1 << 25)) >> 26) * MLKEM_Q);
 }
 
 /* a * b * 2^-16 mod q, in (-q, q), for |a * b| <= q * 2^15. */

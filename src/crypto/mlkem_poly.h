@@ -51,9 +51,10 @@ void mlkem_poly_reduce(mlkem_poly *p);
    order, |c| < 8q before the final reduce, centred after it. */
 void mlkem_poly_ntt(mlkem_poly *p);
 
-/* mlkem_poly_invntt_tomont (Algorithm 10): in: |c| < 2^15 (any int16);
-   out: the inverse NTT times 2^16 mod q (the Montgomery factor the
-   base multiplication left out is put back), |c| < q. */
+/* mlkem_poly_invntt_tomont (Algorithm 10): in: |c| < q (basemul_acc's
+   output is centred); out: the inverse NTT times 2^16 mod q (the
+   Montgomery factor the base multiplication left out is put back),
+   |c| < q. */
 void mlkem_poly_invntt_tomont(mlkem_poly *p);
 
 /* mlkem_poly_basemul_acc (Algorithms 11 and 12, summed over k terms):
