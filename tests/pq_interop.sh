@@ -4,7 +4,10 @@
 #   MODE chromium: headless Chromium (Debian chromium) fetches a page from
 #     `tern server --www`; Chromium's net log (SSL_CONNECT's
 #     key_exchange_group) says 4588 (X25519MLKEM768) and tern's page and
-#     log name X25519MLKEM768. Skips (77) without chromium.
+#     log name X25519MLKEM768. Then over HTTP/3 from `tern h3-server`
+#     (the hybrid ClientHello in two Initial packets): the ServerHello in
+#     Chromium's net log carries a 4588 share of 1120 bytes. Skips (77)
+#     without chromium.
 #   MODE fallback: peers without ML-KEM (OpenSSL 3.0, GnuTLS 3.7) complete
 #     with tern on X25519 in both roles, without a HelloRetryRequest:
 #     openssl s_client and gnutls-cli -> tern server, tern client ->
@@ -106,6 +109,64 @@ PY
   expect page.html "<tr><th>group</th><td>X25519MLKEM768</td></tr>" "tern's page reports X25519MLKEM768"
   expect server.log "group               X25519MLKEM768" "tern server's log reports X25519MLKEM768"
   expect_not server.log "(after HelloRetryRequest)" "no HelloRetryRequest"
+
+  # ---- Chromium -> tern h3-server over HTTP/3 (QUIC) -------------------------
+  # the hybrid ClientHello spans two Initial packets; the net log holds the
+  # CRYPTO frames, so the ServerHello's key_share group is read from them
+  mkdir -p www
+  "$TERN" h3-server --cert leaf.pem --key leaf.key --port 0 --dir www >h3server.log 2>&1 &
+  H3PID=$!
+  PIDS="$PIDS $H3PID"
+  wait_for h3server.log "listening on" "$H3PID" || { bad "tern h3-server did not start"; show h3server.log; }
+  PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' h3server.log)
+  timeout 90 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --user-data-dir="$DIR/profile3" \
+    --ignore-certificate-errors-spki-list="$SPKI" \
+    --host-resolver-rules="MAP localhost 127.0.0.1" --enable-quic \
+    --origin-to-force-quic-on="localhost:$PORT" --log-net-log="$DIR/net3.json" \
+    --dump-dom "https://localhost:$PORT/tern" >page3.html 2>chromium3.err
+  rc=$?
+  stop "$H3PID"
+  [ $rc -eq 0 ] && ok "chromium (HTTP/3) exits 0" || { bad "chromium (HTTP/3) exited $rc"; show chromium3.err; }
+  python3 - "$DIR/net3.json" >netlog3.txt 2>&1 <<'PY'
+import base64, json, sys
+text = open(sys.argv[1]).read().rstrip()
+if not text.endswith("}"):
+    text = text.rstrip(",") + "]}"
+log = json.loads(text)
+names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+initial = {}
+for e in log["events"]:
+    n, p = names.get(e["type"]), e.get("params", {})
+    if n == "QUIC_SESSION_CRYPTO_FRAME_RECEIVED" and p.get("encryption_level") == "ENCRYPTION_INITIAL":
+        initial[p["offset"]] = base64.b64decode(p["bytes"])
+    elif n == "QUIC_SESSION_CRYPTO_HANDSHAKE_COMPLETE":
+        print("QUIC_SESSION_CRYPTO_HANDSHAKE_COMPLETE")
+    elif n == "HTTP3_HEADERS_DECODED" and any(h.startswith(":status: 200") for h in p.get("headers", [])):
+        print("HTTP3_HEADERS_DECODED :status 200")
+data, off = b"", 0
+while off in initial:
+    data += initial[off]
+    off += len(initial[off])
+# ServerHello: type, length, version, random, session id, suite, compression, extensions
+if data[:1] == b"\x02":
+    at = 4 + 2 + 32
+    at += 1 + data[at] + 2 + 1
+    end = at + 2 + int.from_bytes(data[at:at + 2], "big")
+    at += 2
+    while at + 4 <= end:
+        t, l = int.from_bytes(data[at:at + 2], "big"), int.from_bytes(data[at + 2:at + 4], "big")
+        if t == 51:
+            print("ServerHello key_share group=%d share=%d bytes" % (
+                int.from_bytes(data[at + 4:at + 6], "big"), int.from_bytes(data[at + 6:at + 8], "big")))
+        at += 4 + l
+PY
+  show netlog3.txt
+  expect netlog3.txt "QUIC_SESSION_CRYPTO_HANDSHAKE_COMPLETE" "HTTP/3: Chromium's QUIC handshake completed"
+  expect netlog3.txt "HTTP3_HEADERS_DECODED :status 200" "HTTP/3: the page came over h3"
+  expect netlog3.txt "ServerHello key_share group=4588 share=1120 bytes" \
+    "HTTP/3: the ServerHello Chromium received has an X25519MLKEM768 share (1120 bytes)"
+  expect page3.html 'id="group">X25519MLKEM768' "tern h3-server's page reports X25519MLKEM768"
+  expect h3server.log "X25519MLKEM768, ALPN h3" "tern h3-server's log reports X25519MLKEM768"
 else
   # ---- openssl s_client (3.0, no ML-KEM) -> tern server ------------------------
   start_tern_server server1.log --www --once
