@@ -43,9 +43,9 @@ static int ossl_alpn_select(SSL *s, const unsigned char **out, unsigned char *ou
   return SSL_TLSEXT_ERR_OK;
 }
 
-/* A context for one side; with `tickets`, libssl's ticket defaults
-   (stateless tickets, two after a full handshake, one after a
-   resumption), else none. No session cache either way: TLS 1.3 stateless
+/* A context for one side; with `tickets`, stateless tickets, exactly
+   one per connection (libssl's default would be two after a full
+   handshake), else none. No session cache either way: TLS 1.3 stateless
    tickets do not use it. */
 static SSL_CTX *ossl_ctx(int server, int tickets) {
   SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -53,7 +53,7 @@ static SSL_CTX *ossl_ctx(int server, int tickets) {
       !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
       !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") ||
       !SSL_CTX_set1_groups_list(ctx, "X25519") ||
-      (!tickets && !SSL_CTX_set_num_tickets(ctx, 0)))
+      !SSL_CTX_set_num_tickets(ctx, tickets ? 1 : 0))
     die("OpenSSL SSL_CTX setup");
   if (!tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);

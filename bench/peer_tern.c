@@ -6,8 +6,8 @@
  * mid-handshake for the heap measurement, teardown.
  *
  * Resumption: tern_conn_set_session with a blob from the client's
- * new-session callback (single-use tickets; the pool keeps both that a
- * resumption brings).
+ * new-session callback (single-use tickets; each resumption brings exactly
+ * one, which goes back into the pool).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -127,14 +127,15 @@ static void tern_setup(const pki *p, const char *dir) {
     X509_free(leaf);
     EVP_PKEY_free(key);
   }
-  /* Resumption: the server's default ticket count (2), a short lifetime
-     (see bench_clock); the client keeps what it is given. */
+  /* Resumption: exactly one ticket per connection (as the other two
+     libraries are set), a short lifetime (see bench_clock); the client
+     keeps what it is given. */
   tern_rccfg = tern_client_config(store);
   tern_rscfg = tern_server_config(p->leaf, chain, p->leaf_key);
   if (tern_config_set_clock(tern_rccfg, bench_clock, NULL) != TERN_OK ||
       tern_config_set_new_session_callback(tern_rccfg, tern_on_session, NULL) != TERN_OK ||
       tern_config_set_clock(tern_rscfg, bench_clock, NULL) != TERN_OK ||
-      tern_config_set_tickets(tern_rscfg, 2, TICKET_LIFETIME_S) != TERN_OK)
+      tern_config_set_tickets(tern_rscfg, 1, TICKET_LIFETIME_S) != TERN_OK)
     die("tern resumption config");
   sk_X509_pop_free(chain, X509_free);
   X509_STORE_free(store);
@@ -184,6 +185,21 @@ static void tern_one(int check, int cold) {
         a == NULL || strcmp(a, "h3") != 0 || !tern_conn_handshake_done(p.s.conn))
       die("tern negotiated parameters check");
   }
+  qpair_free(&p);
+}
+
+/* tern_flights: the bytes of the four flights of one full handshake of
+   this benchmark (ClientHello, ServerHello, EncryptedExtensions to the
+   server's Finished, the client's Finished), for the floor's transcript. */
+void tern_flights(size_t len[4]) {
+  qpair p;
+  int rc;
+  tern_start(&p, HOST, tern_ccfg, tern_scfg);
+  if ((rc = qpair_run(&p)) != TERN_OK) tern_fail(&p, rc, "full handshake");
+  len[0] = p.c.sent_total[TERN_LEVEL_INITIAL];
+  len[1] = p.s.sent_total[TERN_LEVEL_INITIAL];
+  len[2] = p.s.sent_total[TERN_LEVEL_HANDSHAKE];
+  len[3] = p.c.sent_total[TERN_LEVEL_HANDSHAKE];
   qpair_free(&p);
 }
 

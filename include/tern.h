@@ -369,6 +369,42 @@ int tern_config_set_signature_schemes(tern_config *cfg, const uint16_t *schemes,
 int tern_config_set_alpn(tern_config *cfg, const char *const *protocols,
                          size_t n);
 
+/** Certificate compression algorithms (RFC 8879 §3, IANA codes). */
+#define TERN_CERT_COMPRESSION_ZLIB 1
+#define TERN_CERT_COMPRESSION_BROTLI 2
+#define TERN_CERT_COMPRESSION_ZSTD 3
+
+/**
+ * tern_config_set_cert_compression turns on certificate compression
+ * (RFC 8879) with algs[0..n), TERN_CERT_COMPRESSION_* in preference order;
+ * n = 0 turns it off (the default). A client offers them in its
+ * ClientHello (compress_certificate) and a server asking for a client
+ * certificate offers them in its CertificateRequest: the peer may then
+ * send its Certificate compressed with one of them, which tern
+ * decompresses into a buffer of exactly the announced length, at most
+ * the handshake message cap (bad_certificate past it, or when the data
+ * does not decompress to that length; illegal_parameter for an algorithm
+ * not offered; unexpected_message when none was offered). A server (or a
+ * client answering a CertificateRequest) sends its Certificate compressed
+ * with the first of its algorithms the peer offers; each chain of the
+ * configuration is compressed once per algorithm, here or when a chain is
+ * loaded later, not per connection. Call it before making connections.
+ * Which algorithms exist depends on the libraries tern was built with
+ * (meson options zlib, brotli, zstd): tern_cert_compression_available.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL with n > 0, more than 3,
+ * a repeated code), TERN_ERR_UNSUPPORTED (an algorithm this build lacks),
+ * TERN_ERR_NOMEM, TERN_ERR_CRYPTO (a compressor failed).
+ */
+int tern_config_set_cert_compression(tern_config *cfg, const uint16_t *algs,
+                                     size_t n);
+
+/**
+ * tern_cert_compression_available says whether this build of tern can
+ * compress and decompress certificates with alg (TERN_CERT_COMPRESSION_*):
+ * 1 or 0. Cannot fail.
+ */
+int tern_cert_compression_available(uint16_t alg);
+
 /**
  * tern_config_load_cert_files loads our certificate chain (PEM, leaf
  * first) and private key (PEM); the key must match the leaf.
@@ -424,6 +460,18 @@ int tern_config_set_trust_store(tern_config *cfg, struct x509_store_st *store);
  * off (clients verify by default; off is for tests only).
  */
 int tern_config_set_verify_peer(tern_config *cfg, int on);
+
+/**
+ * tern_config_set_verify_name (client) says whether the server's
+ * certificate must match the name given with tern_conn_set_server_name
+ * (on, the default) or only chain to a trust anchor (off: what Python's
+ * ssl calls check_hostname=False with verification on). Off, the name is
+ * still sent as SNI and still binds the tickets a connection receives;
+ * the chain, its validity dates and its key usage are checked as before.
+ * Without tern_conn_set_server_name no name is checked either way.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG (NULL, or a server configuration).
+ */
+int tern_config_set_verify_name(tern_config *cfg, int on);
 
 /**
  * A verify callback sees libcrypto's verdict on the peer's chain
@@ -556,7 +604,13 @@ int tern_config_set_early_data_callback(tern_config *cfg,
  * ticket expires; a ticket seen before, or any ticket while the register
  * is full of live entries, gives a full handshake. A fleet plugs in a
  * shared store instead: fn gets a 32-byte identity and its expiry and
- * returns 1 when it was not seen before (and records it), 0 otherwise.
+ * returns 1 when it was not seen before (and records it), 0 otherwise,
+ * or -1 when the store cannot answer (unreachable, too slow): the ticket
+ * then still resumes the session, but its early data is refused (fail
+ * closed: 0-RTT needs proof of first use; the handshake goes on in
+ * 1-RTT, which a replay cannot complete). fn may be called by several
+ * threads at once when the configuration is shared, and should answer
+ * within a bounded time (it runs inside the handshake).
  * The same store records the ClientHellos whose early data an external
  * PSK carried, with expires_ms UINT64_MAX (see
  * tern_config_set_psk_early_data); without it they go to a register of
@@ -679,7 +733,8 @@ int tern_config_add_psk(tern_config *cfg, const uint8_t *identity,
  * of each ClientHello whose early data it accepts, and accepts no early
  * data from a ClientHello recorded before. The record is the replay
  * store of tern_config_set_replay_store when one is set (called with
- * expires_ms UINT64_MAX: keep it for good), else an in-memory register
+ * expires_ms UINT64_MAX: keep it for good; -1 from it refuses the early
+ * data), else an in-memory register
  * of the configuration (same capacity as the tickets', kept apart from
  * it, entries never expire); once that is full, 0-RTT on external PSKs
  * is refused (1-RTT goes on). The in-memory register goes with the
@@ -746,7 +801,7 @@ void *tern_conn_user(const tern_conn *c);
 /**
  * tern_conn_set_server_name (client) sets the name sent in SNI and checked
  * against the server's certificate (an IP literal is checked as an
- * address and not sent). Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
+ * address and not sent; tern_config_set_verify_name turns the check off). Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE.
  */
 int tern_conn_set_server_name(tern_conn *c, const char *name);
 
@@ -814,6 +869,13 @@ const char *tern_conn_alpn(const tern_conn *c);
 const char *tern_conn_server_name(const tern_conn *c);
 /** 1 when the handshake went through a HelloRetryRequest. */
 int tern_conn_used_hrr(const tern_conn *c);
+/**
+ * tern_conn_cert_compression says how a Certificate went compressed
+ * (RFC 8879): dir TERN_READ, the algorithm (TERN_CERT_COMPRESSION_*) of
+ * the last CompressedCertificate received from the peer; TERN_WRITE, the
+ * algorithm of the last one we sent. 0 when none (or c is NULL).
+ */
+uint16_t tern_conn_cert_compression(const tern_conn *c, tern_direction dir);
 
 /** tern_conn_set_time gives the connection its time (see tern_clock_fn). */
 int tern_conn_set_time(tern_conn *c, uint64_t now_ms);

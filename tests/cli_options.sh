@@ -199,6 +199,11 @@ bad_args "negative number" "--max-early-data: \"-1\" is not a number" \
   server $P256 --max-early-data -1
 bad_args "number past 2^32" "--max-early-data: \"4294967296\" is not a number" \
   client localhost:1 --max-early-data 4294967296 --resume s --send x
+bad_args "unknown certificate compression" \
+  "--cert-compression: unknown algorithm \"lzma\" (zlib, brotli, zstd or none)" \
+  server $P256 --cert-compression zlib,lzma
+bad_args "certificate compression listed twice" "--cert-compression: zlib is listed twice" \
+  client localhost:1 --cert-compression zlib:zlib
 bad_args "port out of range" "--port: \"70000\" is not a number from 0 to 65535" \
   server $P256 --port 70000
 bad_args "timeout 0" "--timeout: \"0\" is not a number from 1 to 3600" client localhost:1 --timeout 0
@@ -376,6 +381,20 @@ wait_tern
 rc_is 0 $RC "C --verify-client, tern client --cert" ver-cert.err ver-cert.log
 expect ver-cert.out "with a certificate" "C ... echoed"
 expect ver-cert.log "client certificate  $SUBJECT" "C ... server verified it"
+# certificate compression (RFC 8879) both ways: the server's certificate
+# with the first of its algorithms the client offers, the client's with
+# the first of the client's that the server's CertificateRequest offers
+start_tern_server comp.log $P256 --once --verify-client --client-ca ca.pem \
+  --cert-compression zstd,brotli,zlib
+$TO "$TERN" client "localhost:$PORT" --ca ca.pem --cert client.pem --key client.key \
+  --cert-compression zlib,brotli --send 'compressed both ways\n' >comp.out 2>comp.err
+RC=$?
+wait_tern
+rc_is 0 $RC "C --cert-compression both ways" comp.err comp.log
+expect comp.err "cert compression    sent zlib, received brotli" \
+  "C ... the client got the server's certificate in brotli and sent its own in zlib"
+expect comp.log "cert compression    sent brotli, received zlib" "C ... as the server says"
+expect comp.log "client certificate  $SUBJECT" "C ... and verified the decompressed one"
 start_tern_server ver-stranger.log $P256 --once --verify-client --client-ca ca.pem
 $TO "$TERN" client "localhost:$PORT" --ca ca.pem --cert stranger.pem --key stranger.key \
   --send x >ver-stranger.out 2>ver-stranger.err

@@ -44,6 +44,7 @@ typedef union any_msg {
   tern_certificate_request cr;
   tern_certificate cert;
   tern_certificate_verify cv;
+  tern_compressed_certificate cc;
   tern_new_session_ticket nst;
   tern_span fin;
   uint8_t ku;
@@ -59,6 +60,8 @@ static int parse_any(uint8_t type, const uint8_t *b, size_t n, any_msg *m,
   case TERN_HS_CERTIFICATE_REQUEST: return tern_msg_parse_certificate_request(b, n, &m->cr, alert);
   case TERN_HS_CERTIFICATE: return tern_msg_parse_certificate(b, n, &m->cert, alert);
   case TERN_HS_CERTIFICATE_VERIFY: return tern_msg_parse_certificate_verify(b, n, &m->cv, alert);
+  case TERN_HS_COMPRESSED_CERTIFICATE:
+    return tern_msg_parse_compressed_certificate(b, n, &m->cc, alert);
   case TERN_HS_FINISHED: return tern_msg_parse_finished(b, n, 32, &m->fin, alert);
   case TERN_HS_NEW_SESSION_TICKET: return tern_msg_parse_new_session_ticket(b, n, &m->nst, alert);
   case TERN_HS_KEY_UPDATE: return tern_msg_parse_key_update(b, n, &m->ku, alert);
@@ -77,6 +80,8 @@ static int write_any(uint8_t type, const any_msg *m, uint8_t *out, size_t cap,
   case TERN_HS_CERTIFICATE_REQUEST: return tern_msg_write_certificate_request(&m->cr, out, cap, len);
   case TERN_HS_CERTIFICATE: return tern_msg_write_certificate(&m->cert, out, cap, len);
   case TERN_HS_CERTIFICATE_VERIFY: return tern_msg_write_certificate_verify(&m->cv, out, cap, len);
+  case TERN_HS_COMPRESSED_CERTIFICATE:
+    return tern_msg_write_compressed_certificate(&m->cc, out, cap, len);
   case TERN_HS_FINISHED: return tern_msg_write_finished(m->fin.p, m->fin.len, out, cap, len);
   case TERN_HS_NEW_SESSION_TICKET: return tern_msg_write_new_session_ticket(&m->nst, out, cap, len);
   case TERN_HS_KEY_UPDATE: return tern_msg_write_key_update(m->ku, out, cap, len);
@@ -1143,7 +1148,84 @@ static void test_writers(void) {
   free(m.p);
 }
 
+/* CompressedCertificate (RFC 8879 §4) and compress_certificate (§3). */
+static void test_compressed_certificate(void) {
+  /* brotli, 0x000123 bytes once uncompressed, 5 compressed bytes */
+  static const uint8_t wire[] = {25, 0, 0, 13, 0x00, 0x02, 0x00, 0x01, 0x23,
+                                 0x00, 0x00, 0x05, 1, 2, 3, 4, 5};
+  msg m = {(uint8_t *)wire, sizeof wire, 25, wire + 4, sizeof wire - 4};
+  uint8_t alert, empty[] = {0, 1, 0, 0, 9, 0, 0, 0};
+  tern_client_hello ch;
+  tern_certificate_request cr;
+  size_t len;
+
+  roundtrip(&m);
+  truncations(&m);
+  mutations(&m);
+  CHECK_EQ_INT(parse_any(25, m.body, m.body_len, &g_m, &alert), TERN_OK);
+  CHECK_EQ_INT(g_m.cc.algorithm, TERN_CERT_COMPRESSION_BROTLI);
+  CHECK_EQ_INT(g_m.cc.uncompressed_length, 0x123);
+  CHECK_EQ_INT(g_m.cc.compressed.len, 5);
+  /* compressed_certificate_message<1..2^24-1>: never empty */
+  EXPECT_FAIL(25, empty, sizeof empty, TERN_ALERT_DECODE_ERROR);
+  g_m.cc.compressed.len = 0;
+  CHECK_EQ_INT(tern_msg_write_compressed_certificate(&g_m.cc, g_out, sizeof g_out, &len),
+               TERN_ERR_INVALID_ARG);
+  g_m.cc.compressed.len = 5;
+  g_m.cc.uncompressed_length = 0x1000000;
+  CHECK_EQ_INT(tern_msg_write_compressed_certificate(&g_m.cc, g_out, sizeof g_out, &len),
+               TERN_ERR_INVALID_ARG);
+
+  /* the extension: written and read back in a ClientHello and a
+     CertificateRequest, refused in EncryptedExtensions */
+  {
+    msg hello = load(F_1RTT, "client ClientHello message (step 02)");
+    uint8_t buf[1024];
+    CHECK_EQ_INT(tern_msg_parse_client_hello(hello.body, hello.body_len, &ch, &alert), TERN_OK);
+    ch.ext.n_order = 0;
+    ch.ext.n_unknown = 0;
+    ch.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_COMPRESS_CERTIFICATE);
+    ch.ext.cert_compression.n = ch.ext.cert_compression.count = 3;
+    ch.ext.cert_compression.v[0] = 2;
+    ch.ext.cert_compression.v[1] = 1;
+    ch.ext.cert_compression.v[2] = 3;
+    CHECK_EQ_INT(tern_msg_write_client_hello(&ch, buf, sizeof buf, &len, NULL), TERN_OK);
+    CHECK_EQ_INT(tern_msg_parse_client_hello(buf + 4, len - 4, &ch, &alert), TERN_OK);
+    CHECK(ch.ext.present & TERN_EXT_BIT(TERN_EXT_ID_COMPRESS_CERTIFICATE));
+    CHECK_EQ_INT(ch.ext.cert_compression.count, 3);
+    CHECK(tern_msg_list_has(&ch.ext.cert_compression, 3));
+    free(hello.p);
+
+    memset(&cr, 0, sizeof cr);
+    cr.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS) |
+                     TERN_EXT_BIT(TERN_EXT_ID_COMPRESS_CERTIFICATE);
+    cr.ext.signature_algorithms.n = cr.ext.signature_algorithms.count = 1;
+    cr.ext.signature_algorithms.v[0] = 0x0403;
+    cr.ext.cert_compression.n = cr.ext.cert_compression.count = 1;
+    cr.ext.cert_compression.v[0] = 1;
+    CHECK_EQ_INT(tern_msg_write_certificate_request(&cr, buf, sizeof buf, &len), TERN_OK);
+    CHECK_EQ_INT(tern_msg_parse_certificate_request(buf + 4, len - 4, &cr, &alert), TERN_OK);
+    CHECK_EQ_INT(cr.ext.cert_compression.v[0], 1);
+    {
+      /* algorithms<2..2^8-2>: an odd length, and an empty list */
+      static const uint8_t good[] = {0, 0, 0x0f, 0, 27, 0, 3, 2, 0, 1,
+                                     0, 13, 0, 4, 0, 2, 4, 3};
+      static const uint8_t odd[] = {0, 0, 0x10, 0, 27, 0, 4, 3, 0, 1, 0,
+                                    0, 13, 0, 4, 0, 2, 4, 3};
+      static const uint8_t none[] = {0, 0, 0x0d, 0, 27, 0, 1, 0,
+                                     0, 13, 0, 4, 0, 2, 4, 3};
+      static const uint8_t in_ee_ok[] = {0, 7, 0, 27, 0, 3, 2, 0, 1};
+      EXPECT_OK(TERN_HS_CERTIFICATE_REQUEST, good, sizeof good);
+      EXPECT_FAIL(TERN_HS_CERTIFICATE_REQUEST, odd, sizeof odd, TERN_ALERT_DECODE_ERROR);
+      EXPECT_FAIL(TERN_HS_CERTIFICATE_REQUEST, none, sizeof none, TERN_ALERT_DECODE_ERROR);
+      EXPECT_FAIL(TERN_HS_ENCRYPTED_EXTENSIONS, in_ee_ok, sizeof in_ee_ok,
+                  TERN_ALERT_ILLEGAL_PARAMETER);
+    }
+  }
+}
+
 int main(void) {
+  test_compressed_certificate();
   test_client_hello_1rtt();
   test_server_hello_1rtt();
   test_encrypted_extensions();

@@ -684,6 +684,13 @@ static int fleet_store(void *u, const uint8_t id[32], uint64_t now, uint64_t exp
   return 1;
 }
 
+/* A fleet replay store that cannot be reached. */
+static int down_store(void *u, const uint8_t id[32], uint64_t now, uint64_t expires) {
+  (void)u, (void)id, (void)now, (void)expires;
+  store_calls++;
+  return -1;
+}
+
 static void test_early(int tcp) {
   static uint8_t first[8192];
   size_t first_len = 0, got = 0;
@@ -786,6 +793,18 @@ static void test_early(int tcp) {
   expect_early("fleet store", &r, 1);
   CHECK_EQ_INT(store_calls, 1);
   CHECK(store_expiry == UINT64_MAX);
+  tern_config_free(cc);
+  tern_config_free(sc);
+
+  /* a fleet store that cannot answer (-1): the PSK handshake goes on,
+     its early data is refused */
+  early_configs(&cc, &sc, 4096);
+  store_calls = 0;
+  CHECK_EQ_INT(tern_config_set_replay_store(sc, 0, down_store, NULL), TERN_OK);
+  r = early_run(tcp, cc, sc, &got, NULL, NULL);
+  expect_early("fleet store unavailable", &r, 0);
+  CHECK_EQ_INT(store_calls, 1);
+  if (tcp) CHECK_EQ_INT(got, 0);
   tern_config_free(cc);
   tern_config_free(sc);
 

@@ -528,6 +528,42 @@ static void test_fleet_store(void) {
   tern_config_free(ccfg);
 }
 
+/* A fleet store that cannot be reached: every call says so (-1). */
+static int down_calls;
+static int down_store(void *user, const uint8_t id[32], uint64_t now, uint64_t expires) {
+  (void)user, (void)id, (void)now, (void)expires;
+  down_calls++;
+  return -1;
+}
+
+/* A store that answers -1 (unavailable): the ticket still resumes, its
+   early data is refused (fail closed), the handshake completes in
+   1-RTT; a full handshake is untouched. A store answering 1 again takes
+   0-RTT again. */
+static void test_store_unavailable(void) {
+  tern_config *a = server_config("h3", 1), *ccfg = client_config(1);
+  outcome o;
+  int t = fresh_tickets(ccfg, a);
+  CHECK_EQ_INT(tern_config_set_replay_store(a, 0, down_store, NULL), TERN_OK);
+  o = run(ccfg, a, t, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.secrets_agree);
+  CHECK(o.resumed_s && o.resumed_c);
+  CHECK_EQ_INT(o.early_s, TERN_EARLY_DATA_REJECTED);
+  CHECK_EQ_INT(o.early_c, TERN_EARLY_DATA_REJECTED);
+  CHECK(o.client_early_installed); /* offered, refused */
+  CHECK_EQ_INT(down_calls, 1);
+  o = run(ccfg, a, -1, clock_now, NULL, NULL); /* a full handshake: no call */
+  CHECK(o.rc == TERN_OK && !o.resumed_s);
+  CHECK_EQ_INT(down_calls, 1);
+  /* the store is back */
+  CHECK_EQ_INT(tern_config_set_replay_store(a, 0, fleet_store, NULL), TERN_OK);
+  o = run(ccfg, a, t + 1, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.resumed_s);
+  CHECK_EQ_INT(o.early_s, TERN_EARLY_DATA_ACCEPTED);
+  tern_config_free(a);
+  tern_config_free(ccfg);
+}
+
 int main(void) {
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 0, PKI_VALID_NOW), 0);
   test_api();
@@ -539,6 +575,7 @@ int main(void) {
   test_hrr_resumption();
   test_tickets_on_demand();
   test_fleet_store();
+  test_store_unavailable();
   printf("tickets received by the client: %d\n", n_sessions);
   pki_free(&server_pki);
   return check_report();

@@ -87,6 +87,15 @@ int cli_algorithms_apply(const char *prog, tern_config *cfg, const cli_algorithm
    as the end of a --help text. */
 void cli_print_algorithm_names(FILE *f);
 
+/*
+ * cli_cert_compression applies --cert-compression TEXT to cfg: a list of
+ * zlib, brotli, zstd (':' or ','), in preference order, or "none". NULL
+ * text leaves cfg alone; a NULL cfg only checks the text (for the
+ * command-line stage). Returns 0, or -1 after printing why (an unknown
+ * or repeated name, an algorithm this build of tern lacks).
+ */
+int cli_cert_compression(const char *prog, tern_config *cfg, const char *text);
+
 /* ---- configuration ------------------------------------------------- */
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): the tern_clock_fn of
@@ -111,12 +120,17 @@ typedef struct cli_summary {
   const char *suite, *group, *sigalg, *alpn, *server_name;
   char psk_identity[130];  /* the external PSK the handshake used, or "-" */
   const char *early_data;  /* "accepted", "rejected" or "-" */
+  const char *cert_comp_sent, *cert_comp_recv; /* RFC 8879 algorithm, or "-" */
   int resumed, hrr;
   char peer_subject[512];  /* the peer certificate's subject, or "-" */
   char peer_issuer[512];
 } cli_summary;
 
 void cli_summarize(const tern_conn *c, cli_summary *s);
+
+/* The name of a certificate compression algorithm ("zlib", "brotli",
+   "zstd"), or "-" for 0 and unknown codes. */
+const char *cli_cert_compression_name(uint16_t alg);
 
 /* An external PSK from the command line. */
 typedef struct cli_psk {
@@ -335,5 +349,34 @@ typedef struct cli_serve_opts {
  * exit code: 0, or with once the connection's result (0 or 1).
  */
 int cli_serve(const cli_serve_opts *o);
+
+/* ---- a fleet through Redis (cli_redis.c; libtern_redis) ---- */
+
+/* What --redis, --redis-prefix, --redis-rotate, --redis-timeout say. */
+typedef struct cli_redis_opts {
+  const char *address;  /* HOST:PORT or unix:/PATH */
+  const char *prefix;   /* NULL: the adapter's default */
+  unsigned rotate_s;    /* 0: no shared ticket keys */
+  unsigned timeout_ms;  /* per call */
+  unsigned window_ms;   /* the configuration's 0-RTT freshness window */
+  unsigned threads;     /* threads that handshake on the configuration */
+} cli_redis_opts;
+
+typedef struct cli_redis cli_redis;
+
+/*
+ * cli_redis_start makes the Redis adapter for the server configuration
+ * cfg (password from $TERN_REDIS_PASSWORD), attaches it, with rotate_s
+ * fetches the shared ticket keys, and starts a thread that keeps them
+ * current and prints each new key period and each new error (never key
+ * material). Returns 0, or -1 after printing why (also when this
+ * tern was built without hiredis).
+ */
+int cli_redis_start(const char *prog, const cli_redis_opts *o, tern_config *cfg,
+                    cli_redis **out);
+
+/* cli_redis_stop stops the thread, prints the counters on one line and
+   frees the adapter (NULL: nothing). Call it after the last handshake. */
+void cli_redis_stop(cli_redis *r);
 
 #endif

@@ -36,6 +36,10 @@ static const char usage[] =
     "  --ciphersuites LIST TLS 1.3 cipher suites, in preference order\n"
     "  --sigalgs LIST      signature schemes accepted from the server (and used\n"
     "                      with --cert)\n"
+    "  --cert-compression LIST\n"
+    "                      offer certificate compression (RFC 8879): zlib,\n"
+    "                      brotli, zstd, in preference order (also used for\n"
+    "                      --cert when the server offers it)\n"
     "  --cert FILE --key FILE\n"
     "                      a client certificate (chain, PEM) for servers that ask,\n"
     "                      in the handshake or after it (post_handshake_auth is\n"
@@ -245,7 +249,7 @@ static const cli_app client_app = {on_data, on_input, NULL};
 /* The command line, read and checked. */
 typedef struct client_opts {
   const char *ca, *alpn, *servername, *cert, *key, *resume, *keylog, *send, *timeout_text;
-  const char *groups, *suites, *sigalgs, *max_early_text;
+  const char *groups, *suites, *sigalgs, *max_early_text, *cert_comp;
   const char *psk_identity, *psk, *psk_hash;
   cli_psk psk_key;
   int key_update, quiet, ign_eof, require_pq;
@@ -272,6 +276,7 @@ static int client_options(int argc, char **argv, client_opts *o) {
       {"require-pq", 0, NULL, &o->require_pq},
       {"ciphersuites", 0, &o->suites, NULL},
       {"sigalgs", 0, &o->sigalgs, NULL},
+      {"cert-compression", 0, &o->cert_comp, NULL},
       {"cert", 0, &o->cert, NULL},
       {"key", 0, &o->key, NULL},
       {"resume", 0, &o->resume, NULL},
@@ -307,7 +312,9 @@ static int client_options(int argc, char **argv, client_opts *o) {
       (o->max_early_text &&
        cli_number(PROG, "max-early-data", o->max_early_text, 0, UINT32_MAX, &o->max_early) < 0))
     return -1;
-  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
+      cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
+    return -1;
   o->algs.require_pq = o->require_pq;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (!o->cert != !o->key) {
@@ -347,6 +354,7 @@ static tern_config *client_config(client_opts *o, FILE **keylog) {
   if (o->alpn && cli_set_alpn(PROG, cfg, o->alpn) < 0) goto fail;
   if (cli_psk_apply(PROG, cfg, &o->psk_key) < 0) goto fail;
   if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_CLIENT) < 0) goto fail;
+  if (cli_cert_compression(PROG, cfg, o->cert_comp) < 0) goto fail;
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
   /* tickets are counted always, stored with --resume */
   tern_config_set_new_session_callback(cfg, on_session, NULL);

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +229,49 @@ int cli_algorithms_apply(const char *prog, tern_config *cfg, const cli_algorithm
   return 0;
 }
 
+int cli_cert_compression(const char *prog, tern_config *cfg, const char *text) {
+  static const struct {
+    const char *name;
+    uint16_t code;
+  } names[] = {{"zlib", TERN_CERT_COMPRESSION_ZLIB},
+               {"brotli", TERN_CERT_COMPRESSION_BROTLI},
+               {"zstd", TERN_CERT_COMPRESSION_ZSTD}};
+  uint16_t codes[3];
+  size_t n = 0;
+  const char *p = text;
+  int rc;
+  if (text == NULL) return 0;
+  while (strcmp(text, "none") != 0) {
+    size_t len = strcspn(p, ":,"), i;
+    for (i = 0; i < 3; i++)
+      if (strlen(names[i].name) == len && strncasecmp(p, names[i].name, len) == 0) break;
+    if (i == 3) {
+      fprintf(stderr, "%s: --cert-compression: unknown algorithm \"%.*s\" (zlib, brotli, zstd or none)\n",
+              prog, (int)len, p);
+      return -1;
+    }
+    if (!tern_cert_compression_available(names[i].code)) {
+      fprintf(stderr, "%s: --cert-compression: this build of tern has no %s\n", prog, names[i].name);
+      return -1;
+    }
+    for (size_t j = 0; j < n; j++)
+      if (codes[j] == names[i].code) {
+        fprintf(stderr, "%s: --cert-compression: %s is listed twice\n", prog, names[i].name);
+        return -1;
+      }
+    codes[n++] = names[i].code;
+    if (p[len] == '\0') break;
+    p += len + 1;
+  }
+  if (cfg == NULL) return 0;
+  rc = tern_config_set_cert_compression(cfg, codes, n);
+  if (rc != TERN_OK) {
+    fprintf(stderr, "%s: --cert-compression: %s\n", prog, tern_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
 /* Prints "  label  name name ...", wrapped before column 80. */
 static void print_names(FILE *f, const char *label, const alg_kind *k) {
   uint16_t codes[64];
@@ -328,9 +372,20 @@ static void name_string(X509_NAME *name, char *out, size_t cap) {
   BIO_free(b);
 }
 
+const char *cli_cert_compression_name(uint16_t alg) {
+  switch (alg) {
+    case TERN_CERT_COMPRESSION_ZLIB: return "zlib";
+    case TERN_CERT_COMPRESSION_BROTLI: return "brotli";
+    case TERN_CERT_COMPRESSION_ZSTD: return "zstd";
+    default: return "-";
+  }
+}
+
 void cli_summarize(const tern_conn *c, cli_summary *s) {
   const uint8_t *der;
   size_t len;
+  s->cert_comp_sent = cli_cert_compression_name(tern_conn_cert_compression(c, TERN_WRITE));
+  s->cert_comp_recv = cli_cert_compression_name(tern_conn_cert_compression(c, TERN_READ));
   s->suite = or_dash(tern_suite_name(tern_conn_cipher_suite(c)));
   s->group = or_dash(tern_group_name(tern_conn_group(c)));
   /* a resumed handshake has no CertificateVerify, whatever tern says */
@@ -435,6 +490,8 @@ void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
   fprintf(f, "%sresumed             %s\n", indent, s->resumed ? "yes" : "no");
   fprintf(f, "%sexternal PSK        %s\n", indent, s->psk_identity);
   fprintf(f, "%searly data          %s\n", indent, s->early_data);
+  fprintf(f, "%scert compression    sent %s, received %s\n", indent, s->cert_comp_sent,
+          s->cert_comp_recv);
   fprintf(f, "%s%-20s%s\n", indent, peer_label, s->peer_subject);
   if (strcmp(s->peer_subject, "-") != 0)
     fprintf(f, "%s  issued by         %s\n", indent, s->peer_issuer);

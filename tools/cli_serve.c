@@ -58,6 +58,7 @@
 
 typedef struct serve_stats {
   uint64_t accepted, refused, handshakes, resumed, requests;
+  uint64_t early;                 /* connections whose 0-RTT was accepted */
   uint64_t hs_timeouts, idle_timeouts, peer_closed_hs, resets, backpressure, cut_at_stop;
   uint64_t failed;                /* by a tern failure (alert or error) */
   uint64_t by_alert[256];         /* failed, by the alert sent or received */
@@ -88,6 +89,7 @@ typedef struct sconn {
   uint8_t *held;             /* received bytes tern did not take yet */
   size_t held_len;
   uint64_t number;
+  int early_counted;         /* its accepted 0-RTT is in the counters */
   uint64_t bytes_in, bytes_out;
   unsigned answered;         /* --www: requests answered */
   unsigned sock_eof : 1;     /* the peer shut its side of TCP */
@@ -512,6 +514,12 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && conn_read(w, s) < 0) return;
   if (feed_held(w, s) < 0) return;
   if (s->state == ST_HANDSHAKE) {
+    /* 0-RTT is decided at the ClientHello: counted then, even when the
+       handshake never ends (a replayed first flight) */
+    if (!s->early_counted && tern_conn_early_data_status(s->c) == TERN_EARLY_DATA_ACCEPTED) {
+      s->early_counted = 1;
+      w->st.early++;
+    }
     if (!tern_conn_handshake_done(s->c)) {
       if (send_some(s) < 0) {
         conn_socket_failed(w, s, "sending");
@@ -867,14 +875,15 @@ static void print_summary(const serve_stats *st, unsigned workers) {
   printf(PROG ": stopped (%u worker%s): %llu connections, %llu handshakes (%llu resumed), "
               "%llu requests; failed %llu%s%s%s; handshake timeouts %llu, idle timeouts %llu, "
               "closed by the peer in the handshake %llu, resets %llu, refused over --max-conns "
-              "%llu, back-pressure %llu, cut at the stop %llu\n",
+              "%llu, back-pressure %llu, cut at the stop %llu, 0-RTT accepted %llu\n",
          workers, workers == 1 ? "" : "s", (unsigned long long)st->accepted,
          (unsigned long long)st->handshakes, (unsigned long long)st->resumed,
          (unsigned long long)st->requests, (unsigned long long)st->failed,
          n ? " (" : "", alerts, n ? ")" : "", (unsigned long long)st->hs_timeouts,
          (unsigned long long)st->idle_timeouts, (unsigned long long)st->peer_closed_hs,
          (unsigned long long)st->resets, (unsigned long long)st->refused,
-         (unsigned long long)st->backpressure, (unsigned long long)st->cut_at_stop);
+         (unsigned long long)st->backpressure, (unsigned long long)st->cut_at_stop,
+         (unsigned long long)st->early);
   fflush(stdout);
 }
 

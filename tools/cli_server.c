@@ -38,6 +38,9 @@ static const char usage[] =
     "                          handshake_failure\n"
     "  --ciphersuites LIST     TLS 1.3 cipher suites, in preference order\n"
     "  --sigalgs LIST          signature schemes to sign with and accept\n"
+    "  --cert-compression LIST send the certificate compressed (RFC 8879) with the\n"
+    "                          first of zlib, brotli, zstd the client offers\n"
+    "                          (also offered for client certificates)\n"
     "  --verify-client         require a client certificate (needs --client-ca)\n"
     "  --request-client-cert   ask for a client certificate, go on without one\n"
     "                          (needs --client-ca)\n"
@@ -67,6 +70,16 @@ static const char usage[] =
     "  --grace T               after SIGTERM/SIGINT: how long handshakes and requests\n"
     "                          under way may go on before the rest is closed (5s)\n"
     "                          T: seconds, or with a unit: 500ms, 2s\n"
+    "  --redis HOST:PORT|unix:/PATH\n"
+    "                          share with a fleet through this Redis: single use of\n"
+    "                          tickets and 0-RTT anti-replay (SET NX), and with\n"
+    "                          --redis-rotate, the ticket keys; the password, if any,\n"
+    "                          from $TERN_REDIS_PASSWORD. Redis unreachable or late:\n"
+    "                          0-RTT refused, handshakes and resumption go on\n"
+    "  --redis-rotate SECONDS  ticket key period shared by the fleet (default 0: each\n"
+    "                          server keeps its own keys)\n"
+    "  --redis-timeout MS      the longest one Redis call may take (default 50)\n"
+    "  --redis-prefix P        prefix of the Redis keys (default tern:)\n"
     "  --once                  serve one connection and exit with its result (1 worker)\n"
     "  -q, --quiet             print only the listening line, errors and the summary\n"
     "SIGTERM or SIGINT: stop accepting, finish what is under way (up to --grace),\n"
@@ -89,7 +102,7 @@ typedef struct server_opts {
   const char *psk_identity, *psk, *psk_hash;
   cli_psk psk_key;
   int no_cert;
-  const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text;
+  const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text, *cert_comp;
   const char *workers_text, *hs_timeout_text, *idle_text, *max_conns_text, *max_buffer_text,
       *grace_text;
   int www, once, quiet, verify_client, request_client_cert, require_pq;
@@ -97,6 +110,8 @@ typedef struct server_opts {
   unsigned hs_timeout_ms, idle_ms, grace_ms;
   cli_algorithms algs;
   cli_www_settings www_settings;
+  const char *redis, *redis_rotate_text, *redis_timeout_text, *redis_prefix;
+  unsigned long redis_rotate, redis_timeout;
 } server_opts;
 
 /* ---- the command line and the configuration ------------------------ */
@@ -139,6 +154,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"require-pq", 0, NULL, &o->require_pq},
       {"ciphersuites", 0, &o->suites, NULL},
       {"sigalgs", 0, &o->sigalgs, NULL},
+      {"cert-compression", 0, &o->cert_comp, NULL},
       {"verify-client", 0, NULL, &o->verify_client},
       {"request-client-cert", 0, NULL, &o->request_client_cert},
       {"client-ca", 0, &o->client_ca, NULL},
@@ -158,6 +174,10 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"max-conns", 0, &o->max_conns_text, NULL},
       {"max-buffer", 0, &o->max_buffer_text, NULL},
       {"grace", 0, &o->grace_text, NULL},
+      {"redis", 0, &o->redis, NULL},
+      {"redis-rotate", 0, &o->redis_rotate_text, NULL},
+      {"redis-timeout", 0, &o->redis_timeout_text, NULL},
+      {"redis-prefix", 0, &o->redis_prefix, NULL},
       {"quiet", 'q', NULL, &o->quiet},
       {NULL, 0, NULL, NULL},
   };
@@ -201,12 +221,26 @@ static int server_options(int argc, char **argv, server_opts *o) {
       (o->idle_text && duration_ms("idle-timeout", o->idle_text, &o->idle_ms) < 0) ||
       (o->grace_text && duration_ms("grace", o->grace_text, &o->grace_ms) < 0))
     return -1;
+  o->redis_timeout = 50;
+  if ((o->redis_rotate_text &&
+       cli_number(PROG, "redis-rotate", o->redis_rotate_text, 1, 7 * 86400, &o->redis_rotate) <
+           0) ||
+      (o->redis_timeout_text &&
+       cli_number(PROG, "redis-timeout", o->redis_timeout_text, 1, 60000, &o->redis_timeout) <
+           0))
+    return -1;
+  if (!o->redis && (o->redis_rotate_text || o->redis_timeout_text || o->redis_prefix)) {
+    fprintf(stderr, PROG ": --redis-rotate, --redis-timeout and --redis-prefix need --redis\n");
+    return -1;
+  }
   if (o->once && o->workers_text && o->workers > 1) {
     fprintf(stderr, PROG ": --once serves one connection: it takes no --workers\n");
     return -1;
   }
   if (o->once) o->workers = 1;
-  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0) return -1;
+  if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
+      cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
+    return -1;
   o->algs.require_pq = o->require_pq;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
@@ -279,6 +313,7 @@ static tern_config *server_config(server_opts *o, FILE **keylog) {
               : o->www && cli_set_alpn(PROG, cfg, "http/1.1") < 0)
     goto fail;
   if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_SERVER) < 0) goto fail;
+  if (cli_cert_compression(PROG, cfg, o->cert_comp) < 0) goto fail;
   if (client_auth_config(cfg, o) < 0) goto fail;
   /* with a clock, the server issues tickets after each handshake */
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
@@ -304,6 +339,16 @@ int cli_server_main(int argc, char **argv) {
   int p = server_options(argc, argv, &o);
   if (p != 0) return p > 0 ? 0 : CLI_EXIT_USAGE;
   if ((cfg = server_config(&o, &keylog)) == NULL) return 1;
+  cli_redis *redis = NULL;
+  if (o.redis) {
+    cli_redis_opts ro = {o.redis, o.redis_prefix, (unsigned)o.redis_rotate,
+                         (unsigned)o.redis_timeout, EARLY_DATA_WINDOW_MS, (unsigned)o.workers};
+    if (cli_redis_start(PROG, &ro, cfg, &redis) < 0) {
+      tern_config_free(cfg);
+      if (keylog) fclose(keylog);
+      return 1;
+    }
+  }
   memset(&so, 0, sizeof so);
   so.cfg = cfg;
   so.www = o.www;
@@ -318,6 +363,7 @@ int cli_server_main(int argc, char **argv) {
   so.limits.max_conns = (unsigned)o.max_conns;
   so.limits.max_buffer = o.max_buffer;
   result = cli_serve(&so);
+  cli_redis_stop(redis);
   tern_config_free(cfg);
   if (keylog) fclose(keylog);
   return result;

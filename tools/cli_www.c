@@ -120,6 +120,7 @@ static size_t make_page(const cli_www *w, const tern_conn *c, const char *messag
   html_row(out, cap, &n, "resumed", s.resumed ? "yes" : "no");
   html_row(out, cap, &n, "external PSK", s.psk_identity);
   html_row(out, cap, &n, "early data", s.early_data);
+  html_row(out, cap, &n, "certificate compression", s.cert_comp_sent);
   html_row(out, cap, &n, "client certificate", s.peer_subject);
   html_row(out, cap, &n, "issued by", s.peer_issuer);
   html_row(out, cap, &n, "post-handshake authentications", auths);

@@ -542,6 +542,9 @@ static void usage(void) {
           "  --key-update         update the 1-RTT keys once response bytes arrive\n"
           "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
           "  --alpn LIST          offered ALPN protocols (h3)\n"
+          "  --cert-compression LIST\n"
+          "                       offer certificate compression (RFC 8879): zlib,\n"
+          "                       brotli, zstd, in preference order\n"
           "  --quic-version HEX   the QUIC version to start with (0x00000001)\n"
           "  --timeout SECONDS    handshake and idle timeout (10)\n"
           "  --load N             N connections of one request each (the first URL)\n"
@@ -556,7 +559,7 @@ static FILE *keylog_file;
 
 int h3_client_main(int argc, char **argv) {
   const char *ca = NULL, *output = NULL, *session = NULL, *keylog = NULL, *alpn = "h3",
-             *version = NULL, *timeout = NULL, *load = NULL, *conc = NULL;
+             *version = NULL, *timeout = NULL, *load = NULL, *conc = NULL, *cert_comp = NULL;
   int insecure = 0, key_update = 0, no_early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"ca", 0, &ca, NULL},
@@ -564,6 +567,7 @@ int h3_client_main(int argc, char **argv) {
       {"session-file", 0, &session, NULL},
       {"keylog", 0, &keylog, NULL},
       {"alpn", 0, &alpn, NULL},
+      {"cert-compression", 0, &cert_comp, NULL},
       {"quic-version", 0, &version, NULL},
       {"timeout", 0, &timeout, NULL},
       {"load", 0, &load, NULL},
@@ -584,6 +588,7 @@ int h3_client_main(int argc, char **argv) {
     usage();
     return rc > 0 ? 0 : 2;
   }
+  if (cli_cert_compression(PROG, NULL, cert_comp) != 0) return 2;
   memset(&cl, 0, sizeof cl);
   if (no_gso) h3_disable_gso();
   cl.quiet = quiet;
@@ -639,7 +644,9 @@ int h3_client_main(int argc, char **argv) {
             ca ? ca : "/etc/ssl/certs/ca-certificates.crt", tern_strerror(rc));
     return 1;
   }
-  if (cli_set_alpn(PROG, cl.cfg, alpn) != 0 || cli_keylog(PROG, cl.cfg, keylog, &keylog_file) != 0) return 1;
+  if (cli_set_alpn(PROG, cl.cfg, alpn) != 0 || cli_keylog(PROG, cl.cfg, keylog, &keylog_file) != 0 ||
+      cli_cert_compression(PROG, cl.cfg, cert_comp) != 0)
+    return 1;
   tern_config_set_clock(cl.cfg, cli_clock_ms, NULL);
   if (!no_early) tern_config_set_early_data(cl.cfg, 0xffffffffu, 0);
   if (session) {

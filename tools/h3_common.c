@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "cli.h"
@@ -53,9 +54,32 @@ uint64_t h3_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Random bytes for the QUIC side (connection IDs, ngtcp2's rand
+   callback): drawn from a pool filled by RAND_bytes 4 KiB at a time, as
+   one RAND_bytes call costs about as much as 200 bytes of its output;
+   bytes handed out are wiped from the pool. The TLS side (keys, the
+   server's random) draws from libcrypto directly. */
+static void pool_random(uint8_t *out, size_t len) {
+  static uint8_t pool[4096];
+  static size_t left;
+  while (len > 0) {
+    size_t n;
+    if (left == 0) {
+      if (RAND_bytes(pool, sizeof pool) != 1) abort();
+      left = sizeof pool;
+    }
+    n = len < left ? len : left;
+    memcpy(out, pool + sizeof pool - left, n);
+    OPENSSL_cleanse(pool + sizeof pool - left, n);
+    left -= n;
+    out += n;
+    len -= n;
+  }
+}
+
 void h3_random_cid(ngtcp2_cid *cid) {
   cid->datalen = H3_CID_LEN;
-  if (RAND_bytes(cid->data, H3_CID_LEN) != 1) abort();
+  pool_random(cid->data, H3_CID_LEN);
 }
 
 const uint8_t *h3_static_secret(void) {
@@ -202,7 +226,7 @@ static int extend_max_remote_streams_bidi(ngtcp2_conn *conn, uint64_t max, void 
 
 static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
   (void)ctx;
-  if (RAND_bytes(dest, (int)len) != 1) abort();
+  pool_random(dest, len);
 }
 
 /* New connection IDs: random, with a stateless reset token derived from
@@ -211,7 +235,7 @@ static int get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *to
                                  size_t cidlen, void *user) {
   h3conn *hc = user;
   (void)conn;
-  if (RAND_bytes(cid->data, (int)cidlen) != 1) return NGTCP2_ERR_CALLBACK_FAILURE;
+  pool_random(cid->data, cidlen);
   cid->datalen = cidlen;
   if (ngtcp2_crypto_generate_stateless_reset_token(token, h3_static_secret(), 32, cid) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -651,10 +675,15 @@ void h3_describe(const h3conn *hc, char *out, size_t cap) {
   const char *group = tern_group_name(tern_conn_group(hc->tls));
   const char *alpn = tern_conn_alpn(hc->tls);
   tern_early_data_status st = tern_conn_early_data_status(hc->tls);
-  snprintf(out, cap, "QUIC version 0x%08x, %s, %s, ALPN %s, resumed: %s, 0-RTT: %s",
+  snprintf(out, cap,
+           "QUIC version 0x%08x, %s, %s, ALPN %s, resumed: %s, 0-RTT: %s, "
+           "certificate compressed: %s",
            ngtcp2_conn_get_negotiated_version(hc->conn), suite ? suite : "-",
            group ? group : (tern_conn_resumed(hc->tls) ? "none (psk_ke)" : "-"),
            alpn ? alpn : "-", tern_conn_resumed(hc->tls) ? "yes" : "no",
-           (unsigned)st < 4 ? early[st] : "?");
+           (unsigned)st < 4 ? early[st] : "?",
+           cli_cert_compression_name(tern_conn_cert_compression(hc->tls, TERN_WRITE)
+                                         ? tern_conn_cert_compression(hc->tls, TERN_WRITE)
+                                         : tern_conn_cert_compression(hc->tls, TERN_READ)));
 }
 

@@ -13,7 +13,7 @@
  * with Retry (tokens of the backend, 10 s); every connection gets a
  * NEW_TOKEN token (1 h). An unknown version gets Version Negotiation.
  */
-#define _DEFAULT_SOURCE /* MAP_POPULATE */
+#define _GNU_SOURCE /* MAP_POPULATE, recvmmsg */
 #include "h3.h"
 
 #include <arpa/inet.h>
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,17 +93,41 @@ static int info_page(h3conn *hc, h3stream *s) {
            "<tr><td>resumed</td><td id=\"resumed\">%s</td></tr>\n"
            "<tr><td>0-RTT</td><td id=\"early-data\">%s</td></tr>\n"
            "<tr><td>this request in 0-RTT</td><td id=\"request-early\">%s</td></tr>\n"
+           "<tr><td>certificate compression</td><td id=\"cert-compression\">%s</td></tr>\n"
            "</table>\n</body></html>\n",
            ngtcp2_conn_get_negotiated_version(hc->conn), suite ? suite : "-",
            group ? group : "-", alpn ? alpn : "-", tern_conn_resumed(hc->tls) ? "yes" : "no",
-           (unsigned)st < 4 ? early[st] : "?", s->early ? "yes" : "no");
+           (unsigned)st < 4 ? early[st] : "?", s->early ? "yes" : "no",
+           cli_cert_compression_name(tern_conn_cert_compression(hc->tls, TERN_WRITE)));
   s->owned = (uint8_t *)page;
   s->body = s->owned;
   s->body_len = strlen(page);
   return 200;
 }
 
-/* Maps the file of a request path under the directory; 200, 404 or 400. */
+/* Files up to this size are read into memory; larger ones are mapped.
+   Unmapping costs a TLB flush on every CPU the process ran on, which for
+   a page of a few bytes is more than reading it. */
+#define SMALL_FILE (64u * 1024u)
+
+/* Reads len bytes of fd into a new buffer, or NULL. */
+static uint8_t *read_whole(int fd, size_t len) {
+  uint8_t *buf = malloc(len);
+  size_t got = 0;
+  while (buf != NULL && got < len) {
+    ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+    if (n <= 0) {
+      free(buf);
+      buf = NULL;
+    } else {
+      got += (size_t)n;
+    }
+  }
+  return buf;
+}
+
+/* The file of a request path under the directory, read or mapped; 200,
+   404 or 400. */
 static int file_body(server *sv, h3stream *s, int *is_html) {
   char path[2048];
   struct stat st;
@@ -117,7 +142,15 @@ static int file_body(server *sv, h3stream *s, int *is_html) {
     close(fd);
     return 404;
   }
-  if (st.st_size > 0) {
+  if (st.st_size > 0 && (size_t)st.st_size <= SMALL_FILE) {
+    s->owned = read_whole(fd, (size_t)st.st_size);
+    if (s->owned == NULL) {
+      close(fd);
+      return 404;
+    }
+    s->body = s->owned;
+    s->body_len = (size_t)st.st_size;
+  } else if (st.st_size > 0) {
     s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (s->map == MAP_FAILED) {
       s->map = NULL;
@@ -509,7 +542,16 @@ static void usage(void) {
           "  --retry           validate client addresses with Retry\n"
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
+          "  --cert-compression LIST\n"
+          "                    send the certificate compressed (RFC 8879) with the\n"
+          "                    first of zlib, brotli, zstd the client offers\n"
           "  --no-gso          one datagram per send (no UDP GSO; for captures on lo)\n"
+          "  --redis HOST:PORT|unix:/PATH  a fleet's Redis: single use of tickets and\n"
+          "                    0-RTT anti-replay across servers (password from\n"
+          "                    $TERN_REDIS_PASSWORD); unreachable: 0-RTT refused\n"
+          "  --redis-rotate S  ticket keys shared through Redis, a new one every S seconds\n"
+          "  --redis-timeout MS  the longest one Redis call may take (50)\n"
+          "  --redis-prefix P  prefix of the Redis keys (tern:)\n"
           "  -q, --quiet       print nothing but errors\n"
           "Pages: any file under DIR; /tern (and / without index.html) shows what\n"
           "the connection negotiated. Stops on SIGINT/SIGTERM with a summary.\n");
@@ -519,22 +561,58 @@ static void usage(void) {
    as they are written). */
 static FILE *keylog_file;
 
+/* Datagrams taken per recvmmsg call, and at most per wake-up. */
+#define RECV_BATCH 16
+#define RECV_MAX 256
+
+/* Handles every datagram waiting on the socket (at most RECV_MAX), up to
+   RECV_BATCH per system call. */
+static void receive_all(server *sv) {
+  static uint8_t bufs[RECV_BATCH][65536];
+  struct mmsghdr msgs[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  struct sockaddr_storage from[RECV_BATCH];
+  for (int taken = 0; taken < RECV_MAX;) {
+    int n;
+    for (int i = 0; i < RECV_BATCH; i++) {
+      iov[i].iov_base = bufs[i];
+      iov[i].iov_len = sizeof bufs[i];
+      memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    n = recvmmsg(sv->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return;
+    for (int i = 0; i < n; i++)
+      on_datagram(sv, bufs[i], msgs[i].msg_len, &from[i], msgs[i].msg_hdr.msg_namelen);
+    taken += n;
+    if (n < RECV_BATCH) return;
+  }
+}
+
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
-             *alpn = "h3", *keylog = NULL, *groups = NULL;
+             *alpn = "h3", *keylog = NULL, *redis_addr = NULL, *redis_rotate = NULL,
+             *redis_timeout = NULL, *redis_prefix = NULL, *cert_comp = NULL, *groups = NULL;
+  unsigned long rotate_s = 0, timeout_ms = 50;
+  cli_redis *redis = NULL;
   cli_algorithms algs;
   int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", 0, &cert, NULL},     {"key", 0, &key, NULL},       {"addr", 0, &addr, NULL},
       {"port", 0, &port, NULL},     {"dir", 0, &dir, NULL},       {"alpn", 0, &alpn, NULL},
       {"keylog", 0, &keylog, NULL}, {"retry", 0, NULL, &retry},   {"early-data", 0, NULL, &early},
-      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso}, {"groups", 0, &groups, NULL},
+      {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso},
+      {"redis", 0, &redis_addr, NULL}, {"redis-rotate", 0, &redis_rotate, NULL},
+      {"redis-timeout", 0, &redis_timeout, NULL}, {"redis-prefix", 0, &redis_prefix, NULL},
+      {"cert-compression", 0, &cert_comp, NULL}, {"groups", 0, &groups, NULL},
       {NULL, 0, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
   server sv;
-  uint8_t buf[65536];
   int rc = cli_parse(PROG, argc, argv, opts, pos, 0, &n_pos);
   if (rc != 0) {
     usage();
@@ -545,6 +623,14 @@ int h3_server_main(int argc, char **argv) {
     usage();
     return 2;
   }
+  if ((redis_rotate && cli_number(PROG, "redis-rotate", redis_rotate, 1, 7 * 86400, &rotate_s) < 0) ||
+      (redis_timeout && cli_number(PROG, "redis-timeout", redis_timeout, 1, 60000, &timeout_ms) < 0))
+    return 2;
+  if (!redis_addr && (redis_rotate || redis_timeout || redis_prefix)) {
+    fprintf(stderr, "%s: --redis-rotate, --redis-timeout and --redis-prefix need --redis\n", PROG);
+    return 2;
+  }
+  if (cli_cert_compression(PROG, NULL, cert_comp) != 0) return 2;
   memset(&sv, 0, sizeof sv);
   if (no_gso) h3_disable_gso();
   sv.dir = dir;
@@ -557,12 +643,21 @@ int h3_server_main(int argc, char **argv) {
     fprintf(stderr, "%s: cannot load %s / %s: %s\n", PROG, cert, key, tern_strerror(rc));
     return 1;
   }
-  if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0) return 1;
-  if (cli_algorithms_parse(PROG, groups, NULL, NULL, &algs) < 0 ||
+  if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0 ||
+      cli_cert_compression(PROG, sv.cfg, cert_comp) != 0 ||
+      cli_algorithms_parse(PROG, groups, NULL, NULL, &algs) < 0 ||
       cli_algorithms_apply(PROG, sv.cfg, &algs, TERN_SERVER) < 0)
     return 1;
   tern_config_set_clock(sv.cfg, cli_clock_ms, NULL);
+  /* one ticket per connection, as ngtcp2's servers send: an HTTP/3
+     client resumes one connection at a time */
+  tern_config_set_tickets(sv.cfg, 1, 7200);
   if (early) tern_config_set_early_data(sv.cfg, 0xffffffffu, 10000);
+  if (redis_addr) {
+    cli_redis_opts ro = {redis_addr, redis_prefix, (unsigned)rotate_s, (unsigned)timeout_ms,
+                         10000, 1};
+    if (cli_redis_start(PROG, &ro, sv.cfg, &redis) < 0) return 1;
+  }
   if (bind_socket(&sv, addr, port) != 0) return 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
   {
@@ -583,13 +678,7 @@ int h3_server_main(int argc, char **argv) {
       if (t < timeout) timeout = t;
     }
     if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 256; i++) {
-      struct sockaddr_storage from;
-      socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom(sv.fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len);
-      if (n < 0) break;
-      on_datagram(&sv, buf, (size_t)n, &from, from_len);
-    }
+    receive_all(&sv);
     for (h3conn *hc = sv.conns; hc; hc = hc->next)
       if (h3_expire(hc) == 0) h3_write(hc);
     reap(&sv);
@@ -605,6 +694,7 @@ int h3_server_main(int argc, char **argv) {
          PROG, sv.connections, sv.handshakes, sv.resumed, sv.failed, sv.requests,
          sv.early_requests, sv.retries_sent, sv.vn_sent);
   close(sv.fd);
+  cli_redis_stop(redis);
   tern_config_free(sv.cfg);
   return 0;
 }

@@ -33,6 +33,7 @@ from ._tern import (
     UnexpectedEOF,
     WantRead,
     alert_name,
+    gil_stats,
     group_name,
     signature_scheme_name,
     suite_name,
@@ -45,7 +46,7 @@ __all__ = [
     "TERN_VERSION", "CertificateError", "DecryptError", "EarlyDataStatus",
     "HandshakeFailure", "InternalError", "ProtocolError", "Session",
     "TLSContext", "TLSError", "TLSObject", "UnexpectedEOF", "WantRead",
-    "alert_name", "create_default_context", "group_name",
+    "alert_name", "create_default_context", "gil_stats", "group_name",
     "signature_scheme_name", "suite_name",
 ]
 

@@ -151,7 +151,7 @@ static PyObject *name_tuple(const X509_NAME *name) {
       Py_DECREF(out);
       return NULL;
     }
-    PyTuple_SET_ITEM(out, i, v);
+    PyTuple_SetItem(out, i, v);
   }
   return out;
 }
@@ -236,7 +236,7 @@ PyObject *ternpy_decode_cert(const uint8_t *der, size_t len) {
   PUT("notAfter", asn1_time(X509_get0_notAfter(x)))
   v = san_tuple(x);
   if (v == NULL) goto fail;
-  if (PyTuple_GET_SIZE(v) > 0 && PyDict_SetItemString(d, "subjectAltName", v) < 0) goto fail;
+  if (PyTuple_Size(v) > 0 && PyDict_SetItemString(d, "subjectAltName", v) < 0) goto fail;
   Py_DECREF(v);
 #undef PUT
   OPENSSL_free(serial);

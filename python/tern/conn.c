@@ -12,6 +12,8 @@
  * the tern call where tern lets a callback fail it, and is raised when
  * the call returns; the connection is unusable after it.
  */
+#include <time.h>
+
 #include "ternpy.h"
 
 int ternpy_conn_enter(ConnObject *self) {
@@ -57,14 +59,26 @@ int ternpy_conn_check_idle(ConnObject *self) {
   return 0;
 }
 
+/* tern.gil_stats(): the switch (changed under the GIL) and the totals. */
+int ternpy_gil_stats_on;
+uint64_t ternpy_nogil_ns, ternpy_callback_ns;
+
+uint64_t ternpy_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The callback's side: the GIL back for Python code, then released again. */
 static __thread int cb_restored;
+static __thread uint64_t cb_t0; /* when the callback asked for the GIL (gil_stats) */
 
 ConnObject *ternpy_cb_begin(const tern_conn *c) {
   ConnObject *self = tern_conn_user(c);
   if (self == NULL) return NULL;
   cb_restored = self->tstate != NULL;
   if (cb_restored) {
+    cb_t0 = __atomic_load_n(&ternpy_gil_stats_on, __ATOMIC_RELAXED) ? ternpy_mono_ns() : 0;
     PyEval_RestoreThread(self->tstate);
     self->tstate = NULL;
   }
@@ -74,7 +88,11 @@ ConnObject *ternpy_cb_begin(const tern_conn *c) {
 
 void ternpy_cb_end(ConnObject *self) {
   self->in_callback = 0;
-  if (cb_restored) self->tstate = PyEval_SaveThread();
+  if (cb_restored) {
+    self->tstate = PyEval_SaveThread();
+    if (cb_t0)
+      __atomic_add_fetch(&ternpy_callback_ns, ternpy_mono_ns() - cb_t0, __ATOMIC_RELAXED);
+  }
 }
 
 void ternpy_cb_error(ConnObject *self) {
@@ -99,7 +117,7 @@ static void on_keylog(const tern_conn *c, const char *line, void *user) {
   text = PyUnicode_FromString(line);
   if (text == NULL) goto fail;
   if (ctx->keylog_callback != NULL) {
-    r = PyObject_CallOneArg(ctx->keylog_callback, text);
+    r = PyObject_CallFunctionObjArgs(ctx->keylog_callback, text, NULL);
     if (r == NULL) goto fail;
     Py_DECREF(r);
   }
@@ -137,7 +155,7 @@ static void on_new_session(tern_conn *c, const uint8_t *blob, size_t len, uint32
   s = ternpy_session_new(blob, len, max_early_data);
   if (s == NULL || PyList_Append(self->sessions, s) < 0) goto fail;
   if (self->session_handler != NULL) {
-    PyObject *r = PyObject_CallOneArg(self->session_handler, s);
+    PyObject *r = PyObject_CallFunctionObjArgs(self->session_handler, s, NULL);
     if (r == NULL) goto fail;
     Py_DECREF(r);
   }
@@ -166,7 +184,7 @@ static int on_server_name(tern_conn *c, const char *name, void *user) {
     alert = TERN_ALERT_INTERNAL_ERROR;
     goto out;
   }
-  Py_INCREF(ctx);
+  Py_INCREF((PyObject *)ctx);
   r = PyObject_CallFunctionObjArgs(ctx->sni_callback, (PyObject *)self, n, (PyObject *)ctx, NULL);
   Py_DECREF(ctx);
   Py_DECREF(n);
@@ -234,7 +252,7 @@ PyObject *ternpy_conn_export(ConnObject *self, PyObject *args, PyObject *kw, int
   else
     PyErr_SetString(PyExc_TypeError, "label is str or bytes");
   if (label_b == NULL) return NULL;
-  if ((Py_ssize_t)strlen(PyBytes_AS_STRING(label_b)) != PyBytes_GET_SIZE(label_b)) {
+  if ((Py_ssize_t)strlen(PyBytes_AsString(label_b)) != PyBytes_Size(label_b)) {
     PyErr_SetString(PyExc_ValueError, "label contains a NUL byte");
     goto out;
   }
@@ -246,8 +264,8 @@ PyObject *ternpy_conn_export(ConnObject *self, PyObject *args, PyObject *kw, int
   out = PyBytes_FromStringAndSize(NULL, length);
   if (out == NULL) goto out;
   rc = (early ? tern_export_early_keying_material : tern_export_keying_material)(
-      self->conn, PyBytes_AS_STRING(label_b), context_o != Py_None ? ctxbuf.buf : NULL,
-      context_o != Py_None ? (size_t)ctxbuf.len : 0, (uint8_t *)PyBytes_AS_STRING(out),
+      self->conn, PyBytes_AsString(label_b), context_o != Py_None ? ctxbuf.buf : NULL,
+      context_o != Py_None ? (size_t)ctxbuf.len : 0, (uint8_t *)PyBytes_AsString(out),
       (size_t)length);
   if (rc != TERN_OK) {
     Py_CLEAR(out);

@@ -43,7 +43,7 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
                     "protocol is ssl.PROTOCOL_TLS_CLIENT or ssl.PROTOCOL_TLS_SERVER (TLS 1.3 only)");
     return NULL;
   }
-  ctx = (ContextObject *)type->tp_alloc(type, 0);
+  ctx = (ContextObject *)ternpy_alloc_object(type);
   if (ctx == NULL) return NULL;
   ctx->protocol = protocol;
   ctx->role = protocol == PROTOCOL_TLS_CLIENT ? TERN_CLIENT : TERN_SERVER;
@@ -72,6 +72,7 @@ static int context_init(PyObject *self, PyObject *args, PyObject *kw) {
 }
 
 static int context_traverse(ContextObject *ctx, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE((PyObject *)ctx)); /* a heap type's instances hold it */
   Py_VISIT(ctx->alpn);
   Py_VISIT(ctx->keylog_callback);
   Py_VISIT(ctx->keylog_file);
@@ -95,7 +96,7 @@ static void context_dealloc(ContextObject *ctx) {
   context_clear(ctx);
   tern_config_free(ctx->cfg);
   ternpy_store_free(ctx->store);
-  Py_TYPE(ctx)->tp_free((PyObject *)ctx);
+  ternpy_free_object((PyObject *)ctx);
 }
 
 /* ---- certificates and trust ---- */
@@ -154,11 +155,11 @@ static int use_cert(ContextObject *ctx, PyObject *chain_b, PyObject *key_b, PyOb
   STACK_OF(X509) *chain = NULL;
   EVP_PKEY *key = NULL;
   int rc;
-  if (ternpy_parse_chain((const uint8_t *)PyBytes_AS_STRING(chain_b),
-                         (size_t)PyBytes_GET_SIZE(chain_b), &leaf, &chain) < 0)
+  if (ternpy_parse_chain((const uint8_t *)PyBytes_AsString(chain_b),
+                         (size_t)PyBytes_Size(chain_b), &leaf, &chain) < 0)
     return -1;
-  if (ternpy_parse_key((const uint8_t *)PyBytes_AS_STRING(key_b), (size_t)PyBytes_GET_SIZE(key_b),
-                       pw_b == Py_None ? NULL : PyBytes_AS_STRING(pw_b), &key) < 0) {
+  if (ternpy_parse_key((const uint8_t *)PyBytes_AsString(key_b), (size_t)PyBytes_Size(key_b),
+                       pw_b == Py_None ? NULL : PyBytes_AsString(pw_b), &key) < 0) {
     ternpy_x509_free(leaf, chain);
     return -1;
   }
@@ -251,13 +252,13 @@ static PyObject *context_load_verify_locations(ContextObject *ctx, PyObject *arg
   if (settable(ctx) < 0 || (store = trust_store(ctx)) == NULL) return NULL;
   if (cafile != Py_None && !PyUnicode_FSConverter(cafile, &file_b)) goto out;
   if (capath != Py_None && !PyUnicode_FSConverter(capath, &dir_b)) goto out;
-  if (ternpy_store_load(store, file_b ? PyBytes_AS_STRING(file_b) : NULL,
-                        dir_b ? PyBytes_AS_STRING(dir_b) : NULL) < 0)
+  if (ternpy_store_load(store, file_b ? PyBytes_AsString(file_b) : NULL,
+                        dir_b ? PyBytes_AsString(dir_b) : NULL) < 0)
     goto out;
   if (cadata != Py_None) {
     if ((data_b = as_bytes(cadata, "cadata")) == NULL) goto out;
-    if (ternpy_store_add(store, (const uint8_t *)PyBytes_AS_STRING(data_b),
-                         (size_t)PyBytes_GET_SIZE(data_b)) < 0)
+    if (ternpy_store_add(store, (const uint8_t *)PyBytes_AsString(data_b),
+                         (size_t)PyBytes_Size(data_b)) < 0)
       goto out;
   }
   result = Py_NewRef(Py_None);
@@ -316,15 +317,15 @@ static PyObject *context_set_alpn_protocols(ContextObject *ctx, PyObject *arg) {
     PyErr_SetString(PyExc_TypeError, "alpn_protocols is a list of str");
     return NULL;
   }
-  fast = PySequence_Fast(arg, "alpn_protocols is a list of str");
+  fast = ternpy_tuple_of(arg, "alpn_protocols is a list of str");
   if (fast == NULL) return NULL;
-  n = PySequence_Fast_GET_SIZE(fast);
+  n = PyTuple_Size(fast);
   if (n > 64) {
     PyErr_SetString(PyExc_ValueError, "at most 64 ALPN protocols");
     goto out;
   }
   for (Py_ssize_t i = 0; i < n; i++) {
-    PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+    PyObject *item = PyTuple_GetItem(fast, i);
     Py_ssize_t len;
     if (!PyUnicode_Check(item)) {
       PyErr_SetString(PyExc_TypeError, "alpn_protocols is a list of str");
@@ -339,8 +340,8 @@ static PyObject *context_set_alpn_protocols(ContextObject *ctx, PyObject *arg) {
   }
   rc = tern_config_set_alpn(ctx->cfg, n ? names : NULL, (size_t)n);
   if (check(rc, "ALPN protocols") < 0) goto out;
-  tuple = PySequence_Tuple(fast);
-  if (tuple != NULL) Py_XSETREF(ctx->alpn, tuple);
+  tuple = Py_NewRef(fast);
+  TERNPY_SETREF(ctx->alpn, tuple);
 out:
   Py_DECREF(fast);
   if (tuple == NULL) return NULL;
@@ -498,6 +499,10 @@ static int set_check_hostname(ContextObject *ctx, PyObject *v, void *c) {
   }
   if (settable(ctx) < 0) return -1;
   if (on && ctx->verify_mode == 0 && apply_verify_mode(ctx, 2) < 0) return -1;
+  /* off with verification on: the chain is checked, the name is not */
+  if (ctx->role == TERN_CLIENT &&
+      check(tern_config_set_verify_name(ctx->cfg, on), "check_hostname") < 0)
+    return -1;
   ctx->check_hostname = on;
   return 0;
 }
@@ -660,8 +665,8 @@ static int set_keylog_filename(ContextObject *ctx, PyObject *v, void *c) {
   f = PyObject_CallMethod(io, "open", "Os", v, "a");
   Py_DECREF(io);
   if (f == NULL) return -1;
-  Py_XSETREF(ctx->keylog_file, f);
-  Py_XSETREF(ctx->keylog_filename, Py_NewRef(v));
+  TERNPY_SETREF(ctx->keylog_file, f);
+  TERNPY_SETREF(ctx->keylog_filename, Py_NewRef(v));
   __atomic_store_n(&ctx->keylog_on, 1, __ATOMIC_RELAXED);
   return 0;
 }
@@ -680,7 +685,7 @@ static int set_callable(PyObject **slot, PyObject *v, const char *what) {
     PyErr_Format(PyExc_TypeError, "%s must be callable or None", what);
     return -1;
   }
-  Py_XSETREF(*slot, Py_NewRef(v));
+  TERNPY_SETREF(*slot, Py_NewRef(v));
   return 0;
 }
 
@@ -773,9 +778,10 @@ static PyGetSetDef context_getset[] = {
      "(CERT_OPTIONAL) or required (CERT_REQUIRED); default CERT_NONE.",
      NULL},
     {"check_hostname", (getter)get_check_hostname, (setter)set_check_hostname,
-     "Client: check server_hostname against the certificate (default True). tern checks the "
-     "name it is given whenever it verifies; with check_hostname False and verification on, "
-     "wrap_bio needs server_hostname=None (then no SNI is sent).",
+     "Client: check server_hostname against the server's certificate (default True). False "
+     "with verify_mode CERT_REQUIRED, as ssl: the chain is verified against the trust "
+     "anchors but the name is not; server_hostname still goes out as SNI. Setting it True "
+     "sets verify_mode CERT_REQUIRED when it was CERT_NONE.",
      NULL},
     {"post_handshake_auth", (getter)get_pha, (setter)set_pha,
      "Client: advertise post-handshake authentication (RFC 8446 §4.6.2), so a server may "
@@ -818,21 +824,30 @@ static PyGetSetDef context_getset[] = {
      NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-PyTypeObject Context_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.TLSContext",
-    .tp_basicsize = sizeof(ContextObject),
-    .tp_dealloc = (destructor)context_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "TLSContext(protocol=ssl.PROTOCOL_TLS_CLIENT)\n--\n\n"
-              "The settings of many TLS 1.3 connections of one role, as ssl.SSLContext: "
-              "make connections over memory buffers with wrap_bio, or QUIC connections with "
-              "tern.quic.Context(context=...). Configure it before making connections: "
-              "a context in use raises ValueError when changed.",
-    .tp_traverse = (traverseproc)context_traverse,
-    .tp_clear = (inquiry)context_clear,
-    .tp_weaklistoffset = offsetof(ContextObject, weakreflist),
-    .tp_methods = context_methods,
-    .tp_getset = context_getset,
-    .tp_init = context_init,
-    .tp_new = context_new,
+static PyMemberDef context_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ContextObject, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyType_Slot context_slots[] = {
+    {Py_tp_members, context_members},
+    {Py_tp_dealloc, (void *)context_dealloc},
+    {Py_tp_doc, (void *)("TLSContext(protocol=ssl.PROTOCOL_TLS_CLIENT)\n--\n\n"
+                   "The settings of many TLS 1.3 connections of one role, as ssl.SSLContext: "
+                   "make connections over memory buffers with wrap_bio, or QUIC connections with "
+                   "tern.quic.Context(context=...). Configure it before making connections: "
+                   "a context in use raises ValueError when changed.")},
+    {Py_tp_traverse, (void *)context_traverse},
+    {Py_tp_clear, (void *)context_clear},
+    {Py_tp_methods, (void *)context_methods},
+    {Py_tp_getset, (void *)context_getset},
+    {Py_tp_init, (void *)context_init},
+    {Py_tp_new, (void *)context_new},
+    {0, NULL}};
+
+PyType_Spec Context_Spec = {
+    .name = "tern.TLSContext",
+    .basicsize = sizeof(ContextObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = context_slots,
 };
+PyTypeObject *Context_Type;

@@ -72,7 +72,7 @@ static PyObject *raise_with(PyObject *cls, int alert, const char *detail, int co
   else
     msg = PyUnicode_FromString(detail);
   if (msg == NULL) return NULL;
-  exc = PyObject_CallOneArg(cls, msg);
+  exc = PyObject_CallFunctionObjArgs(cls, msg, NULL);
   Py_DECREF(msg);
   if (exc == NULL) return NULL;
   v = alert ? PyLong_FromLong(alert) : Py_NewRef(Py_None);

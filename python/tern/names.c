@@ -55,7 +55,7 @@ static int lookup(PyObject *item, const uint16_t *codes, size_t n,
     return -1;
   }
   if (PyUnicode_Check(item)) {
-    const char *s = PyUnicode_AsUTF8(item);
+    const char *s = PyUnicode_AsUTF8AndSize(item, NULL);
     if (s == NULL) return -1;
     for (size_t i = 0; i < n; i++)
       if (strcasecmp(s, name_of(codes[i])) == 0) {
@@ -71,8 +71,8 @@ static int lookup(PyObject *item, const uint16_t *codes, size_t n,
     PyErr_Format(PyExc_ValueError, "unsupported %s %R", what, item);
     return -1;
   }
-  PyErr_Format(PyExc_TypeError, "a %s is a name (str) or an IANA number (int), not %.100s", what,
-               Py_TYPE(item)->tp_name);
+  PyErr_Format(PyExc_TypeError, "a %s is a name (str) or an IANA number (int), not %R", what,
+               (PyObject *)Py_TYPE(item));
   return -1;
 }
 
@@ -99,22 +99,31 @@ Py_ssize_t ternpy_code_list(PyObject *seq, int (*parse)(PyObject *, uint16_t *),
     if (owned == NULL) return -1;
     seq = owned;
   }
-  fast = PySequence_Fast(seq, "expected a sequence of names or numbers");
+  fast = ternpy_tuple_of(seq, "expected a sequence of names or numbers");
   Py_XDECREF(owned);
   if (fast == NULL) return -1;
-  n = PySequence_Fast_GET_SIZE(fast);
+  n = PyTuple_Size(fast);
   if (n == 0 || n > cap) {
     PyErr_Format(PyExc_ValueError, "between 1 and %zd %s", cap, what);
     Py_DECREF(fast);
     return -1;
   }
   for (Py_ssize_t i = 0; i < n; i++)
-    if (parse(PySequence_Fast_GET_ITEM(fast, i), &out[i]) < 0) {
+    if (parse(PyTuple_GetItem(fast, i), &out[i]) < 0) {
       Py_DECREF(fast);
       return -1;
     }
   Py_DECREF(fast);
   return n;
+}
+
+PyObject *ternpy_tuple_of(PyObject *seq, const char *message) {
+  PyObject *t = PySequence_Tuple(seq);
+  if (t == NULL && PyErr_ExceptionMatches(PyExc_TypeError)) {
+    PyErr_Clear();
+    PyErr_SetString(PyExc_TypeError, message);
+  }
+  return t;
 }
 
 PyObject *ternpy_name_or_none(const char *name) {
@@ -161,7 +170,7 @@ static PyObject *codes_tuple(const uint16_t *codes, size_t n) {
       Py_DECREF(t);
       return NULL;
     }
-    PyTuple_SET_ITEM(t, (Py_ssize_t)i, v);
+    PyTuple_SetItem(t, (Py_ssize_t)i, v);
   }
   return t;
 }

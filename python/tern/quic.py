@@ -107,19 +107,26 @@ class Context(QuicConnection):
         transport_parameters: bytes = b"",
         early_data_context: Optional[bytes] = None,
     ) -> None:
-        settings = dict(
-            alpn_protocols=alpn_protocols, cafile=cafile, capath=capath, cadata=cadata,
-            verify_mode=verify_mode, certificate_chain=certificate_chain,
-            private_key=private_key, password=password, cipher_suites=cipher_suites,
-            groups=groups, key_share_groups=key_share_groups,
-            signature_algorithms=signature_algorithms, max_early_data=max_early_data,
-            keylog=keylog)
-        if context is None:
+        if context is None or not (
+                alpn_protocols is None and cafile is None and capath is None and cadata is None
+                and verify_mode is None and certificate_chain is None and private_key is None
+                and password is None and cipher_suites is None and groups is None
+                and key_share_groups is None and signature_algorithms is None
+                and max_early_data is None and keylog is None):
+            # (the test above keeps a connection on a shared context, a
+            # server's every connection, free of building this dict)
+            settings = dict(
+                alpn_protocols=alpn_protocols, cafile=cafile, capath=capath, cadata=cadata,
+                verify_mode=verify_mode, certificate_chain=certificate_chain,
+                private_key=private_key, password=password, cipher_suites=cipher_suites,
+                groups=groups, key_share_groups=key_share_groups,
+                signature_algorithms=signature_algorithms, max_early_data=max_early_data,
+                keylog=keylog)
+            if context is not None:
+                given = sorted(k for k, v in settings.items() if v is not None)
+                raise TypeError("settings of the TLSContext go to the context, not with context=: "
+                                + ", ".join(given))
             context = _make_context(is_client, **settings)
-        elif any(v is not None for v in settings.values()):
-            given = sorted(k for k, v in settings.items() if v is not None)
-            raise TypeError("settings of the TLSContext go to the context, not with context=: "
-                            + ", ".join(given))
         super().__init__(
             context, is_client, server_name=server_name,
             transport_parameters=transport_parameters, session_ticket=session_ticket,

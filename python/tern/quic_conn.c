@@ -58,7 +58,7 @@ static int on_send(tern_conn *c, tern_level level, const uint8_t *data, size_t l
     size_t cap = self->out_cap[level] ? self->out_cap[level] : 2048;
     uint8_t *nb;
     while (cap < need) cap *= 2;
-    nb = PyMem_RawRealloc(self->out[level], cap);
+    nb = realloc(self->out[level], cap);
     if (nb == NULL) return -1;
     self->out[level] = nb;
     self->out_cap[level] = cap;
@@ -170,14 +170,18 @@ static int set_tp(QuicObject *self, PyObject *v) {
     return -1;
   }
   if (rc != TERN_OK) return ternpy_setter_error(rc, "transport parameters");
-  Py_XSETREF(self->transport_parameters, PyBytes_FromObject(v));
+  {
+    PyObject *old = self->transport_parameters;
+    self->transport_parameters = PyBytes_FromObject(v);
+    Py_XDECREF(old);
+  }
   return self->transport_parameters ? 0 : -1;
 }
 
 static int set_ticket(QuicObject *self, PyObject *v) {
   SessionObject *s;
   int rc;
-  if (!PyObject_TypeCheck(v, &Session_Type)) {
+  if (!PyObject_TypeCheck(v, Session_Type)) {
     PyErr_SetString(PyExc_TypeError, "session_ticket is a tern.Session");
     return -1;
   }
@@ -186,8 +190,8 @@ static int set_ticket(QuicObject *self, PyObject *v) {
     return -1;
   }
   s = (SessionObject *)v;
-  rc = tern_conn_set_session(CONN(self), (const uint8_t *)PyBytes_AS_STRING(s->blob),
-                             (size_t)PyBytes_GET_SIZE(s->blob), ternpy_now_ms());
+  rc = tern_conn_set_session(CONN(self), (const uint8_t *)PyBytes_AsString(s->blob),
+                             (size_t)PyBytes_Size(s->blob), ternpy_now_ms());
   if (rc == TERN_ERR_MALFORMED || rc == TERN_ERR_INVALID_ARG) {
     PyErr_SetString(PyExc_ValueError, "the session is corrupted");
     return -1;
@@ -204,7 +208,7 @@ static int set_handler(PyObject **slot, PyObject *v, const char *what) {
     PyErr_Format(PyExc_TypeError, "%s must be callable or None", what);
     return -1;
   }
-  Py_XSETREF(*slot, Py_NewRef(v));
+  TERNPY_SETREF(*slot, Py_NewRef(v));
   return 0;
 }
 
@@ -216,7 +220,7 @@ static int quic_init(QuicObject *self, PyObject *args, PyObject *kw) {
                    *handler = Py_None, *edc = Py_None;
   int is_client;
   ContextObject *ctx;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!p|$OOOOOO:QuicConnection", kwlist, &Context_Type,
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!p|$OOOOOO:QuicConnection", kwlist, Context_Type,
                                    &ctx_o, &is_client, &name, &tp, &ticket, &secret_cb, &handler,
                                    &edc))
     return -1;
@@ -247,7 +251,7 @@ static int quic_init(QuicObject *self, PyObject *args, PyObject *kw) {
   }
   ternpy_context_freeze(ctx);
   if (name != Py_None) {
-    const char *s = PyUnicode_AsUTF8(name);
+    const char *s = PyUnicode_AsUTF8AndSize(name, NULL);
     if (s == NULL) return -1;
     if (!is_client) {
       PyErr_SetString(PyExc_ValueError, "server_name is for clients");
@@ -425,12 +429,13 @@ static int put_ticket(QuicObject *self, PyObject *v, void *c) {
 static PyObject *get_ticket(QuicObject *self, void *c) {
   Py_ssize_t n;
   (void)c;
-  if (BASE(self)->sessions == NULL || (n = PyList_GET_SIZE(BASE(self)->sessions)) == 0)
+  if (BASE(self)->sessions == NULL || (n = PyList_Size(BASE(self)->sessions)) == 0)
     Py_RETURN_NONE;
-  return Py_NewRef(PyList_GET_ITEM(BASE(self)->sessions, n - 1));
+  return Py_NewRef(PyList_GetItem(BASE(self)->sessions, n - 1));
 }
 
 static int quic_traverse(QuicObject *self, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE((PyObject *)self));
   Py_VISIT(self->secret_callback);
   return ternpy_conn_traverse(BASE(self), visit, arg);
 }
@@ -448,8 +453,8 @@ static void quic_dealloc(QuicObject *self) {
   tern_conn_free(CONN(self));
   Py_CLEAR(BASE(self)->ctx);
   Py_CLEAR(self->transport_parameters);
-  for (int lv = 0; lv < 4; lv++) PyMem_RawFree(self->out[lv]);
-  Py_TYPE(self)->tp_free((PyObject *)self);
+  for (int lv = 0; lv < 4; lv++) free(self->out[lv]);
+  ternpy_free_object((PyObject *)self);
 }
 
 #define KW (PyCFunction)(void (*)(void))
@@ -515,21 +520,30 @@ static PyGetSetDef quic_getset[] = {
      "Client: callable(Session) run for each ticket the server sends.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-PyTypeObject QuicConnection_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.quic.QuicConnection",
-    .tp_basicsize = sizeof(QuicObject),
-    .tp_dealloc = (destructor)quic_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "QuicConnection(context, is_client, *, server_name=None, transport_parameters=b'', "
-              "session_ticket=None, secret_callback=None, session_ticket_handler=None, "
-              "early_data_context=None)\n--\n\n"
-              "One QUIC-mode TLS 1.3 connection on a TLSContext; tern.quic.Context is the "
-              "same with the context built from keyword arguments.",
-    .tp_traverse = (traverseproc)quic_traverse,
-    .tp_clear = (inquiry)quic_clear,
-    .tp_weaklistoffset = offsetof(QuicObject, base.weakreflist),
-    .tp_methods = quic_methods,
-    .tp_getset = quic_getset,
-    .tp_init = (initproc)quic_init,
-    .tp_new = PyType_GenericNew,
+static PyMemberDef quic_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(QuicObject, base.weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyType_Slot quic_slots[] = {
+    {Py_tp_members, quic_members},
+    {Py_tp_dealloc, (void *)quic_dealloc},
+    {Py_tp_doc, (void *)("QuicConnection(context, is_client, *, server_name=None, transport_parameters=b'', "
+                   "session_ticket=None, secret_callback=None, session_ticket_handler=None, "
+                   "early_data_context=None)\n--\n\n"
+                   "One QUIC-mode TLS 1.3 connection on a TLSContext; tern.quic.Context is the "
+                   "same with the context built from keyword arguments.")},
+    {Py_tp_traverse, (void *)quic_traverse},
+    {Py_tp_clear, (void *)quic_clear},
+    {Py_tp_methods, (void *)quic_methods},
+    {Py_tp_getset, (void *)quic_getset},
+    {Py_tp_init, (void *)quic_init},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {0, NULL}};
+
+PyType_Spec QuicConnection_Spec = {
+    .name = "tern.quic.QuicConnection",
+    .basicsize = sizeof(QuicObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = quic_slots,
 };
+PyTypeObject *QuicConnection_Type;

@@ -80,7 +80,7 @@ static void key_dealloc(KeyObject *k) {
   tern_quic_key_free(k->key);
   memset(k->secret, 0, sizeof k->secret); /* the object's memory is freed next */
   __asm__ __volatile__("" : : "r"(k->secret) : "memory");
-  Py_TYPE(k)->tp_free((PyObject *)k);
+  ternpy_free_object((PyObject *)k);
 }
 
 static PyObject *key_seal(KeyObject *k, PyObject *args) {
@@ -96,7 +96,7 @@ static PyObject *key_seal(KeyObject *k, PyObject *args) {
   }
   Py_BEGIN_ALLOW_THREADS
   rc = tern_quic_seal(k->key, pn, hdr.buf, (size_t)hdr.len, payload.buf, (size_t)payload.len,
-                      (uint8_t *)PyBytes_AS_STRING(out));
+                      (uint8_t *)PyBytes_AsString(out));
   Py_END_ALLOW_THREADS
   k->busy = 0;
   if (rc != TERN_OK) {
@@ -126,7 +126,7 @@ static PyObject *key_open(KeyObject *k, PyObject *args) {
   }
   Py_BEGIN_ALLOW_THREADS
   rc = tern_quic_open(k->key, pn, hdr.buf, (size_t)hdr.len, ct.buf, (size_t)ct.len,
-                      (uint8_t *)PyBytes_AS_STRING(out));
+                      (uint8_t *)PyBytes_AsString(out));
   Py_END_ALLOW_THREADS
   k->busy = 0;
   if (rc != TERN_OK) {
@@ -172,7 +172,7 @@ static PyObject *key_next(KeyObject *k, PyObject *unused) {
   rc = tern_quic_next_secret(k->version, k->suite, k->secret, k->secret_len, next);
   k->busy = 0;
   if (rc != TERN_OK) return ternpy_raise(rc, NULL);
-  n = PyObject_New(KeyObject, Py_TYPE(k));
+  n = PyObject_New(KeyObject, Py_TYPE((PyObject *)k));
   if (n == NULL) return NULL;
   n->key = tern_quic_key_update(k->key, next, k->secret_len);
   n->version = k->version;
@@ -197,15 +197,15 @@ static PyObject *key_protect(KeyObject *k, PyObject *args) {
   if (!PyArg_ParseTuple(args, "Ky*y*:protect", &pn, &hdr, &payload)) return NULL;
   out = PyBytes_FromStringAndSize(NULL, hdr.len + payload.len + TERN_QUIC_TAG_LEN);
   if (out == NULL) goto done;
-  memcpy(PyBytes_AS_STRING(out), hdr.buf, (size_t)hdr.len);
-  memcpy(PyBytes_AS_STRING(out) + hdr.len, payload.buf, (size_t)payload.len);
+  memcpy(PyBytes_AsString(out), hdr.buf, (size_t)hdr.len);
+  memcpy(PyBytes_AsString(out) + hdr.len, payload.buf, (size_t)payload.len);
   if (key_enter(k) < 0) {
     Py_CLEAR(out);
     goto done;
   }
   Py_BEGIN_ALLOW_THREADS
-  rc = tern_quic_protect(k->key, pn, (uint8_t *)PyBytes_AS_STRING(out), (size_t)hdr.len,
-                         (size_t)payload.len, (size_t)PyBytes_GET_SIZE(out), &len);
+  rc = tern_quic_protect(k->key, pn, (uint8_t *)PyBytes_AsString(out), (size_t)hdr.len,
+                         (size_t)payload.len, (size_t)PyBytes_Size(out), &len);
   Py_END_ALLOW_THREADS
   k->busy = 0;
   if (rc != TERN_OK) {
@@ -338,21 +338,26 @@ static PyGetSetDef key_getset[] = {
     {"suite", (getter)key_get_suite, NULL, "The cipher suite (IANA number).", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-PyTypeObject Key_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.quic.Key",
-    .tp_basicsize = sizeof(KeyObject),
-    .tp_dealloc = (destructor)key_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Key(version, suite, secret)\n--\n\n"
-              "Packet protection for one direction at one level (RFC 9001 §5): the AEAD key "
-              "and IV and the header-protection key derived from a traffic secret, with "
-              "libcrypto's contexts prepared once. version is tern.quic.VERSION_1 or VERSION_2, "
-              "suite a name or IANA number.",
-    .tp_methods = key_methods,
-    .tp_getset = key_getset,
-    .tp_init = (initproc)key_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot key_slots[] = {
+    {Py_tp_dealloc, (void *)key_dealloc},
+    {Py_tp_doc, (void *)("Key(version, suite, secret)\n--\n\n"
+                   "Packet protection for one direction at one level (RFC 9001 §5): the AEAD key "
+                   "and IV and the header-protection key derived from a traffic secret, with "
+                   "libcrypto's contexts prepared once. version is tern.quic.VERSION_1 or VERSION_2, "
+                   "suite a name or IANA number.")},
+    {Py_tp_methods, (void *)key_methods},
+    {Py_tp_getset, (void *)key_getset},
+    {Py_tp_init, (void *)key_init},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {0, NULL}};
+
+PyType_Spec Key_Spec = {
+    .name = "tern.quic.Key",
+    .basicsize = sizeof(KeyObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = key_slots,
 };
+PyTypeObject *Key_Type;
 
 /* ---- functions ---- */
 

@@ -12,7 +12,7 @@
 #define SESSION_FORM 1
 
 PyObject *ternpy_session_new(const uint8_t *blob, size_t len, uint32_t max_early_data) {
-  SessionObject *s = PyObject_New(SessionObject, &Session_Type);
+  SessionObject *s = PyObject_New(SessionObject, Session_Type);
   if (s == NULL) return NULL;
   s->max_early_data = max_early_data;
   s->blob = PyBytes_FromStringAndSize((const char *)blob, (Py_ssize_t)len);
@@ -25,22 +25,22 @@ PyObject *ternpy_session_new(const uint8_t *blob, size_t len, uint32_t max_early
 
 static void session_dealloc(SessionObject *s) {
   Py_XDECREF(s->blob);
-  PyObject_Free(s);
+  ternpy_free_object((PyObject *)s);
 }
 
 static PyObject *session_to_bytes(SessionObject *s, PyObject *unused) {
-  Py_ssize_t n = PyBytes_GET_SIZE(s->blob);
+  Py_ssize_t n = PyBytes_Size(s->blob);
   PyObject *out = PyBytes_FromStringAndSize(NULL, n + 5);
   uint8_t *p;
   (void)unused;
   if (out == NULL) return NULL;
-  p = (uint8_t *)PyBytes_AS_STRING(out);
+  p = (uint8_t *)PyBytes_AsString(out);
   p[0] = SESSION_FORM;
   p[1] = (uint8_t)(s->max_early_data >> 24);
   p[2] = (uint8_t)(s->max_early_data >> 16);
   p[3] = (uint8_t)(s->max_early_data >> 8);
   p[4] = (uint8_t)s->max_early_data;
-  memcpy(p + 5, PyBytes_AS_STRING(s->blob), (size_t)n);
+  memcpy(p + 5, PyBytes_AsString(s->blob), (size_t)n);
   return out;
 }
 
@@ -61,7 +61,7 @@ static PyObject *session_from_bytes(PyObject *cls, PyObject *arg) {
 }
 
 static PyObject *session_reduce(SessionObject *s, PyObject *unused) {
-  PyObject *from = PyObject_GetAttrString((PyObject *)Py_TYPE(s), "from_bytes");
+  PyObject *from = PyObject_GetAttrString((PyObject *)Py_TYPE((PyObject *)s), "from_bytes");
   PyObject *data = session_to_bytes(s, unused), *out = NULL;
   if (from != NULL && data != NULL) out = Py_BuildValue("O(O)", from, data);
   Py_XDECREF(from);
@@ -82,7 +82,7 @@ static PyObject *session_get_med(SessionObject *s, void *c) {
 }
 
 static PyObject *session_richcompare(PyObject *a, PyObject *b, int op) {
-  if (!PyObject_TypeCheck(b, &Session_Type) || (op != Py_EQ && op != Py_NE))
+  if (!PyObject_TypeCheck(b, Session_Type) || (op != Py_EQ && op != Py_NE))
     Py_RETURN_NOTIMPLEMENTED;
   {
     SessionObject *x = (SessionObject *)a, *y = (SessionObject *)b;
@@ -96,7 +96,7 @@ static Py_hash_t session_hash(SessionObject *s) { return PyObject_Hash(s->blob);
 
 static PyObject *session_repr(SessionObject *s) {
   return PyUnicode_FromFormat("<tern.Session %zd bytes, max_early_data=%u>",
-                              PyBytes_GET_SIZE(s->blob), s->max_early_data);
+                              PyBytes_Size(s->blob), s->max_early_data);
 }
 
 static PyMethodDef session_methods[] = {
@@ -113,21 +113,26 @@ static PyGetSetDef session_getset[] = {
      "The 0-RTT bytes the ticket allows (0: no 0-RTT; in QUIC 0xffffffff).", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-PyTypeObject Session_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.Session",
-    .tp_basicsize = sizeof(SessionObject),
-    .tp_dealloc = (destructor)session_dealloc,
-    .tp_repr = (reprfunc)session_repr,
-    .tp_hash = (hashfunc)session_hash,
-    .tp_richcompare = session_richcompare,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Session(data)\n--\n\n"
-              "A session ticket a server issued, to resume with (wrap_bio(session=...), "
-              "TLSObject.session, tern.quic.Context(session_ticket=...)). Each ticket is "
-              "single-use: tern servers accept a ticket once (a second offer gives a full "
-              "handshake), so use a fresh one per connection; a server sends several per "
-              "connection. Session(data) is Session.from_bytes(data).",
-    .tp_methods = session_methods,
-    .tp_getset = session_getset,
-    .tp_new = session_new,
+static PyType_Slot session_slots[] = {
+    {Py_tp_dealloc, (void *)session_dealloc},
+    {Py_tp_repr, (void *)session_repr},
+    {Py_tp_hash, (void *)session_hash},
+    {Py_tp_richcompare, (void *)session_richcompare},
+    {Py_tp_doc, (void *)("Session(data)\n--\n\n"
+                   "A session ticket a server issued, to resume with (wrap_bio(session=...), "
+                   "TLSObject.session, tern.quic.Context(session_ticket=...)). Each ticket is "
+                   "single-use: tern servers accept a ticket once (a second offer gives a full "
+                   "handshake), so use a fresh one per connection; a server sends several per "
+                   "connection. Session(data) is Session.from_bytes(data).")},
+    {Py_tp_methods, (void *)session_methods},
+    {Py_tp_getset, (void *)session_getset},
+    {Py_tp_new, (void *)session_new},
+    {0, NULL}};
+
+PyType_Spec Session_Spec = {
+    .name = "tern.Session",
+    .basicsize = sizeof(SessionObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = session_slots,
 };
+PyTypeObject *Session_Type;

@@ -11,10 +11,30 @@
 #ifndef TERNPY_H
 #define TERNPY_H
 
+/* With Py_LIMITED_API (the python_limited_api option, on by default) the
+   module keeps to CPython 3.11's limited API and is built once for every
+   CPython from 3.11 on (abi3); the code is the same without it. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <stdlib.h>
+#include <string.h>
 #include <tern.h>
+
+/* Py_XSETREF, which the limited API lacks: the slot takes the new
+   reference, then drops the old one (if any). */
+#define TERNPY_SETREF(slot, value)      \
+  do {                                  \
+    PyObject *old_ = (PyObject *)(slot); \
+    (slot) = (value);                   \
+    Py_XDECREF(old_);                   \
+  } while (0)
+
+/* Instances of the module's heap types (module.c): allocated and freed
+   through the type's slots; freeing drops the instance's reference to its
+   type. */
+PyObject *ternpy_alloc_object(PyTypeObject *type);
+void ternpy_free_object(PyObject *self);
 
 /* Exceptions (errors.c). */
 extern PyObject *TernErr_TLSError, *TernErr_ProtocolError, *TernErr_CertificateError,
@@ -39,6 +59,8 @@ int ternpy_sigalg_code(PyObject *item, uint16_t *out);
 Py_ssize_t ternpy_code_list(PyObject *seq, int (*parse)(PyObject *, uint16_t *),
                             uint16_t *out, Py_ssize_t cap, const char *what);
 PyObject *ternpy_name_or_none(const char *name);
+/* The items of an iterable as a new tuple, or TypeError(message). */
+PyObject *ternpy_tuple_of(PyObject *seq, const char *message);
 int ternpy_names_init(PyObject *module);
 
 /* Time in milliseconds since the Unix epoch (session blobs are kept
@@ -52,7 +74,8 @@ typedef struct {
   PyObject *blob;          /* bytes: tern's session blob */
   uint32_t max_early_data; /* what the ticket allows; 0: no 0-RTT */
 } SessionObject;
-extern PyTypeObject Session_Type;
+extern PyTypeObject *Session_Type; /* made from Session_Spec by the module */
+extern PyType_Spec Session_Spec;
 PyObject *ternpy_session_new(const uint8_t *blob, size_t len, uint32_t max_early_data);
 
 /* Certificates and keys from memory or files (certs.c, libcrypto). */
@@ -108,7 +131,8 @@ typedef struct {
      or an SNI callback is set, so handshakes without one never take it */
   int keylog_on, sni_on;
 } ContextObject;
-extern PyTypeObject Context_Type;
+extern PyTypeObject *Context_Type; /* made from Context_Spec by the module */
+extern PyType_Spec Context_Spec;
 /* Marks ctx as in use by a connection (its configuration then stays). */
 void ternpy_context_freeze(ContextObject *ctx);
 
@@ -132,14 +156,25 @@ typedef struct {
 int ternpy_conn_enter(ConnObject *self);
 /* Ends it: returns -1 with the first callback exception set, if any. */
 int ternpy_conn_leave(ConnObject *self);
+/* What tern.gil_stats() measures (conn.c): while ternpy_gil_stats_on,
+   the monotonic nanoseconds spent with the GIL released in TERNPY_NOGIL,
+   and of those the time callbacks held it again. Off, it costs a branch. */
+extern int ternpy_gil_stats_on;
+extern uint64_t ternpy_nogil_ns, ternpy_callback_ns;
+uint64_t ternpy_mono_ns(void);
 /* Releases the GIL around one tern call that may call back (the callback
    trampolines take it back through self->tstate). */
-#define TERNPY_NOGIL(self, stmt)                  \
-  do {                                            \
-    (self)->tstate = PyEval_SaveThread();         \
-    stmt;                                         \
-    PyEval_RestoreThread((self)->tstate);         \
-    (self)->tstate = NULL;                        \
+#define TERNPY_NOGIL(self, stmt)                                                 \
+  do {                                                                           \
+    int stats_ = ternpy_gil_stats_on;                                            \
+    uint64_t t0_ = 0;                                                            \
+    (self)->tstate = PyEval_SaveThread();                                        \
+    if (stats_) t0_ = ternpy_mono_ns();                                          \
+    stmt;                                                                        \
+    if (stats_)                                                                  \
+      __atomic_add_fetch(&ternpy_nogil_ns, ternpy_mono_ns() - t0_, __ATOMIC_RELAXED); \
+    PyEval_RestoreThread((self)->tstate);                                        \
+    (self)->tstate = NULL;                                                       \
   } while (0)
 /* In a callback: takes the GIL (when released) and returns the connection;
    ternpy_cb_end gives the GIL back. */
@@ -157,9 +192,12 @@ int ternpy_conn_traverse(ConnObject *self, visitproc visit, void *arg);
 PyObject *ternpy_conn_export(ConnObject *self, PyObject *args, PyObject *kw, int early);
 PyObject *ternpy_conn_peer_cert(ConnObject *self);
 
-extern PyTypeObject TLSObject_Type;
-extern PyTypeObject QuicConnection_Type;
-extern PyTypeObject Key_Type;
+extern PyTypeObject *TLSObject_Type; /* made from TLSObject_Spec by the module */
+extern PyType_Spec TLSObject_Spec;
+extern PyTypeObject *QuicConnection_Type; /* made from QuicConnection_Spec by the module */
+extern PyType_Spec QuicConnection_Spec;
+extern PyTypeObject *Key_Type; /* made from Key_Spec by the module */
+extern PyType_Spec Key_Spec;
 int ternpy_quic_functions_init(PyObject *module);
 extern PyMethodDef ternpy_quic_functions[];
 

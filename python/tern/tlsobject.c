@@ -162,7 +162,7 @@ static PyObject *tls_read(TLSObjectObject *self, PyObject *args, PyObject *kw) {
     p = dst.buf;
   } else {
     if ((out = PyBytes_FromStringAndSize(NULL, len)) == NULL) return NULL;
-    p = (uint8_t *)PyBytes_AS_STRING(out);
+    p = (uint8_t *)PyBytes_AsString(out);
   }
   if (len == 0) goto done;
   if (ternpy_conn_check_idle(BASE(self)) < 0) goto fail;
@@ -189,7 +189,11 @@ done:
     PyBuffer_Release(&dst);
     return PyLong_FromSize_t(got);
   }
-  if ((Py_ssize_t)got != len && _PyBytes_Resize(&out, (Py_ssize_t)got) < 0) return NULL;
+  if ((Py_ssize_t)got != len) { /* the limited API cannot shrink a bytes object */
+    PyObject *whole = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)got);
+    Py_DECREF(out);
+    return whole;
+  }
   return out;
 fail:
   if (buffer != Py_None) PyBuffer_Release(&dst);
@@ -340,7 +344,7 @@ static PyObject *tls_getpeercert(TLSObjectObject *self, PyObject *args, PyObject
     Py_DECREF(der);
     return PyDict_New();
   }
-  out = ternpy_decode_cert((const uint8_t *)PyBytes_AS_STRING(der), (size_t)PyBytes_GET_SIZE(der));
+  out = ternpy_decode_cert((const uint8_t *)PyBytes_AsString(der), (size_t)PyBytes_Size(der));
   Py_DECREF(der);
   return out;
 }
@@ -420,7 +424,7 @@ static int set_context(TLSObjectObject *self, PyObject *v, void *c) {
   ContextObject *ctx;
   int rc;
   (void)c;
-  if (v == NULL || !PyObject_TypeCheck(v, &Context_Type)) {
+  if (v == NULL || !PyObject_TypeCheck(v, Context_Type)) {
     PyErr_SetString(PyExc_TypeError, "context is a tern.TLSContext");
     return -1;
   }
@@ -440,21 +444,21 @@ static int set_context(TLSObjectObject *self, PyObject *v, void *c) {
     return -1;
   }
   ternpy_context_freeze(ctx);
-  Py_SETREF(BASE(self)->ctx, (ContextObject *)Py_NewRef(v));
+  TERNPY_SETREF(BASE(self)->ctx, (ContextObject *)Py_NewRef(v));
   return 0;
 }
 
 static PyObject *get_session(TLSObjectObject *self, void *c) {
-  Py_ssize_t n = PyList_GET_SIZE(BASE(self)->sessions);
+  Py_ssize_t n = PyList_Size(BASE(self)->sessions);
   (void)c;
   if (n == 0) Py_RETURN_NONE;
-  return Py_NewRef(PyList_GET_ITEM(BASE(self)->sessions, n - 1));
+  return Py_NewRef(PyList_GetItem(BASE(self)->sessions, n - 1));
 }
 
 static int offer_session(TLSObjectObject *self, PyObject *v) {
   SessionObject *s;
   int rc;
-  if (!PyObject_TypeCheck(v, &Session_Type)) {
+  if (!PyObject_TypeCheck(v, Session_Type)) {
     PyErr_SetString(PyExc_TypeError, "session is a tern.Session");
     return -1;
   }
@@ -467,8 +471,8 @@ static int offer_session(TLSObjectObject *self, PyObject *v) {
     return -1;
   }
   s = (SessionObject *)v;
-  rc = tern_conn_set_session(CONN(self), (const uint8_t *)PyBytes_AS_STRING(s->blob),
-                             (size_t)PyBytes_GET_SIZE(s->blob), ternpy_now_ms());
+  rc = tern_conn_set_session(CONN(self), (const uint8_t *)PyBytes_AsString(s->blob),
+                             (size_t)PyBytes_Size(s->blob), ternpy_now_ms());
   /* an expired session, or one for another name or suite, is not offered:
      the handshake is a full one, as with ssl */
   if (rc == TERN_ERR_MALFORMED || rc == TERN_ERR_INVALID_ARG) {
@@ -553,13 +557,7 @@ PyObject *ternpy_wrap_bio(ContextObject *ctx, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_ValueError, "check_hostname requires server_hostname");
     return NULL;
   }
-  if (!server_side && !ctx->check_hostname && ctx->verify_mode != 0 && hostname != Py_None) {
-    PyErr_SetString(PyExc_ValueError,
-                    "tern checks server_hostname whenever it verifies the server: with "
-                    "check_hostname False, pass server_hostname=None or set verify_mode CERT_NONE");
-    return NULL;
-  }
-  self = PyObject_GC_New(TLSObjectObject, &TLSObject_Type);
+  self = PyObject_GC_New(TLSObjectObject, TLSObject_Type);
   if (self == NULL) return NULL;
   memset((char *)self + sizeof(PyObject), 0, sizeof *self - sizeof(PyObject));
   BASE(self)->ctx = (ContextObject *)Py_NewRef((PyObject *)ctx);
@@ -576,7 +574,7 @@ PyObject *ternpy_wrap_bio(ContextObject *ctx, PyObject *args, PyObject *kw) {
   }
   ternpy_context_freeze(ctx);
   if (hostname != Py_None) {
-    const char *name = PyUnicode_AsUTF8(hostname);
+    const char *name = PyUnicode_AsUTF8AndSize(hostname, NULL);
     int rc;
     if (name == NULL) goto fail;
     rc = tern_conn_set_server_name(CONN(self), name);
@@ -594,6 +592,7 @@ fail:
 }
 
 static int tls_traverse(TLSObjectObject *self, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE((PyObject *)self));
   Py_VISIT(self->incoming);
   Py_VISIT(self->outgoing);
   return ternpy_conn_traverse(BASE(self), visit, arg);
@@ -614,7 +613,7 @@ static void tls_dealloc(TLSObjectObject *self) {
   Py_CLEAR(BASE(self)->ctx);
   Py_CLEAR(self->server_hostname);
   PyMem_Free(self->in);
-  PyObject_GC_Del(self);
+  ternpy_free_object((PyObject *)self);
 }
 
 static PyObject *tls_new(PyTypeObject *t, PyObject *a, PyObject *k) {
@@ -701,17 +700,26 @@ static PyGetSetDef tls_getset[] = {
     {"peer_closed", (getter)get_closed, NULL, "True once the peer's close_notify arrived.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-PyTypeObject TLSObject_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tern.TLSObject",
-    .tp_basicsize = sizeof(TLSObjectObject),
-    .tp_dealloc = (destructor)tls_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "A TLS 1.3 connection over memory buffers, as ssl.SSLObject; made by "
-              "TLSContext.wrap_bio().",
-    .tp_traverse = (traverseproc)tls_traverse,
-    .tp_clear = (inquiry)tls_clear,
-    .tp_weaklistoffset = offsetof(TLSObjectObject, base.weakreflist),
-    .tp_methods = tls_methods,
-    .tp_getset = tls_getset,
-    .tp_new = tls_new,
+static PyMemberDef tls_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(TLSObjectObject, base.weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyType_Slot tls_slots[] = {
+    {Py_tp_members, tls_members},
+    {Py_tp_dealloc, (void *)tls_dealloc},
+    {Py_tp_doc, (void *)("A TLS 1.3 connection over memory buffers, as ssl.SSLObject; made by "
+                   "TLSContext.wrap_bio().")},
+    {Py_tp_traverse, (void *)tls_traverse},
+    {Py_tp_clear, (void *)tls_clear},
+    {Py_tp_methods, (void *)tls_methods},
+    {Py_tp_getset, (void *)tls_getset},
+    {Py_tp_new, (void *)tls_new},
+    {0, NULL}};
+
+PyType_Spec TLSObject_Spec = {
+    .name = "tern.TLSObject",
+    .basicsize = sizeof(TLSObjectObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = tls_slots,
 };
+PyTypeObject *TLSObject_Type;

@@ -161,6 +161,44 @@ def test_wrong_name_and_unknown_ca(pki: Pki) -> None:
         s.obj.do_handshake()
 
 
+def test_check_hostname_false_verifies_the_chain_only(pki: Pki) -> None:
+    """check_hostname=False with CERT_REQUIRED, as ssl: a wrong name is
+    accepted (and still sent as SNI), an unknown CA is not; tern's client
+    decides as the stdlib's does with the same settings."""
+    def loose(ctx: Any) -> Any:
+        ctx.check_hostname = False
+        assert ctx.verify_mode == ssl.CERT_REQUIRED
+        return ctx
+
+    seen: List[Any] = []
+    sctx = std_server(pki)
+    sctx.sni_callback = lambda obj, name, ctx: seen.append(name)
+    for make in (tern_client, std_client):
+        c, s = pair(loose(make(pki)), sctx, hostname="wrong.example")
+        assert c.obj.getpeercert(binary_form=True) == ssl.PEM_cert_to_DER_cert(open(pki.server_cert).read())
+        assert transfer(c, s, b"no name check") == b"no name check"
+    assert seen == ["wrong.example", "wrong.example"]
+    # the chain still counts
+    other = loose(tern.TLSContext(tern.PROTOCOL_TLS_CLIENT))
+    other.load_verify_locations(pki.other_ca)
+    c, s = End(other, False, "localhost"), End(std_server(pki), True)
+    with pytest.raises(tern.CertificateError) as e:
+        handshake(c, s)
+    assert e.value.alert_name == "unknown_ca"
+    # and the default still checks the name
+    c, s = End(tern_client(pki), False, "wrong.example"), End(std_server(pki), True)
+    with pytest.raises(tern.CertificateError):
+        handshake(c, s)
+    # turning it back on checks it again; CERT_NONE needs it off, as in ssl
+    ctx = loose(tern_client(pki))
+    ctx.check_hostname = True
+    c, s = End(ctx, False, "wrong.example"), End(std_server(pki), True)
+    with pytest.raises(tern.CertificateError):
+        handshake(c, s)
+    with pytest.raises(ValueError):
+        ctx.verify_mode = ssl.CERT_NONE
+
+
 @pytest.mark.parametrize("tern_is", ["client", "server"])
 def test_client_certificates(pki: Pki, tern_is: str) -> None:
     if tern_is == "client":

@@ -223,3 +223,25 @@ def test_one_connection_from_two_threads_is_refused(pki: Pki) -> None:
     c = End(ctx, False, "localhost")
     handshake(c, s)
     assert got and "callback" in str(got[0])
+
+
+def test_gil_stats_counts_time_without_the_gil(pki: Pki) -> None:
+    """tern.gil_stats: off by default (nothing counted), on it counts time
+    with the GIL released and the part callbacks took back; each switch
+    resets the totals."""
+    tern.gil_stats(False)
+    pair(client(pki), server(pki))
+    assert tern.gil_stats() == (0, 0)
+    assert tern.gil_stats(True) == (0, 0)
+    lines: List[str] = []
+
+    def slow_keylog(line: str) -> None:
+        lines.append(line)
+        sum(range(20000))  # some Python time inside the callback
+    pair(client(pki, keylog_callback=slow_keylog), server(pki))
+    released, callbacks = tern.gil_stats()
+    assert lines and 0 < callbacks < released
+    total = tern.gil_stats(False)
+    assert total[0] >= released and tern.gil_stats() == (0, 0)
+    pair(client(pki), server(pki))
+    assert tern.gil_stats() == (0, 0)

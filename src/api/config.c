@@ -11,6 +11,7 @@
 
 #include "codec/record.h"
 #include "core/conn.h"
+#include "crypto/certcomp.h"
 #include "crypto/sig.h"
 #include "engine/ticket.h"
 
@@ -57,6 +58,7 @@ tern_config *tern_config_new(tern_role role) {
   memcpy(cfg->sigs, default_sigs, sizeof default_sigs);
   cfg->n_sigs = sizeof default_sigs / sizeof default_sigs[0];
   cfg->verify_peer = role == TERN_CLIENT;
+  cfg->verify_name = 1;
   cfg->max_message = TERN_DEFAULT_MAX_MESSAGE;
   cfg->early_window_ms = 10000;
   cfg->strike_capacity = DEFAULT_STRIKE_CAPACITY;
@@ -178,15 +180,53 @@ int tern_config_set_alpn(tern_config *cfg, const char *const *protocols, size_t 
   return TERN_OK;
 }
 
+/* Compresses chain once for each of cfg's certificate compression
+   algorithms (RFC 8879), so no connection compresses it again. */
+static int prepare_compressed(const tern_config *cfg, tern_cert_chain *chain) {
+  int rc = TERN_OK;
+  for (size_t i = 0; chain != NULL && rc == TERN_OK && i < cfg->n_cert_comp; i++)
+    rc = tern_certcomp_prepare(chain, cfg->cert_comp[i]);
+  return rc;
+}
+
+/* Makes cfg's chain `chain` (freeing the one before), compressed first. */
+static int take_chain(tern_config *cfg, tern_cert_chain *chain) {
+  int rc = prepare_compressed(cfg, chain);
+  if (rc != TERN_OK) {
+    tern_cert_chain_free(chain);
+    return rc;
+  }
+  tern_cert_chain_free(cfg->chain);
+  cfg->chain = chain;
+  return TERN_OK;
+}
+
+int tern_cert_compression_available(uint16_t alg) { return tern_certcomp_available(alg); }
+
+int tern_config_set_cert_compression(tern_config *cfg, const uint16_t *algs, size_t n) {
+  int rc = TERN_OK;
+  if (cfg == NULL || (algs == NULL && n > 0) || n > 3) return TERN_ERR_INVALID_ARG;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < i; j++)
+      if (algs[j] == algs[i]) return TERN_ERR_INVALID_ARG;
+    if (!tern_certcomp_available(algs[i])) return TERN_ERR_UNSUPPORTED;
+  }
+  if (n) memcpy(cfg->cert_comp, algs, n * sizeof algs[0]);
+  cfg->n_cert_comp = n;
+  rc = prepare_compressed(cfg, cfg->chain);
+  for (size_t i = 0; rc == TERN_OK && i < cfg->n_more_chains; i++)
+    rc = prepare_compressed(cfg, cfg->more_chains[i]);
+  if (rc != TERN_OK) cfg->n_cert_comp = 0;
+  return rc;
+}
+
 int tern_config_load_cert_files(tern_config *cfg, const char *chain_pem, const char *key_pem) {
   tern_cert_chain *chain = NULL;
   int rc;
   if (cfg == NULL || chain_pem == NULL || key_pem == NULL) return TERN_ERR_INVALID_ARG;
   rc = tern_cert_chain_load_files(&chain, chain_pem, key_pem);
   if (rc != TERN_OK) return rc;
-  tern_cert_chain_free(cfg->chain);
-  cfg->chain = chain;
-  return TERN_OK;
+  return take_chain(cfg, chain);
 }
 
 int tern_config_set_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st_X509 *chain,
@@ -196,9 +236,7 @@ int tern_config_set_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st
   if (cfg == NULL || leaf == NULL || key == NULL) return TERN_ERR_INVALID_ARG;
   rc = tern_cert_chain_from_objects(&c, leaf, chain, key);
   if (rc != TERN_OK) return rc;
-  tern_cert_chain_free(cfg->chain);
-  cfg->chain = c;
-  return TERN_OK;
+  return take_chain(cfg, c);
 }
 
 int tern_config_add_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st_X509 *chain,
@@ -210,7 +248,11 @@ int tern_config_add_cert(tern_config *cfg, struct x509_st *leaf, struct stack_st
   if (cfg->chain == NULL) return tern_config_set_cert(cfg, leaf, chain, key);
   if (cfg->n_more_chains >= TERN_MAX_CHAINS - 1) return TERN_ERR_LIMIT;
   rc = tern_cert_chain_from_objects(&c, leaf, chain, key);
-  if (rc != TERN_OK) return rc;
+  if (rc == TERN_OK) rc = prepare_compressed(cfg, c);
+  if (rc != TERN_OK) {
+    tern_cert_chain_free(c);
+    return rc;
+  }
   cfg->more_chains[cfg->n_more_chains++] = c;
   return TERN_OK;
 }
@@ -253,6 +295,12 @@ int tern_config_set_trust_store(tern_config *cfg, struct x509_store_st *store) {
 int tern_config_set_verify_peer(tern_config *cfg, int on) {
   if (cfg == NULL) return TERN_ERR_INVALID_ARG;
   cfg->verify_peer = on != 0;
+  return TERN_OK;
+}
+
+int tern_config_set_verify_name(tern_config *cfg, int on) {
+  if (cfg == NULL || cfg->role != TERN_CLIENT) return TERN_ERR_INVALID_ARG;
+  cfg->verify_name = on != 0;
   return TERN_OK;
 }
 

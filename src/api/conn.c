@@ -136,6 +136,11 @@ const char *tern_conn_server_name(const tern_conn *c) {
 }
 int tern_conn_used_hrr(const tern_conn *c) { return c ? c->used_hrr : 0; }
 
+uint16_t tern_conn_cert_compression(const tern_conn *c, tern_direction dir) {
+  if (c == NULL) return 0;
+  return dir == TERN_READ ? c->cert_comp_recv : c->cert_comp_sent;
+}
+
 int tern_conn_peer_certificate(const tern_conn *c, const uint8_t **der, size_t *len) {
   if (c == NULL || der == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
   if (c->peer_leaf == NULL) return TERN_ERR_STATE;

@@ -37,6 +37,22 @@
    sets none; chains on the web are 2-4 long). Past it: bad_certificate. */
 #define TERN_CERT_MAX_CHAIN 10
 
+/* CompressedCertificate (RFC 8879 §4-5). uncompressed_length is checked
+   before anything is decompressed: at least the smallest Certificate body
+   (an empty context and an empty list, 4 bytes) and at most the cap of a
+   whole handshake message less its header, the limit an uncompressed
+   Certificate meets (§5: "the same limit as if no compression were
+   used"). Decompression writes into a buffer of exactly that length and
+   fails as soon as the output would pass it; past either bound, or when
+   the output is shorter or the input has bytes after the stream:
+   bad_certificate. */
+#define TERN_CERT_COMP_MIN_UNCOMPRESSED 4u
+
+/* Memory a brotli decoder may allocate for one CompressedCertificate
+   (its ring buffer follows the window the peer's stream declares, up to
+   16 MiB; a certificate chain needs far less). Past it: bad_certificate. */
+#define TERN_CERT_COMP_MAX_DECODER_MEMORY (1024u * 1024u)
+
 /* ---- records (TLS over TCP) ---- */
 
 /* Unread application data beyond which tern_tls_feed stops taking input

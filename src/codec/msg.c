@@ -40,6 +40,7 @@ static const uint16_t ext_type_of[TERN_EXT_ID_COUNT] = {
     TERN_EXT_SIGNATURE_ALGORITHMS_CERT,
     TERN_EXT_KEY_SHARE,
     TERN_EXT_QUIC_TRANSPORT_PARAMETERS,
+    TERN_EXT_COMPRESS_CERTIFICATE,
 };
 
 #define BIT(id) TERN_EXT_BIT(TERN_EXT_ID_##id)
@@ -76,6 +77,7 @@ int tern_msg_ext_id(uint16_t type) {
   case TERN_EXT_SIGNATURE_ALGORITHMS_CERT: return TERN_EXT_ID_SIGNATURE_ALGORITHMS_CERT;
   case TERN_EXT_KEY_SHARE: return TERN_EXT_ID_KEY_SHARE;
   case TERN_EXT_QUIC_TRANSPORT_PARAMETERS: return TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS;
+  case TERN_EXT_COMPRESS_CERTIFICATE: return TERN_EXT_ID_COMPRESS_CERTIFICATE;
   default: return -1;
   }
 }
@@ -83,7 +85,8 @@ int tern_msg_ext_id(uint16_t type) {
 /*
  * tern_msg_ext_allowed: see msg.h. The columns of the RFC 8446 §4.2
  * table (CH, SH, HRR, EE, CR, CT, NST) for the extensions this codec
- * knows, plus quic_transport_parameters in CH and EE (RFC 9001 §8.2).
+ * knows, plus quic_transport_parameters in CH and EE (RFC 9001 §8.2)
+ * and compress_certificate in CH and CR (RFC 8879 §3).
  */
 uint32_t tern_msg_ext_allowed(uint8_t msg_type, int is_hrr) {
   switch (msg_type) {
@@ -98,7 +101,8 @@ uint32_t tern_msg_ext_allowed(uint8_t msg_type, int is_hrr) {
            BIT(EARLY_DATA) | BIT(QUIC_TRANSPORT_PARAMETERS);
   case TERN_HS_CERTIFICATE_REQUEST:
     return BIT(SIGNATURE_ALGORITHMS) | BIT(CERTIFICATE_AUTHORITIES) |
-           BIT(OID_FILTERS) | BIT(SIGNATURE_ALGORITHMS_CERT);
+           BIT(OID_FILTERS) | BIT(SIGNATURE_ALGORITHMS_CERT) |
+           BIT(COMPRESS_CERTIFICATE);
   case TERN_HS_NEW_SESSION_TICKET:
     return BIT(EARLY_DATA);
   default: /* Certificate entries carry none of the known ones. */
@@ -591,6 +595,9 @@ static int parse_ext_data(msg_ctx *c, int id, tern_reader *d,
     e->quic_transport_parameters = span_of(d);
     TRY(wire(c, tern_reader_skip(d, tern_reader_remaining(d))));
     break;
+  case TERN_EXT_ID_COMPRESS_CERTIFICATE: /* RFC 8879 §3: algorithms<2..2^8-2> */
+    TRY(read_u16_list(c, d, 1, 2, 254, &e->cert_compression));
+    break;
   default:
     break;
   }
@@ -902,6 +909,31 @@ int tern_msg_parse_certificate_verify(const uint8_t *body, size_t len,
 }
 
 /*
+ * CompressedCertificate (RFC 8879 §4):
+ *   struct { CertificateCompressionAlgorithm algorithm;
+ *            uint24 uncompressed_length;
+ *            opaque compressed_certificate_message<1..2^24-1>; }
+ *     CompressedCertificate;
+ */
+int tern_msg_parse_compressed_certificate(const uint8_t *body, size_t len,
+                                          tern_compressed_certificate *out,
+                                          uint8_t *alert) {
+  msg_ctx c;
+  tern_reader r, v;
+
+  if (out == NULL || alert == NULL || (body == NULL && len > 0))
+    return bad_args(alert);
+  memset(out, 0, sizeof *out);
+  ctx_init(&c, body, TERN_HS_COMPRESSED_CERTIFICATE, alert);
+  tern_reader_init(&r, body, len);
+  TRY(wire(&c, tern_reader_u16(&r, &out->algorithm)));
+  TRY(wire(&c, tern_reader_u24(&r, &out->uncompressed_length)));
+  TRY(wire(&c, tern_reader_open_u24(&r, &v, 1, 0xffffff)));
+  out->compressed = span_of(&v);
+  return wire(&c, tern_reader_done(&r));
+}
+
+/*
  * Finished (RFC 8446 §4.4.4):
  *   struct { opaque verify_data[Hash.length]; } Finished;
  */
@@ -1190,6 +1222,8 @@ static int write_ext_data(write_ctx *c, tern_writer *w, int id,
     return write_key_share(c, w, e);
   case TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS:
     return put_raw(w, e->quic_transport_parameters);
+  case TERN_EXT_ID_COMPRESS_CERTIFICATE:
+    return put_u16_list(w, 1, &e->cert_compression);
   default:
     return TERN_ERR_INVALID_ARG;
   }
@@ -1446,6 +1480,24 @@ int tern_msg_write_certificate_verify(const tern_certificate_verify *in,
   TRY(begin_msg(&w, TERN_HS_CERTIFICATE_VERIFY, &mark));
   TRY(tern_writer_u16(&w, in->algorithm));
   TRY(put_vec(&w, 2, in->signature, 0, 0xffff));
+  return end_msg(&w, mark, out_len);
+}
+
+/* tern_msg_write_compressed_certificate: see msg.h. */
+int tern_msg_write_compressed_certificate(const tern_compressed_certificate *in,
+                                          uint8_t *out, size_t cap,
+                                          size_t *out_len) {
+  tern_writer w;
+  size_t mark;
+
+  TRY(write_args(in, out, cap, out_len));
+  if (in->uncompressed_length > 0xffffffu)
+    return TERN_ERR_INVALID_ARG;
+  tern_writer_init(&w, out, cap);
+  TRY(begin_msg(&w, TERN_HS_COMPRESSED_CERTIFICATE, &mark));
+  TRY(tern_writer_u16(&w, in->algorithm));
+  TRY(tern_writer_u24(&w, in->uncompressed_length));
+  TRY(put_vec(&w, 3, in->compressed, 1, 0xffffff));
   return end_msg(&w, mark, out_len);
 }
 

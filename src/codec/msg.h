@@ -62,6 +62,7 @@
 #define TERN_HS_CERTIFICATE_VERIFY 15
 #define TERN_HS_FINISHED 20
 #define TERN_HS_KEY_UPDATE 24
+#define TERN_HS_COMPRESSED_CERTIFICATE 25 /* RFC 8879 §4 */
 #define TERN_HS_MESSAGE_HASH 254
 
 /* ExtensionType (RFC 8446 §4.2, RFC 9001 §8.2). */
@@ -70,6 +71,7 @@
 #define TERN_EXT_SIGNATURE_ALGORITHMS 13
 #define TERN_EXT_ALPN 16
 #define TERN_EXT_PADDING 21
+#define TERN_EXT_COMPRESS_CERTIFICATE 27 /* RFC 8879 §3 */
 #define TERN_EXT_PRE_SHARED_KEY 41
 #define TERN_EXT_EARLY_DATA 42
 #define TERN_EXT_SUPPORTED_VERSIONS 43
@@ -116,6 +118,7 @@ typedef enum tern_ext_id {
   TERN_EXT_ID_SIGNATURE_ALGORITHMS_CERT,
   TERN_EXT_ID_KEY_SHARE,
   TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS,
+  TERN_EXT_ID_COMPRESS_CERTIFICATE,
   TERN_EXT_ID_COUNT
 } tern_ext_id;
 
@@ -239,6 +242,9 @@ typedef struct tern_extensions {
    * contents without their 2-byte prefix, validated, kept raw. */
   tern_span certificate_authorities;
   tern_span oid_filters;
+  /* compress_certificate (CH, CR; RFC 8879 §3): the algorithms the
+   * sender can decompress, algorithms<2..2^8-2>. */
+  tern_u16_list cert_compression;
 } tern_extensions;
 
 /* ClientHello (RFC 8446 §4.1.2). legacy_compression_methods is [0]. */
@@ -294,6 +300,15 @@ typedef struct tern_certificate_verify {
   uint16_t algorithm;
   tern_span signature;
 } tern_certificate_verify;
+
+/* CompressedCertificate (RFC 8879 §4): the Certificate message body,
+ * compressed. The parser checks the framing only; bounding
+ * uncompressed_length and decompressing are the caller's. */
+typedef struct tern_compressed_certificate {
+  uint16_t algorithm;
+  uint32_t uncompressed_length; /* of the Certificate message body */
+  tern_span compressed;         /* compressed_certificate_message, 1 byte or more */
+} tern_compressed_certificate;
 
 /* NewSessionTicket (RFC 8446 §4.6.1). */
 typedef struct tern_new_session_ticket {
@@ -398,6 +413,9 @@ int tern_msg_parse_certificate(const uint8_t *body, size_t len,
 int tern_msg_parse_certificate_verify(const uint8_t *body, size_t len,
                                       tern_certificate_verify *out,
                                       uint8_t *alert);
+int tern_msg_parse_compressed_certificate(const uint8_t *body, size_t len,
+                                          tern_compressed_certificate *out,
+                                          uint8_t *alert);
 /* hash_len is the negotiated hash length (32 or 48; up to
  * TERN_MSG_MAX_HASH, else TERN_ERR_INVALID_ARG). */
 int tern_msg_parse_finished(const uint8_t *body, size_t len, size_t hash_len,
@@ -453,6 +471,10 @@ int tern_msg_write_certificate(const tern_certificate *in, uint8_t *out,
 int tern_msg_write_certificate_verify(const tern_certificate_verify *in,
                                       uint8_t *out, size_t cap,
                                       size_t *out_len);
+/* uncompressed_length must fit 24 bits, compressed be 1 byte or more. */
+int tern_msg_write_compressed_certificate(const tern_compressed_certificate *in,
+                                          uint8_t *out, size_t cap,
+                                          size_t *out_len);
 int tern_msg_write_finished(const uint8_t *verify_data, size_t len,
                             uint8_t *out, size_t cap, size_t *out_len);
 int tern_msg_write_new_session_ticket(const tern_new_session_ticket *in,

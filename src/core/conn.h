@@ -92,6 +92,7 @@ struct tern_config {
   size_t n_sigs_cert;
   tern_trust *trust;                   /* trust anchors, or NULL */
   int verify_peer;
+  int verify_name;                     /* client: the server's name checked (default 1) */
   tern_verify_fn verify_fn;
   void *verify_user;
   tern_server_name_fn sni_fn;
@@ -133,6 +134,8 @@ struct tern_config {
   void *session_user;
   int post_handshake_auth;             /* client: offer it (TCP) */
   size_t record_padding;               /* TCP: pad protected records to a multiple (0: none) */
+  uint16_t cert_comp[3];               /* RFC 8879 algorithms, preferred first */
+  size_t n_cert_comp;
 };
 
 /* Handshake bytes received at one level, not yet consumed. */
@@ -175,6 +178,10 @@ struct tern_conn {
   const uint8_t *msg;
   size_t msg_len;
   tern_parsed *parsed;            /* its parsed form */
+  uint8_t *msg_plain;             /* heap bytes the parsed form points into
+                                     (a decompressed CompressedCertificate),
+                                     freed once the message is handled */
+  size_t msg_plain_len;
   int msg_ends_input;             /* set by the classifier: the message
                                      comes right before a key change, so
                                      nothing may follow it in its record
@@ -207,6 +214,12 @@ struct tern_conn {
   tern_share_copy peer_share;
   int cert_requested;
   tern_cert_chain *own_chain;     /* the chain this connection presents */
+  /* certificate compression (RFC 8879): the algorithm our next Certificate
+     goes with (0: uncompressed), and those of the last CompressedCertificate
+     sent and received */
+  uint16_t cert_comp_next;
+  uint16_t cert_comp_sent;
+  uint16_t cert_comp_recv;
 
   /* peer authentication */
   struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */

@@ -125,6 +125,11 @@ int tern_conn_process(tern_conn *c) {
     c->msg = NULL;
     c->msg_len = 0;
     c->parsed = NULL;
+    if (c->msg_plain != NULL) {
+      OPENSSL_clear_free(c->msg_plain, c->msg_plain_len);
+      c->msg_plain = NULL;
+      c->msg_plain_len = 0;
+    }
     if (rc != TERN_OK) return rc;
     if (b->off == b->len && b == &c->in[c->read_level]) b->off = b->len = 0;
   }

@@ -33,6 +33,7 @@ void tern_cert_chain_free(tern_cert_chain *chain) {
   sk_X509_pop_free(chain->extra, X509_free);
   EVP_PKEY_free(chain->key);
   for (size_t i = 0; i < chain->n; i++) OPENSSL_free(chain->der[i]);
+  for (size_t i = 0; i < 3; i++) OPENSSL_free(chain->compressed[i]);
   OPENSSL_free(chain);
 }
 

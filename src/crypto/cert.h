@@ -30,6 +30,11 @@ typedef struct tern_cert_chain {
   size_t der_len[TERN_CERT_MAX_CHAIN];
   uint16_t signed_with[TERN_CERT_MAX_CHAIN]; /* each one's signature as a
                                             SignatureScheme, 0 if none fits */
+  /* The whole CompressedCertificate message (RFC 8879) of this chain in
+     the handshake (empty context), per algorithm (index code - 1), made
+     once by tern_certcomp_prepare (crypto/certcomp.h), or NULL. */
+  uint8_t *compressed[3];
+  size_t compressed_len[3];
 } tern_cert_chain;
 
 typedef struct tern_trust {

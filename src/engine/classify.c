@@ -15,6 +15,10 @@
 
 #include "engine/handshake.h"
 
+#include <openssl/crypto.h>
+
+#include "crypto/certcomp.h"
+
 #define AT(level) (1u << (level))
 #define INITIAL AT(TERN_LEVEL_INITIAL)
 #define HANDSHAKE AT(TERN_LEVEL_HANDSHAKE)
@@ -36,6 +40,7 @@ typedef struct msg_rule {
                           EndOfEarlyData, Finished, KeyUpdate) */
   uint8_t row;         /* after the handshake, counted until the peer's next
                           application data (ROW_*), 0: not counted */
+  uint8_t compressed;  /* a CompressedCertificate: parse decompresses it first */
   parse_fn parse;
 } msg_rule;
 
@@ -144,32 +149,39 @@ static int parse_ku(const tern_conn *c, const uint8_t *body, size_t len, tern_pa
 
 /* What a client receives (RFC 8446 §2, §4.6; RFC 9001 §4.1.4, §6). */
 static const msg_rule client_rules[] = {
-    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, 1, 0, parse_sh},
-    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_ee},
+    {TERN_HS_SERVER_HELLO, "ServerHello", INITIAL, INITIAL, 0, 1, 0, 0, parse_sh},
+    {TERN_HS_ENCRYPTED_EXTENSIONS, "EncryptedExtensions", HANDSHAKE, HANDSHAKE, 0, 0, 0, 0,
+     parse_ee},
     /* over TCP also after the handshake: post-handshake authentication */
     {TERN_HS_CERTIFICATE_REQUEST, "CertificateRequest", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0,
-     ROW_CERT_REQUEST, parse_cr},
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_server_cert},
-    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, 0, 0, parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, 1, 0, parse_fin},
-    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, 0, ROW_TICKET,
+     ROW_CERT_REQUEST, 0, parse_cr},
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE, 0, 0, 0, 0, parse_server_cert},
+    /* RFC 8879 §4: in place of Certificate */
+    {TERN_HS_COMPRESSED_CERTIFICATE, "CompressedCertificate", HANDSHAKE, HANDSHAKE, 0, 0, 0, 1,
+     parse_server_cert},
+    {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE, 0, 0, 0, 0, parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE, 0, 1, 0, 0, parse_fin},
+    {TERN_HS_NEW_SESSION_TICKET, "NewSessionTicket", APPLICATION, APPLICATION, 0, 0, ROW_TICKET, 0,
      parse_nst},
     /* RFC 9001 §6: QUIC has its own key update */
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, parse_ku},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, 0, parse_ku},
 };
 
 /* What a server receives. */
 static const msg_rule server_rules[] = {
-    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, 1, 0, parse_ch},
+    {TERN_HS_CLIENT_HELLO, "ClientHello", INITIAL, INITIAL, 0, 1, 0, 0, parse_ch},
     /* over TCP also after the handshake: post-handshake authentication */
-    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0, 0,
+    {TERN_HS_CERTIFICATE, "Certificate", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0, 0, 0,
      parse_client_cert},
+    /* RFC 8879 §4: in place of Certificate, when our CertificateRequest offered it */
+    {TERN_HS_COMPRESSED_CERTIFICATE, "CompressedCertificate", HANDSHAKE, HANDSHAKE | APPLICATION,
+     0, 0, 0, 1, parse_client_cert},
     {TERN_HS_CERTIFICATE_VERIFY, "CertificateVerify", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 0, 0,
-     parse_cv},
-    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 1, 0, parse_fin},
+     0, parse_cv},
+    {TERN_HS_FINISHED, "Finished", HANDSHAKE, HANDSHAKE | APPLICATION, 0, 1, 0, 0, parse_fin},
     /* RFC 9001 §8.3: no EndOfEarlyData in QUIC */
-    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, 1, 0, parse_eoed},
-    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, parse_ku},
+    {TERN_HS_END_OF_EARLY_DATA, "EndOfEarlyData", 0, HANDSHAKE, 1, 1, 0, 0, parse_eoed},
+    {TERN_HS_KEY_UPDATE, "KeyUpdate", 0, APPLICATION, 0, 1, ROW_KEY_UPDATE, 0, parse_ku},
 };
 
 /* The rule of type for c's role, or NULL when the role never receives it. */
@@ -182,9 +194,62 @@ static const msg_rule *rule_of(const tern_conn *c, uint8_t type) {
   return NULL;
 }
 
+/*
+ * A CompressedCertificate (RFC 8879 §4) into the Certificate body it
+ * stands for, in c->msg_plain (freed by the dispatcher after the
+ * message): *body and *len then point there. Its bounds are checked
+ * before anything is decompressed (codec/limits.h).
+ */
+static int inflate_certificate(tern_conn *c, const uint8_t **body, size_t *len) {
+  tern_compressed_certificate cc;
+  uint8_t alert = TERN_ALERT_DECODE_ERROR;
+  size_t max = c->cfg->max_message - 4;
+  int known = 0, rc;
+
+  if (c->cfg->n_cert_comp == 0)
+    return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
+                          "CompressedCertificate, but we offered no certificate compression");
+  if (tern_msg_parse_compressed_certificate(*body, *len, &cc, &alert) != TERN_OK)
+    return tern_conn_fail(c, alert, "malformed CompressedCertificate");
+  for (size_t i = 0; i < c->cfg->n_cert_comp; i++) known |= c->cfg->cert_comp[i] == cc.algorithm;
+  /* RFC 8879 §4: "MUST be one of the algorithms listed in the peer's
+     compress_certificate extension" */
+  if (!known)
+    return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
+                          "CompressedCertificate with algorithm %u, which we did not offer",
+                          cc.algorithm);
+  /* RFC 8879 §5: the same limit as if no compression were used */
+  if (cc.uncompressed_length < TERN_CERT_COMP_MIN_UNCOMPRESSED || cc.uncompressed_length > max)
+    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
+                          "CompressedCertificate announces %u bytes, outside %u..%zu",
+                          (unsigned)cc.uncompressed_length, TERN_CERT_COMP_MIN_UNCOMPRESSED, max);
+  c->msg_plain = OPENSSL_malloc(cc.uncompressed_length);
+  if (c->msg_plain == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  c->msg_plain_len = cc.uncompressed_length;
+  rc = tern_certcomp_decompress(cc.algorithm, cc.compressed.p, cc.compressed.len, c->msg_plain,
+                                c->msg_plain_len);
+  /* RFC 8879 §4: a length mismatch or data that does not decompress:
+     bad_certificate */
+  if (rc == TERN_ERR_LIMIT)
+    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
+                          "CompressedCertificate decompresses to more than its %u bytes",
+                          (unsigned)cc.uncompressed_length);
+  if (rc != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
+                          "CompressedCertificate does not decompress to its %u bytes (%s)",
+                          (unsigned)cc.uncompressed_length,
+                          rc == TERN_ERR_NOMEM ? "decoder memory" : "corrupt, short or trailing data");
+  c->cert_comp_recv = cc.algorithm;
+  *body = c->msg_plain;
+  *len = c->msg_plain_len;
+  return TERN_OK;
+}
+
 int tern_classify(tern_conn *c, unsigned char *ev) {
   uint8_t type = c->msg[0], alert = TERN_ALERT_DECODE_ERROR;
   const msg_rule *r = rule_of(c, type);
+  const uint8_t *body;
+  size_t body_len;
   int rc;
 
   if (r == NULL)
@@ -207,7 +272,10 @@ int tern_classify(tern_conn *c, unsigned char *ev) {
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "more than %u %s in a row without application data",
                           rows[r->row].limit, rows[r->row].what);
-  rc = r->parse(c, c->msg + 4, c->msg_len - 4, c->parsed, ev, &alert);
+  body = c->msg + 4;
+  body_len = c->msg_len - 4;
+  if (r->compressed && (rc = inflate_certificate(c, &body, &body_len)) != TERN_OK) return rc;
+  rc = r->parse(c, body, body_len, c->parsed, ev, &alert);
   if (rc != TERN_OK) return tern_conn_fail(c, alert, "malformed %s", tern_event_name(*ev));
   c->msg_ends_input = r->ends_input;
   return TERN_OK;

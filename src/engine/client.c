@@ -153,6 +153,7 @@ static int write_and_send_ch(tern_conn *c) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH);
     c->pha_offered = 1;
   }
+  tern_hs_offer_cert_compression(c, e);
   if (c->cookie_len) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
     e->cookie.p = c->cookie;
@@ -402,6 +403,7 @@ int tern_client_recv_cr(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "CertificateRequest with a context in the handshake");
   if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
+  tern_hs_pick_cert_compression(c, &cr->ext);
   c->cert_requested = 1;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
@@ -494,6 +496,7 @@ int tern_client_recv_cr_post(tern_conn *c) {
                           "post-handshake CertificateRequest context of %zu bytes",
                           cr->context.len);
   if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
+  tern_hs_pick_cert_compression(c, &cr->ext);
   if ((rc = tern_hs_pha_start(c, cr->context.p, cr->context.len)) != TERN_OK) return rc;
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   if ((rc = queue_client_auth(c)) != TERN_OK) return rc;

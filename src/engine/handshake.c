@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "crypto/cert.h"
+#include "crypto/certcomp.h"
 #include "crypto/sig.h"
 
 int tern_hs_transcript_start(tern_conn *c) {
@@ -56,12 +57,50 @@ int tern_hs_finished_send(tern_conn *c, const uint8_t *base_key) {
   return rc;
 }
 
+void tern_hs_pick_cert_compression(tern_conn *c, const tern_extensions *ext) {
+  c->cert_comp_next = 0;
+  if (!(ext->present & TERN_EXT_BIT(TERN_EXT_ID_COMPRESS_CERTIFICATE))) return;
+  for (size_t i = 0; i < c->cfg->n_cert_comp; i++)
+    if (tern_msg_list_has(&ext->cert_compression, c->cfg->cert_comp[i])) {
+      c->cert_comp_next = c->cfg->cert_comp[i];
+      return;
+    }
+}
+
+void tern_hs_offer_cert_compression(const tern_conn *c, tern_extensions *ext) {
+  if (c->cfg->n_cert_comp == 0) return;
+  ext->present |= TERN_EXT_BIT(TERN_EXT_ID_COMPRESS_CERTIFICATE);
+  ext->cert_compression.n = ext->cert_compression.count = c->cfg->n_cert_comp;
+  memcpy(ext->cert_compression.v, c->cfg->cert_comp, c->cfg->n_cert_comp * sizeof(uint16_t));
+}
+
+/* Sends msg[0..len), our Certificate, compressed with c->cert_comp_next. */
+static int send_compressed(tern_conn *c, const uint8_t *msg, size_t len) {
+  uint8_t *packed = NULL;
+  size_t packed_len = 0;
+  int rc = tern_certcomp_message(c->cert_comp_next, msg, len, &packed, &packed_len);
+  if (rc != TERN_OK)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot compress our Certificate: %s",
+                          tern_strerror(rc));
+  rc = tern_conn_send_msg(c, packed, packed_len);
+  OPENSSL_free(packed);
+  return rc;
+}
+
 int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain) {
   tern_certificate cert;
   size_t need = 4 + 1 + 32 + 3, len = 0;
   uint8_t *out;
   int rc;
 
+  c->cert_comp_sent = 0;
+  if (chain != NULL && c->cert_comp_next != 0) {
+    c->cert_comp_sent = c->cert_comp_next;
+    /* in the handshake the message is always the same: made once per chain */
+    if (!c->pha_active && chain->compressed[c->cert_comp_next - 1] != NULL)
+      return tern_conn_send_msg(c, chain->compressed[c->cert_comp_next - 1],
+                                chain->compressed_len[c->cert_comp_next - 1]);
+  }
   memset(&cert, 0, sizeof cert);
   if (c->pha_active) { /* echo the request's context (§4.4.2) */
     cert.context.p = c->pha_context;
@@ -79,7 +118,7 @@ int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain) {
   if (out == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   rc = tern_msg_write_certificate(&cert, out, need, &len);
   if (rc == TERN_OK)
-    rc = tern_conn_send_msg(c, out, len);
+    rc = c->cert_comp_sent ? send_compressed(c, out, len) : tern_conn_send_msg(c, out, len);
   else
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write Certificate: %s",
                         tern_strerror(rc));
@@ -137,7 +176,10 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     if (key == NULL)
       return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE, "the peer's certificate does not parse");
   } else {
-    const char *host = peer_is_server && c->server_name[0] ? c->server_name : NULL;
+    /* the chain is always verified; the name only when the client asks
+       (tern_config_set_verify_name) */
+    const char *host =
+        peer_is_server && c->cfg->verify_name && c->server_name[0] ? c->server_name : NULL;
     if (c->cfg->trust == NULL) {
       rc = TERN_ERR_CERT;
       x509_err = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;

@@ -33,8 +33,18 @@ int tern_hs_finished_check(tern_conn *c, const uint8_t *base_key,
 /* Writes and sends our Finished under base_key (our handshake secret). */
 int tern_hs_finished_send(tern_conn *c, const uint8_t *base_key);
 
-/* Sends our Certificate message (chain may be NULL: empty list). */
+/* Sends our Certificate message (chain may be NULL: empty list), as a
+   CompressedCertificate (RFC 8879) when c->cert_comp_next says so. */
 int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain);
+
+/* Picks the algorithm our Certificate goes compressed with (RFC 8879
+   §3): the first of ours that the peer's compress_certificate in ext
+   lists, or none. Cannot fail. */
+void tern_hs_pick_cert_compression(tern_conn *c, const tern_extensions *ext);
+
+/* Adds our compress_certificate (RFC 8879 §3) to ext when the
+   configuration has algorithms. Cannot fail. */
+void tern_hs_offer_cert_compression(const tern_conn *c, tern_extensions *ext);
 
 /* A Certificate's certificate_request_context must be the request's:
    empty in the handshake, the post-handshake request's after it

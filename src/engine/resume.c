@@ -317,11 +317,21 @@ static int has_mode(const tern_span *modes, uint8_t mode) {
   return 0;
 }
 
-/* Records a ticket identity; 1 on its first use. */
+/* What first_use found besides 1 (first use) and 0 (seen before): the
+   fleet's store could not answer. The ticket then resumes, but without
+   0-RTT (fail closed: nothing shows it was not used before). */
+#define USE_UNKNOWN 2
+
+/* Records a ticket identity; 1 on its first use, 0 when seen before (or
+   no room to remember it), USE_UNKNOWN when the fleet's store is
+   unavailable (its hook returned -1). */
 static int first_use(tern_conn *c, const uint8_t id[32], uint64_t now, uint64_t expires) {
   tern_config *cfg = c->cfg;
   int r = 0;
-  if (cfg->replay_fn != NULL) return cfg->replay_fn(cfg->replay_user, id, now, expires) == 1;
+  if (cfg->replay_fn != NULL) {
+    r = cfg->replay_fn(cfg->replay_user, id, now, expires);
+    return r == 1 ? 1 : r == -1 ? USE_UNKNOWN : 0;
+  }
   pthread_mutex_lock(&cfg->strike_lock);
   if (cfg->strike == NULL) cfg->strike = tern_strike_new(cfg->strike_capacity);
   if (cfg->strike != NULL) r = tern_strike_check(cfg->strike, id, now, expires);
@@ -508,7 +518,8 @@ static int check_binder(tern_conn *c, const tern_client_hello *ch, const psk_pic
   return TERN_OK;
 }
 
-/* A ticket just verified: records it as used; 1 on its first use. */
+/* A ticket just verified: records it as used; 1 on its first use, 0
+   when seen before, USE_UNKNOWN when the fleet's store cannot tell. */
 static int ticket_first_use(tern_conn *c, const tern_client_hello *ch, size_t i, uint64_t now) {
   const tern_span *t = &ch->ext.psk[i].identity;
   uint8_t id[32];
@@ -521,7 +532,7 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
   const tern_extensions *e = &ch->ext;
   psk_pick pick;
   uint64_t now = 0;
-  int mode = 0, have_time, rc;
+  int mode = 0, have_time, rc, use = 0;
 
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))) return TERN_OK;
   if (!(e->present & TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES)))
@@ -536,8 +547,10 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
     /* §4.2.11: the PSK picks the suite; the binder is of its hash */
     if (pick.suite != c->suite && (rc = use_suite(c, pick.suite)) != TERN_OK) return rc;
     if ((rc = check_binder(c, ch, &pick)) != TERN_OK) return rc;
-    if (pick.ext != NULL || (rc = ticket_first_use(c, ch, pick.index, now)) == 1) break;
-    if (rc < 0) return rc;
+    if (pick.ext != NULL || (use = ticket_first_use(c, ch, pick.index, now)) == 1 ||
+        use == USE_UNKNOWN)
+      break;
+    if (use < 0) return use;
     /* a ticket used before (or no room to remember it): not this one;
        a later identity (an external PSK) may still be taken, else a
        full handshake. Its binder was good, so checking a second one
@@ -548,7 +561,8 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
   /* a refusal of 0-RTT is recorded by the caller, whatever its reason */
   if (pick.ext == NULL) {
     prefer_early_suite(c, ch, c->ticket->suite);
-    if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && early_ok(c, ch, pick.index, now)) {
+    if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && use == 1 &&
+        early_ok(c, ch, pick.index, now)) {
       c->early_status = TERN_EARLY_DATA_ACCEPTED;
       c->early_max = c->cfg->max_early_data;
     }

@@ -306,6 +306,7 @@ int tern_server_recv_ch(tern_conn *c) {
          ch->session_id.len);
   c->session_id_len = ch->session_id.len;
   if ((rc = server_name(c, ch)) != TERN_OK) return rc;
+  tern_hs_pick_cert_compression(c, &ch->ext);
   if ((rc = negotiate(c, ch, &share_found)) != TERN_OK) return rc;
   if (c->quic && (rc = keep_peer_tp(c, &ch->ext.quic_transport_parameters)) != TERN_OK)
     return rc;
@@ -560,6 +561,7 @@ static int send_certificate_request(tern_conn *c, const uint8_t *context, size_t
   cr.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SIGNATURE_ALGORITHMS);
   cr.ext.signature_algorithms.n = cr.ext.signature_algorithms.count = c->cfg->n_sigs;
   memcpy(cr.ext.signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
+  tern_hs_offer_cert_compression(c, &cr.ext);
   if (c->cfg->ca_names != NULL) {
     cr.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_CERTIFICATE_AUTHORITIES);
     cr.ext.certificate_authorities.p = c->cfg->ca_names;

@@ -58,6 +58,7 @@ runs="client_hello_extension 1 0x0800 10
 client_hello 1 0x0001 52
 certificate_request 1 0x0008 13
 certificate_verify 1 0x0020 64
+compressed_certificate 1 0x2000 16
 key_update 1 0x0100 8
 header 1 0x0400 8
 certificate 0 0x0010 18
@@ -186,7 +187,8 @@ ClientHello $(bound client_hello), ServerHello $(bound server_hello), \
 EncryptedExtensions $(bound encrypted_extensions), \
 CertificateRequest $(bound certificate_request), \
 Certificate $(bound certificate), \
-CertificateVerify $(bound certificate_verify), Finished $(bound finished), \
+CertificateVerify $(bound certificate_verify), \
+CompressedCertificate $(bound compressed_certificate), Finished $(bound finished), \
 NewSessionTicket $(bound new_session_ticket), \
 KeyUpdate $(bound key_update), EndOfEarlyData $(bound end_of_early_data), \
 header $(bound header) bytes; \

@@ -42,8 +42,9 @@
 #define P_HEADER 0x400
 #define P_CLIENT_HELLO_EXTENSION 0x800
 #define P_CLIENT_HELLO_PSK 0x1000
+#define P_COMPRESSED_CERTIFICATE 0x2000
 #ifndef PARSERS
-#define PARSERS 0x1fff
+#define PARSERS 0x3fff
 #endif
 
 /* drive_client_hello_psk: identities of 0..PSK_ID_MAX bytes, binders of
@@ -69,6 +70,7 @@ static tern_encrypted_extensions ee;
 static tern_certificate_request cr;
 static tern_certificate cert;
 static tern_certificate_verify cv;
+static tern_compressed_certificate ccert;
 static tern_new_session_ticket nst;
 
 /* unknown_body makes every byte unknown again and returns the last len
@@ -190,7 +192,7 @@ static void drive_client_hello_extension(void) {
       TERN_EXT_PSK_KEY_EXCHANGE_MODES, TERN_EXT_CERTIFICATE_AUTHORITIES,
       TERN_EXT_OID_FILTERS, TERN_EXT_POST_HANDSHAKE_AUTH,
       TERN_EXT_SIGNATURE_ALGORITHMS_CERT, TERN_EXT_KEY_SHARE,
-      TERN_EXT_QUIC_TRANSPORT_PARAMETERS};
+      TERN_EXT_QUIC_TRANSPORT_PARAMETERS, TERN_EXT_COMPRESS_CERTIFICATE};
   size_t id = Frama_C_size_t_interval(0, TERN_EXT_ID_COUNT - 1);
   size_t d = Frama_C_size_t_interval(0, MAXLEN);
   const uint8_t *body;
@@ -308,6 +310,21 @@ static void drive_certificate_verify(size_t len) {
     tern_msg_write_certificate_verify(&cv, out, room(), &n);
 }
 
+static void drive_compressed_certificate(size_t len) {
+  const uint8_t *body = unknown_body(len);
+
+  if (len == 0) {
+    tern_msg_parse_compressed_certificate(NULL, 1, &ccert, &alert);
+    tern_msg_parse_compressed_certificate(body, 0, NULL, &alert);
+    tern_msg_parse_compressed_certificate(body, 0, &ccert, NULL);
+    tern_msg_write_compressed_certificate(NULL, out, sizeof out, &n);
+    tern_msg_write_compressed_certificate(&ccert, NULL, 1, &n);
+    tern_msg_write_compressed_certificate(&ccert, out, sizeof out, NULL);
+  }
+  if (tern_msg_parse_compressed_certificate(body, len, &ccert, &alert) == TERN_OK)
+    tern_msg_write_compressed_certificate(&ccert, out, room(), &n);
+}
+
 /* Finished with every hash length, the bad ones (0, 65) included, and
  * the message_hash header of each. */
 static void drive_finished(size_t len) {
@@ -405,6 +422,8 @@ int main(void) {
     drive_certificate(len);
   if (PARSERS & P_CERTIFICATE_VERIFY)
     drive_certificate_verify(len);
+  if (PARSERS & P_COMPRESSED_CERTIFICATE)
+    drive_compressed_certificate(len);
   if (PARSERS & P_FINISHED)
     drive_finished(len);
   if (PARSERS & P_NEW_SESSION_TICKET)
