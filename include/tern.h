@@ -139,6 +139,41 @@ int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
 /* Handshake engine: configuration                                     */
 /* ------------------------------------------------------------------ */
 
+/*
+ * ML-KEM (NIST FIPS 203), tern's own implementation, the one under the
+ * post-quantum groups: level is 512, 768 or 1024 (ML-KEM-512/768/1024).
+ * Keys and ciphertexts are FIPS 203's byte strings; random bytes come
+ * from RAND_bytes. The shared secret is TERN_MLKEM_SECRET_LEN bytes.
+ */
+#define TERN_MLKEM_SECRET_LEN 32
+
+/** tern_mlkem_sizes gives the lengths of the encapsulation key, the
+    decapsulation key and the ciphertext of a level (any pointer may be
+    NULL). Returns TERN_OK or TERN_ERR_UNSUPPORTED (another level). */
+int tern_mlkem_sizes(unsigned level, size_t *ek_len, size_t *dk_len, size_t *ct_len);
+
+/** tern_mlkem_generate makes a key pair (ML-KEM.KeyGen): ek and dk need
+    the lengths tern_mlkem_sizes gives. Returns TERN_OK,
+    TERN_ERR_UNSUPPORTED, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_generate(unsigned level, uint8_t *ek, uint8_t *dk);
+
+/** tern_mlkem_encapsulate (ML-KEM.Encaps, after FIPS 203 §7.2's check of
+    ek: its length and every coefficient below q) writes the ciphertext
+    into ct and the shared secret into secret. Returns TERN_OK,
+    TERN_ERR_MALFORMED (ek refused), TERN_ERR_UNSUPPORTED,
+    TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_encapsulate(unsigned level, const uint8_t *ek, size_t ek_len, uint8_t *ct,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]);
+
+/** tern_mlkem_decapsulate (ML-KEM.Decaps, after FIPS 203 §7.3's checks of
+    the lengths and of H(ek) inside dk; a ciphertext that was tampered
+    with gives the implicit-rejection secret, not an error) writes the
+    shared secret. Returns TERN_OK, TERN_ERR_MALFORMED, TERN_ERR_UNSUPPORTED,
+    TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO. */
+int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
+                           const uint8_t *ct, size_t ct_len,
+                           uint8_t secret[TERN_MLKEM_SECRET_LEN]);
+
 /* Named groups (RFC 8446 §4.2.7). */
 #define TERN_GROUP_SECP256R1 0x0017
 #define TERN_GROUP_SECP384R1 0x0018
@@ -153,6 +188,19 @@ int tern_suite_hkdf_expand_label(uint16_t suite, const uint8_t *secret,
 #define TERN_GROUP_FFDHE4096 0x0102
 #define TERN_GROUP_FFDHE6144 0x0103
 #define TERN_GROUP_FFDHE8192 0x0104
+/* Post-quantum groups (FIPS 203 ML-KEM, tern's own implementation).
+   Hybrids (draft-ietf-tls-ecdhe-mlkem), offered first by default; a
+   client's first ClientHello carries X25519MLKEM768 and X25519 shares:
+   X25519MLKEM768: client share 1216 bytes (ML-KEM-768 key, then X25519),
+   server share 1120 (ciphertext, then X25519), secret 64;
+   SecP256r1MLKEM768: 1249 / 1153 / 64 (P-256 part first);
+   SecP384r1MLKEM1024: 1665 / 1665 / 80 (P-384 part first). */
+#define TERN_GROUP_SECP256R1MLKEM768 0x11eb
+#define TERN_GROUP_X25519MLKEM768 0x11ec
+#define TERN_GROUP_SECP384R1MLKEM1024 0x11ed
+/* ML-KEM alone (draft-ietf-tls-mlkem): off by default, by name or code. */
+#define TERN_GROUP_MLKEM768 0x0201
+#define TERN_GROUP_MLKEM1024 0x0202
 
 /* Signature schemes (RFC 8446 §4.2.3). */
 #define TERN_SIG_ECDSA_SECP256R1_SHA256 0x0403
@@ -233,11 +281,14 @@ struct x509_store_st;
 /**
  * tern_config_new makes a configuration for TERN_CLIENT or TERN_SERVER
  * with the defaults: three suites (AES-128-GCM, ChaCha20, AES-256-GCM;
- * the two AES-128-CCM suites only when set), groups X25519, P-256, X448,
- * P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (a client's first
- * ClientHello carries an X25519 share only, so a server that takes only
- * FFDHE asks for it with a HelloRetryRequest; a default server picks an
- * FFDHE group when the client offers no curve it has), every signature
+ * the two AES-128-CCM suites only when set), groups X25519MLKEM768,
+ * SecP256r1MLKEM768, SecP384r1MLKEM1024 (post-quantum hybrids), X25519,
+ * P-256, X448, P-384, P-521, then ffdhe2048, 3072, 4096, 6144, 8192 (a
+ * client's first ClientHello carries an X25519MLKEM768 and an X25519
+ * share, so a server that takes another group asks for it with a
+ * HelloRetryRequest; a default server takes the hybrid share when
+ * offered, else the client's classical share, and picks an FFDHE group
+ * when the client offers no curve it has), every signature
  * scheme, peer verification on for clients, a 132 KiB cap
  * on one handshake message; servers get a random ticket key of their own
  * and send 2 tickets (2 h lifetime) after each handshake once they have
@@ -279,6 +330,19 @@ int tern_config_set_cipher_suites(tern_config *cfg, const uint16_t *suites,
  * TERN_ERR_UNSUPPORTED.
  */
 int tern_config_set_groups(tern_config *cfg, const uint16_t *groups, size_t n);
+
+/**
+ * tern_config_set_pq_required makes a configuration accept only the
+ * post-quantum groups (the ML-KEM hybrids and ML-KEM alone) of its group
+ * list when on is 1, or any of them again when 0. A server then picks
+ * the most preferred post-quantum group the client sent a share for,
+ * else sends a HelloRetryRequest for its most preferred post-quantum
+ * group the client lists, else fails with handshake_failure; a client
+ * offers only its post-quantum groups and shares. Off by default.
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (on, but the
+ * group list has no post-quantum group).
+ */
+int tern_config_set_pq_required(tern_config *cfg, int on);
 
 /**
  * tern_config_set_key_share_groups (client) chooses for which groups the
@@ -796,6 +860,9 @@ int tern_conn_handshake_done(const tern_conn *c);
 /** Negotiated values (0 / NULL before they are known). */
 uint16_t tern_conn_cipher_suite(const tern_conn *c);
 uint16_t tern_conn_group(const tern_conn *c);
+/** The negotiated group's name ("X25519MLKEM768", "x25519", ...), NULL
+    before it is known or when resumption used no key exchange. */
+const char *tern_conn_group_name(const tern_conn *c);
 uint16_t tern_conn_signature_scheme(const tern_conn *c);
 const char *tern_conn_alpn(const tern_conn *c);
 /** The client's SNI as the server saw it (server), or the name set (client). */

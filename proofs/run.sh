@@ -2,7 +2,8 @@
 # proofs/run.sh - every Frama-C proof of tern, with a summary. proofs/
 # mirrors src/: proofs/<layer>/<module>/ holds the proof of that module.
 #   1. WP on src/codec/wire (every goal, RTE included, proven by z3/cvc4 via why3),
-#      EVA on src/codec/msg, WP and EVA on src/codec/record
+#      EVA on src/codec/msg, WP and EVA on src/codec/record, EVA on
+#      src/crypto/mlkem_poly (ML-KEM's arithmetic)
 #   2. EVA on each generated machine (gen/), driven by unknown event
 #      sequences, with the ordering invariants as ACSL assertions
 #   3. the negative proofs: machines broken on purpose must NOT verify
@@ -41,6 +42,15 @@ if out=$(sh "$top/proofs/codec/record/prove.sh" 2>&1); then
 else
   printf '%s\n' "$out" | tail -40
   note "$(printf '%s\n' "$out" | grep 'record WP:' | tail -1) FAILED"
+  fail=1
+fi
+
+# -- 1d. EVA on ML-KEM's arithmetic (no overflow, coefficient ranges) ------
+if out=$(sh "$top/proofs/crypto/mlkem_poly/eva.sh" 2>&1); then
+  note "$(printf '%s\n' "$out" | grep 'mlkem_poly EVA:' | tail -1)"
+else
+  printf '%s\n' "$out" | tail -30
+  note "$(printf '%s\n' "$out" | grep 'mlkem_poly EVA:' | tail -1) FAILED"
   fail=1
 fi
 

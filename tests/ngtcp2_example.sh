@@ -70,7 +70,7 @@ LIBDIR=$(dirname "$(dirname "$PC")")
 LD_LIBRARY_PATH=$LIBDIR timeout 20 ./handshake_client 127.0.0.1 "$PORT" cert.pem >run.out 2>&1
 rc=$?
 cat run.out
-[ $rc -eq 0 ] && grep -qE '^handshake completed: TLS_AES_128_GCM_SHA256, x25519, ALPN h3$' run.out &&
+[ $rc -eq 0 ] && grep -qE '^handshake completed: TLS_AES_128_GCM_SHA256, X25519MLKEM768, ALPN h3$' run.out &&
   ok "the example completed a handshake with tern h3-server" ||
   { bad "the example's handshake (exit $rc)"; show server.log; }
 LD_LIBRARY_PATH=$LIBDIR ldd ./handshake_client | grep -q "$LIBDIR/libngtcp2_crypto_tern.so" &&

@@ -68,7 +68,13 @@ static tern_config *server_config(void) {
 
 static tern_config *client_config(void) {
   static const uint16_t suite = TERN_TLS_AES_128_GCM_SHA256;
+  /* the classical groups: these cases edit the client's X25519 share
+     (test_group covers the hybrid shares' checks) */
+  static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_SECP256R1,
+                                    TERN_GROUP_X448, TERN_GROUP_SECP384R1,
+                                    TERN_GROUP_SECP521R1};
   tern_config *cfg = tern_config_new(TERN_CLIENT);
+  CHECK_EQ_INT(tern_config_set_groups(cfg, groups, sizeof groups / sizeof groups[0]), TERN_OK);
   X509_STORE *store = X509_STORE_new();
   X509_STORE_add_cert(store, server_pki.ca);
   CHECK_EQ_INT(tern_config_set_trust_store(cfg, store), TERN_OK);
@@ -1094,6 +1100,100 @@ static void rule_malformed(void) {
          "small-order X25519, P-256 off the curve), TCP and QUIC\n", n_cases - before);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The post-quantum hybrids on the wire                                */
+/* ------------------------------------------------------------------ */
+
+/* How hybrid_edit changes the first key share entry of a ClientHello
+   (or the ServerHello's share). */
+enum {
+  PQ_SHORT,        /* one byte shorter */
+  PQ_LONG,         /* one byte longer */
+  PQ_EK_OVER_Q,    /* ML-KEM key coefficient 0 set to 4095 (>= q) */
+  PQ_ZERO_X25519,  /* the X25519 part all zero (X25519MLKEM768: the last 32 bytes) */
+  PQ_P256_OFF      /* the P-256 part's y changed: off the curve (first 65 bytes) */
+};
+
+/* The share's bytes: CH: the first entry of client_shares; SH: server_share. */
+static void hybrid_edit(msgbuf *msg, uintptr_t mode) {
+  static uint8_t ks[4 + 2 + 2 + 2048];
+  size_t off, len, head = msg->p[0] == HS_CLIENT_HELLO ? 2 : 0, n, at;
+  CHECK(find_ext(msg, EXT_KEY_SHARE, &off, &len));
+  n = get16(msg->p + off + head + 2);
+  at = head + 4; /* the share's first byte within the extension */
+  memcpy(ks, msg->p + off, head + 4 + n); /* the first entry only */
+  switch (mode) {
+  case PQ_SHORT: n -= 1; break;
+  case PQ_LONG: ks[at + n] = 0; n += 1; break;
+  case PQ_EK_OVER_Q: ks[at] = 0xff; ks[at + 1] |= 0x0f; break;
+  case PQ_ZERO_X25519: memset(ks + at + n - 32, 0, 32); break;
+  case PQ_P256_OFF: ks[at + 64] ^= 1; break;
+  }
+  put16(ks + head + 2, n);
+  if (head) put16(ks, 4 + n);
+  set_ext(msg, EXT_KEY_SHARE, ks, head + 4 + n);
+}
+
+/* A TCP pair whose client offers only `group` (its one share); the
+   message t from one side edited by hybrid_edit(mode); the other side
+   must answer alert. */
+static void hybrid_case(int to_server, uint8_t t, uint16_t group, uintptr_t mode,
+                        uint8_t alert, const char *what) {
+  tern_config *c = client_config(), *s = server_config();
+  msgbuf msg = {0}, rest = {0};
+  mitm m;
+  mitm_dir *d;
+  int epoch;
+  CHECK_EQ_INT(tern_config_set_groups(c, &group, 1), TERN_OK);
+  start(&m, c, s);
+  if (t != HS_CLIENT_HELLO) CHECK_EQ_INT(mitm_forward(&m.c2s), TERN_OK);
+  d = to_server ? &m.c2s : &m.s2c;
+  TAKE(take_message(d, t, &msg, &epoch, &rest));
+  hybrid_edit(&msg, mode);
+  CHECK_EQ_INT(mitm_put(d, MITM_HANDSHAKE, epoch, msg.p, msg.len, 0, 0x0303), 0);
+  if (rest.len) CHECK_EQ_INT(mitm_put(d, MITM_HANDSHAKE, epoch, rest.p, rest.len, 0, 0x0303), 0);
+  deliver_expect(&m, d, alert, what);
+  free(msg.p);
+  free(rest.p);
+  mitm_free(&m);
+  tern_config_free(c);
+  tern_config_free(s);
+}
+
+/* draft-ietf-tls-ecdhe-mlkem §3.1.2's alerts, on the wire: wrong share
+   sizes for each hybrid (both ways), an encapsulation key with a
+   coefficient >= q, a ciphertext of the wrong length, an all-zero X25519
+   part, a P-256 point off the curve inside a hybrid share. */
+static void rule_pq_shares(void) {
+  static const uint16_t hybrids[] = {TERN_GROUP_X25519MLKEM768, TERN_GROUP_SECP256R1MLKEM768,
+                                     TERN_GROUP_SECP384R1MLKEM1024};
+  const uint8_t ip = TERN_ALERT_ILLEGAL_PARAMETER;
+  int before = n_cases;
+  for (size_t i = 0; i < 3; i++) {
+    uint16_t g = hybrids[i];
+    hybrid_case(1, HS_CLIENT_HELLO, g, PQ_SHORT, ip, "hybrid client share one byte short");
+    hybrid_case(1, HS_CLIENT_HELLO, g, PQ_LONG, ip, "hybrid client share one byte long");
+    hybrid_case(0, HS_SERVER_HELLO, g, PQ_SHORT, ip, "hybrid server share (ciphertext) short");
+    hybrid_case(0, HS_SERVER_HELLO, g, PQ_LONG, ip, "hybrid server share (ciphertext) long");
+  }
+  /* X25519MLKEM768: ML-KEM key first; SecP256r1MLKEM768: after 65 bytes,
+     so the key edit goes to the X25519 hybrid only */
+  hybrid_case(1, HS_CLIENT_HELLO, TERN_GROUP_X25519MLKEM768, PQ_EK_OVER_Q, ip,
+              "encapsulation key with a coefficient >= q");
+  hybrid_case(1, HS_CLIENT_HELLO, TERN_GROUP_X25519MLKEM768, PQ_ZERO_X25519, ip,
+              "all-zero X25519 part of a client hybrid share");
+  hybrid_case(0, HS_SERVER_HELLO, TERN_GROUP_X25519MLKEM768, PQ_ZERO_X25519, ip,
+              "all-zero X25519 part of a server hybrid share");
+  hybrid_case(1, HS_CLIENT_HELLO, TERN_GROUP_SECP256R1MLKEM768, PQ_P256_OFF, ip,
+              "P-256 point off the curve in a client hybrid share");
+  hybrid_case(0, HS_SERVER_HELLO, TERN_GROUP_SECP256R1MLKEM768, PQ_P256_OFF, ip,
+              "P-256 point off the curve in a server hybrid share");
+  printf("post-quantum shares: %d cases over TCP, illegal_parameter each "
+         "(sizes both ways for 3 hybrids, key coefficient >= q, all-zero X25519 part, "
+         "P-256 off the curve)\n", n_cases - before);
+}
+
 /* ------------------------------------------------------------------ */
 /* Rule 8: empty records, warning alerts, change_cipher_spec, padding  */
 /* ------------------------------------------------------------------ */
@@ -1292,6 +1392,7 @@ int main(void) {
   rule_record_boundary();
   rule_sizes();
   rule_malformed();
+  rule_pq_shares();
   rule_empties();
   rule_key_update_answer();
   printf("conformance: %d cases\n", n_cases);

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "crypto/group.h"
+#include "crypto/mlkem.h"
 #include "vectors.h"
 
 static const uint16_t all_groups[] = {TERN_GROUP_X25519,    TERN_GROUP_X448,
@@ -122,7 +123,8 @@ static void test_agreement(void) {
   }
   CHECK(tern_group_get(0x0105) == NULL);   /* past ffdhe8192 */
   CHECK(tern_group_get(0x01fc) == NULL);   /* RFC 7919 private use */
-  CHECK(tern_group_get(0x11ec) == NULL);   /* X25519MLKEM768: not ours */
+  CHECK(tern_group_get(0x11ee) == NULL);   /* past SecP384r1MLKEM1024 */
+  CHECK(tern_group_get(0x0200) == NULL);   /* MLKEM512: not offered */
 }
 
 /* The same random bytes give the same key; a failing source fails cleanly. */
@@ -536,6 +538,200 @@ static void test_ffdhe_padding(void) {
   BN_free(p);
 }
 
+
+/* ---- ML-KEM and the hybrids (draft-ietf-tls-ecdhe-mlkem, -mlkem) ---- */
+
+static const uint16_t pq_groups[] = {TERN_GROUP_X25519MLKEM768, TERN_GROUP_SECP256R1MLKEM768,
+                                     TERN_GROUP_SECP384R1MLKEM1024, TERN_GROUP_MLKEM768,
+                                     TERN_GROUP_MLKEM1024};
+
+/* The classical ECDH secret of our key pkey with a peer's encoded share
+   of group e, through libcrypto directly (not tern's code path). */
+static size_t plain_ecdh(const tern_group *e, EVP_PKEY *pkey, const uint8_t *peer,
+                         uint8_t *out) {
+  EVP_PKEY *pk = NULL;
+  EVP_PKEY_CTX *ctx;
+  size_t len = 128;
+  if (e->kind == TERN_GROUP_KIND_XDH) {
+    pk = EVP_PKEY_new_raw_public_key_ex(NULL, e->ossl_name, NULL, peer, e->share_len);
+  } else {
+    pk = EVP_PKEY_new();
+    EVP_PKEY_copy_parameters(pk, pkey);
+    EVP_PKEY_set1_encoded_public_key(pk, peer, e->share_len);
+  }
+  ctx = EVP_PKEY_CTX_new(pkey, NULL);
+  if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, pk) != 1 ||
+      EVP_PKEY_derive(ctx, out, &len) != 1)
+    len = 0;
+  EVP_PKEY_CTX_free(ctx);
+  EVP_PKEY_free(pk);
+  return len;
+}
+
+/*
+ * Every post-quantum group both ways: the sizes of the draft, the two
+ * parts of each share and of the secret in the draft's order (each part
+ * recomputed on its own: ML-KEM Decaps, libcrypto ECDH), and a tampered
+ * ciphertext rejected implicitly (another secret, no error).
+ */
+static void test_pq_agreement(void) {
+  for (size_t i = 0; i < sizeof pq_groups / sizeof pq_groups[0]; i++) {
+    const tern_group *g = tern_group_get(pq_groups[i]);
+    const tern_group *e = g && g->ecdh_id ? tern_group_get(g->ecdh_id) : NULL;
+    const tern_mlkem_params *p = g ? tern_mlkem_params_get(g->mlkem_level) : NULL;
+    tern_key_share c, s;
+    uint8_t sc[TERN_GROUP_MAX_SECRET], ss[TERN_GROUP_MAX_SECRET], part[128], kem[32];
+    size_t lc = 0, ls = 0, elen, esec;
+    uint8_t alert = 0;
+    CHECK(g != NULL && p != NULL && tern_group_is_pq(g));
+    if (g == NULL || p == NULL) continue;
+    elen = e ? e->share_len : 0;
+    esec = e ? e->secret_len : 0;
+    CHECK_EQ_INT(tern_group_keygen(g, NULL, NULL, &c), TERN_OK);
+    CHECK_EQ_INT(c.pub_len, g->share_len);
+    CHECK_EQ_INT(g->share_len, p->ek_len + elen);
+    CHECK_EQ_INT(g->server_share_len, p->ct_len + elen);
+    CHECK_EQ_INT(tern_group_respond(g, NULL, NULL, c.pub, c.pub_len, &s, ss, &ls, &alert),
+                 TERN_OK);
+    CHECK_EQ_INT(s.pub_len, g->server_share_len);
+    CHECK_EQ_INT(tern_group_derive(&c, s.pub, s.pub_len, sc, &lc, &alert), TERN_OK);
+    CHECK_EQ_INT(lc, g->secret_len);
+    CHECK_EQ_INT(ls, g->secret_len);
+    CHECK_MEM(sc, ss, g->secret_len);
+    /* the ML-KEM part: ek where the draft puts it, Decaps of the ct */
+    {
+      size_t ek_at = g->mlkem_first ? 0 : elen, ct_at = g->mlkem_first ? 0 : elen;
+      size_t kem_at = g->mlkem_first ? 0 : esec;
+      CHECK_EQ_INT(tern_mlkem_check_ek(p, c.pub + ek_at, p->ek_len), TERN_OK);
+      CHECK_EQ_INT(tern_mlkem_decaps(p, c.kem_dk, c.kem_dk_len, s.pub + ct_at, p->ct_len, kem),
+                   TERN_OK);
+      CHECK_MEM(sc + kem_at, kem, 32);
+    }
+    /* the ECDH part: the other side of the share, and its secret */
+    if (e != NULL) {
+      size_t at_c = g->mlkem_first ? p->ek_len : 0, at_s = g->mlkem_first ? p->ct_len : 0;
+      size_t sec_at = g->mlkem_first ? 32 : 0;
+      CHECK_EQ_INT(plain_ecdh(e, c.pkey, s.pub + at_s, part), esec);
+      CHECK_MEM(sc + sec_at, part, esec);
+      CHECK_EQ_INT(plain_ecdh(e, s.pkey, c.pub + at_c, part), esec);
+      CHECK_MEM(ss + sec_at, part, esec);
+    }
+    /* implicit rejection: a flipped ciphertext bit gives another secret */
+    s.pub[g->mlkem_first ? 5 : elen + 5] ^= 1;
+    CHECK_EQ_INT(tern_group_derive(&c, s.pub, s.pub_len, sc, &lc, &alert), TERN_OK);
+    CHECK(memcmp(sc, ss, g->secret_len) != 0);
+    tern_key_share_free(&c);
+    tern_key_share_free(&s);
+    CHECK(c.kem_dk == NULL && c.pkey == NULL);
+  }
+  CHECK_EQ_INT(tern_group_from_name("X25519MLKEM768"), TERN_GROUP_X25519MLKEM768);
+  CHECK_EQ_INT(tern_group_from_name("secp256r1mlkem768"), TERN_GROUP_SECP256R1MLKEM768);
+  CHECK_EQ_INT(tern_group_from_name("SecP384r1MLKEM1024"), TERN_GROUP_SECP384R1MLKEM1024);
+  CHECK_EQ_INT(tern_group_from_name("MLKEM1024"), TERN_GROUP_MLKEM1024);
+  CHECK(strcmp(tern_group_name(TERN_GROUP_X25519MLKEM768), "X25519MLKEM768") == 0);
+  CHECK(!tern_group_is_pq(tern_group_get(TERN_GROUP_X25519)));
+}
+
+/* A deterministic source: a counter stream. */
+static int counter_rng(void *ctx, uint8_t *out, size_t len) {
+  uint8_t *n = ctx;
+  for (size_t i = 0; i < len; i++) out[i] = (*n)++;
+  return 0;
+}
+
+/* Server side: tern_group_respond on a hostile client share gives the
+   draft's alert; client side: tern_group_derive on a hostile server
+   share. Returns the alert (0 when the call succeeded). */
+static uint8_t respond_alert(const tern_group *g, const uint8_t *share, size_t len) {
+  tern_key_share s;
+  uint8_t secret[TERN_GROUP_MAX_SECRET], alert = 0;
+  size_t sl;
+  int rc = tern_group_respond(g, NULL, NULL, share, len, &s, secret, &sl, &alert);
+  tern_key_share_free(&s);
+  if (rc == TERN_OK) return 0;
+  CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+  return alert;
+}
+
+static uint8_t derive_alert(const tern_key_share *c, const uint8_t *share, size_t len) {
+  uint8_t secret[TERN_GROUP_MAX_SECRET], alert = 0;
+  size_t sl;
+  int rc = tern_group_derive(c, share, len, secret, &sl, &alert);
+  return rc == TERN_OK ? 0 : alert;
+}
+
+/*
+ * The hostile cases of the draft, each with its alert: shares one byte
+ * short and long for each group (both sides), an encapsulation key with
+ * a coefficient >= q (FIPS 203 §7.2), an all-zero X25519 part, a P-256
+ * point off the curve inside a hybrid share, a ciphertext of the wrong
+ * length: illegal_parameter each time.
+ */
+static void test_pq_bad_shares(void) {
+  static uint8_t buf[TERN_GROUP_MAX_SHARE + 1];
+  int n = 0;
+  for (size_t i = 0; i < sizeof pq_groups / sizeof pq_groups[0]; i++) {
+    const tern_group *g = tern_group_get(pq_groups[i]);
+    const tern_mlkem_params *p = tern_mlkem_params_get(g->mlkem_level);
+    const tern_group *e = g->ecdh_id ? tern_group_get(g->ecdh_id) : NULL;
+    size_t elen = e ? e->share_len : 0, ek_at = g->mlkem_first ? 0 : elen;
+    tern_key_share c, s;
+    uint8_t secret[TERN_GROUP_MAX_SECRET], alert;
+    size_t sl;
+    CHECK_EQ_INT(tern_group_keygen(g, NULL, NULL, &c), TERN_OK);
+    CHECK_EQ_INT(tern_group_respond(g, NULL, NULL, c.pub, c.pub_len, &s, secret, &sl, &alert),
+                 TERN_OK);
+    memcpy(buf, c.pub, c.pub_len);
+    buf[c.pub_len] = 0;
+    CHECK_EQ_INT(respond_alert(g, buf, g->share_len - 1), TERN_ALERT_ILLEGAL_PARAMETER);
+    CHECK_EQ_INT(respond_alert(g, buf, g->share_len + 1), TERN_ALERT_ILLEGAL_PARAMETER);
+    /* coefficient 0 of the key set to 4095 >= q */
+    buf[ek_at] = 0xff;
+    buf[ek_at + 1] |= 0x0f;
+    CHECK_EQ_INT(respond_alert(g, buf, g->share_len), TERN_ALERT_ILLEGAL_PARAMETER);
+    memcpy(buf, c.pub, c.pub_len);
+    /* the last coefficient of the last polynomial = q exactly */
+    buf[ek_at + p->ek_len - 32 - 2] = (uint8_t)((buf[ek_at + p->ek_len - 32 - 2] & 0x0f) |
+                                                ((3329 & 0x0f) << 4));
+    buf[ek_at + p->ek_len - 32 - 1] = (uint8_t)(3329 >> 4);
+    CHECK_EQ_INT(respond_alert(g, buf, g->share_len), TERN_ALERT_ILLEGAL_PARAMETER);
+    n += 4;
+    memcpy(buf, s.pub, s.pub_len);
+    CHECK_EQ_INT(derive_alert(&c, buf, g->server_share_len - 1), TERN_ALERT_ILLEGAL_PARAMETER);
+    CHECK_EQ_INT(derive_alert(&c, buf, g->server_share_len + 1), TERN_ALERT_ILLEGAL_PARAMETER);
+    n += 2;
+    if (e != NULL) {
+      size_t ec_c = g->mlkem_first ? p->ek_len : 0, ec_s = g->mlkem_first ? p->ct_len : 0;
+      memcpy(buf, c.pub, c.pub_len);
+      if (e->kind == TERN_GROUP_KIND_XDH) {
+        memset(buf + ec_c, 0, e->share_len); /* all-zero X25519 part */
+      } else {
+        buf[ec_c + e->share_len - 1] ^= 1;   /* y changed: off the curve */
+      }
+      CHECK_EQ_INT(respond_alert(g, buf, g->share_len), TERN_ALERT_ILLEGAL_PARAMETER);
+      memcpy(buf, s.pub, s.pub_len);
+      if (e->kind == TERN_GROUP_KIND_XDH) memset(buf + ec_s, 0, e->share_len);
+      else buf[ec_s] = 0x03;                   /* compressed form: refused */
+      CHECK_EQ_INT(derive_alert(&c, buf, g->server_share_len), TERN_ALERT_ILLEGAL_PARAMETER);
+      n += 2;
+    }
+    tern_key_share_free(&c);
+    tern_key_share_free(&s);
+  }
+  /* the source gives every random byte: the same bytes, the same shares */
+  {
+    const tern_group *g = tern_group_get(TERN_GROUP_X25519MLKEM768);
+    tern_key_share a, b;
+    uint8_t ca = 7, cb = 7;
+    CHECK_EQ_INT(tern_group_keygen(g, counter_rng, &ca, &a), TERN_OK);
+    CHECK_EQ_INT(tern_group_keygen(g, counter_rng, &cb, &b), TERN_OK);
+    CHECK(a.pub_len == b.pub_len && memcmp(a.pub, b.pub, a.pub_len) == 0);
+    tern_key_share_free(&a);
+    tern_key_share_free(&b);
+  }
+  printf("post-quantum groups: %d hostile shares refused with illegal_parameter\n", n);
+}
+
 int main(void) {
   test_agreement();
   test_rng_injection();
@@ -544,5 +740,7 @@ int main(void) {
   test_bad_shares();
   test_rfc7919();
   test_ffdhe_padding();
+  test_pq_agreement();
+  test_pq_bad_shares();
   return check_report();
 }

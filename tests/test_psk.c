@@ -289,7 +289,7 @@ static void test_modes(int tcp) {
   CHECK_EQ_INT(tern_config_add_psk(cc, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256), TERN_OK);
   CHECK_EQ_INT(tern_config_add_psk(sc, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256), TERN_OK);
   r = run(tcp, cc, sc, 0);
-  expect_psk("psk_dhe_ke", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("psk_dhe_ke", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   /* psk_ke: both allow it */
   CHECK_EQ_INT(tern_config_set_psk_ke(cc, 1), TERN_OK);
   CHECK_EQ_INT(tern_config_set_psk_ke(sc, 1), TERN_OK);
@@ -298,7 +298,7 @@ static void test_modes(int tcp) {
   /* the server does not allow psk_ke: psk_dhe_ke */
   CHECK_EQ_INT(tern_config_set_psk_ke(sc, 0), TERN_OK);
   r = run(tcp, cc, sc, 0);
-  expect_psk("psk_ke offered only", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("psk_ke offered only", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   tern_config_free(cc);
   tern_config_free(sc);
 }
@@ -312,7 +312,7 @@ static void test_sha384(int tcp) {
   CHECK_EQ_INT(tern_config_add_psk(cc, ID("bob"), key_b, sizeof key_b, TERN_PSK_SHA384), TERN_OK);
   CHECK_EQ_INT(tern_config_add_psk(sc, ID("bob"), key_b, sizeof key_b, TERN_PSK_SHA384), TERN_OK);
   r = run(tcp, cc, sc, 0);
-  expect_psk("SHA-384", &r, "bob", TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_X25519);
+  expect_psk("SHA-384", &r, "bob", TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_X25519MLKEM768);
   /* psk_ke too */
   CHECK_EQ_INT(tern_config_set_psk_ke(cc, 1), TERN_OK);
   CHECK_EQ_INT(tern_config_set_psk_ke(sc, 1), TERN_OK);
@@ -357,20 +357,20 @@ static void test_several(int tcp) {
   CHECK_EQ_INT(tern_config_add_psk(cc, ID("carol"), key_c, sizeof key_c, TERN_PSK_SHA256), TERN_OK);
   CHECK_EQ_INT(tern_config_add_psk(cc, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256), TERN_OK);
   r = run(tcp, cc, sc, 0);
-  expect_psk("several", &r, "carol", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("several", &r, "carol", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   /* another client: bob (SHA-384) before alice: bob, and its suite */
   CHECK_EQ_INT(tern_config_add_psk(cc2, ID("bob"), key_b, sizeof key_b, TERN_PSK_SHA384), TERN_OK);
   CHECK_EQ_INT(tern_config_add_psk(cc2, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256),
                TERN_OK);
   r = run(tcp, cc2, sc, 0);
-  expect_psk("several, SHA-384 first", &r, "bob", TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_X25519);
+  expect_psk("several, SHA-384 first", &r, "bob", TERN_TLS_AES_256_GCM_SHA384, TERN_GROUP_X25519MLKEM768);
   /* a server without bob's hash among its suites skips it: alice */
   {
     uint16_t sha256_suites[2] = {TERN_TLS_CHACHA20_POLY1305_SHA256, TERN_TLS_AES_128_GCM_SHA256};
     CHECK_EQ_INT(tern_config_set_cipher_suites(sc, sha256_suites, 2), TERN_OK);
     r = run(tcp, cc2, sc, 0);
     expect_psk("several, SHA-384 skipped", &r, "alice", TERN_TLS_CHACHA20_POLY1305_SHA256,
-               TERN_GROUP_X25519);
+               TERN_GROUP_X25519MLKEM768);
   }
   tern_config_free(cc);
   tern_config_free(cc2);
@@ -472,7 +472,7 @@ static void test_psk_only_server(int tcp) {
   CHECK_EQ_INT(tern_config_add_psk(cc, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256), TERN_OK);
   CHECK_EQ_INT(tern_config_add_psk(sc, ID("alice"), key_a, sizeof key_a, TERN_PSK_SHA256), TERN_OK);
   r = run(tcp, cc, sc, 0);
-  expect_psk("PSK-only server", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("PSK-only server", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   /* a client that offers no PSK */
   CHECK_EQ_INT(link_open(&l, tcp, bare, sc), 0);
   CHECK_EQ_INT(link_run(&l), TERN_ERR_ALERT);
@@ -550,7 +550,7 @@ static void test_ticket_and_psk(int tcp) {
   session_len = 0;
   sessions_seen = 0;
   r = run(tcp, cc, sc, 0);
-  expect_psk("for a ticket", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("for a ticket", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   CHECK_EQ_INT(sessions_seen, 2); /* tickets after an external-PSK handshake */
   CHECK(session_len > 0);
   /* the ClientHello: the ticket, then the external PSK with age 0 */
@@ -573,7 +573,7 @@ static void test_ticket_and_psk(int tcp) {
   memcpy(session, saved, saved_len);
   session_len = saved_len;
   r = run(tcp, cc, sc, 1);
-  expect_psk("ticket used", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519);
+  expect_psk("ticket used", &r, "alice", TERN_TLS_AES_128_GCM_SHA256, TERN_GROUP_X25519MLKEM768);
   session_len = 0;
   tern_config_free(cc);
   tern_config_free(sc);

@@ -193,7 +193,7 @@ static void test_resumption(void) {
     CHECK_EQ_INT(o.rc, TERN_OK);
     CHECK(o.resumed_c && o.resumed_s);
     CHECK(o.secrets_agree);
-    CHECK_EQ_INT(o.group, TERN_GROUP_X25519); /* psk_dhe_ke */
+    CHECK_EQ_INT(o.group, TERN_GROUP_X25519MLKEM768); /* psk_dhe_ke */
     CHECK_EQ_INT(o.early_c, TERN_EARLY_DATA_NONE);
     /* no CertificateVerify, so no signature scheme on either side */
     CHECK_EQ_INT(o.sig_c, 0);
@@ -228,7 +228,7 @@ static void test_psk_ke(void) {
   CHECK_EQ_INT(tern_config_set_psk_ke(ccfg, 0), TERN_OK);
   o = run(ccfg, scfg, t + 1, clock_now, NULL, NULL);
   CHECK(o.rc == TERN_OK && o.resumed_s);
-  CHECK_EQ_INT(o.group, TERN_GROUP_X25519);
+  CHECK_EQ_INT(o.group, TERN_GROUP_X25519MLKEM768);
   tern_config_free(scfg);
   tern_config_free(ccfg);
 }

@@ -102,8 +102,21 @@ static int give(qside *s, int level, const char *f, const char *label) {
   return rc;
 }
 
-static void test_client(const char *f, int hrr) {
+/* A client configuration with RFC 8448's groups (the traces predate the
+   post-quantum hybrids: one X25519 share, P-256 after a retry). */
+static tern_config *rfc8448_client_config(void) {
+  static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_SECP256R1,
+                                    TERN_GROUP_X448, TERN_GROUP_SECP384R1,
+                                    TERN_GROUP_SECP521R1, TERN_GROUP_FFDHE2048,
+                                    TERN_GROUP_FFDHE3072, TERN_GROUP_FFDHE4096,
+                                    TERN_GROUP_FFDHE6144, TERN_GROUP_FFDHE8192};
   tern_config *cfg = tern_config_new(TERN_CLIENT);
+  if (cfg != NULL) tern_config_set_groups(cfg, groups, sizeof groups / sizeof groups[0]);
+  return cfg;
+}
+
+static void test_client(const char *f, int hrr) {
+  tern_config *cfg = rfc8448_client_config();
   size_t ch1_len, ch2_len = 0, k1_len, k2_len = 0, fin_len;
   uint8_t *ch1 = get(f, "client ClientHello message (step 02)", &ch1_len);
   uint8_t *ch2 = hrr ? get(f, "client ClientHello message (step 07)", &ch2_len) : NULL;

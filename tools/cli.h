@@ -63,6 +63,7 @@ int cli_number(const char *prog, const char *opt, const char *text, unsigned lon
 typedef struct cli_algorithms {
   uint16_t groups[CLI_MAX_ALGS], suites[CLI_MAX_ALGS], sigalgs[CLI_MAX_ALGS];
   size_t n_groups, n_suites, n_sigalgs;
+  int require_pq;   /* --require-pq: post-quantum groups only */
 } cli_algorithms;
 
 /*

@@ -28,7 +28,11 @@ static const char usage[] =
     "  --servername NAME   the name sent in SNI and checked in the certificate\n"
     "                      (default HOST)\n"
     "  --groups LIST       key exchange groups, in preference order (the key share\n"
-    "                      goes for the first)\n"
+    "                      goes for the first; default X25519MLKEM768 and X25519\n"
+    "                      shares, the post-quantum hybrids listed first)\n"
+    "  --require-pq        offer and accept only post-quantum groups\n"
+    "                      (X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024,\n"
+    "                      MLKEM768, MLKEM1024)\n"
     "  --ciphersuites LIST TLS 1.3 cipher suites, in preference order\n"
     "  --sigalgs LIST      signature schemes accepted from the server (and used\n"
     "                      with --cert)\n"
@@ -248,7 +252,7 @@ typedef struct client_opts {
   const char *groups, *suites, *sigalgs, *max_early_text, *cert_comp;
   const char *psk_identity, *psk, *psk_hash;
   cli_psk psk_key;
-  int key_update, quiet, ign_eof;
+  int key_update, quiet, ign_eof, require_pq;
   unsigned long timeout_s, max_early;
   cli_algorithms algs;
   char host[256];
@@ -269,6 +273,7 @@ static int client_options(int argc, char **argv, client_opts *o) {
       {"alpn", 0, &o->alpn, NULL},
       {"servername", 0, &o->servername, NULL},
       {"groups", 0, &o->groups, NULL},
+      {"require-pq", 0, NULL, &o->require_pq},
       {"ciphersuites", 0, &o->suites, NULL},
       {"sigalgs", 0, &o->sigalgs, NULL},
       {"cert-compression", 0, &o->cert_comp, NULL},
@@ -310,6 +315,7 @@ static int client_options(int argc, char **argv, client_opts *o) {
   if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
       cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
     return -1;
+  o->algs.require_pq = o->require_pq;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (!o->cert != !o->key) {
     fprintf(stderr, PROG ": --cert and --key go together\n");

@@ -210,6 +210,10 @@ int cli_algorithms_apply(const char *prog, tern_config *cfg, const cli_algorithm
     if (rc == TERN_OK && role == TERN_CLIENT)
       rc = tern_config_set_key_share_groups(cfg, a->groups, 1);
   }
+  if (rc == TERN_OK && a->require_pq) {
+    what = "--require-pq";
+    rc = tern_config_set_pq_required(cfg, 1);
+  }
   if (rc == TERN_OK && a->n_suites) {
     what = "--ciphersuites";
     rc = tern_config_set_cipher_suites(cfg, a->suites, a->n_suites);

@@ -29,7 +29,13 @@ static const char usage[] =
     "                          (default: echo what the client sends)\n"
     "  --alpn a,b              application protocols accepted, in preference order\n"
     "                          (with --www the default is http/1.1)\n"
-    "  --groups LIST           key exchange groups, in preference order\n"
+    "  --groups LIST           key exchange groups, in preference order (default:\n"
+    "                          the post-quantum hybrids X25519MLKEM768,\n"
+    "                          SecP256r1MLKEM768, SecP384r1MLKEM1024 first, a\n"
+    "                          client's classical share taken without a retry)\n"
+    "  --require-pq            post-quantum groups only: a HelloRetryRequest for\n"
+    "                          a hybrid the client lists without a share, else\n"
+    "                          handshake_failure\n"
     "  --ciphersuites LIST     TLS 1.3 cipher suites, in preference order\n"
     "  --sigalgs LIST          signature schemes to sign with and accept\n"
     "  --cert-compression LIST send the certificate compressed (RFC 8879) with the\n"
@@ -99,7 +105,7 @@ typedef struct server_opts {
   const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text, *cert_comp;
   const char *workers_text, *hs_timeout_text, *idle_text, *max_conns_text, *max_buffer_text,
       *grace_text;
-  int www, once, quiet, verify_client, request_client_cert;
+  int www, once, quiet, verify_client, request_client_cert, require_pq;
   unsigned long port, num_tickets, max_early, workers, max_conns, max_buffer;
   unsigned hs_timeout_ms, idle_ms, grace_ms;
   cli_algorithms algs;
@@ -145,6 +151,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"port", 0, &o->port_text, NULL},
       {"alpn", 0, &o->alpn, NULL},
       {"groups", 0, &o->groups, NULL},
+      {"require-pq", 0, NULL, &o->require_pq},
       {"ciphersuites", 0, &o->suites, NULL},
       {"sigalgs", 0, &o->sigalgs, NULL},
       {"cert-compression", 0, &o->cert_comp, NULL},
@@ -234,6 +241,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
   if (cli_algorithms_parse(PROG, o->groups, o->suites, o->sigalgs, &o->algs) < 0 ||
       cli_cert_compression(PROG, NULL, o->cert_comp) < 0)
     return -1;
+  o->algs.require_pq = o->require_pq;
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (o->verify_client && o->request_client_cert) {
     fprintf(stderr, PROG ": --verify-client and --request-client-cert exclude each other\n");

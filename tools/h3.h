@@ -74,6 +74,7 @@ typedef struct h3conn {
   ngtcp2_path path;
   ngtcp2_conn *conn;
   tern_conn *tls;
+  int retry_asked;           /* server: ngtcp2 asked for a Retry on the first packet */
   nghttp3_conn *h3;
   ngtcp2_crypto_conn_ref ref;
   h3stream *streams;

@@ -538,6 +538,15 @@ int h3_read(h3conn *hc, const uint8_t *data, size_t len) {
     }
     return -1;
   }
+  /* a server's first Initial that does not hold the start of the
+     ClientHello (a hybrid ClientHello spans two Initial datagrams, and the
+     first may be lost or late): ngtcp2 asks for a Retry; the accepting
+     code drops the connection, and the client's next Initial starts anew */
+  if (rv == NGTCP2_ERR_RETRY) {
+    hc->retry_asked = 1;
+    hc->closed = 1;
+    return -1;
+  }
   return fail(hc, rv);
 }
 

@@ -433,11 +433,15 @@ static void accept_conn(server *sv, const uint8_t *data, size_t len,
   hc->scids[hc->n_scids++] = scid;
   /* the client's first DCID routes its Initials until it switches */
   hc->scids[hc->n_scids++] = hd.dcid;
+  /* the loop writes once the socket is drained */
+  if (h3_read(hc, data, len) < 0 && hc->retry_asked) {
+    h3_free(hc); /* not yet a connection: the client sends its Initials again */
+    return;
+  }
   hc->next = sv->conns;
   sv->conns = hc;
   sv->n_conns++;
   sv->connections++;
-  h3_read(hc, data, len); /* the loop writes once the socket is drained */
   return;
 fail:
   fprintf(stderr, "%s: cannot make a connection\n", PROG);
@@ -533,6 +537,8 @@ static void usage(void) {
           "  --port N          UDP port (4433; 0 picks a free one)\n"
           "  --dir DIR         the directory served (.)\n"
           "  --alpn LIST       accepted ALPN protocols (h3)\n"
+          "  --groups LIST     key exchange groups, in preference order (default: the\n"
+          "                    post-quantum hybrids X25519MLKEM768, ... first)\n"
           "  --retry           validate client addresses with Retry\n"
           "  --early-data      issue tickets that allow 0-RTT, and accept it\n"
           "  --keylog FILE     append NSS key log lines (also $SSLKEYLOGFILE)\n"
@@ -589,9 +595,10 @@ static void receive_all(server *sv) {
 int h3_server_main(int argc, char **argv) {
   const char *cert = NULL, *key = NULL, *addr = "127.0.0.1", *port = "4433", *dir = ".",
              *alpn = "h3", *keylog = NULL, *redis_addr = NULL, *redis_rotate = NULL,
-             *redis_timeout = NULL, *redis_prefix = NULL, *cert_comp = NULL;
+             *redis_timeout = NULL, *redis_prefix = NULL, *cert_comp = NULL, *groups = NULL;
   unsigned long rotate_s = 0, timeout_ms = 50;
   cli_redis *redis = NULL;
+  cli_algorithms algs;
   int retry = 0, early = 0, quiet = 0, no_gso = 0;
   const cli_opt opts[] = {
       {"cert", 0, &cert, NULL},     {"key", 0, &key, NULL},       {"addr", 0, &addr, NULL},
@@ -600,7 +607,8 @@ int h3_server_main(int argc, char **argv) {
       {"quiet", 'q', NULL, &quiet},   {"no-gso", 0, NULL, &no_gso},
       {"redis", 0, &redis_addr, NULL}, {"redis-rotate", 0, &redis_rotate, NULL},
       {"redis-timeout", 0, &redis_timeout, NULL}, {"redis-prefix", 0, &redis_prefix, NULL},
-      {"cert-compression", 0, &cert_comp, NULL}, {NULL, 0, NULL, NULL},
+      {"cert-compression", 0, &cert_comp, NULL}, {"groups", 0, &groups, NULL},
+      {NULL, 0, NULL, NULL},
   };
   const char *pos[1];
   size_t n_pos;
@@ -636,7 +644,9 @@ int h3_server_main(int argc, char **argv) {
     return 1;
   }
   if (cli_set_alpn(PROG, sv.cfg, alpn) != 0 || cli_keylog(PROG, sv.cfg, keylog, &keylog_file) != 0 ||
-      cli_cert_compression(PROG, sv.cfg, cert_comp) != 0)
+      cli_cert_compression(PROG, sv.cfg, cert_comp) != 0 ||
+      cli_algorithms_parse(PROG, groups, NULL, NULL, &algs) < 0 ||
+      cli_algorithms_apply(PROG, sv.cfg, &algs, TERN_SERVER) < 0)
     return 1;
   tern_config_set_clock(sv.cfg, cli_clock_ms, NULL);
   /* one ticket per connection, as ngtcp2's servers send: an HTTP/3

@@ -45,7 +45,7 @@ def test_full_handshake(pki: Pki) -> None:
         assert side.ctx.handshake_complete
         assert side.ctx.alpn_negotiated == "h3"
         assert side.ctx.cipher_suite == 0x1301
-        assert side.ctx.group == 0x001D
+        assert side.ctx.group == 0x11EC  # X25519MLKEM768, the default
         assert not side.ctx.session_resumed and not side.ctx.used_hrr
     assert c.ctx.peer_transport_parameters == STP
     assert s.ctx.peer_transport_parameters == CTP

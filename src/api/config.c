@@ -22,6 +22,9 @@ static const uint16_t default_suites[] = {
     TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_CHACHA20_POLY1305_SHA256,
     TERN_TLS_AES_256_GCM_SHA384};
 static const uint16_t default_groups[] = {
+    /* post-quantum hybrids first, as the browsers offer them */
+    TERN_GROUP_X25519MLKEM768, TERN_GROUP_SECP256R1MLKEM768,
+    TERN_GROUP_SECP384R1MLKEM1024,
     TERN_GROUP_X25519, TERN_GROUP_SECP256R1, TERN_GROUP_X448,
     TERN_GROUP_SECP384R1, TERN_GROUP_SECP521R1,
     /* RFC 7919, after every elliptic-curve group */
@@ -48,8 +51,10 @@ tern_config *tern_config_new(tern_role role) {
   cfg->n_suites = sizeof default_suites / sizeof default_suites[0];
   memcpy(cfg->groups, default_groups, sizeof default_groups);
   cfg->n_groups = sizeof default_groups / sizeof default_groups[0];
-  cfg->share_groups[0] = TERN_GROUP_X25519;
-  cfg->n_share_groups = 1;
+  /* two shares, as Chromium sends them: the hybrid and X25519 */
+  cfg->share_groups[0] = TERN_GROUP_X25519MLKEM768;
+  cfg->share_groups[1] = TERN_GROUP_X25519;
+  cfg->n_share_groups = 2;
   memcpy(cfg->sigs, default_sigs, sizeof default_sigs);
   cfg->n_sigs = sizeof default_sigs / sizeof default_sigs[0];
   cfg->verify_peer = role == TERN_CLIENT;
@@ -130,6 +135,16 @@ int tern_config_set_groups(tern_config *cfg, const uint16_t *groups, size_t n) {
       if (cfg->groups[j] == cfg->share_groups[i]) cfg->share_groups[k++] = cfg->share_groups[i];
   if (k == 0) cfg->share_groups[k++] = cfg->groups[0];
   cfg->n_share_groups = k;
+  return TERN_OK;
+}
+
+/* tern_config_set_pq_required: see tern.h. */
+int tern_config_set_pq_required(tern_config *cfg, int on) {
+  int any = 0;
+  if (cfg == NULL) return TERN_ERR_INVALID_ARG;
+  for (size_t i = 0; i < cfg->n_groups; i++) any |= tern_group_is_pq(tern_group_get(cfg->groups[i]));
+  if (on && !any) return TERN_ERR_STATE;
+  cfg->pq_required = on != 0;
   return TERN_OK;
 }
 

@@ -122,6 +122,11 @@ uint16_t tern_conn_cipher_suite(const tern_conn *c) {
   return c && c->suite ? c->suite->id : 0;
 }
 uint16_t tern_conn_group(const tern_conn *c) { return c ? c->group : 0; }
+
+/* tern_conn_group_name: see tern.h. */
+const char *tern_conn_group_name(const tern_conn *c) {
+  return c != NULL && c->group != 0 ? tern_group_name(c->group) : NULL;
+}
 uint16_t tern_conn_signature_scheme(const tern_conn *c) { return c ? c->sig_scheme : 0; }
 const char *tern_conn_alpn(const tern_conn *c) {
   return c && c->alpn[0] ? c->alpn : NULL;

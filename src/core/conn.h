@@ -80,6 +80,7 @@ struct tern_config {
   size_t n_groups;
   uint16_t share_groups[TERN_MAX_SHARES];
   size_t n_share_groups;
+  int pq_required;                     /* tern_config_set_pq_required */
   uint16_t sigs[TERN_MAX_SIGS];
   size_t n_sigs;
   uint8_t alpn[TERN_MAX_ALPN_WIRE];   /* ProtocolNameList body */

@@ -12,6 +12,7 @@
  * shares), p, p - 1, the generator and a Montgomery context of p.
  */
 #include "crypto/group.h"
+#include "crypto/mlkem.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -32,25 +33,38 @@
 
 static const tern_group groups[] = {
     {TERN_GROUP_X25519, "x25519", TERN_GROUP_KIND_XDH, "X25519", NID_X25519,
-     32, 32, 32, 0},
-    {TERN_GROUP_X448, "x448", TERN_GROUP_KIND_XDH, "X448", NID_X448, 56, 56, 56, 0},
+     32, 32, 32, 0, 32, 0, 0, 0},
+    {TERN_GROUP_X448, "x448", TERN_GROUP_KIND_XDH, "X448", NID_X448, 56, 56, 56, 0, 56, 0, 0, 0},
     {TERN_GROUP_SECP256R1, "secp256r1", TERN_GROUP_KIND_EC, "P-256",
-     NID_X9_62_prime256v1, 65, 32, 32, 0},
+     NID_X9_62_prime256v1, 65, 32, 32, 0, 65, 0, 0, 0},
     {TERN_GROUP_SECP384R1, "secp384r1", TERN_GROUP_KIND_EC, "P-384",
-     NID_secp384r1, 97, 48, 48, 0},
+     NID_secp384r1, 97, 48, 48, 0, 97, 0, 0, 0},
     {TERN_GROUP_SECP521R1, "secp521r1", TERN_GROUP_KIND_EC, "P-521",
-     NID_secp521r1, 133, 66, 66, 0},
+     NID_secp521r1, 133, 66, 66, 0, 133, 0, 0, 0},
     /* RFC 7919 Appendix A; exponent sizes from its §5.2 table */
     {TERN_GROUP_FFDHE2048, "ffdhe2048", TERN_GROUP_KIND_FFDHE, "ffdhe2048",
-     NID_ffdhe2048, 256, 29, 256, 225},
+     NID_ffdhe2048, 256, 29, 256, 225, 256, 0, 0, 0},
     {TERN_GROUP_FFDHE3072, "ffdhe3072", TERN_GROUP_KIND_FFDHE, "ffdhe3072",
-     NID_ffdhe3072, 384, 35, 384, 275},
+     NID_ffdhe3072, 384, 35, 384, 275, 384, 0, 0, 0},
     {TERN_GROUP_FFDHE4096, "ffdhe4096", TERN_GROUP_KIND_FFDHE, "ffdhe4096",
-     NID_ffdhe4096, 512, 41, 512, 325},
+     NID_ffdhe4096, 512, 41, 512, 325, 512, 0, 0, 0},
     {TERN_GROUP_FFDHE6144, "ffdhe6144", TERN_GROUP_KIND_FFDHE, "ffdhe6144",
-     NID_ffdhe6144, 768, 47, 768, 375},
+     NID_ffdhe6144, 768, 47, 768, 375, 768, 0, 0, 0},
     {TERN_GROUP_FFDHE8192, "ffdhe8192", TERN_GROUP_KIND_FFDHE, "ffdhe8192",
-     NID_ffdhe8192, 1024, 50, 1024, 400},
+     NID_ffdhe8192, 1024, 50, 1024, 400, 1024, 0, 0, 0},
+    /* draft-ietf-tls-ecdhe-mlkem §3.1: client share, priv (the seed),
+       secret, then the server share; X25519MLKEM768 puts ML-KEM first */
+    {TERN_GROUP_X25519MLKEM768, "X25519MLKEM768", TERN_GROUP_KIND_HYBRID, NULL,
+     NID_undef, 1184 + 32, 64, 32 + 32, 0, 1088 + 32, 768, TERN_GROUP_X25519, 1},
+    {TERN_GROUP_SECP256R1MLKEM768, "SecP256r1MLKEM768", TERN_GROUP_KIND_HYBRID, NULL,
+     NID_undef, 65 + 1184, 64, 32 + 32, 0, 65 + 1088, 768, TERN_GROUP_SECP256R1, 0},
+    {TERN_GROUP_SECP384R1MLKEM1024, "SecP384r1MLKEM1024", TERN_GROUP_KIND_HYBRID, NULL,
+     NID_undef, 97 + 1568, 64, 48 + 32, 0, 97 + 1568, 1024, TERN_GROUP_SECP384R1, 0},
+    /* draft-ietf-tls-mlkem */
+    {TERN_GROUP_MLKEM768, "MLKEM768", TERN_GROUP_KIND_MLKEM, NULL, NID_undef, 1184,
+     64, 32, 0, 1088, 768, 0, 1},
+    {TERN_GROUP_MLKEM1024, "MLKEM1024", TERN_GROUP_KIND_MLKEM, NULL, NID_undef, 1568,
+     64, 32, 0, 1568, 1024, 0, 1},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
@@ -139,6 +153,17 @@ const tern_group *tern_group_at(size_t i) { return i < N_GROUPS ? &groups[i] : N
 /* True when g points into our table (callers may hand us anything). */
 static int is_ours(const tern_group *g) {
   return g >= groups && g < groups + N_GROUPS;
+}
+
+/* tern_group_is_pq: see group.h. */
+int tern_group_is_pq(const tern_group *g) {
+  return g != NULL && (g->kind == TERN_GROUP_KIND_MLKEM || g->kind == TERN_GROUP_KIND_HYBRID);
+}
+
+/* The ECDH part's share length of a group (0 for ML-KEM alone). */
+static size_t ecdh_part_len(const tern_group *g) {
+  const tern_group *e = g->kind == TERN_GROUP_KIND_HYBRID ? tern_group_get(g->ecdh_id) : NULL;
+  return e != NULL ? e->share_len : 0;
 }
 
 /* Fills out[0..len) from rng, or RAND_bytes when rng is NULL. */
@@ -346,13 +371,54 @@ out:
  * it fits, else a heap block that tern_key_share_free releases (it goes
  * by pub_len, set here at once).
  */
-static int share_room(const tern_group *g, tern_key_share *out) {
-  if (g->share_len > TERN_GROUP_MAX_SHARE) return TERN_ERR_UNSUPPORTED;
-  out->pub = g->share_len > TERN_GROUP_INLINE_SHARE ? OPENSSL_malloc(g->share_len)
-                                                    : out->pub_inline;
+static int share_room(size_t len, tern_key_share *out) {
+  if (len > TERN_GROUP_MAX_SHARE) return TERN_ERR_UNSUPPORTED;
+  out->pub = len > TERN_GROUP_INLINE_SHARE ? OPENSSL_malloc(len) : out->pub_inline;
   if (out->pub == NULL) return TERN_ERR_NOMEM;
-  out->pub_len = (uint16_t)g->share_len;
+  out->pub_len = (uint16_t)len;
   return TERN_OK;
+}
+
+/*
+ * The ECDH part of a hybrid: a key pair of group e whose share is copied
+ * to dst and whose key moves into out->pkey.
+ */
+static int ecdh_part_keygen(const tern_group *e, tern_random_fn rng, void *rng_ctx,
+                            tern_key_share *out, uint8_t *dst) {
+  tern_key_share part;
+  int rc = tern_group_keygen(e, rng, rng_ctx, &part);
+  if (rc != TERN_OK) return rc;
+  memcpy(dst, part.pub, e->share_len);
+  out->pkey = part.pkey;
+  part.pkey = NULL;
+  tern_key_share_free(&part);
+  return TERN_OK;
+}
+
+/*
+ * ML-KEM and hybrid key generation (client): d || z from the source, the
+ * decapsulation key kept on the heap, the share laid out as the draft
+ * says (ecdh || ek, or ek || x25519 when mlkem_first).
+ */
+static int kem_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
+                      tern_key_share *out) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(g->mlkem_level);
+  const tern_group *e = g->kind == TERN_GROUP_KIND_HYBRID ? tern_group_get(g->ecdh_id) : NULL;
+  size_t elen = e != NULL ? e->share_len : 0;
+  uint8_t seed[TERN_MLKEM_SEED_LEN];
+  int rc;
+  if (p == NULL || p->ek_len + elen != g->share_len) return TERN_ERR_UNSUPPORTED;
+  out->kem_dk = OPENSSL_malloc(p->dk_len);
+  if (out->kem_dk == NULL) return TERN_ERR_NOMEM;
+  out->kem_dk_len = (uint16_t)p->dk_len;
+  rc = draw(rng, rng_ctx, seed, sizeof seed);
+  if (rc == TERN_OK)
+    rc = tern_mlkem_keygen_derand(p, seed, out->pub + (g->mlkem_first ? 0 : elen),
+                                  out->kem_dk);
+  OPENSSL_cleanse(seed, sizeof seed);
+  if (rc == TERN_OK && e != NULL)
+    rc = ecdh_part_keygen(e, rng, rng_ctx, out, out->pub + (g->mlkem_first ? p->ek_len : 0));
+  return rc;
 }
 
 /* tern_group_keygen: see group.h. */
@@ -362,11 +428,12 @@ int tern_group_keygen(const tern_group *group, tern_random_fn rng,
   if (group == NULL || out == NULL) return TERN_ERR_INVALID_ARG;
   if (!is_ours(group)) return TERN_ERR_UNSUPPORTED;
   memset(out, 0, sizeof *out);
-  rc = share_room(group, out);
+  rc = share_room(group->share_len, out);
   if (rc == TERN_OK)
-    rc = group->kind == TERN_GROUP_KIND_XDH  ? xdh_keygen(group, rng, rng_ctx, out)
-         : group->kind == TERN_GROUP_KIND_EC ? ec_keygen(group, rng, rng_ctx, out)
-                                             : ffdhe_keygen(group, rng, rng_ctx, out);
+    rc = group->kind == TERN_GROUP_KIND_XDH     ? xdh_keygen(group, rng, rng_ctx, out)
+         : group->kind == TERN_GROUP_KIND_EC    ? ec_keygen(group, rng, rng_ctx, out)
+         : group->kind == TERN_GROUP_KIND_FFDHE ? ffdhe_keygen(group, rng, rng_ctx, out)
+                                                : kem_keygen(group, rng, rng_ctx, out);
   if (rc != TERN_OK) {
     tern_key_share_free(out);
     return rc;
@@ -516,28 +583,73 @@ out:
   return rc;
 }
 
+/* The classical derivation (XDH, EC, FFDHE) of tern_group_derive. */
+static int dh_derive(const tern_key_share *mine, const uint8_t *peer, size_t peer_len,
+                     uint8_t *secret, uint8_t *alert) {
+  EVP_PKEY *peer_key = NULL;
+  int rc = import_peer(mine, peer, peer_len, &peer_key, alert);
+  if (rc == TERN_OK) rc = run_derive(mine, peer_key, secret, alert);
+  EVP_PKEY_free(peer_key);
+  return rc;
+}
+
+/*
+ * ML-KEM and hybrids, client side: the server's share is exactly
+ * server_share_len bytes (draft-ietf-tls-ecdhe-mlkem §3.1.2: a
+ * ciphertext of the wrong length is illegal_parameter); the ECDH part is
+ * derived with every check of the classical group; Decaps of the
+ * ciphertext (any failure is internal_error); the secret is the two
+ * parts in the draft's order.
+ */
+static int kem_derive(const tern_key_share *mine, const uint8_t *peer, size_t peer_len,
+                      uint8_t *secret, uint8_t *alert) {
+  const tern_group *g = mine->group;
+  const tern_mlkem_params *p = tern_mlkem_params_get(g->mlkem_level);
+  const tern_group *e = g->kind == TERN_GROUP_KIND_HYBRID ? tern_group_get(g->ecdh_id) : NULL;
+  size_t elen = ecdh_part_len(g), ct_at = g->mlkem_first ? 0 : elen;
+  size_t ss_at = g->mlkem_first ? 0 : (e ? e->secret_len : 0);
+  int rc;
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  if (p == NULL || mine->kem_dk == NULL) return TERN_ERR_INVALID_ARG;
+  if (peer_len != g->server_share_len) {
+    *alert = TERN_ALERT_ILLEGAL_PARAMETER;
+    return TERN_ERR_ALERT;
+  }
+  if (e != NULL) {
+    tern_key_share view;
+    memset(&view, 0, sizeof view);
+    view.group = e;
+    view.pkey = mine->pkey;
+    rc = dh_derive(&view, peer + (g->mlkem_first ? p->ct_len : 0), elen,
+                   secret + (g->mlkem_first ? TERN_MLKEM_SS_LEN : 0), alert);
+    if (rc != TERN_OK) return rc;
+  }
+  rc = tern_mlkem_decaps(p, mine->kem_dk, mine->kem_dk_len, peer + ct_at, p->ct_len,
+                         secret + ss_at);
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  return rc == TERN_OK ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
 /* tern_group_derive: see group.h. */
 int tern_group_derive(const tern_key_share *mine, const uint8_t *peer,
                       size_t peer_len, uint8_t *secret, size_t *secret_len,
                       uint8_t *alert) {
-  EVP_PKEY *peer_key = NULL;
   uint8_t scratch_alert = TERN_ALERT_INTERNAL_ERROR;
   int rc;
   if (alert == NULL) alert = &scratch_alert;
   if (secret == NULL || secret_len == NULL) return TERN_ERR_INVALID_ARG;
   *secret_len = 0;
-  if (mine == NULL || mine->group == NULL || mine->pkey == NULL ||
-      !is_ours(mine->group) || (peer == NULL && peer_len != 0)) {
+  if (mine == NULL || mine->group == NULL || !is_ours(mine->group) ||
+      (mine->pkey == NULL && mine->group->kind != TERN_GROUP_KIND_MLKEM) ||
+      (peer == NULL && peer_len != 0)) {
     rc = TERN_ERR_INVALID_ARG;
     *alert = TERN_ALERT_INTERNAL_ERROR;
     goto out;
   }
-  rc = import_peer(mine, peer, peer_len, &peer_key, alert);
-  if (rc != TERN_OK) goto out;
-  rc = run_derive(mine, peer_key, secret, alert);
+  rc = tern_group_is_pq(mine->group) ? kem_derive(mine, peer, peer_len, secret, alert)
+                                     : dh_derive(mine, peer, peer_len, secret, alert);
   if (rc == TERN_OK) *secret_len = mine->group->secret_len;
 out:
-  EVP_PKEY_free(peer_key);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(secret, TERN_GROUP_MAX_SECRET);
     /* A refused share is the peer's fault; leave no stale libcrypto errors. */
@@ -546,10 +658,87 @@ out:
   return rc;
 }
 
+/*
+ * ML-KEM and hybrids, server side: the client's share is exactly
+ * share_len bytes; its ML-KEM part passes FIPS 203 §7.2's check and its
+ * ECDH part the classical checks (both illegal_parameter); then our ECDH
+ * key and secret, and Encaps with m from the source. Our share and the
+ * secret are laid out in the draft's order.
+ */
+static int kem_respond(const tern_group *g, tern_random_fn rng, void *rng_ctx,
+                       const uint8_t *peer, size_t peer_len, tern_key_share *out,
+                       uint8_t *secret, uint8_t *alert) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(g->mlkem_level);
+  const tern_group *e = g->kind == TERN_GROUP_KIND_HYBRID ? tern_group_get(g->ecdh_id) : NULL;
+  size_t elen = ecdh_part_len(g);
+  const uint8_t *ek = peer + (g->mlkem_first ? 0 : elen);
+  uint8_t m[TERN_MLKEM_MSG_LEN];
+  int rc;
+  *alert = TERN_ALERT_ILLEGAL_PARAMETER;
+  if (p == NULL) return TERN_ERR_UNSUPPORTED;
+  if (peer_len != g->share_len || tern_mlkem_check_ek(p, ek, p->ek_len) != TERN_OK)
+    return TERN_ERR_ALERT;
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  rc = share_room(g->server_share_len, out);
+  if (rc != TERN_OK) return rc;
+  if (e != NULL) {
+    tern_key_share view;
+    rc = ecdh_part_keygen(e, rng, rng_ctx, out, out->pub + (g->mlkem_first ? p->ct_len : 0));
+    if (rc != TERN_OK) return rc;
+    memset(&view, 0, sizeof view);
+    view.group = e;
+    view.pkey = out->pkey;
+    rc = dh_derive(&view, peer + (g->mlkem_first ? p->ek_len : 0), elen,
+                   secret + (g->mlkem_first ? TERN_MLKEM_SS_LEN : 0), alert);
+    if (rc != TERN_OK) return rc;
+  }
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  rc = draw(rng, rng_ctx, m, sizeof m);
+  if (rc == TERN_OK)
+    rc = tern_mlkem_encaps_derand(p, ek, p->ek_len, m, out->pub + (g->mlkem_first ? 0 : elen),
+                                  secret + (g->mlkem_first ? 0 : e->secret_len)) == TERN_OK
+             ? TERN_OK
+             : TERN_ERR_CRYPTO;
+  OPENSSL_cleanse(m, sizeof m);
+  return rc;
+}
+
+/* tern_group_respond: see group.h. */
+int tern_group_respond(const tern_group *group, tern_random_fn rng, void *rng_ctx,
+                       const uint8_t *peer, size_t peer_len, tern_key_share *out,
+                       uint8_t *secret, size_t *secret_len, uint8_t *alert) {
+  uint8_t scratch_alert = TERN_ALERT_INTERNAL_ERROR;
+  int rc;
+  if (alert == NULL) alert = &scratch_alert;
+  *alert = TERN_ALERT_INTERNAL_ERROR;
+  if (group == NULL || out == NULL || secret == NULL || secret_len == NULL ||
+      (peer == NULL && peer_len != 0))
+    return TERN_ERR_INVALID_ARG;
+  if (!is_ours(group)) return TERN_ERR_UNSUPPORTED;
+  *secret_len = 0;
+  if (!tern_group_is_pq(group)) {
+    rc = tern_group_keygen(group, rng, rng_ctx, out);
+    if (rc == TERN_OK) rc = tern_group_derive(out, peer, peer_len, secret, secret_len, alert);
+    return rc;
+  }
+  memset(out, 0, sizeof *out);
+  rc = kem_respond(group, rng, rng_ctx, peer, peer_len, out, secret, alert);
+  if (rc != TERN_OK) {
+    tern_key_share_free(out);
+    OPENSSL_cleanse(secret, TERN_GROUP_MAX_SECRET);
+    if (rc == TERN_ERR_ALERT) ERR_clear_error();
+    return rc;
+  }
+  out->group = group;
+  *secret_len = group->secret_len;
+  return TERN_OK;
+}
+
 /* tern_key_share_free: see group.h. */
 void tern_key_share_free(tern_key_share *ks) {
   if (ks == NULL) return;
   EVP_PKEY_free(ks->pkey);
+  if (ks->kem_dk != NULL) OPENSSL_clear_free(ks->kem_dk, ks->kem_dk_len);
   if (ks->pub_len > TERN_GROUP_INLINE_SHARE) OPENSSL_free(ks->pub);
   OPENSSL_cleanse(ks, sizeof *ks);
 }

@@ -28,8 +28,9 @@
 #include <openssl/evp.h>
 #include <tern.h>
 
-/* Largest key share and shared secret (ffdhe8192: 1024 bytes each). */
-#define TERN_GROUP_MAX_SHARE 1024
+/* Largest key share (SecP384r1MLKEM1024: 97 + 1568 bytes each way) and
+   shared secret (ffdhe8192: 1024 bytes). */
+#define TERN_GROUP_MAX_SHARE 1665
 #define TERN_GROUP_MAX_SECRET 1024
 /* Longest share kept inside a struct (secp521r1: 1 + 2 * 66); longer
    ones go on the heap. */
@@ -38,7 +39,9 @@
 typedef enum tern_group_kind {
   TERN_GROUP_KIND_XDH = 0,  /* X25519, X448 (RFC 7748) */
   TERN_GROUP_KIND_EC = 1,   /* NIST prime curves, ECDH */
-  TERN_GROUP_KIND_FFDHE = 2 /* RFC 7919 safe-prime groups, generator 2 */
+  TERN_GROUP_KIND_FFDHE = 2, /* RFC 7919 safe-prime groups, generator 2 */
+  TERN_GROUP_KIND_MLKEM = 3, /* ML-KEM alone (draft-ietf-tls-mlkem) */
+  TERN_GROUP_KIND_HYBRID = 4 /* ECDH + ML-KEM (draft-ietf-tls-ecdhe-mlkem) */
 } tern_group_kind;
 
 /* A named group and the sizes of its values. */
@@ -55,7 +58,19 @@ typedef struct tern_group {
   size_t secret_len;        /* shared secret: 32, 56, 32, 48, 66; FFDHE: share_len */
   size_t priv_bits;         /* FFDHE: bits of the private exponent, RFC 7919
                                §5.2's sizes (225, 275, 325, 375, 400); else 0 */
+  /* ML-KEM and hybrids: the server's share (the ciphertext, with the ECDH
+     share for a hybrid) differs from the client's (the encapsulation
+     key); share_len above is the client's. */
+  size_t server_share_len;
+  unsigned mlkem_level;     /* 768 or 1024; 0 for the classical groups */
+  uint16_t ecdh_id;         /* hybrid: the ECDH part's group, else 0 */
+  int mlkem_first;          /* hybrid: 1 when the ML-KEM part comes first in
+                               both shares and the secret (X25519MLKEM768),
+                               0 when the ECDH part does (the SecP ones) */
 } tern_group;
+
+/* 1 when the group's key exchange includes ML-KEM (post-quantum). */
+int tern_group_is_pq(const tern_group *g);
 
 /*
  * One ephemeral key pair and its encoded public share. pub points at
@@ -64,7 +79,10 @@ typedef struct tern_group {
  */
 typedef struct tern_key_share {
   const tern_group *group;  /* NULL when empty */
-  EVP_PKEY *pkey;           /* private key (owned) */
+  EVP_PKEY *pkey;           /* private key (owned); a hybrid's ECDH part */
+  uint8_t *kem_dk;          /* ML-KEM decapsulation key (owned heap block of
+                               kem_dk_len bytes, wiped when freed), or NULL */
+  uint16_t kem_dk_len;
   uint8_t *pub;             /* the encoded share, pub_len bytes */
   uint16_t pub_len;
   uint8_t pub_inline[TERN_GROUP_INLINE_SHARE];
@@ -111,6 +129,9 @@ const tern_group *tern_group_at(size_t i);
  *
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED (no such
  * group), TERN_ERR_CRYPTO (the source or libcrypto failed), TERN_ERR_NOMEM.
+ * ML-KEM: the seed d || z is 64 bytes from the source, and the share is
+ * the encapsulation key (after the ECDH share for the SecP hybrids,
+ * before the X25519 share for X25519MLKEM768).
  */
 int tern_group_keygen(const tern_group *group, tern_random_fn rng,
                       void *rng_ctx, tern_key_share *out);
@@ -126,6 +147,11 @@ int tern_group_keygen(const tern_group *group, tern_random_fn rng,
  * import; the NIST curves have cofactor 1, so that is the full check),
  * 1 < Y < p - 1 (FFDHE, RFC 7919 §5.1, RFC 8446 §4.2.8.1), and an
  * all-zero X25519/X448 result (a small-order peer point) is refused.
+ * For ML-KEM and the hybrids mine is the client's and peer the server's
+ * share: its exact length (a ciphertext of the wrong length is
+ * illegal_parameter), the ECDH part checked as above, then Decaps (a
+ * failure there is internal_error); the secret is the concatenation in
+ * the draft's order.
  * On failure *alert (if alert is not NULL) gets illegal_parameter for a
  * bad peer share (wrong length or form, off the curve, out of range,
  * small order) or internal_error, and secret is zeroed.
@@ -136,6 +162,26 @@ int tern_group_keygen(const tern_group *group, tern_random_fn rng,
 int tern_group_derive(const tern_key_share *mine, const uint8_t *peer,
                       size_t peer_len, uint8_t *secret, size_t *secret_len,
                       uint8_t *alert);
+
+/*
+ * tern_group_respond is the server's half of a key exchange in one step:
+ * for (EC)DHE and FFDHE a key pair of its own (tern_group_keygen) and the
+ * secret with the client's share (tern_group_derive); for ML-KEM the
+ * encapsulation key check of FIPS 203 §7.2 on the client's share and
+ * Encaps to it, and for a hybrid both, each part in the draft's order.
+ * out gets our share to send (for ML-KEM: the ciphertext, with the ECDH
+ * share for a hybrid); secret as for tern_group_derive. ML-KEM's m is
+ * drawn from rng like every other random byte. *alert gets
+ * illegal_parameter for a bad client share (wrong length, a coefficient
+ * >= q, a bad ECDH part), else internal_error.
+ *
+ * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_UNSUPPORTED,
+ * TERN_ERR_ALERT (bad client share), TERN_ERR_CRYPTO, TERN_ERR_NOMEM.
+ */
+int tern_group_respond(const tern_group *group, tern_random_fn rng,
+                       void *rng_ctx, const uint8_t *peer, size_t peer_len,
+                       tern_key_share *out, uint8_t *secret, size_t *secret_len,
+                       uint8_t *alert);
 
 /* tern_key_share_free frees the key (libcrypto wipes it) and the share's
    heap block, and wipes the struct; ks may be NULL or already empty. */

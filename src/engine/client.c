@@ -65,6 +65,12 @@ static int is_ip_literal(const char *name) {
   return 1;
 }
 
+/* 1 when we may offer group: any of ours, or only the post-quantum ones
+   when the configuration requires them. */
+static int may_offer(const tern_conn *c, uint16_t group) {
+  return !c->cfg->pq_required || tern_group_is_pq(tern_group_get(group));
+}
+
 /* Makes a fresh key share for group into slot i. */
 static int make_share(tern_conn *c, size_t i, uint16_t group) {
   const tern_group *g = tern_group_get(group);
@@ -106,8 +112,11 @@ static int write_and_send_ch(tern_conn *c) {
                TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE);
   e->supported_versions.n = e->supported_versions.count = 1;
   e->supported_versions.v[0] = TERN_TLS13;
-  e->supported_groups.n = e->supported_groups.count = c->cfg->n_groups;
-  memcpy(e->supported_groups.v, c->cfg->groups, c->cfg->n_groups * sizeof(uint16_t));
+  e->supported_groups.n = 0;
+  for (size_t i = 0; i < c->cfg->n_groups; i++)
+    if (may_offer(c, c->cfg->groups[i]))
+      e->supported_groups.v[e->supported_groups.n++] = c->cfg->groups[i];
+  e->supported_groups.count = e->supported_groups.n;
   e->signature_algorithms.n = e->signature_algorithms.count = c->cfg->n_sigs;
   memcpy(e->signature_algorithms.v, c->cfg->sigs, c->cfg->n_sigs * sizeof(uint16_t));
   if (c->cfg->n_sigs_cert) {
@@ -187,9 +196,16 @@ int tern_client_send_ch(tern_conn *c) {
     c->session_id_len = 32;
   }
   for (size_t i = 0; rc == TERN_OK && i < c->cfg->n_share_groups; i++) {
-    rc = make_share(c, i, c->cfg->share_groups[i]);
-    if (rc == TERN_OK) c->n_shares = i + 1;
+    if (!may_offer(c, c->cfg->share_groups[i])) continue;
+    rc = make_share(c, c->n_shares, c->cfg->share_groups[i]);
+    if (rc == TERN_OK) c->n_shares++;
   }
+  /* post-quantum required and no such share group: the first such group */
+  for (size_t i = 0; rc == TERN_OK && c->n_shares == 0 && i < c->cfg->n_groups; i++)
+    if (may_offer(c, c->cfg->groups[i])) {
+      rc = make_share(c, 0, c->cfg->groups[i]);
+      if (rc == TERN_OK) c->n_shares = 1;
+    }
   if (rc != TERN_OK) return rc;
   return write_and_send_ch(c);
 }
@@ -256,7 +272,8 @@ int tern_client_recv_hrr(tern_conn *c) {
     c->cookie_len = hrr->ext.cookie.len;
   }
   if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) {
-    for (size_t i = 0; i < c->cfg->n_groups; i++) supported |= c->cfg->groups[i] == g;
+    for (size_t i = 0; i < c->cfg->n_groups; i++)
+      supported |= c->cfg->groups[i] == g && may_offer(c, g);
     for (size_t i = 0; i < c->n_shares; i++)
       if (c->shares[i].group->id == g) supported = 0;
     if (!supported)

@@ -36,6 +36,12 @@ static int pick_suite(tern_conn *c, const tern_client_hello *ch) {
   return tern_conn_fail(c, TERN_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
 }
 
+/* 1 when we may pick group: any of ours, or only the post-quantum ones
+   when the configuration requires them. */
+static int may_take(const tern_conn *c, uint16_t group) {
+  return !c->cfg->pq_required || tern_group_is_pq(tern_group_get(group));
+}
+
 /*
  * Picks the group: our most preferred one the client sent a share for;
  * failing that, our most preferred one it supports (HelloRetryRequest).
@@ -61,8 +67,11 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
                             "key share for group 0x%04x not in supported_groups",
                             c->cfg->groups[i]);
   }
+  /* our most preferred group with a share: a hybrid when the client sent
+     one (ours come first), else its classical share, with no
+     HelloRetryRequest; post-quantum only when the configuration asks */
   for (size_t i = 0; i < c->cfg->n_groups; i++)
-    if (tern_msg_find_key_share(e, c->cfg->groups[i], &ks)) {
+    if (may_take(c, c->cfg->groups[i]) && tern_msg_find_key_share(e, c->cfg->groups[i], &ks)) {
       const tern_group *g = tern_group_get(ks.group);
       if (ks.key_exchange.len != g->share_len)
         return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
@@ -75,7 +84,8 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
       return TERN_OK;
     }
   for (size_t i = 0; i < c->cfg->n_groups; i++)
-    if (tern_msg_list_has(&e->supported_groups, c->cfg->groups[i])) {
+    if (may_take(c, c->cfg->groups[i]) &&
+        tern_msg_list_has(&e->supported_groups, c->cfg->groups[i])) {
       c->group = c->cfg->groups[i];
       *share_found = 0;
       return TERN_OK;
@@ -456,13 +466,12 @@ int tern_server_send_sh(tern_conn *c) {
 
   if ((rc = tern_conn_random(c, random, sizeof random)) != TERN_OK) return rc;
   if (dhe) {
-    rc = tern_group_keygen(tern_group_get(c->group), c->cfg->random_fn, c->cfg->random_ctx, mine);
-    if (rc != TERN_OK)
-      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation failed: %s",
-                            tern_strerror(rc));
-    c->n_shares = 1;
-    rc = tern_group_derive(mine, c->peer_share.p, c->peer_share.len, secret, &secret_len,
-                           &alert);
+    /* our key pair and the secret, or for ML-KEM Encaps to the client's
+       key (draft-ietf-tls-ecdhe-mlkem §3.1.2) */
+    rc = tern_group_respond(tern_group_get(c->group), c->cfg->random_fn, c->cfg->random_ctx,
+                            c->peer_share.p, c->peer_share.len, mine, secret, &secret_len,
+                            &alert);
+    c->n_shares = rc == TERN_OK ? 1 : 0;
     tern_share_copy_clear(&c->peer_share);
     if (rc != TERN_OK) {
       OPENSSL_cleanse(secret, sizeof secret);
