@@ -227,7 +227,9 @@ int tern_record_read(tern_record_reader *r, const uint8_t *in, size_t in_len,
     }
   }
   *consumed = used;
+  /*@ assert record_reader_ok(r); */
   if (!r->header_ok || r->have < r->need) return TERN_WANT_READ;
+  /*@ assert r->have == r->need; */
 
   rec->type = r->buf[0];
   rec->version = (uint16_t)(r->buf[1] * 256 + r->buf[2]);
