@@ -3,16 +3,18 @@
 # src/codec/record.c (header check, reassembler, TLSInnerPlaintext scan,
 # header writer):
 #   1. WP: every contract of record.h and record.c and every run-time-error
-#      goal (-wp-rte) of every function but tern_record_write_plain (its
-#      memmove takes a uint8_t * as char *, a cast the typed memory model
-#      does not follow; EVA covers it). The reader's invariant
+#      goal (-wp-rte) of every function but tern_record_write_plain and
+#      tern_record_reader_wipe (their memmove / OPENSSL_cleanse take the
+#      uint8_t buffer as char * / unsigned char *, a cast WP's typed memory
+#      model does not follow; EVA covers both). The reader's invariant
 #      (record_reader_ok) holds after every call: what is held never passes
 #      what the record needs, nor the buffer; a record handed out is whole,
 #      of a known type and within its type's limit; *consumed <= in_len.
-#   2. EVA on proofs/codec/record/harness.c for tern_record_write_plain:
-#      every fill level and fragment length of a 32-byte buffer, the
-#      fragment apart or already in place, unknown types and versions:
-#      0 alarms, every assertion and precondition valid.
+#   2. EVA on proofs/codec/record/harness.c for tern_record_write_plain
+#      (every fill level and fragment length of a 32-byte buffer, the
+#      fragment apart or already in place, unknown types and versions) and
+#      tern_record_reader_wipe (a reader of unknown bytes): 0 alarms, every
+#      assertion and precondition valid.
 #   3. A negative proof: record.c with the reassembler taking one byte more
 #      than the record needs must fail WP.
 # Frama-C sees libcrypto only through proofs/codec/record/include (the
@@ -31,11 +33,16 @@ if ! grep -q 'name = "Z3"' "${HOME:-/root}/.why3.conf" 2>/dev/null; then
 fi
 
 # wp FILE LOG [FUNCTIONS]: WP on one copy of record.c (every function
-# but tern_record_write_plain, or those given).
+# but tern_record_write_plain and tern_record_reader_wipe, or those given,
+# with a short timeout: a goal that must fail, fails fast).
 wp() {
-  if [ -n "${3:-}" ]; then sel="-wp-fct $3"; else sel="-wp-skip-fct tern_record_write_plain"; fi
+  if [ -n "${3:-}" ]; then
+    sel="-wp-fct $3 -wp-timeout 10"
+  else
+    sel="-wp-skip-fct tern_record_write_plain,tern_record_reader_wipe -wp-timeout 60"
+  fi
   # shellcheck disable=SC2086
-  frama-c -wp -wp-rte -wp-split -wp-prover z3,cvc4 -wp-timeout 60 \
+  frama-c -wp -wp-rte -wp-prover z3,cvc4 \
     -wp-par "$(nproc 2>/dev/null || echo 2)" $sel \
     -cpp-extra-args="$inc" "$1" > "$2" 2>&1
 }
@@ -62,7 +69,7 @@ pre=$(grep -E '^ *Preconditions ' "$work/eva.log" | tail -1)
 p_valid=$(printf '%s' "$pre" | awk '{print $2}')
 p_total=$(printf '%s' "$pre" | awk '{print $(NF-1)}')
 false_props=$(grep -ac 'got status invalid' "$work/eva.log")
-eva="EVA (tern_record_write_plain): ${alarms:-?} alarms, assertions ${a_valid:-?}/${a_total:-?} valid, preconditions ${p_valid:-?}/${p_total:-?} valid"
+eva="EVA (writer, wipe): ${alarms:-?} alarms, assertions ${a_valid:-?}/${a_total:-?} valid, preconditions ${p_valid:-?}/${p_total:-?} valid"
 if [ "$eva_rc" -ne 0 ] || [ "${alarms:-?}" != 0 ] || [ -z "$a_total" ] || [ "$a_valid" != "$a_total" ] ||
    [ -z "$p_total" ] || [ "$p_valid" != "$p_total" ] || [ "$false_props" != 0 ]; then
   eva="$eva FAILED"
