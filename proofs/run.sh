@@ -18,41 +18,24 @@ summary=""
 note() { summary="$summary$1
 "; }
 
-# -- 1. WP on the wire codec ------------------------------------------------
-if out=$(sh "$top/proofs/codec/wire/wp.sh" 2>&1); then
-  note "$(printf '%s\n' "$out" | grep 'wire WP:' | tail -1)"
-else
-  printf '%s\n' "$out" | tail -40
-  note "$(printf '%s\n' "$out" | grep 'wire WP:' | tail -1) FAILED"
-  fail=1
-fi
+# module_proof SCRIPT KEY: runs one module's proof script and notes its
+# summary line (the last one containing KEY), marked FAILED unless the
+# script exits 0; on failure the end of its output is shown.
+module_proof() {
+  if out=$(sh "$top/proofs/$1" 2>&1); then
+    note "$(printf '%s\n' "$out" | grep "$2" | tail -1)"
+  else
+    printf '%s\n' "$out" | tail -40
+    note "$(printf '%s\n' "$out" | grep "$2" | tail -1) FAILED"
+    fail=1
+  fi
+}
 
-# -- 1b. EVA on the message codec (parsers on unknown bytes) ----------------
-if out=$(sh "$top/proofs/codec/msg/eva.sh" 2>&1); then
-  note "$(printf '%s\n' "$out" | grep 'msg EVA:' | tail -1)"
-else
-  printf '%s\n' "$out" | tail -30
-  note "$(printf '%s\n' "$out" | grep 'msg EVA:' | tail -1) FAILED"
-  fail=1
-fi
-
-# -- 1c. WP and EVA on the record framing ------------------------------------
-if out=$(sh "$top/proofs/codec/record/prove.sh" 2>&1); then
-  note "$(printf '%s\n' "$out" | grep 'record WP:' | tail -1)"
-else
-  printf '%s\n' "$out" | tail -40
-  note "$(printf '%s\n' "$out" | grep 'record WP:' | tail -1) FAILED"
-  fail=1
-fi
-
-# -- 1d. EVA on ML-KEM's arithmetic (no overflow, coefficient ranges) ------
-if out=$(sh "$top/proofs/crypto/mlkem_poly/eva.sh" 2>&1); then
-  note "$(printf '%s\n' "$out" | grep 'mlkem_poly EVA:' | tail -1)"
-else
-  printf '%s\n' "$out" | tail -30
-  note "$(printf '%s\n' "$out" | grep 'mlkem_poly EVA:' | tail -1) FAILED"
-  fail=1
-fi
+# -- 1. the codec and crypto modules ----------------------------------------
+module_proof codec/wire/wp.sh 'wire WP:'             # WP on the wire codec
+module_proof codec/msg/eva.sh 'msg EVA:'             # EVA: parsers on unknown bytes
+module_proof codec/record/prove.sh 'record WP:'      # WP and EVA on the record framing
+module_proof crypto/mlkem_poly/eva.sh 'mlkem_poly EVA:' # EVA: ML-KEM arithmetic ranges
 
 # -- 2. EVA on the generated machines ---------------------------------------
 # eva_machine NAME GEN_C HARNESS: runs EVA, prints "<valid> <total> <alarms>".

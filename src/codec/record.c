@@ -204,8 +204,8 @@ int tern_record_read(tern_record_reader *r, const uint8_t *in, size_t in_len,
   while (r->have < r->need && used < in_len) {
     size_t take = r->need - r->have;
     if (take > in_len - used) take = in_len - used;
-    /* a byte loop, which the compiler turns into memcpy, so that WP can
-       follow it without pointer casts (as in codec/wire.c) */
+    /* a byte loop (the compiler vectorises it) so that WP can follow it
+       without the pointer casts of memcpy (as in codec/wire.c) */
     /*@ loop invariant 0 <= i <= take;
         loop assigns i, r->buf[r->have .. r->have + take - 1];
         loop variant take - i;
