@@ -4,7 +4,8 @@
  * objects, trust from a file, a hashed directory or a caller's store,
  * and tern_cert_verify_peer's verdicts: good chains for every key type
  * by DNS name and IP literal, then a wrong name, an unknown CA, expired
- * and not-yet-valid certificates, and garbage DER, each with its alert.
+ * and not-yet-valid certificates, and garbage DER, each with its alert;
+ * the parse cache and the memory of chains that verified.
  */
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -472,6 +473,96 @@ static void test_parse_cache(void) {
   pki_free(&p);
 }
 
+/* Counts the issuer look-ups of X509_verify_cert (a store hook that does
+   not keep verdicts from being remembered). */
+static int issuer_lookups;
+static int counting_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x) {
+  issuer_lookups++;
+  return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
+}
+
+/* Rejects every chain. */
+static int reject_all(int ok, X509_STORE_CTX *ctx) {
+  (void)ok;
+  X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+/*
+ * The trust's memory of chains that verified: a chain met again is not
+ * verified again (no issuer look-up) but its name still is, its time
+ * span still bounds it, a chain differing in one byte or one certificate
+ * is verified in full, and a store that starts checking revocation,
+ * changes its depth or gets a verify callback verifies in full again.
+ */
+static void test_verified_cache(void) {
+  pki p;
+  ders d;
+  tern_trust *t;
+  const uint8_t *const *der;
+  int64_t now = (int64_t)time(NULL);
+  int before;
+  CHECK_EQ_INT(pki_make(&p, PKI_KEY_P256, "tern.example", 1, PKI_VALID_NOW), 0);
+  ders_of(&d, &p);
+  der = (const uint8_t *const *)d.der;
+  t = trust_of(p.ca);
+  X509_STORE_set_get_issuer(t->store, counting_get_issuer);
+
+  issuer_lookups = 0;
+  expect(t, der, d.len, d.n, "tern.example", 1, 0, 0, 0, 1, "first contact");
+  CHECK(issuer_lookups > 0);
+  before = issuer_lookups;
+  expect(t, der, d.len, d.n, "tern.example", 1, 0, 0, 0, 1, "remembered");
+  expect(t, der, d.len, d.n, "localhost", 1, now + 86400, 0, 0, 1, "remembered, +1d");
+  expect(t, der, d.len, d.n, "127.0.0.1", 1, 0, 0, 0, 1, "remembered, IP");
+  CHECK_EQ_INT(issuer_lookups, before);
+  /* the name is still checked on a remembered chain */
+  expect(t, der, d.len, d.n, "example.com", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+         X509_V_ERR_HOSTNAME_MISMATCH, 1, "remembered, wrong host");
+  expect(t, der, d.len, d.n, "127.0.0.2", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+         X509_V_ERR_IP_ADDRESS_MISMATCH, 1, "remembered, wrong IP");
+  CHECK_EQ_INT(issuer_lookups, before);
+  /* outside the span: verified in full, and refused */
+  expect(t, der, d.len, d.n, "localhost", 1, now + 60L * 86400,
+         TERN_ALERT_CERTIFICATE_EXPIRED, X509_V_ERR_CERT_HAS_EXPIRED, 1, "remembered, +60d");
+  expect(t, der, d.len, d.n, "localhost", 1, now - 2 * 3600,
+         TERN_ALERT_CERTIFICATE_EXPIRED, X509_V_ERR_CERT_NOT_YET_VALID, 1, "remembered, -2h");
+  CHECK(issuer_lookups > before);
+  /* another purpose is another verdict */
+  before = issuer_lookups;
+  expect(t, der, d.len, d.n, NULL, 0, 0, 0, 0, 1, "as a client certificate");
+  CHECK(issuer_lookups > before);
+  /* one byte of the intermediate changed, or the intermediate left out */
+  {
+    uint8_t bad[4096];
+    const uint8_t *two[2] = {d.der[0], bad};
+    CHECK(d.len[1] < sizeof bad);
+    memcpy(bad, d.der[1], d.len[1]);
+    bad[d.len[1] - 1] ^= 0x01;
+    expect(t, two, d.len, 2, "localhost", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+           X509_V_ERR_CERT_SIGNATURE_FAILURE, 1, "tampered intermediate");
+    expect(t, der, d.len, 1, "localhost", 1, 0, TERN_ALERT_UNKNOWN_CA,
+           X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 1, "no intermediate");
+  }
+  /* the store's settings change: verified in full again */
+  X509_STORE_set_depth(t->store, 0);
+  expect(t, der, d.len, d.n, "localhost", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+         X509_V_ERR_CERT_CHAIN_TOO_LONG, 1, "depth 0");
+  X509_STORE_set_depth(t->store, 100);
+  expect(t, der, d.len, d.n, "localhost", 1, 0, 0, 0, 1, "depth 100");
+  X509_STORE_set_flags(t->store, X509_V_FLAG_CRL_CHECK);
+  expect(t, der, d.len, d.n, "localhost", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+         X509_V_ERR_UNABLE_TO_GET_CRL, 1, "revocation checked");
+  X509_VERIFY_PARAM_clear_flags(X509_STORE_get0_param(t->store), X509_V_FLAG_CRL_CHECK);
+  expect(t, der, d.len, d.n, "localhost", 1, 0, 0, 0, 1, "revocation no longer checked");
+  X509_STORE_set_verify_cb(t->store, reject_all);
+  expect(t, der, d.len, d.n, "localhost", 1, 0, TERN_ALERT_BAD_CERTIFICATE,
+         X509_V_ERR_APPLICATION_VERIFICATION, 1, "verify callback");
+  ders_free(&d);
+  tern_trust_free(t);
+  pki_free(&p);
+}
+
 int main(void) {
   char buf[128];
   snprintf(dir, sizeof dir, "/tmp/tern_test_cert.XXXXXX");
@@ -484,6 +575,7 @@ int main(void) {
   test_trust();
   test_verify_failures();
   test_parse_cache();
+  test_verified_cache();
   unlink(path_of(buf, sizeof buf, "chain.pem"));
   unlink(path_of(buf, sizeof buf, "key.pem"));
   unlink(path_of(buf, sizeof buf, "ca.pem"));

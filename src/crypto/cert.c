@@ -7,7 +7,16 @@
  * keyed by their exact DER bytes: libcrypto 3.0 spends ~100 us decoding
  * the public key of every certificate it parses (its OSSL_DECODER
  * set-up), and a client meets the same server chain handshake after
- * handshake. Only parsing is cached; every verification runs in full.
+ * handshake.
+ *
+ * It also remembers the last chains that verified (keyed by their exact
+ * DER bytes and the purpose), with the span of time in which every
+ * certificate of the path built to the anchor is valid: a chain met again
+ * within that span, against the same store settings, is not verified
+ * again (no path building, no signature checks); only the host name is
+ * checked on the leaf, as X509_verify_cert would. Failed verifications are
+ * never remembered, and stores that check revocation or carry verify
+ * callbacks of their own always verify in full.
  */
 #include "crypto/cert.h"
 
@@ -16,6 +25,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -213,6 +223,8 @@ int tern_cert_chain_load_files(tern_cert_chain **out, const char *chain_pem,
 
 #define PARSE_CACHE_SLOTS 16
 #define PARSE_CACHE_MAX_DER 16384  /* larger certificates are parsed each time */
+#define VERIFIED_SLOTS 16
+#define VERIFIED_MAX_DER 32768     /* larger chains are verified each time */
 
 /* One parsed certificate and the DER it was parsed from. */
 typedef struct parsed_cert {
@@ -226,11 +238,35 @@ typedef struct parsed_cert {
  * pointers convert, then the parse cache. Trusts only ever come from
  * tern_trust_new / tern_trust_from_store, which allocate this.
  */
+/*
+ * A chain that verified: the certificate_list as received (each DER after
+ * a 3-byte length, leaf first), the purpose it verified for, the leaf's
+ * parse, and when the whole path (anchor included) is valid: from
+ * not_before (inclusive) to not_after (exclusive), seconds since the epoch.
+ */
+/* What of a store's verification parameters a verdict depends on. */
+typedef struct store_settings {
+  unsigned long flags;
+  uint32_t inh_flags;
+  int depth, auth_level;
+} store_settings;
+
+typedef struct verified_chain {
+  uint8_t *der;               /* owned; NULL when the slot is free */
+  size_t len;
+  int peer_is_server;
+  store_settings settings;    /* the store's then */
+  int64_t not_before, not_after;
+  X509 *leaf;
+} verified_chain;
+
 typedef struct trust_impl {
   tern_trust pub;
-  pthread_mutex_t lock;       /* guards slot[] and next */
+  pthread_mutex_t lock;       /* guards slot[], next, verified[], next_verified */
   parsed_cert slot[PARSE_CACHE_SLOTS];
   size_t next;                /* the slot to replace next (round robin) */
+  verified_chain verified[VERIFIED_SLOTS];
+  size_t next_verified;
 } trust_impl;
 
 /* A trust around store (whose reference it takes), or NULL. */
@@ -335,6 +371,10 @@ void tern_trust_free(tern_trust *t) {
   for (size_t i = 0; i < PARSE_CACHE_SLOTS; i++) {
     OPENSSL_free(ti->slot[i].der);
     X509_free(ti->slot[i].x509);
+  }
+  for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
+    OPENSSL_free(ti->verified[i].der);
+    X509_free(ti->verified[i].leaf);
   }
   pthread_mutex_destroy(&ti->lock);
   X509_STORE_free(t->store);
@@ -479,6 +519,160 @@ static int parse_untrusted(const tern_trust *t, const uint8_t *const *der,
   return TERN_OK;
 }
 
+/* ---- chains that verified ---- */
+
+/*
+ * The settings of t's store when its results may be remembered, in *out;
+ * 0 when they may not: the store checks
+ * revocation (a CRL may arrive at any time), has a verification time of
+ * its own, or carries callbacks or names of its own that X509_verify_cert
+ * would consult.
+ */
+static int rememberable(const tern_trust *t, store_settings *out) {
+  X509_STORE *st = t->store;
+  const X509_VERIFY_PARAM *param = X509_STORE_get0_param(st);
+  unsigned long f = X509_VERIFY_PARAM_get_flags(param);
+  if (f & (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS |
+           X509_V_FLAG_USE_CHECK_TIME))
+    return 0;
+  if (X509_STORE_get_verify_cb(st) != NULL || X509_STORE_get_verify(st) != NULL ||
+      X509_STORE_get_check_revocation(st) != NULL || X509_STORE_get_check_policy(st) != NULL ||
+      X509_VERIFY_PARAM_get0_host((X509_VERIFY_PARAM *)param, 0) != NULL ||
+      X509_VERIFY_PARAM_get0_email((X509_VERIFY_PARAM *)param) != NULL)
+    return 0;
+  memset(out, 0, sizeof *out);
+  out->flags = f;
+  out->inh_flags = X509_VERIFY_PARAM_get_inh_flags(param);
+  out->depth = X509_VERIFY_PARAM_get_depth(param);
+  out->auth_level = X509_VERIFY_PARAM_get_auth_level(param);
+  return 1;
+}
+
+/* Whether the stored list v->der holds exactly der[0..n). */
+static int same_chain(const verified_chain *v, const uint8_t *const *der,
+                      const size_t *der_len, size_t n) {
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v->len - off < 3) return 0;
+    size_t l = (size_t)v->der[off] << 16 | (size_t)v->der[off + 1] << 8 | v->der[off + 2];
+    off += 3;
+    if (l != der_len[i] || v->len - off < l || memcmp(v->der + off, der[i], l) != 0) return 0;
+    off += l;
+  }
+  return off == v->len;
+}
+
+/* Whether two stores' settings are the same. */
+static int same_settings(const store_settings *a, const store_settings *b) {
+  return a->flags == b->flags && a->inh_flags == b->inh_flags && a->depth == b->depth &&
+         a->auth_level == b->auth_level;
+}
+
+/* The leaf of a remembered chain equal to der[0..n) for this purpose and
+   these settings, valid at now, up-ref'd; or NULL. */
+static X509 *verified_find(trust_impl *ti, const uint8_t *const *der, const size_t *der_len,
+                           size_t n, int peer_is_server, const store_settings *settings,
+                           int64_t now) {
+  X509 *leaf = NULL;
+  if (pthread_mutex_lock(&ti->lock) != 0) return NULL;
+  for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
+    const verified_chain *v = &ti->verified[i];
+    if (v->der == NULL || v->peer_is_server != peer_is_server ||
+        !same_settings(&v->settings, settings) ||
+        now < v->not_before || now >= v->not_after || !same_chain(v, der, der_len, n))
+      continue;
+    if (X509_up_ref(v->leaf)) leaf = v->leaf;
+    break;
+  }
+  pthread_mutex_unlock(&ti->lock);
+  return leaf;
+}
+
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1..12). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* An ASN1_TIME as seconds since the epoch; 0 when it does not convert. */
+static int asn1_seconds(const ASN1_TIME *t, int64_t *out) {
+  struct tm tm;
+  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  *out = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
+         tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+  return 1;
+}
+
+/* Remembers der[0..n) (leaf parsed as leaf) as verified for this purpose
+   under settings, for the span in which every certificate of path is
+   valid. A failure only skips remembering. */
+static void verified_add(trust_impl *ti, const uint8_t *const *der, const size_t *der_len,
+                         size_t n, int peer_is_server, const store_settings *settings,
+                         X509 *leaf, STACK_OF(X509) *path) {
+  int64_t nb = INT64_MIN, na = INT64_MAX;
+  size_t len = 0, off = 0;
+  uint8_t *copy;
+  verified_chain *v;
+  for (int i = 0; path != NULL && i < sk_X509_num(path); i++) {
+    X509 *x = sk_X509_value(path, i);
+    int64_t b, a;
+    if (!asn1_seconds(X509_get0_notBefore(x), &b) || !asn1_seconds(X509_get0_notAfter(x), &a))
+      return;
+    if (b > nb) nb = b;
+    if (a < na) na = a;
+  }
+  if (path == NULL || nb >= na) return;
+  for (size_t i = 0; i < n; i++) {
+    if (der_len[i] > 0xffffff) return;
+    len += 3 + der_len[i];
+  }
+  if (len > VERIFIED_MAX_DER || (copy = OPENSSL_malloc(len)) == NULL) return;
+  for (size_t i = 0; i < n; i++) {
+    copy[off] = (uint8_t)(der_len[i] >> 16);
+    copy[off + 1] = (uint8_t)(der_len[i] >> 8);
+    copy[off + 2] = (uint8_t)der_len[i];
+    memcpy(copy + off + 3, der[i], der_len[i]);
+    off += 3 + der_len[i];
+  }
+  if (!X509_up_ref(leaf)) {
+    OPENSSL_free(copy);
+    return;
+  }
+  if (pthread_mutex_lock(&ti->lock) != 0) {
+    X509_free(leaf);
+    OPENSSL_free(copy);
+    return;
+  }
+  v = &ti->verified[ti->next_verified];
+  ti->next_verified = (ti->next_verified + 1) % VERIFIED_SLOTS;
+  OPENSSL_free(v->der);
+  X509_free(v->leaf);
+  v->der = copy;
+  v->len = len;
+  v->peer_is_server = peer_is_server;
+  v->settings = *settings;
+  v->not_before = nb;
+  v->not_after = na;
+  v->leaf = leaf;
+  pthread_mutex_unlock(&ti->lock);
+}
+
+/* The name check X509_verify_cert makes with set_params' settings: the
+   X509_V_ERR_* code for leaf and host. */
+static int check_name(X509 *leaf, const char *host) {
+  if (is_ip_literal(host))
+    return X509_check_ip_asc(leaf, host, 0) == 1 ? X509_V_OK : X509_V_ERR_IP_ADDRESS_MISMATCH;
+  return X509_check_host(leaf, host, strlen(host), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+                         NULL) == 1
+             ? X509_V_OK
+             : X509_V_ERR_HOSTNAME_MISMATCH;
+}
+
 /* tern_cert_verify_peer: see cert.h. */
 int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
                           const size_t *der_len, size_t n, const char *host,
@@ -488,14 +682,33 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
   STACK_OF(X509) *untrusted = NULL;
   X509_STORE_CTX *ctx = NULL;
   EVP_PKEY *key = NULL;
-  int err = X509_V_ERR_UNSPECIFIED, rc;
+  int err = X509_V_ERR_UNSPECIFIED, rc, remember;
   uint8_t al = TERN_ALERT_BAD_CERTIFICATE;
+  store_settings settings;
+  int64_t at;  /* the verification time */
+  trust_impl *ti = (trust_impl *)(uintptr_t)t;
 
   if (leaf_key != NULL) *leaf_key = NULL;
   if (x509_err != NULL) *x509_err = X509_V_ERR_UNSPECIFIED;
   if (t == NULL || t->store == NULL || der == NULL || der_len == NULL || n == 0 ||
       n > INT_MAX / 2 || (host != NULL && host[0] == '\0'))
     return TERN_ERR_INVALID_ARG;  /* an empty name would turn the name check off */
+  at = now != 0 ? now : (int64_t)time(NULL);
+
+  /* A chain that verified lately: only the name is left to check. */
+  remember = rememberable(t, &settings);
+  if (remember &&
+      (leaf = verified_find(ti, der, der_len, n, peer_is_server, &settings, at)) != NULL) {
+    key = X509_get_pubkey(leaf);
+    if (key == NULL) {
+      rc = TERN_ERR_CERT;
+      al = TERN_ALERT_UNSUPPORTED_CERTIFICATE;
+      goto out;
+    }
+    err = host != NULL ? check_name(leaf, host) : X509_V_OK;
+    rc = err == X509_V_OK ? TERN_OK : TERN_ERR_CERT;
+    goto out;
+  }
 
   rc = TERN_ERR_CERT;
   leaf = parse_peer(t, der[0], der_len[0]);
@@ -521,6 +734,9 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
     if (err == X509_V_OK) err = X509_V_ERR_UNSPECIFIED;
     al = alert_for(err);
     rc = TERN_ERR_CERT;
+  } else if (remember) {
+    verified_add(ti, der, der_len, n, peer_is_server, &settings, leaf,
+                 X509_STORE_CTX_get0_chain(ctx));
   }
 out:
   if (rc != TERN_OK) ERR_clear_error();
