@@ -106,6 +106,72 @@ EVP_MD *tern_crypto_md(const tern_hash *h) { return fetched.md[h->id]; }
 EVP_CIPHER *tern_crypto_aead_cipher(tern_aead_kind k) { return fetched.aead[k]; }
 EVP_CIPHER *tern_crypto_hp_cipher(tern_aead_kind k) { return fetched.hp[k]; }
 
+/*
+ * Per-thread digest contexts, reused by every HMAC, one-shot hash and
+ * transcript snapshot of the thread instead of a context made and freed
+ * each time (libcrypto 3.0 allocates once per EVP_MD_CTX_new and once per
+ * digest init or copy, so reuse saves one allocation each). Each is reset
+ * after use, which frees (and wipes) the provider's state, so nothing
+ * secret stays behind between uses. Freed when the thread ends.
+ */
+typedef struct scratch_ctx {
+  EVP_MD_CTX *mac;   /* HMAC and one-shot hashes */
+  EVP_MD_CTX *copy;  /* transcript snapshots */
+} scratch_ctx;
+
+static pthread_key_t scratch_key;
+static int scratch_key_ok;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static __thread scratch_ctx *scratch;
+
+/* Frees one thread's scratch contexts (the key's destructor). */
+static void scratch_free(void *p) {
+  scratch_ctx *s = p;
+  if (s == NULL) return;
+  EVP_MD_CTX_free(s->mac);
+  EVP_MD_CTX_free(s->copy);
+  OPENSSL_free(s);
+}
+
+/* Makes the key whose destructor frees a thread's contexts. */
+static void scratch_key_make(void) {
+  scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's scratch contexts, made on first use; NULL when they
+   cannot be (callers then make a context of their own). */
+static scratch_ctx *scratch_get(void) {
+  scratch_ctx *s = scratch;
+  if (s != NULL) return s;
+  if (pthread_once(&scratch_once, scratch_key_make) != 0 || !scratch_key_ok) return NULL;
+  s = OPENSSL_zalloc(sizeof *s);
+  if (s == NULL) return NULL;
+  s->mac = EVP_MD_CTX_new();
+  s->copy = EVP_MD_CTX_new();
+  if (s->mac == NULL || s->copy == NULL || pthread_setspecific(scratch_key, s) != 0) {
+    scratch_free(s);
+    return NULL;
+  }
+  scratch = s;
+  return s;
+}
+
+/* A context for one use: this thread's (which is 0 in *own) or a new one
+   (1 in *own). Give it back with ctx_put. */
+static EVP_MD_CTX *ctx_take(int copy, int *own) {
+  scratch_ctx *s = scratch_get();
+  *own = s == NULL;
+  if (s != NULL) return copy ? s->copy : s->mac;
+  return EVP_MD_CTX_new();
+}
+
+/* Ends one use of a context from ctx_take: reset (its state freed and
+   wiped) or freed. */
+static void ctx_put(EVP_MD_CTX *ctx, int own) {
+  if (own) EVP_MD_CTX_free(ctx);
+  else EVP_MD_CTX_reset(ctx);
+}
+
 /* The block size of h's compression function (RFC 2104's B). */
 static size_t block_len(const tern_hash *h) { return h->id == TERN_HASH_SHA384 ? 128 : 64; }
 
@@ -122,7 +188,8 @@ static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
   size_t b = block_len(h);
   unsigned int outl = 0;
   EVP_MD *md = fetched.md[h->id];
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int own;
+  EVP_MD_CTX *ctx = ctx_take(0, &own);
   int ok = ctx != NULL;
 
   memset(k, 0, sizeof k);
@@ -140,7 +207,7 @@ static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
   ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b) &&
        EVP_DigestUpdate(ctx, inner, h->len) && EVP_DigestFinal_ex(ctx, out, &outl) &&
        outl == h->len;
-  EVP_MD_CTX_free(ctx);
+  if (ctx != NULL) ctx_put(ctx, own);
   OPENSSL_cleanse(k, sizeof k);
   OPENSSL_cleanse(pad, sizeof pad);
   OPENSSL_cleanse(inner, sizeof inner);
@@ -247,12 +314,15 @@ int tern_derive_secret(const tern_hash *h, const uint8_t *secret,
 int tern_hash_data(const tern_hash *h, const uint8_t *data, size_t len,
                    uint8_t *out) {
   unsigned int outl = 0;
+  int own, ok;
+  EVP_MD_CTX *ctx;
   if (h == NULL || out == NULL || (data == NULL && len)) return TERN_ERR_INVALID_ARG;
   if (tern_crypto_init() != TERN_OK) return TERN_ERR_CRYPTO;
-  if (!EVP_Digest(data, len, out, &outl, tern_crypto_md(h), NULL) ||
-      outl != h->len)
-    return TERN_ERR_CRYPTO;
-  return TERN_OK;
+  if ((ctx = ctx_take(0, &own)) == NULL) return TERN_ERR_NOMEM;
+  ok = EVP_DigestInit_ex2(ctx, tern_crypto_md(h), NULL) && EVP_DigestUpdate(ctx, data, len) &&
+       EVP_DigestFinal_ex(ctx, out, &outl) && outl == h->len;
+  ctx_put(ctx, own);
+  return ok ? TERN_OK : TERN_ERR_CRYPTO;
 }
 
 /* tern_transcript_init starts an empty transcript under hash h. */
@@ -281,13 +351,14 @@ int tern_transcript_update(tern_transcript *t, const uint8_t *msg, size_t len) {
 int tern_transcript_current(const tern_transcript *t, uint8_t *out) {
   unsigned int outl = 0;
   int rc = TERN_ERR_CRYPTO;
+  int own;
   if (t == NULL || t->ctx == NULL || out == NULL) return TERN_ERR_INVALID_ARG;
-  EVP_MD_CTX *copy = EVP_MD_CTX_new();
+  EVP_MD_CTX *copy = ctx_take(1, &own);
   if (copy == NULL) return TERN_ERR_NOMEM;
   if (EVP_MD_CTX_copy_ex(copy, t->ctx) && EVP_DigestFinal_ex(copy, out, &outl) &&
       outl == t->hash->len)
     rc = TERN_OK;
-  EVP_MD_CTX_free(copy);
+  ctx_put(copy, own);
   return rc;
 }
 
@@ -296,14 +367,15 @@ int tern_transcript_peek(const tern_transcript *t, const uint8_t *extra, size_t 
                          uint8_t *out) {
   unsigned int outl = 0;
   int rc = TERN_ERR_CRYPTO;
+  int own;
   if (t == NULL || t->ctx == NULL || out == NULL || (extra == NULL && extra_len))
     return TERN_ERR_INVALID_ARG;
-  EVP_MD_CTX *copy = EVP_MD_CTX_new();
+  EVP_MD_CTX *copy = ctx_take(1, &own);
   if (copy == NULL) return TERN_ERR_NOMEM;
   if (EVP_MD_CTX_copy_ex(copy, t->ctx) && EVP_DigestUpdate(copy, extra, extra_len) &&
       EVP_DigestFinal_ex(copy, out, &outl) && outl == t->hash->len)
     rc = TERN_OK;
-  EVP_MD_CTX_free(copy);
+  ctx_put(copy, own);
   return rc;
 }
 
