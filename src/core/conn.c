@@ -65,14 +65,35 @@ int tern_conn_push_event(tern_conn *c, unsigned char ev) {
   return TERN_OK;
 }
 
-int tern_conn_random(tern_conn *c, uint8_t *out, size_t len) {
-  if (c->cfg->random_fn) {
-    if (c->cfg->random_fn(c->cfg->random_ctx, out, len) != 0)
-      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "random source failed");
-    return TERN_OK;
+/*
+ * tern_conn_draw: len random bytes for c from the configured source, or,
+ * without one, from the connection's pool, refilled by one RAND_bytes call
+ * when it runs short (each RAND_bytes call costs about as much as drawing
+ * a hundred bytes: the DRBG's lock and fork check), so that a handshake's
+ * randoms, key shares and ticket nonces take one or two calls, not six.
+ * Bytes handed out are wiped from the pool. Draws longer than the pool go
+ * to RAND_bytes directly. 0 or -1, as a tern_random_fn.
+ */
+int tern_conn_draw(void *conn, uint8_t *out, size_t len) {
+  tern_conn *c = conn;
+  uint8_t *from;
+  if (c->cfg->random_fn) return c->cfg->random_fn(c->cfg->random_ctx, out, len) == 0 ? 0 : -1;
+  if (len > sizeof c->rand_pool) return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+  if (len > c->rand_left) {
+    if (RAND_bytes(c->rand_pool, (int)sizeof c->rand_pool) != 1) return -1;
+    c->rand_left = sizeof c->rand_pool;
   }
-  if (RAND_bytes(out, (int)len) != 1)
-    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "RAND_bytes failed");
+  from = c->rand_pool + sizeof c->rand_pool - c->rand_left;
+  memcpy(out, from, len);
+  OPENSSL_cleanse(from, len);
+  c->rand_left -= (uint8_t)len;
+  return 0;
+}
+
+int tern_conn_random(tern_conn *c, uint8_t *out, size_t len) {
+  if (tern_conn_draw(c, out, len) != 0)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
+                          c->cfg->random_fn ? "random source failed" : "RAND_bytes failed");
   return TERN_OK;
 }
 

@@ -294,6 +294,10 @@ struct tern_conn {
   size_t pha_leaf_len;
   unsigned pha_completed;         /* server: exchanges finished */
 
+  /* random bytes drawn ahead (tern_conn_draw), without a configured source */
+  uint8_t rand_pool[96];
+  uint8_t rand_left;
+
   int done;
 };
 
@@ -342,6 +346,10 @@ int tern_conn_push_event(tern_conn *c, unsigned char ev);
 
 /* Random bytes from the configured source. */
 int tern_conn_random(tern_conn *c, uint8_t *out, size_t len);
+
+/* The same as a tern_random_fn on the connection conn (0 or -1), which
+   does not fail the connection: the source of its key shares. */
+int tern_conn_draw(void *conn, uint8_t *out, size_t len);
 
 /* Adds a whole handshake message to the transcript. */
 int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len);

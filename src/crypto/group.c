@@ -172,6 +172,77 @@ static int draw(tern_random_fn rng, void *rng_ctx, uint8_t *out, size_t len) {
   return RAND_bytes(out, (int)len) == 1 ? TERN_OK : TERN_ERR_CRYPTO;
 }
 
+/*
+ * Per-thread import contexts of X25519 and X448 (EVP_PKEY_fromdata_init
+ * done once): EVP_PKEY_new_raw_*_key_ex would fetch the key manager by
+ * name and make a context for every key, and a handshake imports two
+ * XDH keys a side. Freed when the thread ends.
+ */
+typedef struct xdh_ctxs {
+  EVP_PKEY_CTX *import[2];  /* X25519, X448 */
+} xdh_ctxs;
+
+static pthread_key_t xdh_key;
+static int xdh_key_ok;
+static pthread_once_t xdh_once = PTHREAD_ONCE_INIT;
+static __thread xdh_ctxs *xdh_tls;
+
+/* Frees one thread's contexts (the key's destructor). */
+static void xdh_ctxs_free(void *p) {
+  xdh_ctxs *x = p;
+  if (x == NULL) return;
+  for (int i = 0; i < 2; i++) EVP_PKEY_CTX_free(x->import[i]);
+  OPENSSL_free(x);
+}
+
+/* Makes the key whose destructor frees a thread's contexts. */
+static void xdh_key_make(void) { xdh_key_ok = pthread_key_create(&xdh_key, xdh_ctxs_free) == 0; }
+
+/* This thread's import context of XDH group g, made on first use; NULL
+   when it cannot be (the caller imports the slow way). */
+static EVP_PKEY_CTX *xdh_import_ctx(const tern_group *g) {
+  int i = g->id == TERN_GROUP_X25519 ? 0 : 1;
+  xdh_ctxs *x = xdh_tls;
+  if (x == NULL) {
+    if (pthread_once(&xdh_once, xdh_key_make) != 0 || !xdh_key_ok) return NULL;
+    if ((x = OPENSSL_zalloc(sizeof *x)) == NULL) return NULL;
+    if (pthread_setspecific(xdh_key, x) != 0) {
+      OPENSSL_free(x);
+      return NULL;
+    }
+    xdh_tls = x;
+  }
+  if (x->import[i] == NULL) {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, g->ossl_name, NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
+      EVP_PKEY_CTX_free(ctx);
+      return NULL;
+    }
+    x->import[i] = ctx;
+  }
+  return x->import[i];
+}
+
+/* An XDH key of group g from its raw private key (the public key computed
+   from it) or raw public key, or NULL. */
+static EVP_PKEY *xdh_import(const tern_group *g, const uint8_t *raw, size_t len, int private_key) {
+  EVP_PKEY_CTX *ctx = xdh_import_ctx(g);
+  EVP_PKEY *k = NULL;
+  OSSL_PARAM params[2];
+  if (ctx == NULL)
+    return private_key ? EVP_PKEY_new_raw_private_key_ex(NULL, g->ossl_name, NULL, raw, len)
+                       : EVP_PKEY_new_raw_public_key_ex(NULL, g->ossl_name, NULL, raw, len);
+  params[0] = OSSL_PARAM_construct_octet_string(
+      private_key ? OSSL_PKEY_PARAM_PRIV_KEY : OSSL_PKEY_PARAM_PUB_KEY, (void *)(uintptr_t)raw, len);
+  params[1] = OSSL_PARAM_construct_end();
+  if (EVP_PKEY_fromdata(ctx, &k, private_key ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                        params) != 1) {
+    EVP_PKEY_free(k);
+    return NULL;
+  }
+  return k;
+}
+
 /* X25519/X448: the private key is priv_len raw random bytes (RFC 7748 §5). */
 static int xdh_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
                       tern_key_share *out) {
@@ -180,8 +251,7 @@ static int xdh_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
   int rc = draw(rng, rng_ctx, priv, g->priv_len);
   if (rc != TERN_OK) goto out;
   rc = TERN_ERR_CRYPTO;
-  out->pkey = EVP_PKEY_new_raw_private_key_ex(NULL, g->ossl_name, NULL, priv,
-                                              g->priv_len);
+  out->pkey = xdh_import(g, priv, g->priv_len, 1);
   if (out->pkey == NULL) goto out;
   if (EVP_PKEY_get_raw_public_key(out->pkey, out->pub, &pub_len) != 1 ||
       pub_len != g->share_len)
@@ -523,8 +593,7 @@ static int import_peer(const tern_key_share *mine, const uint8_t *peer,
   }
   if (g->kind == TERN_GROUP_KIND_FFDHE)
     return ffdhe_import_peer(mine, peer, peer_len, pkey, alert);
-  *pkey = EVP_PKEY_new_raw_public_key_ex(NULL, g->ossl_name, NULL, peer,
-                                         peer_len);
+  *pkey = xdh_import(g, peer, peer_len, 0);
   if (*pkey != NULL) return TERN_OK;
   *alert = TERN_ALERT_INTERNAL_ERROR;
   return TERN_ERR_CRYPTO;

@@ -77,7 +77,7 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
   int rc;
   if (g == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "unknown group");
   tern_key_share_free(&c->shares[i]);
-  rc = tern_group_keygen(g, c->cfg->random_fn, c->cfg->random_ctx, &c->shares[i]);
+  rc = tern_group_keygen(g, tern_conn_draw, c, &c->shares[i]);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation for %s failed: %s",
                           g->name, tern_strerror(rc));

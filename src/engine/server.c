@@ -468,7 +468,7 @@ int tern_server_send_sh(tern_conn *c) {
   if (dhe) {
     /* our key pair and the secret, or for ML-KEM Encaps to the client's
        key (draft-ietf-tls-ecdhe-mlkem §3.1.2) */
-    rc = tern_group_respond(tern_group_get(c->group), c->cfg->random_fn, c->cfg->random_ctx,
+    rc = tern_group_respond(tern_group_get(c->group), tern_conn_draw, c,
                             c->peer_share.p, c->peer_share.len, mine, secret, &secret_len,
                             &alert);
     c->n_shares = rc == TERN_OK ? 1 : 0;
