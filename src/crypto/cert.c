@@ -44,6 +44,7 @@ void tern_cert_chain_free(tern_cert_chain *chain) {
   EVP_PKEY_free(chain->key);
   for (size_t i = 0; i < chain->n; i++) OPENSSL_free(chain->der[i]);
   for (size_t i = 0; i < 3; i++) OPENSSL_free(chain->compressed[i]);
+  tern_sig_prepared_free(&chain->sign_prep);
   OPENSSL_free(chain);
 }
 

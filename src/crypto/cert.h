@@ -19,6 +19,7 @@
 #include <tern.h>
 
 #include "codec/limits.h"
+#include "crypto/sig.h"
 
 
 typedef struct tern_cert_chain {
@@ -35,6 +36,8 @@ typedef struct tern_cert_chain {
      once by tern_certcomp_prepare (crypto/certcomp.h), or NULL. */
   uint8_t *compressed[3];
   size_t compressed_len[3];
+  /* CertificateVerify signing contexts prepared for key, per scheme */
+  tern_sig_prepared sign_prep;
 } tern_cert_chain;
 
 typedef struct tern_trust {

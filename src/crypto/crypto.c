@@ -325,6 +325,22 @@ int tern_hash_data(const tern_hash *h, const uint8_t *data, size_t len,
   return ok ? TERN_OK : TERN_ERR_CRYPTO;
 }
 
+/* tern_digest_md: see crypto.h. */
+int tern_digest_md(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out,
+                   size_t *out_len) {
+  unsigned int outl = 0;
+  int own, ok;
+  EVP_MD_CTX *ctx;
+  if (md == NULL || out == NULL || out_len == NULL || (data == NULL && len))
+    return TERN_ERR_INVALID_ARG;
+  if ((ctx = ctx_take(0, &own)) == NULL) return TERN_ERR_NOMEM;
+  ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, data, len) &&
+       EVP_DigestFinal_ex(ctx, out, &outl);
+  ctx_put(ctx, own);
+  *out_len = outl;
+  return ok ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
 /* tern_transcript_init starts an empty transcript under hash h. */
 int tern_transcript_init(tern_transcript *t, const tern_hash *h) {
   if (t == NULL || h == NULL) return TERN_ERR_INVALID_ARG;

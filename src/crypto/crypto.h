@@ -103,6 +103,12 @@ int tern_derive_secret(const tern_hash *h, const uint8_t *secret,
 int tern_hash_data(const tern_hash *h, const uint8_t *data, size_t len,
                    uint8_t *out);
 
+/* One-shot digest of data with any fetched md (SHA-512 too) on the
+   thread's reused context -> out (EVP_MAX_MD_SIZE bytes of room),
+   *out_len its length. TERN_OK, TERN_ERR_CRYPTO or TERN_ERR_NOMEM. */
+int tern_digest_md(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out,
+                   size_t *out_len);
+
 /* HMAC(key, data) -> out[h->len]. */
 int tern_hmac(const tern_hash *h, const uint8_t *key, size_t key_len,
               const uint8_t *data, size_t len, uint8_t *out);

@@ -1,9 +1,17 @@
 /*
  * crypto/sig.c - crypto layer: TLS 1.3 signature schemes (RFC 8446 §4.2.3)
- * and the CertificateVerify signature over its §4.4.3 content, on
- * libcrypto's EVP_DigestSign/EVP_DigestVerify.
+ * and the CertificateVerify signature over its §4.4.3 content.
+ *
+ * ECDSA and RSA-PSS sign and verify the content's digest (made on the
+ * thread's reused digest context) with EVP_PKEY_sign/verify; a signing key's
+ * holder (our certificate chain) keeps a context prepared per scheme, and
+ * each signature works on a copy of it: a context made per signature costs
+ * libcrypto 3.0 a key-manager and a signature fetch by name and a walk of
+ * its name table. EdDSA, which signs the content itself, uses
+ * EVP_DigestSign/Verify.
  */
 #include "crypto/sig.h"
+#include "crypto/crypto.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -16,7 +24,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
-static const tern_sig schemes[] = {
+static const tern_sig schemes[TERN_SIG_SCHEMES] = {
     {TERN_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256", EVP_PKEY_EC,
      NID_X9_62_prime256v1, "SHA256", 0},
     {TERN_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384", EVP_PKEY_EC,
@@ -167,10 +175,76 @@ static EVP_MD_CTX *sig_ctx(const tern_sig *s, EVP_PKEY *key, int sign) {
   return mctx;
 }
 
+/* ---- prepared contexts (ECDSA, RSA-PSS) ---- */
+
+/* A new context for s and key, initialised to sign or verify a digest. */
+static EVP_PKEY_CTX *prepare(const tern_sig *s, EVP_PKEY *key, int sign) {
+  EVP_MD *md;
+  EVP_PKEY_CTX *ctx;
+  int ok;
+  if (!scheme_md(s, &md) || md == NULL) return NULL;
+  ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+  if (ctx == NULL) return NULL;
+  ok = (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) == 1;
+  if (ok && s->pss) ok = set_pss(ctx, md);
+  if (ok) ok = EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
+  if (!ok) {
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+/*
+ * A signing context for s and key for one signature: a copy of the one
+ * prepared in prep (made there on first use; threads racing to make it
+ * keep the first), or a new one when prep is NULL. Copying a prepared
+ * context skips the fetches by name a new one costs.
+ */
+static EVP_PKEY_CTX *sign_ctx(const tern_sig *s, EVP_PKEY *key, tern_sig_prepared *prep) {
+  size_t i = (size_t)(s - schemes);
+  EVP_PKEY_CTX *t, *expected = NULL;
+  if (prep == NULL) return prepare(s, key, 1);
+  t = __atomic_load_n(&prep->ctx[i], __ATOMIC_ACQUIRE);
+  if (t == NULL) {
+    if ((t = prepare(s, key, 1)) == NULL) return NULL;
+    if (!__atomic_compare_exchange_n(&prep->ctx[i], &expected, t, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+      EVP_PKEY_CTX_free(t);
+      t = expected;
+    }
+  }
+  return EVP_PKEY_CTX_dup(t);
+}
+
+/* tern_sig_prepared_free: see sig.h. */
+void tern_sig_prepared_free(tern_sig_prepared *prep) {
+  if (prep == NULL) return;
+  for (size_t i = 0; i < TERN_SIG_SCHEMES; i++) {
+    EVP_PKEY_CTX_free(prep->ctx[i]);
+    prep->ctx[i] = NULL;
+  }
+}
+
+/* The digest of the content under s's hash, into dg (EVP_MAX_MD_SIZE). */
+static int content_digest(const tern_sig *s, const uint8_t *content, size_t len, uint8_t *dg,
+                          size_t *dg_len) {
+  EVP_MD *md;
+  if (!scheme_md(s, &md) || md == NULL) return TERN_ERR_CRYPTO;
+  return tern_digest_md(md, content, len, dg, dg_len);
+}
+
 /* tern_sig_sign: see sig.h. */
 int tern_sig_sign(const tern_sig *s, EVP_PKEY *key, int server,
                   const uint8_t *th, size_t th_len, uint8_t *sig, size_t cap,
                   size_t *sig_len) {
+  return tern_sig_sign_prepared(s, key, NULL, server, th, th_len, sig, cap, sig_len);
+}
+
+/* tern_sig_sign_prepared: see sig.h. */
+int tern_sig_sign_prepared(const tern_sig *s, EVP_PKEY *key, tern_sig_prepared *prep,
+                           int server, const uint8_t *th, size_t th_len, uint8_t *sig,
+                           size_t cap, size_t *sig_len) {
   uint8_t content[CV_MAX];
   size_t content_len, need = 0;
   EVP_MD_CTX *mctx = NULL;
@@ -182,6 +256,25 @@ int tern_sig_sign(const tern_sig *s, EVP_PKEY *key, int server,
   if (!tern_sig_key_fits(s, key)) return TERN_ERR_INVALID_ARG;
   content_len = cv_content(server, th, th_len, content);
   rc = TERN_ERR_CRYPTO;
+  if (s->md != NULL) {
+    uint8_t dg[EVP_MAX_MD_SIZE];
+    size_t dg_len = 0;
+    EVP_PKEY_CTX *pctx = sign_ctx(s, key, prep);
+    if (pctx == NULL) return TERN_ERR_CRYPTO;
+    if (content_digest(s, content, content_len, dg, &dg_len) == TERN_OK &&
+        EVP_PKEY_sign(pctx, NULL, &need, dg, dg_len) == 1) {
+      rc = TERN_ERR_BUFFER_TOO_SMALL;
+      if (need <= cap) {
+        rc = TERN_ERR_CRYPTO;
+        if (EVP_PKEY_sign(pctx, sig, &need, dg, dg_len) == 1) {
+          *sig_len = need;
+          rc = TERN_OK;
+        }
+      }
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return rc;
+  }
   mctx = sig_ctx(s, key, 1);
   if (mctx == NULL) goto out;
   /* With a NULL buffer, EVP_DigestSign reports the largest signature. */
@@ -214,14 +307,27 @@ int tern_sig_verify(const tern_sig *s, EVP_PKEY *key, int server,
     return TERN_ERR_ALERT;
   }
   content_len = cv_content(server, th, th_len, content);
-  mctx = sig_ctx(s, key, 0);
-  if (mctx == NULL) {
-    *alert = TERN_ALERT_INTERNAL_ERROR;
-    return TERN_ERR_ALERT;
+  if (s->md != NULL) {
+    uint8_t dg[EVP_MAX_MD_SIZE];
+    size_t dg_len = 0;
+    EVP_PKEY_CTX *pctx = prepare(s, key, 0);
+    if (pctx == NULL || content_digest(s, content, content_len, dg, &dg_len) != TERN_OK) {
+      EVP_PKEY_CTX_free(pctx);
+      *alert = TERN_ALERT_INTERNAL_ERROR;
+      return TERN_ERR_ALERT;
+    }
+    ok = sig_len <= TERN_SIG_MAX && EVP_PKEY_verify(pctx, sig, sig_len, dg, dg_len) == 1;
+    EVP_PKEY_CTX_free(pctx);
+  } else {
+    mctx = sig_ctx(s, key, 0);
+    if (mctx == NULL) {
+      *alert = TERN_ALERT_INTERNAL_ERROR;
+      return TERN_ERR_ALERT;
+    }
+    ok = sig_len <= TERN_SIG_MAX &&
+         EVP_DigestVerify(mctx, sig, sig_len, content, content_len) == 1;
+    EVP_MD_CTX_free(mctx);
   }
-  ok = sig_len <= TERN_SIG_MAX &&
-       EVP_DigestVerify(mctx, sig, sig_len, content, content_len) == 1;
-  EVP_MD_CTX_free(mctx);
   if (!ok) {
     /* A forged or garbled signature is the peer's fault, not ours. */
     ERR_clear_error();

@@ -67,6 +67,29 @@ int tern_sig_sign(const tern_sig *s, EVP_PKEY *key, int server,
                   const uint8_t *th, size_t th_len, uint8_t *sig, size_t cap,
                   size_t *sig_len);
 
+/* The schemes of the table (tern_sig_at). */
+#define TERN_SIG_SCHEMES 11
+
+/*
+ * Signing contexts prepared for one key, one per scheme of the table,
+ * made on first use by tern_sig_sign_prepared (safely from several
+ * threads) and kept by the key's holder until tern_sig_prepared_free.
+ * Start zeroed.
+ */
+typedef struct tern_sig_prepared {
+  EVP_PKEY_CTX *ctx[TERN_SIG_SCHEMES];
+} tern_sig_prepared;
+
+/* tern_sig_sign_prepared is tern_sig_sign on a copy of the context kept
+   for s in prep (which must only ever be used with this key); prep NULL
+   is tern_sig_sign. The same returns. */
+int tern_sig_sign_prepared(const tern_sig *s, EVP_PKEY *key, tern_sig_prepared *prep,
+                           int server, const uint8_t *th, size_t th_len, uint8_t *sig,
+                           size_t cap, size_t *sig_len);
+
+/* tern_sig_prepared_free frees the contexts of prep (NULL is fine). */
+void tern_sig_prepared_free(tern_sig_prepared *prep);
+
 /*
  * tern_sig_verify checks a CertificateVerify signature made by the peer
  * (server is 1 when the peer is the server) over the same content.

@@ -237,8 +237,10 @@ int tern_hs_verify_send(tern_conn *c, const tern_cert_chain *chain) {
   if (rc != TERN_OK) return rc;
   if (s == NULL || chain == NULL)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "no signature scheme chosen");
-  rc = tern_sig_sign(s, chain->key, c->role == TERN_SERVER, th, c->suite->hash->len, sigbuf,
-                     sizeof sigbuf, &sig_len);
+  /* the prepared contexts are a cache of the chain's, not its value */
+  rc = tern_sig_sign_prepared(s, chain->key, (tern_sig_prepared *)(uintptr_t)&chain->sign_prep,
+                              c->role == TERN_SERVER, th, c->suite->hash->len, sigbuf,
+                              sizeof sigbuf, &sig_len);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "signing failed: %s", tern_strerror(rc));
   cv.algorithm = s->id;
