@@ -17,6 +17,13 @@
 
 #include "bench.h"
 
+/* Set while several threads allocate (the scaling rounds): the counters
+   are left alone, so that no thread writes a line the others read. */
+static int paused;
+
+/* count_pause: see bench.h. */
+void count_pause(int on) { paused = on; }
+
 #ifdef BENCH_COUNT_MALLOC
 /* glibc lets the program replace malloc; the replacements hand every call
    on to glibc's own allocator and count it. */
@@ -29,19 +36,19 @@ static unsigned long long n_malloc; /* malloc, calloc and realloc calls */
 
 /* malloc, counted. */
 void *malloc(size_t n) {
-  n_malloc++;
+  if (!paused) n_malloc++;
   return __libc_malloc(n);
 }
 
 /* calloc, counted. */
 void *calloc(size_t n, size_t size) {
-  n_malloc++;
+  if (!paused) n_malloc++;
   return __libc_calloc(n, size);
 }
 
 /* realloc, counted. */
 void *realloc(void *p, size_t n) {
-  n_malloc++;
+  if (!paused) n_malloc++;
   return __libc_realloc(p, n);
 }
 
@@ -75,7 +82,7 @@ static unsigned long long n_crypto_malloc; /* through OPENSSL_malloc */
 static void *count_crypto_malloc(size_t n, const char *file, int line) {
   (void)file;
   (void)line;
-  n_crypto_malloc++;
+  if (!paused) n_crypto_malloc++;
   return malloc(n);
 }
 
@@ -83,7 +90,7 @@ static void *count_crypto_malloc(size_t n, const char *file, int line) {
 static void *count_crypto_realloc(void *p, size_t n, const char *file, int line) {
   (void)file;
   (void)line;
-  n_crypto_malloc++;
+  if (!paused) n_crypto_malloc++;
   return realloc(p, n);
 }
 

@@ -20,6 +20,8 @@
 #define TARGET_COLD 1.8         /* tern's full handshakes/s, cold cache, over OpenSSL's */
 #define TARGET_ALLOCS_OVER 30.0 /* tern's allocations per full handshake over the floor's */
 #define TARGET_HEAP 4096.0      /* tern's bytes per pair held mid-handshake */
+#define TARGET_ESTABLISHED 1024.0 /* tern's bytes kept per established connection */
+#define TARGET_SCALING 1.9      /* full handshakes/s on 2 threads over 1 */
 
 /* ------------------------------------------------------------------ */
 /* Allocation counting and heap measurement (alloc_count.c)            */
@@ -55,6 +57,9 @@ typedef struct allocs {
 /* count_crypto_allocs routes libcrypto's allocator through the counters;
    called before anything touches libcrypto. 1 if libcrypto took them. */
 int count_crypto_allocs(void);
+
+/* count_pause: 1 stops counting (several threads allocating), 0 resumes. */
+void count_pause(int on);
 
 /* allocs_now: the counters at this point. */
 allocs allocs_now(void);
@@ -136,6 +141,12 @@ typedef struct peer {
    full tern handshake of this benchmark: ClientHello, ServerHello,
    EncryptedExtensions..server Finished, client Finished. */
 void tern_flights(size_t len[4]);
+
+/* tern_established (peer_tern.c): heap per connection of `pairs` pairs
+   whose handshakes completed, all held at once (*per_conn, without the
+   harness's transport buffers, given apart in *transport_per_conn; both 0
+   without BENCH_HEAP). */
+void tern_established(size_t pairs, double *per_conn, double *transport_per_conn);
 
 /* The floor (peer_floor.c): the libcrypto operations one full handshake
    cannot avoid, on contexts prepared once. floor_setup takes the PKI and

@@ -64,6 +64,7 @@
  * measurement in alloc_count.c.
  */
 #define _GNU_SOURCE /* sched_getcpu, CPU_SET */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,71 @@ static int pin_to_one_cpu(void) {
   return sched_setaffinity(0, sizeof set, &set) == 0 ? cpu : -1;
 }
 
+/* ---- scaling: full handshakes on 2 threads against 1 ---- */
+
+/* One thread's share of a scaling round. */
+typedef struct scale_job {
+  int cpu;            /* the CPU it runs on, or -1 */
+  unsigned long n;    /* handshakes to do */
+  double cpu_s;       /* its CPU time */
+} scale_job;
+
+/* CPU time of the calling thread. */
+static double thread_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Wall time. */
+static double wall_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A scaling thread: pinned to its CPU, n full tern handshakes on the
+   shared configurations. */
+static void *scale_thread(void *arg) {
+  scale_job *j = arg;
+  double t0;
+  if (j->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(j->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  t0 = thread_cpu_seconds();
+  for (unsigned long i = 0; i < j->n; i++) peer_tern.full(0);
+  j->cpu_s = thread_cpu_seconds() - t0;
+  return NULL;
+}
+
+/*
+ * One scaling round: `threads` threads (on cpus[0..threads)) doing n
+ * handshakes each at once. *wall_rate: handshakes per second of wall
+ * time; *cpu_rate: the sum over threads of each one's handshakes per
+ * second of its own CPU time (which a lock or a shared cache line held
+ * across threads lowers, and other programs on the machine do not).
+ */
+static void scale_round(int threads, const int *cpus, unsigned long n, double *wall_rate,
+                        double *cpu_rate) {
+  pthread_t tid[2];
+  scale_job job[2];
+  double w0 = wall_seconds(), w;
+  *cpu_rate = 0;
+  count_pause(1);
+  for (int i = 0; i < threads; i++) {
+    job[i] = (scale_job){cpus[i], n, 0};
+    if (pthread_create(&tid[i], NULL, scale_thread, &job[i]) != 0) die("pthread_create");
+  }
+  for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
+  w = wall_seconds() - w0;
+  count_pause(0);
+  *wall_rate = (double)n * threads / w;
+  for (int i = 0; i < threads; i++) *cpu_rate += (double)n / job[i].cpu_s;
+}
+
 /* Heap per pair of `pairs` pairs held mid-handshake (not for the cold
    run, the same as tern's). Without mallinfo2 (sanitizers) the pairs are
    still made and advanced, which tests that path, but nothing is measured. */
@@ -275,6 +341,7 @@ static const char *verdict(int ok) { return ok ? "met" : "MISSED"; }
    report. */
 int main(int argc, char **argv) {
   int quick = 0, rounds = 7, only = -1, pin = 1, cpu = -1;
+  cpu_set_t all_cpus;
   double seconds = 2.0;
   size_t pairs = 1000, flights[4];
   unsigned long min_count;
@@ -315,6 +382,7 @@ int main(int argc, char **argv) {
   }
   if (seconds < 0 || pairs == 0 || rounds < 1 || rounds > MAX_ROUNDS) usage();
   min_count = quick ? 200 : 20;
+  if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) != 0) CPU_ZERO(&all_cpus);
   if (pin) cpu = pin_to_one_cpu();
 
   if (kept != NULL) {
@@ -436,6 +504,50 @@ int main(int argc, char **argv) {
 #else
   printf("heap per pair mid-handshake: not measured (needs glibc >= 2.33, no sanitizer)\n");
 #endif
+#ifdef BENCH_HEAP
+  {
+    double kept, tbuf;
+    tern_established(pairs, &kept, &tbuf);
+    printf("heap per established tern connection (handshake complete, %zu pairs held): %.0f B "
+           "(harness transport buffers not counted: %.0f B per connection)\n", pairs, kept, tbuf);
+    printf("target tern <= %.0f B per established connection: %s\n", TARGET_ESTABLISHED,
+           verdict(kept <= TARGET_ESTABLISHED));
+  }
+#endif
+  {
+    /* 1 thread on the CPU of the timed rounds against 2 on two CPUs,
+       interleaved rounds, medians */
+    int cpus[2] = {cpu, -1};
+    double w1[MAX_ROUNDS], w2[MAX_ROUNDS], c1[MAX_ROUNDS], c2[MAX_ROUNDS];
+    int n_rounds = quick ? 1 : 5;
+    unsigned long n = quick ? 100 : (unsigned long)(rate_of(LIB_TERN) * 0.5) + 50;
+    for (int i = 0; i < CPU_SETSIZE && cpus[1] < 0; i++)
+      if (CPU_ISSET(i, &all_cpus) && i != cpu) cpus[1] = i;
+    if (cpus[1] < 0 || cpu < 0) {
+      printf("scaling: not measured (needs two CPUs and pinning)\n");
+    } else {
+      for (int r = 0; r < n_rounds; r++) {
+        scale_round(1, cpus, n, &w1[r], &c1[r]);
+        scale_round(2, cpus, n, &w2[r], &c2[r]);
+      }
+      qsort(w1, (size_t)n_rounds, sizeof w1[0], cmp_double);
+      qsort(w2, (size_t)n_rounds, sizeof w2[0], cmp_double);
+      qsort(c1, (size_t)n_rounds, sizeof c1[0], cmp_double);
+      qsort(c2, (size_t)n_rounds, sizeof c2[0], cmp_double);
+      printf("scaling, full tern handshakes on the same configurations, CPUs %d and %d, median "
+             "of %d interleaved rounds of %lu handshakes a thread: 1 thread %.0f/s, 2 threads "
+             "%.0f/s of wall time (%.2fx); per CPU-second of each thread, summed: %.0f/s and "
+             "%.0f/s (%.2fx)\n", cpus[0], cpus[1], n_rounds, n, w1[n_rounds / 2],
+             w2[n_rounds / 2], w2[n_rounds / 2] / w1[n_rounds / 2], c1[n_rounds / 2],
+             c2[n_rounds / 2], c2[n_rounds / 2] / c1[n_rounds / 2]);
+      printf("target 2 threads >= %.1fx 1 thread: wall time %s (%.2fx; other programs on the "
+             "machine take from it), CPU time %s (%.2fx)\n", TARGET_SCALING,
+             verdict(w2[n_rounds / 2] / w1[n_rounds / 2] >= TARGET_SCALING),
+             w2[n_rounds / 2] / w1[n_rounds / 2],
+             verdict(c2[n_rounds / 2] / c1[n_rounds / 2] >= TARGET_SCALING),
+             c2[n_rounds / 2] / c1[n_rounds / 2]);
+    }
+  }
 
 out:
   floor_teardown();

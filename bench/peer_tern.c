@@ -284,6 +284,27 @@ static size_t tern_transport(const void *pair) {
   return n;
 }
 
+/* tern_established: see bench.h. */
+void tern_established(size_t pairs, double *per_conn, double *transport_per_conn) {
+  qpair *arr = calloc(pairs, sizeof *arr);
+  size_t base, transport = 0;
+  int rc;
+  *per_conn = *transport_per_conn = 0;
+  if (arr == NULL) die("calloc");
+  base = heap_in_use();
+  for (size_t i = 0; i < pairs; i++) {
+    tern_start(&arr[i], HOST, tern_ccfg, tern_scfg);
+    if ((rc = qpair_run(&arr[i])) != TERN_OK) tern_fail(&arr[i], rc, "established pair");
+    if (!tern_conn_handshake_done(arr[i].c.conn) || !tern_conn_handshake_done(arr[i].s.conn))
+      die("tern: established pair not done");
+    transport += tern_transport(&arr[i]);
+  }
+  *per_conn = ((double)heap_in_use() - (double)base - (double)transport) / (2.0 * (double)pairs);
+  *transport_per_conn = (double)transport / (2.0 * (double)pairs);
+  for (size_t i = 0; i < pairs; i++) qpair_free(&arr[i]);
+  free(arr);
+}
+
 /* Frees a pair made by tern_advance. */
 static void tern_end(void *pair) { qpair_free(pair); }
 
