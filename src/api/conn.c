@@ -54,6 +54,7 @@ void tern_conn_free(tern_conn *c) {
   OPENSSL_free(c->tp);
   OPENSSL_free(c->peer_tp);
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
+  OPENSSL_free(c->cookie);
   tern_resume_conn_free(c);
   if (c->transport != NULL && c->transport->release != NULL) c->transport->release(c);
   tern_config_free(c->cfg);

@@ -198,7 +198,8 @@ struct tern_conn {
   uint8_t client_random[32];
   uint8_t session_id[32];
   size_t session_id_len;
-  uint8_t cookie[TERN_MAX_COOKIE];
+  uint8_t *cookie;                /* HelloRetryRequest cookie: TERN_MAX_COOKIE
+                                     bytes on the heap once there is one */
   size_t cookie_len;
 
   /* our key shares (client: one per share group; server: one) */

@@ -266,8 +266,10 @@ int tern_client_recv_hrr(tern_conn *c) {
   if (rc != TERN_OK) return rc;
 
   if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)) {
-    if (hrr->ext.cookie.len > sizeof c->cookie)
+    if (hrr->ext.cookie.len > TERN_MAX_COOKIE)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "HelloRetryRequest cookie too long");
+    if (c->cookie == NULL && (c->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
     memcpy(c->cookie, hrr->ext.cookie.p, hrr->ext.cookie.len);
     c->cookie_len = hrr->ext.cookie.len;
   }

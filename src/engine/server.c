@@ -342,7 +342,9 @@ int tern_server_send_hrr(tern_conn *c) {
   /* a test hook (core/conn.h) may fix the cookie to a trace's */
   if (c->test != NULL && c->test->hrr_cookie != NULL)
     cookie = c->test->hrr_cookie(c, &cookie_len);
-  if (cookie != NULL && cookie_len > 0 && cookie_len <= sizeof c->cookie) {
+  if (c->cookie == NULL && (c->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  if (cookie != NULL && cookie_len > 0 && cookie_len <= TERN_MAX_COOKIE) {
     memcpy(c->cookie, cookie, cookie_len);
     c->cookie_len = cookie_len;
   } else {
