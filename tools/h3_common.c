@@ -522,6 +522,7 @@ void h3_describe_close(const ngtcp2_connection_close_error *e, char *out, size_t
 int h3_read(h3conn *hc, const uint8_t *data, size_t len) {
   int rv;
   if (hc->closed) return -1;
+  hc->want_write = 1;
   rv = ngtcp2_conn_read_pkt(hc->conn, &hc->path, NULL, data, len, h3_now());
   if (rv == 0) return 0;
   if (rv == NGTCP2_ERR_DRAINING) {
@@ -574,6 +575,7 @@ int h3_write(h3conn *hc) {
   int rc = 0;
 
   if (hc->closed) return -1;
+  hc->want_write = 0;
   ngtcp2_path_storage_zero(&ps);
   for (;;) {
     uint8_t *buf = batch + blen;
@@ -641,6 +643,8 @@ int h3_expire(h3conn *hc) {
   int rv;
   if (hc->closed) return -1;
   if (ngtcp2_conn_get_expiry(hc->conn) > now) return 0;
+  /* a timer (loss detection, ACK delay, pacing) fired: write after it */
+  hc->want_write = 1;
   rv = ngtcp2_conn_handle_expiry(hc->conn, now);
   if (rv == NGTCP2_ERR_IDLE_CLOSE) {
     hc->closed = 1;

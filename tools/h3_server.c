@@ -678,9 +678,13 @@ int h3_server_main(int argc, char **argv) {
       if (t < timeout) timeout = t;
     }
     if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) break;
-    receive_all(&sv);
+    if (pfd.revents & POLLIN) receive_all(&sv);
+    /* Only a connection that took a datagram or whose timer fired can
+       have something new to send (pacing is one of ngtcp2's timers):
+       asking every other one costs a pass through ngtcp2 and nghttp3 per
+       connection per wake-up, for nothing. */
     for (h3conn *hc = sv.conns; hc; hc = hc->next)
-      if (h3_expire(hc) == 0) h3_write(hc);
+      if (h3_expire(hc) == 0 && hc->want_write) h3_write(hc);
     reap(&sv);
   }
   for (h3conn *hc = sv.conns; hc; hc = hc->next) h3_close(hc);
