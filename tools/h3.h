@@ -45,6 +45,8 @@ typedef struct h3stream {
   void *map;                 /* munmap(map, map_len) when done; else free(owned) */
   size_t map_len;
   uint8_t *owned;
+  void (*release)(void *);   /* when set, release(release_arg) when done */
+  void *release_arg;
   /* client: the URL it fetches and what came back */
   int url;                   /* index into the client's URLs */
   int status;
