@@ -41,6 +41,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pki.h"
+#include "redis_child.h"
 #include "qpair.h"
 
 static pki server_pki;
@@ -63,53 +64,13 @@ static double clock_s(clockid_t id) {
 
 /* ---- redis-server ---------------------------------------------------- */
 
-static pid_t redis_pid;
-static char redis_dir[64], redis_sock[128];
+static redis_child redis;
 static redisContext *info_ctx; /* the benchmark's own connection, for INFO */
 
-static int redis_up(void) {
-  struct sockaddr_un a;
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0), ok;
-  memset(&a, 0, sizeof a);
-  a.sun_family = AF_UNIX;
-  strcpy(a.sun_path, redis_sock);
-  ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
-}
-
-static int redis_start(int port) {
-  char p[16];
-  snprintf(p, sizeof p, "%d", port);
-  redis_pid = fork();
-  if (redis_pid == 0) {
-    execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--unixsocket", redis_sock, "--dir", redis_dir, "--logfile",
-           "redis.log", (char *)NULL);
-    _exit(127);
-  }
-  for (int i = 0; i < 1000; i++) {
-    struct timespec ts = {0, 20000000};
-    if (redis_up()) return 0;
-    if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) return -1;
-    nanosleep(&ts, NULL);
-  }
-  return -1;
-}
-
 static void redis_stop(void) {
-  char path[160];
-  if (redis_pid > 0) {
-    kill(redis_pid, SIGKILL);
-    waitpid(redis_pid, NULL, 0);
-  }
-  redis_pid = 0;
   if (info_ctx) redisFree(info_ctx);
   info_ctx = NULL;
-  unlink(redis_sock);
-  snprintf(path, sizeof path, "%s/redis.log", redis_dir);
-  unlink(path);
-  rmdir(redis_dir);
+  redis_child_cleanup(&redis);
 }
 
 /* redis-server's CPU seconds so far, as its INFO cpu says (getrusage,
@@ -118,7 +79,7 @@ static double redis_cpu(void) {
   redisReply *r;
   double user = 0, sys = 0;
   const char *p;
-  if (info_ctx == NULL) info_ctx = redisConnectUnix(redis_sock);
+  if (info_ctx == NULL) info_ctx = redisConnectUnix(redis.sock);
   if (info_ctx == NULL || info_ctx->err) return 0;
   r = redisCommand(info_ctx, "INFO cpu");
   if (r == NULL) return 0;
@@ -128,20 +89,6 @@ static double redis_cpu(void) {
   }
   freeReplyObject(r);
   return user + sys;
-}
-
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
 }
 
 /* ---- tickets and configurations --------------------------------------- */
@@ -314,14 +261,14 @@ int main(int argc, char **argv) {
   static const char *const names[MODES] = {"in-memory register", "Redis over TCP (loopback)",
                                            "Redis over a Unix socket"};
   size_t per_round = argc > 1 ? (size_t)atol(argv[1]) : 400;
-  int rounds = argc > 2 ? atoi(argv[2]) : 5, port;
+  int rounds = argc > 2 ? atoi(argv[2]) : 5;
   double cpu[MODES][MAX_ROUNDS], wall[MODES][MAX_ROUNDS], rcpu[MODES][MAX_ROUNDS];
   char tcp_addr[64], unix_addr[160];
   tern_config *sc[MODES], *cc;
   tern_redis *ra[MODES] = {NULL, NULL, NULL};
   ticket_box box, dummy = {0};
   size_t used = 0;
-  if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+  if (!redis_child_installed()) {
     printf("bench_redis: redis-server is not installed\n");
     return 77;
   }
@@ -329,17 +276,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_redis [HANDSHAKES_PER_ROUND>=10 [ROUNDS 1-21]]\n");
     return 2;
   }
-  snprintf(redis_dir, sizeof redis_dir, "/tmp/tern-bench-redis-XXXXXX");
-  if (mkdtemp(redis_dir) == NULL) return 1;
-  snprintf(redis_sock, sizeof redis_sock, "%s/redis.sock", redis_dir);
-  if ((port = free_port()) < 0 || redis_start(port) != 0) {
+  if (redis_child_start(&redis, "tern-bench-redis", NULL) != 0) {
     fprintf(stderr, "bench_redis: redis-server did not start\n");
-    redis_stop();
     return 1;
   }
   atexit(redis_stop);
-  snprintf(tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", port);
-  snprintf(unix_addr, sizeof unix_addr, "unix:%s", redis_sock);
+  snprintf(tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", redis.port);
+  snprintf(unix_addr, sizeof unix_addr, "unix:%s", redis.sock);
   if (pki_make(&server_pki, PKI_KEY_P256, "localhost", 0, PKI_VALID_NOW) != 0) return 1;
   for (int m = 0; m < MODES; m++) sc[m] = server_config();
   ra[1] = adapter(sc[1], tcp_addr);

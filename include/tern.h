@@ -622,6 +622,34 @@ int tern_config_set_replay_store(tern_config *cfg, size_t capacity,
                                  tern_replay_fn fn, void *user);
 
 /**
+ * A server's own ticket store (stateful tickets, revocation; the shape of
+ * Python QUIC stacks' session_ticket_handler / session_ticket_fetcher).
+ * issued is called with each NewSessionTicket once it is sent: ticket is
+ * its identity, the bytes a client will offer in pre_shared_key (valid
+ * during the call), with its lifetime and max_early_data_size. fetch is
+ * called when a client offers a ticket that opened under one of the
+ * configuration's ticket keys, is within its lifetime and whose binder
+ * verified: return 1 to let it resume (and forget it: single use), 0 to
+ * refuse it (the next PSK offered, or a full handshake), -1 when the
+ * store cannot tell (it resumes, but its early data is refused), or
+ * TERN_TICKET_DEFAULT to leave this one to the strike register (or the
+ * replay store) as if no store were set. Otherwise fetch alone decides a
+ * ticket's first use: the strike register and the replay store are not
+ * asked. Both callbacks
+ * or neither (NULL, NULL: back to the strike register). Server only;
+ * TERN_ERR_INVALID_ARG otherwise. Set it before connections are made; the
+ * callbacks may run on several threads at once.
+ */
+#define TERN_TICKET_DEFAULT 2
+typedef void (*tern_ticket_issued_fn)(tern_conn *c, const uint8_t *ticket, size_t len,
+                                      uint32_t lifetime_s, uint32_t max_early_data,
+                                      void *user);
+typedef int (*tern_ticket_fetch_fn)(tern_conn *c, const uint8_t *ticket, size_t len,
+                                    void *user);
+int tern_config_set_ticket_store(tern_config *cfg, tern_ticket_issued_fn issued,
+                                 tern_ticket_fetch_fn fetch, void *user);
+
+/**
  * tern_config_set_psk_ke allows PSK handshakes (resumption, external
  * PSKs) without a fresh (EC)DHE (psk_ke, no forward secrecy for that
  * connection): a client offers it besides psk_dhe_ke, a server picks it

@@ -20,50 +20,12 @@ case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "SKIP: no chromium (Debian chromium; ./dev installs it)"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-chromium.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-FAILED=0
-PASSED=0
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1"; FAILED=$((FAILED + 1)); }
-show() { sed 's/^/     | /' "$1" | tail -n "${2:-15}"; }
-check() { # check "what" FILE PATTERN: FILE has a line matching PATTERN (grep -E)
-  if grep -qE -- "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; show "$2"; fi
-}
-
-free_port() { # free_port udp|tcp: a port free on 127.0.0.1 for that protocol
-  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
-}
-wait_line() { # wait_line FILE PATTERN: up to 10 s for the server's listening line
-  i=0
-  while [ $i -lt 100 ]; do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
+test_dir chromium
 
 # ---- a P-256 CA and a leaf for localhost -----------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=tern chromium test CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1 || { bad "making the CA"; exit 1; }
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the leaf"; exit 1; }
+make_ca ca "tern chromium test CA" || { bad "making the CA"; exit 1; }
+make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" || { bad "making the leaf"; exit 1; }
 cat leaf.pem ca.pem >chain.pem
 # what Chromium is told to accept: the SHA-256 of the leaf's SubjectPublicKeyInfo
 SPKI=$(openssl x509 -in leaf.pem -pubkey -noout | openssl pkey -pubin -outform der |
@@ -170,5 +132,4 @@ else
   show tcps.log
 fi
 
-echo "chromium: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish chromium

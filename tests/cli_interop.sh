@@ -15,58 +15,13 @@ TERN=${1:?usage: cli_interop.sh path/to/tern}
 case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-cli.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-# Every command gets a deadline, so a hang fails the test instead of it.
-TO=""
-command -v timeout >/dev/null 2>&1 && TO="timeout 10"
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-# expect FILE STRING DESCRIPTION
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; sed 's/^/     | /' "$1"; fi
-}
-
-# Waits (at most 5 s) until FILE holds STRING or process PID is gone.
-wait_for() {
-  i=0
-  while [ $i -lt 50 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
+test_dir cli
 
 # ---- the PKI: a P-256 CA and a leaf for localhost / 127.0.0.1 ----------
-mkpki() {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$2" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-    >/dev/null 2>&1
-}
-mkpki ca "tern interop CA" && mkpki other "another CA" || { bad "making the CAs"; exit 1; }
-cat > leaf.ext <<'EOF'
-subjectAltName = DNS:localhost, IP:127.0.0.1
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth, clientAuth
-EOF
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the leaf"; exit 1; }
+make_ca ca "tern interop CA" && make_ca other "another CA" || { bad "making the CAs"; exit 1; }
+make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" "serverAuth, clientAuth" ||
+  { bad "making the leaf"; exit 1; }
 ok "CA and leaf made with openssl"
 
 # Starts `tern server --once ARGS` in the background; sets PORT and SPID.
@@ -164,5 +119,4 @@ rc=$?
 [ $rc -eq 1 ] && ok "wrong CA: exit 1" || bad "wrong CA: exit $rc"
 expect wrongca.err "alert unknown_ca (48)" "wrong CA: unknown_ca, said why"
 
-[ $FAILED -eq 0 ] && echo "cli-interop: all passed"
-exit $FAILED
+finish cli-interop

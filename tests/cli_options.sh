@@ -42,42 +42,9 @@ command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77
 HAVE_CURL=0
 command -v curl >/dev/null 2>&1 && HAVE_CURL=1
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-cliopt.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
+. "$(dirname "$0")/lib.sh"
+test_dir cliopt
 
-# Every command gets a deadline, so a hang fails the test instead of it.
-TO=""
-TOSERV=""
-if command -v timeout >/dev/null 2>&1; then
-  TO="timeout 10"
-  TOSERV="timeout 60"
-fi
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$@"; }
-# expect FILE STRING DESCRIPTION
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; show "$1"; fi
-}
-# expect_not FILE STRING DESCRIPTION
-expect_not() {
-  if grep -qF -- "$2" "$1"; then bad "$3: \"$2\" in $1:"; show "$1"; else ok "$3"; fi
-}
-# expect_count FILE N STRING DESCRIPTION: N lines of FILE hold STRING
-expect_count() {
-  n=$(grep -cF -- "$3" "$1")
-  if [ "$n" -eq "$2" ]; then ok "$4"; else bad "$4: $n lines with \"$3\" in $1 (want $2):"; show "$1"; fi
-}
 # rc_is WANT GOT DESCRIPTION FILE... (WANT: a code, or "fail" for any but 0 and 124)
 rc_is() {
   want=$1 got=$2 what=$3
@@ -87,17 +54,6 @@ rc_is() {
   else bad "$what: exit $got (want $want)"; for f in "$@"; do echo "     $f:"; show "$f"; done; fi
 }
 
-# Waits (at most 5 s) until FILE holds STRING or process PID is gone.
-wait_for() {
-  i=0
-  while [ $i -lt 50 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # ---- the PKI: a P-256 CA; P-256 and RSA leaves for localhost / 127.0.0.1;
 # a client certificate; a stranger CA with a client certificate of its own
@@ -804,5 +760,4 @@ else
   echo "skip J GnuTLS PSK (no gnutls-bin)"
 fi
 
-[ $FAILED -eq 0 ] && echo "cli-options: all passed"
-exit $FAILED
+finish cli-options

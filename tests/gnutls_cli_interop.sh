@@ -33,41 +33,8 @@ for tool in gnutls-serv gnutls-cli certtool; do
   command -v $tool >/dev/null 2>&1 || { echo "SKIP: no $tool (gnutls-bin)"; exit 77; }
 done
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-gnutls.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-# Every command gets a deadline, so a hang fails the test instead of it.
-TO=""
-TOSERV=""
-if command -v timeout >/dev/null 2>&1; then
-  TO="timeout 10"
-  TOSERV="timeout 60"
-fi
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$@"; }
-# expect FILE STRING DESCRIPTION
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; show "$1"; fi
-}
-# expect_line FILE LINE DESCRIPTION: LINE is a whole line of FILE
-expect_line() {
-  if grep -qxF -- "$2" "$1"; then ok "$3"; else bad "$3: no line \"$2\" in $1:"; show "$1"; fi
-}
-# expect_not FILE STRING DESCRIPTION
-expect_not() {
-  if grep -qF -- "$2" "$1"; then bad "$3: \"$2\" in $1:"; show "$1"; else ok "$3"; fi
-}
+. "$(dirname "$0")/lib.sh"
+test_dir gnutls
 # rc_is WANT GOT DESCRIPTION FILE... (WANT: 0, or "fail" for any nonzero)
 rc_is() {
   want=$1 got=$2 what=$3
@@ -77,17 +44,6 @@ rc_is() {
   else bad "$what: exit $got (want $want)"; for f in "$@"; do echo "     $f:"; show "$f"; done; fi
 }
 
-# Waits (at most 5 s) until FILE holds STRING or process PID is gone.
-wait_for() {
-  i=0
-  while [ $i -lt 50 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # ---- the PKI: a P-256 CA; ECDSA, RSA and Ed25519 leaves for localhost; ----
 # ---- client certificates; and a self-signed stranger ---------------------
@@ -453,5 +409,4 @@ for pair in rsa:rsa_pss_rsae_sha256:RSA-PSS-RSAE-SHA256 ed:ed25519:EdDSA-Ed25519
   expect "ts-$k.log" "signature scheme    $scheme" "B8 $scheme: tern server signed with it"
 done
 
-[ $FAILED -eq 0 ] && echo "gnutls-cli-interop: all passed"
-exit $FAILED
+finish gnutls-cli-interop

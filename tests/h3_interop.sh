@@ -23,31 +23,10 @@ GTLSCLIENT=$(command -v gtlsclient || echo /usr/bin/gtlsclient)
 "$TERN" h3-client --help 2>&1 | grep -q session-file ||
   { echo "FAIL: this tern was built without HTTP/3 (ngtcp2/nghttp3 missing at build time)"; exit 1; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-h3.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-FAILED=0
-PASSED=0
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1"; FAILED=$((FAILED + 1)); }
-show() { sed 's/^/     | /' "$1" | tail -n "${2:-15}"; }
-check() { # check "what" FILE PATTERN: FILE has a line matching PATTERN (grep -E)
-  if grep -qE -- "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; show "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
+test_dir h3
 TO="timeout 30"
 
-free_port() {
-  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
-}
 # Waits (5 s at most) until something listens on UDP port $1.
 wait_udp() {
   i=0
@@ -60,15 +39,8 @@ wait_udp() {
 }
 
 # ---- a P-256 CA and a leaf for localhost, 127.0.0.1 and ::1 ---------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=tern h3 CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1 || { bad "making the CA"; exit 1; }
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the leaf"; exit 1; }
+make_ca ca "tern h3 CA" || { bad "making the CA"; exit 1; }
+make_leaf leaf ca "DNS:localhost, IP:127.0.0.1, IP:::1" || { bad "making the leaf"; exit 1; }
 
 mkdir -p www
 head -c 10485760 /dev/urandom >www/big.bin
@@ -80,7 +52,7 @@ echo "hello over HTTP/3" >www/hello.txt
 start_gtlsserver() {
   name=$1 addr=$2
   shift 2
-  port=$(free_port "$addr")
+  port=$(free_port udp "$addr")
   (cd www && exec "$GTLSSERVER" --no-quic-dump --no-http-dump "$@" "$addr" "$port" \
     ../leaf.key ../leaf.pem) >"$name.log" 2>&1 &
   PIDS="$PIDS $!"
@@ -267,5 +239,4 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.
 else
   ok "no sanitizer report in any program's output"
 fi
-echo "h3-interop: $PASSED passed, $FAILED failed"
-[ $FAILED -eq 0 ]
+finish h3-interop

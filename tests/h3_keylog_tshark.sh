@@ -21,41 +21,14 @@ command -v tshark >/dev/null 2>&1 || { echo "SKIP: no tshark command (the Debian
 "$TERN" h3-client --help 2>&1 | grep -q session-file ||
   { echo "FAIL: this tern was built without HTTP/3"; exit 1; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-h3tshark.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
+. "$(dirname "$0")/lib.sh"
+test_dir h3tshark
 WIRESHARK_CONFIG_DIR=$DIR/wireshark
 export WIRESHARK_CONFIG_DIR
 mkdir -p "$WIRESHARK_CONFIG_DIR"
 
-FAILED=0
-PASSED=0
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1"; FAILED=$((FAILED + 1)); }
-show() { sed 's/^/     | /' "$1" | tail -n 20; }
-wait_line() {
-  i=0
-  while [ $i -lt 100 ] && ! grep -q "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-  grep -q "$2" "$1" 2>/dev/null
-}
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=tern tshark CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1 || { bad "making the CA"; exit 1; }
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the leaf"; exit 1; }
+make_ca ca "tern tshark CA" || { bad "making the CA"; exit 1; }
+make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" || { bad "making the leaf"; exit 1; }
 
 # The body: 300 KB of zeros, then the marker; it ends well after the key
 # update the client starts at the first response bytes.
@@ -154,5 +127,4 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log ./*.err ./*.
 else
   ok "no sanitizer report in any program's output"
 fi
-echo "h3-keylog-tshark: $PASSED passed, $FAILED failed"
-[ $FAILED -eq 0 ]
+finish h3-keylog-tshark

@@ -18,56 +18,19 @@ case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
 command -v tshark >/dev/null 2>&1 || { echo "SKIP: no tshark command (the Debian package tshark; ./dev installs it)"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-tshark.XXXXXX") || exit 1
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
+. "$(dirname "$0")/lib.sh"
+test_dir tshark
 
 # tshark with none of the user's preferences (no key log set there).
 WIRESHARK_CONFIG_DIR=$DIR/wireshark
 export WIRESHARK_CONFIG_DIR
 mkdir -p "$WIRESHARK_CONFIG_DIR"
 
-TO=""
-command -v timeout >/dev/null 2>&1 && TO="timeout 10"
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$1"; }
-
-# Waits (at most 10 s) until FILE holds STRING or process PID is gone.
-wait_for() {
-  i=0
-  while [ $i -lt 100 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
-
 MARKER="tern-keylog-marker-$$-$(date +%s)"
 
 # ---- a P-256 CA and a leaf for 127.0.0.1 --------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout ca.key -out ca.pem -days 2 -subj "/CN=tern tshark CA" \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-  >/dev/null 2>&1 || { bad "making the CA"; exit 1; }
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the leaf"; exit 1; }
+make_ca ca "tern tshark CA" || { bad "making the CA"; exit 1; }
+make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" || { bad "making the leaf"; exit 1; }
 
 # ---- tern server (echo, one connection) on a free port --------------------
 $TO "$TERN" server --cert leaf.pem --key leaf.key --port 0 --once >server.log 2>&1 &
@@ -187,5 +150,4 @@ grep -qF -- "$MARKER" nokeys.txt && { bad "the marker shows without the key log"
 grep -qaF -- "$MARKER" cap.pcapng && bad "the marker is in the capture in clear" ||
   ok "the marker is not in the capture in clear"
 
-[ $FAILED -eq 0 ] && echo "keylog-tshark: all passed"
-exit $FAILED
+finish keylog-tshark

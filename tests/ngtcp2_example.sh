@@ -18,20 +18,8 @@ SRC=${2:?}
 TERN=${3:?}
 shift 3
 case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-ngtcp2-example.XXXXXX") || exit 1
-SPID=""
-# shellcheck disable=SC2317
-cleanup() {
-  [ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-FAILED=0
-PASSED=0
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1"; FAILED=$((FAILED + 1)); }
-show() { sed 's/^/     | /' "$1" | tail -n 20; }
+. "$(dirname "$0")/lib.sh"
+test_dir ngtcp2-example
 
 # 1. install
 meson install -C "$BUILD" --destdir "$DIR/root" --no-rebuild >"$DIR/install.log" 2>&1 ||
@@ -63,6 +51,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key
   >/dev/null 2>&1 || { bad "making a certificate"; exit 1; }
 "$TERN" h3-server --cert cert.pem --key key.pem --port 0 >server.log 2>&1 &
 SPID=$!
+PIDS="$SPID"
 i=0
 while [ $i -lt 50 ] && ! grep -q "listening on" server.log 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' server.log)
@@ -87,5 +76,4 @@ awk '/<!-- example: adapters\/ngtcp2\/examples\/handshake_client.c -->/ { on = 1
   ok "README.md shows the example's code line for line ($(wc -l <from_readme.txt) lines)" ||
   { bad "README.md and the example differ"; diff from_example.txt from_readme.txt | head -20; }
 
-echo "ngtcp2-example: $PASSED passed, $FAILED failed"
-[ $FAILED -eq 0 ]
+finish ngtcp2-example

@@ -22,49 +22,13 @@ command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ "$MODE" = chromium ] && [ -z "$CHROMIUM" ]; then echo "SKIP: no chromium"; exit 77; fi
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-pq.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-TO=""
-command -v timeout >/dev/null 2>&1 && TO="timeout 20"
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$1" | head -40; }
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; show "$1"; fi
-}
-expect_not() {
-  if grep -qF -- "$2" "$1"; then bad "$3: \"$2\" in $1"; show "$1"; else ok "$3"; fi
-}
-# wait_for FILE STRING PID: at most 10 s
-wait_for() {
-  i=0
-  while [ $i -lt 100 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
+test_dir pq
+TO="timeout 20"
 
 # ---- a CA and a leaf for localhost ----------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=tern pq CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
-printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "making the PKI"; exit 1; }
+make_ca ca "tern pq CA" && make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" ||
+  { bad "making the PKI"; exit 1; }
 
 # start_tern_server LOG ARGS: tern server in the background (PORT, SPID)
 start_tern_server() {
@@ -233,5 +197,4 @@ else
     echo "skip gnutls-cli/gnutls-serv not installed"
   fi
 fi
-[ $FAILED -eq 0 ] && echo "pq-$MODE: all passed"
-exit $FAILED
+finish "pq-$MODE"

@@ -26,54 +26,22 @@ case $RELAY in /*) ;; *) RELAY=$(pwd)/$RELAY ;; esac
 command -v redis-server >/dev/null 2>&1 || { echo "SKIP: no redis-server"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-fleet.XXXXXX") || exit 1
-PIDS=""
+. "$(dirname "$0")/lib.sh"
+test_dir fleet
 REDIS_PID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS $REDIS_PID; do kill "$p" 2>/dev/null; done
+# shellcheck disable=SC2317 # called at exit
+cleanup_more() {
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
   wait 2>/dev/null
-  rm -rf "$DIR"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
 TO="timeout 20"
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$@"; }
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; show "$1"; fi
-}
-expect_not() {
-  if grep -qF -- "$2" "$1"; then bad "$3: \"$2\" in $1:"; show "$1"; else ok "$3"; fi
-}
-# Waits (at most 20 s) until FILE holds STRING or process PID is gone.
-wait_for() {
-  i=0
-  while [ $i -lt 200 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # ---- the PKI
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=tern fleet CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1 &&
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1 &&
-printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\nbasicConstraints = CA:FALSE\n' >leaf.ext &&
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1 || { bad "certificates"; exit 1; }
+make_ca ca "tern fleet CA" && make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" ||
+  { bad "certificates"; exit 1; }
 
 # ---- redis-server on a free port, with a password, no persistence
-RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RPORT=$(free_port tcp)
 export TERN_REDIS_PASSWORD="fleet-$$-password"
 redis_start() {
   redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
@@ -107,7 +75,7 @@ start() {
     >"$name.log" 2>"$name.err" &
   pid=$!
   PIDS="$PIDS $pid"
-  if ! wait_for "$name.log" "listening on" "$pid"; then
+  if ! wait_for "$name.log" "listening on" "$pid" 200; then
     bad "tern server $name did not start"; show "$name.log" "$name.err"; exit 1
   fi
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.log")
@@ -189,7 +157,7 @@ client c1 "$C_PORT" c.sess
 "$RELAY" tcp "$C_PORT" "$D_PORT" >relay.out 2>relay.err &
 RELAY_PID=$!
 PIDS="$PIDS $RELAY_PID"
-wait_for relay.out "relay on" "$RELAY_PID" || { bad "the relay did not start"; show relay.err; }
+wait_for relay.out "relay on" "$RELAY_PID" 200 || { bad "the relay did not start"; show relay.err; }
 RELAY_PORT=$(sed -n 's/^relay on \([0-9]*\)/\1/p' relay.out)
 client r1 "$RELAY_PORT" c.sess early
 wait "$RELAY_PID"
@@ -221,7 +189,7 @@ if [ $((end - start)) -le 5 ]; then ok "... in $((end - start)) s (no hang)"; el
 client b7 "$B_PORT" none.sess
 if [ $RC -eq 0 ]; then ok "Redis down: a full handshake at B"; else bad "full handshake at B (exit $RC)"; fi
 # (the key poller reports new errors at its next round, within a second)
-if wait_for B.err "redis: " "$B_PID"; then ok "B says what failed: $(grep -m1 'redis: ' B.err)"
+if wait_for B.err "redis: " "$B_PID" 200; then ok "B says what failed: $(grep -m1 'redis: ' B.err)"
 else bad "B did not say what failed"; show B.err; fi
 expect_not B.err "$TERN_REDIS_PASSWORD" "... without the password"
 redis_start
@@ -243,13 +211,13 @@ echo "== D. ticket keys rotating every 2 s, shared"
 start E --redis "$REDIS_TCP" --redis-rotate 2 --redis-prefix rot:
 start F --redis "$REDIS_UNIX" --redis-rotate 2 --redis-prefix rot:
 p0=$(sed -n 's/.*ticket key of period \([0-9]*\) in use/\1/p' E.log | tail -1)
-wait_for E.log "ticket key of period $((p0 + 1)) in use" "$E_PID" || bad "E did not rotate"
-wait_for F.log "ticket key of period $((p0 + 1)) in use" "$F_PID" || bad "F did not take the new key"
+wait_for E.log "ticket key of period $((p0 + 1)) in use" "$E_PID" 200 || bad "E did not rotate"
+wait_for F.log "ticket key of period $((p0 + 1)) in use" "$F_PID" 200 || bad "F did not take the new key"
 ok "E and F both moved from period $p0 to $((p0 + 1))"
 client e1 "$E_PORT" r.sess
 # the key that sealed it is E's latest; F has it once its log says so
 pe=$(sed -n 's/.*ticket key of period \([0-9]*\) in use/\1/p' E.log | tail -1)
-wait_for F.log "ticket key of period $pe in use" "$F_PID" || bad "F did not take period $pe"
+wait_for F.log "ticket key of period $pe in use" "$F_PID" 200 || bad "F did not take period $pe"
 client f1 "$F_PORT" r.sess
 if [ $RC -eq 0 ] && resumed f1; then ok "a ticket E sealed after the rotation resumes on F"
 else bad "E's ticket on F after the rotation (exit $RC)"; show f1.out E.log F.log; fi
@@ -271,7 +239,7 @@ else
       --early-data "$@" >"$name.log" 2>"$name.err" &
     pid=$!
     PIDS="$PIDS $pid"
-    wait_for "$name.log" "listening on" "$pid" || { bad "h3-server $name"; show "$name.err"; exit 1; }
+    wait_for "$name.log" "listening on" "$pid" 200 || { bad "h3-server $name"; show "$name.err"; exit 1; }
     port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.log")
     eval "${name}_PORT=$port ${name}_PID=$pid"
   }
@@ -302,7 +270,7 @@ else
   "$RELAY" udp "$QC_PORT" "$QD_PORT" >urelay.out 2>urelay.err &
   RELAY_PID=$!
   PIDS="$PIDS $RELAY_PID"
-  wait_for urelay.out "relay on" "$RELAY_PID" || { bad "the UDP relay did not start"; show urelay.err; }
+  wait_for urelay.out "relay on" "$RELAY_PID" 200 || { bad "the UDP relay did not start"; show urelay.err; }
   RELAY_PORT=$(sed -n 's/^relay on \([0-9]*\)/\1/p' urelay.out)
   hclient q4 "$RELAY_PORT" q2.sess
   wait "$RELAY_PID"
@@ -338,5 +306,4 @@ else
   if [ "${n:-0}" -ge 2 ]; then ok "... on resumed sessions ($n)"; else bad "QE resumed ${n:-0}"; show QE.log; fi
 fi
 
-[ $FAILED -eq 0 ] && echo "all redis fleet checks passed"
-exit $FAILED
+finish redis-fleet

@@ -26,24 +26,11 @@ case $LOAD in /*) ;; *) LOAD=$(pwd)/$LOAD ;; esac
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl"; exit 77; }
 command -v h2load >/dev/null 2>&1 || { echo "SKIP: no h2load (Debian nghttp2-client)"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-load.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-PASSED=0
-FAILED=0
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1"; FAILED=$((FAILED + 1)); }
-show() { sed 's/^/     | /' "$@" | head -40; }
+. "$(dirname "$0")/lib.sh"
+test_dir load
 # field FILE NAME: the number after NAME in tern_load's line
 field() { sed -n "s/.* $2 \([0-9.]*\).*/\1/p" "$1" | head -1; }
-# check WHAT EXPR FILE: EXPR is a test(1) expression
+# check WHAT EXPR FILE: EXPR is a test(1) expression (lib.sh's check, greps, is not used)
 check() {
   what=$1 expr=$2 file=$3
   # shellcheck disable=SC2086
@@ -227,5 +214,4 @@ check "6 ... the client got $(field term.out requests_ok) responses, every one w
 check "6 ... and connections closed between requests ($(field term.out closed_by_server)), none cut mid-response ($(elapsed))" \
   "$(field term.out closed_by_server) -gt 0" term.out
 
-echo "server-load: $PASSED passed, $FAILED failed"
-[ $FAILED -eq 0 ]
+finish server-load

@@ -18,6 +18,8 @@
 #include <tern.h>
 
 #include "check.h"
+#include "crypto/aead.h"
+#include "crypto/crypto.h"
 #include "vectors.h"
 
 /* ------------------------------------------------------------------ */
@@ -1153,6 +1155,82 @@ static void test_no_allocation(void) {
   }
 }
 
+/*
+ * The AEAD through the provider's own functions (tern_aead_direct_*,
+ * which QUIC keys use for AES-GCM and ChaCha20-Poly1305) against the EVP
+ * path of tern_aead_seal/open on the same key: the same bytes at every
+ * size around the block and the stitched-loop boundaries, each opening
+ * the other's output, a flipped bit refused with the output wiped, in
+ * place too; and no direct path for AES-CCM.
+ */
+static void test_direct_aead(void) {
+  static const uint16_t suites[] = {TERN_TLS_AES_128_GCM_SHA256, TERN_TLS_AES_256_GCM_SHA384,
+                                    TERN_TLS_CHACHA20_POLY1305_SHA256};
+  static const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 95, 96, 97, 287, 288, 289, 1164, 1452};
+  static const size_t ad_lens[] = {0, 1, 21, 47};
+  uint8_t key[32], nonce[12], ad[47];
+  CHECK_EQ_INT(tern_crypto_init(), TERN_OK);
+  for (size_t i = 0; i < sizeof key; i++) key[i] = (uint8_t)(0x40 + i);
+  for (size_t i = 0; i < sizeof ad; i++) ad[i] = (uint8_t)(3 * i + 1);
+  for (size_t si = 0; si < sizeof suites / sizeof suites[0]; si++) {
+    const tern_suite *s = tern_suite_get(suites[si]);
+    tern_aead_direct *d = s ? tern_aead_direct_new(s, key) : NULL;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    CHECK(d != NULL);
+    CHECK(ctx != NULL);
+    if (d == NULL || ctx == NULL || tern_aead_key(ctx, s, key, 1) != TERN_OK) {
+      CHECK(0);
+      tern_aead_direct_free(d);
+      EVP_CIPHER_CTX_free(ctx);
+      continue;
+    }
+    for (size_t zi = 0; zi < sizeof sizes / sizeof sizes[0]; zi++) {
+      for (size_t ai = 0; ai < sizeof ad_lens / sizeof ad_lens[0]; ai++) {
+        static uint8_t pt[1500], a[1516], b[1516], out[1516], zero[1516];
+        size_t n = sizes[zi], al = ad_lens[ai];
+        for (size_t i = 0; i < 12; i++) nonce[i] = (uint8_t)(si * 31 + zi * 7 + ai + i);
+        for (size_t i = 0; i < n; i++) pt[i] = (uint8_t)(i * 13 + zi);
+        CHECK_EQ_INT(tern_aead_direct_seal(d, nonce, ad, al, pt, n, a), TERN_OK);
+        CHECK_EQ_INT(tern_aead_seal(ctx, s, nonce, ad, al, pt, n, b), TERN_OK);
+        CHECK_MEM(a, b, n + 16);
+        memset(out, 0xee, sizeof out);
+        CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, b, n + 16, out), TERN_OK);
+        CHECK_MEM(out, pt, n);
+        CHECK_EQ_INT(tern_aead_open(ctx, s, nonce, ad, al, a, n + 16, out), TERN_OK);
+        CHECK_MEM(out, pt, n);
+        /* in place, as ngtcp2 and tern_quic_protect seal */
+        memcpy(b, pt, n);
+        CHECK_EQ_INT(tern_aead_direct_seal(d, nonce, ad, al, b, n, b), TERN_OK);
+        CHECK_MEM(b, a, n + 16);
+        CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, b, n + 16, b), TERN_OK);
+        CHECK_MEM(b, pt, n);
+        /* a flipped bit in the ciphertext, the tag or the AD */
+        a[n / 2] ^= 0x04;
+        memset(out, 0xee, sizeof out);
+        CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, a, n + 16, out), TERN_ERR_DECRYPT);
+        CHECK_MEM(out, zero, n);
+        a[n / 2] ^= 0x04;
+        if (al != 0) {
+          ad[al - 1] ^= 0x80;
+          CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, a, n + 16, out), TERN_ERR_DECRYPT);
+          ad[al - 1] ^= 0x80;
+        }
+        nonce[11] ^= 1;
+        CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, a, n + 16, out), TERN_ERR_DECRYPT);
+        nonce[11] ^= 1;
+        CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, al, a, n + 16, out), TERN_OK);
+        CHECK_MEM(out, pt, n);
+      }
+    }
+    /* shorter than a tag */
+    CHECK_EQ_INT(tern_aead_direct_open(d, nonce, ad, 0, key, 15, nonce), TERN_ERR_CRYPTO);
+    tern_aead_direct_free(d);
+    EVP_CIPHER_CTX_free(ctx);
+  }
+  CHECK(tern_aead_direct_new(tern_suite_get(TERN_TLS_AES_128_CCM_SHA256), key) == NULL);
+  tern_aead_direct_free(NULL);
+}
+
 int main(void) {
   static const vset sets[2] = {
       {"rfc9001_initial.txt", TERN_QUIC_V1, "v1"},
@@ -1178,6 +1256,7 @@ int main(void) {
   test_key_update();
   test_ccm();
   test_ccm8_refused();
+  test_direct_aead();
   test_no_allocation();
   vec_free_all();
   return check_report();

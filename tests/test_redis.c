@@ -42,6 +42,7 @@
 
 #include "check.h"
 #include "pki.h"
+#include "redis_child.h"
 #include "qpair.h"
 
 #define PASSWORD "fleet-test-password"
@@ -58,9 +59,8 @@ static const uint8_t server_tp[] = {0x04, 0x04, 0x80, 0x20, 0x00, 0x00};
 
 /* ---- redis-server --------------------------------------------------- */
 
-static pid_t redis_pid;
-static int redis_port;
-static char redis_dir[64], redis_sock[128], tcp_addr[64], unix_addr[160];
+static redis_child redis;
+static char tcp_addr[64], unix_addr[160];
 
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -74,73 +74,7 @@ static uint64_t mono_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* A loopback port nobody listens on now. */
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
-
-/* Whether something accepts on the Unix socket. */
-static int redis_listening(void) {
-  struct sockaddr_un a;
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0), ok;
-  memset(&a, 0, sizeof a);
-  a.sun_family = AF_UNIX;
-  strcpy(a.sun_path, redis_sock);
-  ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
-}
-
-/* Starts redis-server on redis_port and the socket, no persistence, with
-   a password; waits (up to 20 s) until it accepts. 0, or -1. */
-static int redis_start(void) {
-  char port[16];
-  snprintf(port, sizeof port, "%d", redis_port);
-  unlink(redis_sock);
-  redis_pid = fork();
-  if (redis_pid == 0) {
-    execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--unixsocket", redis_sock, "--unixsocketperm", "700",
-           "--requirepass", PASSWORD, "--dir", redis_dir, "--logfile", "redis.log",
-           (char *)NULL);
-    _exit(127);
-  }
-  for (uint64_t end = mono_ms() + 20000; mono_ms() < end;) {
-    int st;
-    if (waitpid(redis_pid, &st, WNOHANG) == redis_pid) return -1;
-    if (redis_listening()) return 0;
-    sleep_ms(20);
-  }
-  return -1;
-}
-
-static void redis_kill(void) {
-  if (redis_pid > 0) {
-    kill(redis_pid, SIGCONT);
-    kill(redis_pid, SIGKILL);
-    waitpid(redis_pid, NULL, 0);
-  }
-  redis_pid = 0;
-}
-
-static void cleanup(void) {
-  char path[128];
-  redis_kill();
-  unlink(redis_sock);
-  snprintf(path, sizeof path, "%s/redis.log", redis_dir);
-  unlink(path);
-  rmdir(redis_dir);
-}
+static void cleanup(void) { redis_child_cleanup(&redis); }
 
 /* ---- configurations --------------------------------------------------- */
 
@@ -353,7 +287,7 @@ static void test_redis_down(tern_config *cc, const fleet_server *a, const fleet_
   outcome o;
   for (int i = 0; i < 4; i++) t[i] = ticket_from(cc, a);
   tern_redis_stats_get(b->redis, &st0);
-  CHECK_EQ_INT(kill(redis_pid, SIGSTOP), 0);
+  CHECK_EQ_INT(kill(redis.pid, SIGSTOP), 0);
   for (int i = 0; i < 2; i++) {
     t0 = mono_ms();
     o = run(cc, b, t[i]);
@@ -372,15 +306,14 @@ static void test_redis_down(tern_config *cc, const fleet_server *a, const fleet_
          (unsigned long long)worst, st.last_error);
   /* 50 ms per call; generous for a loaded machine, far below a hang */
   CHECK(worst < 3000);
-  kill(redis_pid, SIGCONT);
-  redis_kill();
+  redis_child_kill(&redis);
   t0 = mono_ms();
   o = run(cc, b, t[2]);
   CHECK(o.rc == TERN_OK && o.resumed);
   CHECK_EQ_INT(o.early, TERN_EARLY_DATA_REJECTED);
   CHECK(mono_ms() - t0 < 3000);
   /* back: the first calls may fall in the backoff (at most 5 s) */
-  CHECK_EQ_INT(redis_start(), 0);
+  CHECK_EQ_INT(redis_child_restart(&redis), 0);
   for (uint64_t end = mono_ms() + 20000; mono_ms() < end && !accepted;) {
     int k = ticket_from(cc, a);
     o = run(cc, b, k);
@@ -483,22 +416,17 @@ int main(int argc, char **argv) {
   fleet_server a, b, u;
   tern_config *cc;
   tern_redis_stats st;
-  if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+  if (!redis_child_installed()) {
     printf("redis-server is not installed: skipped\n");
     return 77;
   }
-  snprintf(redis_dir, sizeof redis_dir, "/tmp/tern-redis-XXXXXX");
-  if (mkdtemp(redis_dir) == NULL) return 1;
-  snprintf(redis_sock, sizeof redis_sock, "%s/redis.sock", redis_dir);
-  atexit(cleanup);
-  redis_port = free_port();
-  CHECK(redis_port > 0);
-  if (redis_start() != 0) {
-    fprintf(stderr, "redis-server did not start on port %d\n", redis_port);
+  if (redis_child_start(&redis, "tern-redis", PASSWORD) != 0) {
+    fprintf(stderr, "redis-server did not start\n");
     return 1;
   }
-  snprintf(tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", redis_port);
-  snprintf(unix_addr, sizeof unix_addr, "unix:%s", redis_sock);
+  atexit(cleanup);
+  snprintf(tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", redis.port);
+  snprintf(unix_addr, sizeof unix_addr, "unix:%s", redis.sock);
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 0, PKI_VALID_NOW), 0);
   server_open(&a, tcp_addr, 60);
   server_open(&b, tcp_addr, 60);

@@ -564,6 +564,100 @@ static void test_store_unavailable(void) {
   tern_config_free(ccfg);
 }
 
+/* The application's own ticket store (tern_config_set_ticket_store):
+   each issued ticket is kept by its identity, a fetch takes it out
+   (single use), a revoked ticket is refused, a store that cannot tell
+   (-1) resumes without 0-RTT. */
+#define APP_TICKETS 16
+static struct {
+  uint8_t id[2048]; /* tern's tickets: TERN_TICKET_MAX */
+  size_t len;
+  uint32_t lifetime, max_early;
+} app_tickets[APP_TICKETS];
+static int app_held, app_issued, app_fetched, app_answer = 1;
+
+static void app_issued_cb(tern_conn *c, const uint8_t *t, size_t len, uint32_t lifetime,
+                          uint32_t max_early, void *user) {
+  CHECK(c != NULL && user == &app_held && len > 0 && len <= 2048);
+  app_issued++;
+  if (app_held < APP_TICKETS && len <= 2048) {
+    memcpy(app_tickets[app_held].id, t, len);
+    app_tickets[app_held].len = len;
+    app_tickets[app_held].lifetime = lifetime;
+    app_tickets[app_held].max_early = max_early;
+    app_held++;
+  }
+}
+
+static int app_fetch_cb(tern_conn *c, const uint8_t *t, size_t len, void *user) {
+  CHECK(c != NULL && user == &app_held);
+  app_fetched++;
+  if (app_answer != 1) return app_answer;
+  for (int i = 0; i < app_held; i++)
+    if (app_tickets[i].len == len && memcmp(app_tickets[i].id, t, len) == 0) {
+      app_tickets[i] = app_tickets[--app_held]; /* forgotten: single use */
+      return 1;
+    }
+  return 0;
+}
+
+/* The store in use: a held ticket resumes once with 0-RTT; its second
+   use, a ticket the application revoked and one the store cannot vouch
+   for are refused (the last only its early data). */
+static void test_app_ticket_store(void) {
+  tern_config *s = server_config("h3", 1), *ccfg = client_config(1);
+  outcome o;
+  int t;
+  CHECK_EQ_INT(tern_config_set_ticket_store(s, app_issued_cb, NULL, &app_held),
+               TERN_ERR_INVALID_ARG);
+  CHECK_EQ_INT(tern_config_set_ticket_store(ccfg, app_issued_cb, app_fetch_cb, &app_held),
+               TERN_ERR_INVALID_ARG);
+  CHECK_EQ_INT(tern_config_set_ticket_store(s, app_issued_cb, app_fetch_cb, &app_held), TERN_OK);
+  t = fresh_tickets(ccfg, s);
+  CHECK_EQ_INT(app_issued, 2);
+  CHECK_EQ_INT(app_held, 2);
+  CHECK_EQ_INT(app_tickets[0].lifetime, 3600);
+  CHECK(app_tickets[0].max_early > 0); /* QUIC: 0xffffffff */
+  /* held: resumes with 0-RTT, and the store forgets it */
+  o = run(ccfg, s, t, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.resumed_s && o.resumed_c && o.secrets_agree);
+  CHECK_EQ_INT(o.early_s, TERN_EARLY_DATA_ACCEPTED);
+  CHECK_EQ_INT(app_fetched, 1);
+  CHECK_EQ_INT(app_held, 1 + 2); /* the other one + the 2 the resumed connection got */
+  /* the same ticket again: the store says no, a full handshake */
+  o = run(ccfg, s, t, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && !o.resumed_s && !o.resumed_c);
+  CHECK_EQ_INT(app_fetched, 2);
+  /* revoked by the application (store emptied): refused though valid */
+  app_held = 0;
+  o = run(ccfg, s, t + 1, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && !o.resumed_s);
+  CHECK_EQ_INT(app_fetched, 3);
+  /* a store that cannot tell: resumes, early data refused */
+  app_answer = -1;
+  o = run(ccfg, s, t + 2, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.resumed_s && o.secrets_agree);
+  CHECK_EQ_INT(o.early_s, TERN_EARLY_DATA_REJECTED);
+  app_answer = 1;
+  /* the store leaves a ticket to the strike register: first use resumes
+     with 0-RTT, a second is refused */
+  app_answer = TERN_TICKET_DEFAULT;
+  o = run(ccfg, s, t + 4, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.resumed_s);
+  CHECK_EQ_INT(o.early_s, TERN_EARLY_DATA_ACCEPTED);
+  o = run(ccfg, s, t + 4, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && !o.resumed_s);
+  CHECK_EQ_INT(app_fetched, 6);
+  app_answer = 1;
+  /* back to the strike register */
+  CHECK_EQ_INT(tern_config_set_ticket_store(s, NULL, NULL, NULL), TERN_OK);
+  o = run(ccfg, s, t + 3, clock_now, NULL, NULL);
+  CHECK(o.rc == TERN_OK && o.resumed_s);
+  CHECK_EQ_INT(app_fetched, 6);
+  tern_config_free(s);
+  tern_config_free(ccfg);
+}
+
 int main(void) {
   CHECK_EQ_INT(pki_make(&server_pki, PKI_KEY_P256, "localhost", 0, PKI_VALID_NOW), 0);
   test_api();
@@ -576,6 +670,7 @@ int main(void) {
   test_tickets_on_demand();
   test_fleet_store();
   test_store_unavailable();
+  test_app_ticket_store();
   printf("tickets received by the client: %d\n", n_sessions);
   pki_free(&server_pki);
   return check_report();

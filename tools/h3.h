@@ -45,6 +45,8 @@ typedef struct h3stream {
   void *map;                 /* munmap(map, map_len) when done; else free(owned) */
   size_t map_len;
   uint8_t *owned;
+  void (*release)(void *);   /* when set, release(release_arg) when done */
+  void *release_arg;
   /* client: the URL it fetches and what came back */
   int url;                   /* index into the client's URLs */
   int status;
@@ -85,6 +87,8 @@ typedef struct h3conn {
   int early_rejected;        /* ngtcp2 dropped our 0-RTT streams */
   int key_updates;           /* update_key calls */
   int closed;                /* closing or draining: no more packets */
+  int want_write;            /* a datagram or a timer since the last h3_write:
+                                there may be something to send */
   int failed;                /* ended by an error */
   char error[256];           /* why it ended, when it failed */
   uint64_t bytes_in;         /* response or request body bytes received */

@@ -126,7 +126,98 @@ static uint8_t *read_whole(int fd, size_t len) {
   return buf;
 }
 
-/* The file of a request path under the directory, read or mapped; 200,
+/*
+ * Small files are kept in memory once read, in a direct-mapped table by
+ * path: a request for one costs a stat() (to see that the file is still
+ * the one read: device, inode, size and modification time) instead of
+ * open, fstat, read and close and a copy. An entry is reference counted:
+ * one reference while in the table, one per stream sending it, so that a
+ * file replaced in the table stays valid until its last stream ends.
+ */
+typedef struct cached_file {
+  char *path;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  uint8_t *data;
+  unsigned refs;
+} cached_file;
+
+#define FILE_CACHE_SLOTS 64
+static cached_file *file_cache[FILE_CACHE_SLOTS];
+
+static void cached_file_release(void *p) {
+  cached_file *f = p;
+  if (--f->refs > 0) return;
+  free(f->path);
+  free(f->data);
+  free(f);
+}
+
+static int same_file(const cached_file *f, const struct stat *st) {
+  return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+         f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static cached_file **file_cache_slot(const char *path) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const char *p = path; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  return &file_cache[h % FILE_CACHE_SLOTS];
+}
+
+static void file_cache_clear(void) {
+  for (size_t i = 0; i < FILE_CACHE_SLOTS; i++)
+    if (file_cache[i]) {
+      cached_file_release(file_cache[i]);
+      file_cache[i] = NULL;
+    }
+}
+
+/* The cached copy of the small file at path (st from stat), read and
+   cached when new or changed; NULL when it cannot be read. */
+static cached_file *small_file(const char *path, const struct stat *st) {
+  cached_file **slot = file_cache_slot(path), *f = *slot;
+  struct stat fst;
+  int fd;
+  if (f != NULL && strcmp(f->path, path) == 0 && same_file(f, st)) return f;
+  fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  f = calloc(1, sizeof *f);
+  /* what was read is described by fstat on the open file, not by the
+     earlier stat: a file replaced in between is cached as it was read */
+  if (f == NULL || fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_size <= 0 ||
+      (size_t)fst.st_size > SMALL_FILE || (f->path = strdup(path)) == NULL ||
+      (f->data = read_whole(fd, (size_t)fst.st_size)) == NULL) {
+    close(fd);
+    if (f) free(f->path);
+    free(f);
+    return NULL;
+  }
+  close(fd);
+  f->dev = fst.st_dev;
+  f->ino = fst.st_ino;
+  f->size = fst.st_size;
+  f->mtime = fst.st_mtim;
+  f->refs = 1;
+  if (*slot) cached_file_release(*slot);
+  *slot = f;
+  return f;
+}
+
+/* A small file's cached copy as the body of s; 200 or 404. */
+static int small_body(h3stream *s, const char *path, const struct stat *st) {
+  cached_file *f = small_file(path, st);
+  if (f == NULL) return 404;
+  f->refs++;
+  s->release = cached_file_release;
+  s->release_arg = f;
+  s->body = f->data;
+  s->body_len = (size_t)f->size;
+  return 200;
+}
+
+/* The file of a request path under the directory, cached or mapped; 200,
    404 or 400. */
 static int file_body(server *sv, h3stream *s, int *is_html) {
   char path[2048];
@@ -136,21 +227,21 @@ static int file_body(server *sv, h3stream *s, int *is_html) {
   if (s->path[0] != '/' || strstr(s->path, "/..") != NULL) return 400;
   snprintf(path, sizeof path, "%s%.*s", sv->dir, (int)n, s->path);
   if (path[strlen(path) - 1] == '/') strncat(path, "index.html", sizeof path - strlen(path) - 1);
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 404;
+  n = strlen(path);
+  *is_html = n > 5 && strcmp(path + n - 5, ".html") == 0;
+  if (st.st_size > 0 && (size_t)st.st_size <= SMALL_FILE) return small_body(s, path, &st);
   fd = open(path, O_RDONLY);
   if (fd < 0) return 404;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return 404;
   }
-  if (st.st_size > 0 && (size_t)st.st_size <= SMALL_FILE) {
-    s->owned = read_whole(fd, (size_t)st.st_size);
-    if (s->owned == NULL) {
-      close(fd);
-      return 404;
-    }
-    s->body = s->owned;
-    s->body_len = (size_t)st.st_size;
-  } else if (st.st_size > 0) {
+  if (st.st_size > 0 && (size_t)st.st_size <= SMALL_FILE) { /* shrunk meanwhile */
+    close(fd);
+    return small_body(s, path, &st);
+  }
+  if (st.st_size > 0) {
     s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (s->map == MAP_FAILED) {
       s->map = NULL;
@@ -162,8 +253,6 @@ static int file_body(server *sv, h3stream *s, int *is_html) {
     s->body_len = s->map_len;
   }
   close(fd);
-  n = strlen(path);
-  *is_html = n > 5 && strcmp(path + n - 5, ".html") == 0;
   return 200;
 }
 
@@ -678,9 +767,13 @@ int h3_server_main(int argc, char **argv) {
       if (t < timeout) timeout = t;
     }
     if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) break;
-    receive_all(&sv);
+    if (pfd.revents & POLLIN) receive_all(&sv);
+    /* Only a connection that took a datagram or whose timer fired can
+       have something new to send (pacing is one of ngtcp2's timers):
+       asking every other one costs a pass through ngtcp2 and nghttp3 per
+       connection per wake-up, for nothing. */
     for (h3conn *hc = sv.conns; hc; hc = hc->next)
-      if (h3_expire(hc) == 0) h3_write(hc);
+      if (h3_expire(hc) == 0 && hc->want_write) h3_write(hc);
     reap(&sv);
   }
   for (h3conn *hc = sv.conns; hc; hc = hc->next) h3_close(hc);
@@ -694,6 +787,7 @@ int h3_server_main(int argc, char **argv) {
          PROG, sv.connections, sv.handshakes, sv.resumed, sv.failed, sv.requests,
          sv.early_requests, sv.retries_sent, sv.vn_sent);
   close(sv.fd);
+  file_cache_clear();
   cli_redis_stop(redis);
   tern_config_free(sv.cfg);
   return 0;

@@ -1,6 +1,7 @@
 import enum
+from _typeshed import structseq
 import ssl
-from typing import Any, Callable, Iterable, List, Optional, Protocol, Tuple, Union, final, overload
+from typing import Any, Callable, Final, Iterable, List, Optional, Protocol, Tuple, Union, final, overload
 
 import os
 
@@ -53,6 +54,16 @@ class Session:
     def from_bytes(cls, data: bytes) -> Session: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+@final
+class IssuedTicket(structseq[Any], Tuple[bytes, int, int]):
+    __match_args__: Final = ("ticket", "lifetime", "max_early_data")
+    @property
+    def ticket(self) -> bytes: ...
+    @property
+    def lifetime(self) -> int: ...
+    @property
+    def max_early_data(self) -> int: ...
 
 class _Buffer(Protocol):
     def read(self, size: int = ...) -> bytes: ...

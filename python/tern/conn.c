@@ -168,6 +168,57 @@ fail:
   ternpy_cb_end(self);
 }
 
+/* Server: each ticket issued, to the connection's session_ticket_handler.
+   The handler is only read here, set while the connection is idle (the
+   GIL is taken only when there is one). */
+static void on_ticket_issued(tern_conn *c, const uint8_t *t, size_t len, uint32_t lifetime,
+                             uint32_t max_early_data, void *user) {
+  ConnObject *self = tern_conn_user(c);
+  PyObject *o, *r;
+  (void)user;
+  if (self == NULL || self->session_handler == NULL) return;
+  self = ternpy_cb_begin(c);
+  if (self->session_handler == NULL) goto out;
+  o = ternpy_issued_ticket_new(t, len, lifetime, max_early_data);
+  r = o ? PyObject_CallFunctionObjArgs(self->session_handler, o, NULL) : NULL;
+  Py_XDECREF(o);
+  if (r == NULL) ternpy_cb_error(self);
+  Py_XDECREF(r);
+out:
+  ternpy_cb_end(self);
+}
+
+/* Server: a ticket offered, to the connection's session_ticket_fetcher;
+   without one, tern's strike register decides. The fetcher's answer:
+   anything true resumes (the fetcher forgets the ticket: single use),
+   None or false gives a full handshake; an exception breaks the
+   connection (raised by the call that ran the handshake). */
+static int on_ticket_fetch(tern_conn *c, const uint8_t *t, size_t len, void *user) {
+  ConnObject *self = tern_conn_user(c);
+  PyObject *id, *r;
+  int answer = 0;
+  (void)user;
+  if (self == NULL || self->ticket_fetcher == NULL) return TERN_TICKET_DEFAULT;
+  self = ternpy_cb_begin(c);
+  if (self->ticket_fetcher == NULL) {
+    ternpy_cb_end(self);
+    return TERN_TICKET_DEFAULT;
+  }
+  id = PyBytes_FromStringAndSize((const char *)t, (Py_ssize_t)len);
+  r = id ? PyObject_CallFunctionObjArgs(self->ticket_fetcher, id, NULL) : NULL;
+  Py_XDECREF(id);
+  if (r != NULL) {
+    answer = PyObject_IsTrue(r);
+    Py_DECREF(r);
+  }
+  if (r == NULL || answer < 0) {
+    ternpy_cb_error(self);
+    answer = 0;
+  }
+  ternpy_cb_end(self);
+  return answer;
+}
+
 static int on_server_name(tern_conn *c, const char *name, void *user) {
   ConnObject *self = tern_conn_user(c);
   ContextObject *ctx;
@@ -212,6 +263,8 @@ int ternpy_config_callbacks(ContextObject *ctx) {
   if (tern_config_set_keylog(ctx->cfg, on_keylog, NULL) != TERN_OK) return -1;
   if (ctx->role == TERN_CLIENT)
     return tern_config_set_new_session_callback(ctx->cfg, on_new_session, NULL) == TERN_OK ? 0 : -1;
+  if (tern_config_set_ticket_store(ctx->cfg, on_ticket_issued, on_ticket_fetch, NULL) != TERN_OK)
+    return -1;
   return tern_config_set_server_name_callback(ctx->cfg, on_server_name, NULL) == TERN_OK ? 0 : -1;
 }
 
@@ -220,6 +273,7 @@ int ternpy_config_callbacks(ContextObject *ctx) {
 void ternpy_conn_clear(ConnObject *self) {
   Py_CLEAR(self->sessions);
   Py_CLEAR(self->session_handler);
+  Py_CLEAR(self->ticket_fetcher);
   Py_CLEAR(self->exc_type);
   Py_CLEAR(self->exc_value);
   Py_CLEAR(self->exc_tb);
@@ -229,6 +283,7 @@ int ternpy_conn_traverse(ConnObject *self, visitproc visit, void *arg) {
   Py_VISIT(self->ctx);
   Py_VISIT(self->sessions);
   Py_VISIT(self->session_handler);
+  Py_VISIT(self->ticket_fetcher);
   Py_VISIT(self->exc_type);
   Py_VISIT(self->exc_value);
   Py_VISIT(self->exc_tb);

@@ -149,7 +149,7 @@ PyMODINIT_FUNC PyInit__tern(void) {
       add_type(m, &Context_Type, &Context_Spec, "TLSContext") < 0 ||
       add_type(m, &TLSObject_Type, &TLSObject_Spec, "TLSObject") < 0 ||
       add_type(m, &QuicConnection_Type, &QuicConnection_Spec, "QuicConnection") < 0 ||
-      add_type(m, &Key_Type, &Key_Spec, "Key") < 0)
+      add_type(m, &Key_Type, &Key_Spec, "Key") < 0 || ternpy_issued_ticket_init(m) < 0)
     goto fail;
   if (PyModule_AddFunctions(m, ternpy_quic_functions) < 0 ||
       PyModule_AddFunctions(m, module_functions) < 0)

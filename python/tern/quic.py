@@ -71,14 +71,21 @@ class Context(QuicConnection):
     Per connection: server_name (client: SNI and the name checked),
     transport_parameters (our RFC 9000 §18 extension body), session_ticket
     (a Session to resume), session_ticket_handler (client:
-    callable(Session) per ticket received), secret_callback
-    (callable(direction, level, cipher_suite, secret)), early_data_context
-    (server: the transport parameters 0-RTT depends on, RFC 9000 §7.4.1).
+    callable(Session) per ticket received; server: callable(IssuedTicket)
+    per ticket sent), session_ticket_fetcher (server: callable(ticket
+    bytes), see below), secret_callback (callable(direction, level,
+    cipher_suite, secret)), early_data_context (server: the transport
+    parameters 0-RTT depends on, RFC 9000 §7.4.1).
 
-    A server needs no session_ticket_fetcher: tern's tickets are sealed
-    (AES-256-GCM under the context's ticket key) and stateless, so the
-    server keeps nothing per ticket but the replay register that makes
-    each single-use.
+    A server needs no ticket store: tern's tickets are sealed (AES-256-GCM
+    under the context's ticket key) and stateless, and tern's own register
+    makes each single-use. A server that wants to keep them anyway (to
+    revoke them, or to share single use with other processes) keeps each
+    IssuedTicket its session_ticket_handler receives, by .ticket, and
+    gives a session_ticket_fetcher that takes it out again: it is called
+    with the ticket a client offers (once the ticket opened and is within
+    its lifetime) and a true result resumes it, None or false refuses it
+    (a full handshake). store.pop(ticket, None) is such a fetcher.
     """
 
     def __init__(
@@ -102,7 +109,8 @@ class Context(QuicConnection):
         max_early_data: Optional[int] = None,
         keylog: Any = None,
         session_ticket: Optional[Session] = None,
-        session_ticket_handler: Optional[Callable[[Session], None]] = None,
+        session_ticket_handler: Optional[Callable[[Any], object]] = None,
+        session_ticket_fetcher: Optional[Callable[[bytes], object]] = None,
         secret_callback: Optional[Callable[[Direction, Level, int, bytes], None]] = None,
         transport_parameters: bytes = b"",
         early_data_context: Optional[bytes] = None,
@@ -131,7 +139,7 @@ class Context(QuicConnection):
             context, is_client, server_name=server_name,
             transport_parameters=transport_parameters, session_ticket=session_ticket,
             secret_callback=secret_callback, session_ticket_handler=session_ticket_handler,
-            early_data_context=early_data_context)
+            early_data_context=early_data_context, session_ticket_fetcher=session_ticket_fetcher)
 
 
 def _make_context(is_client: bool, *, alpn_protocols: Optional[Iterable[str]], cafile: Optional[str],

@@ -1,7 +1,7 @@
 import enum
 from typing import final, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import EarlyDataStatus, Session, TLSContext
+from . import EarlyDataStatus, IssuedTicket, Session, TLSContext
 
 VERSION_1: int
 VERSION_2: int
@@ -23,6 +23,9 @@ class Direction(enum.IntEnum):
 _Suite = Union[str, int]
 _Names = Union[str, Iterable[Union[str, int]]]
 _SecretCallback = Callable[[Direction, Level, int, bytes], object]
+# client: called with each Session received; server: with each IssuedTicket sent
+_TicketHandler = Union[Callable[[Session], object], Callable[[IssuedTicket], object]]
+_TicketFetcher = Callable[[bytes], object]
 
 def initial_secrets(version: int, dcid: bytes, /) -> Tuple[bytes, bytes]: ...
 def derive_keys(version: int, suite: _Suite, secret: bytes, /) -> Tuple[bytes, bytes, bytes]: ...
@@ -50,8 +53,9 @@ class QuicConnection:
     def __init__(self, context: TLSContext, is_client: bool, *, server_name: Optional[str] = ...,
                  transport_parameters: bytes = ..., session_ticket: Optional[Session] = ...,
                  secret_callback: Optional[_SecretCallback] = ...,
-                 session_ticket_handler: Optional[Callable[[Session], object]] = ...,
-                 early_data_context: Optional[bytes] = ...) -> None: ...
+                 session_ticket_handler: Optional[_TicketHandler] = ...,
+                 early_data_context: Optional[bytes] = ...,
+                 session_ticket_fetcher: Optional[_TicketFetcher] = ...) -> None: ...
     def handle_message(self, data: bytes, level: int = ...) -> Dict[Level, bytes]: ...
     def send_tickets(self, n: int = ..., /) -> Dict[Level, bytes]: ...
     def export_keying_material(self, label: Union[str, bytes], context: Optional[bytes] = ...,
@@ -96,7 +100,8 @@ class QuicConnection:
     transport_parameters: bytes
     secret_callback: Optional[_SecretCallback]
     update_traffic_key_cb: Optional[_SecretCallback]
-    session_ticket_handler: Optional[Callable[[Session], object]]
+    session_ticket_handler: Optional[_TicketHandler]
+    session_ticket_fetcher: Optional[_TicketFetcher]
 
 class Context(QuicConnection):
     def __init__(self, is_client: bool, *, context: Optional[TLSContext] = ...,
@@ -111,7 +116,8 @@ class Context(QuicConnection):
                  signature_algorithms: Optional[_Names] = ...,
                  max_early_data: Optional[int] = ..., keylog: Any = ...,
                  session_ticket: Optional[Session] = ...,
-                 session_ticket_handler: Optional[Callable[[Session], object]] = ...,
+                 session_ticket_handler: Optional[_TicketHandler] = ...,
+                 session_ticket_fetcher: Optional[_TicketFetcher] = ...,
                  secret_callback: Optional[_SecretCallback] = ...,
                  transport_parameters: bytes = ...,
                  early_data_context: Optional[bytes] = ...) -> None: ...

@@ -215,14 +215,14 @@ static int set_handler(PyObject **slot, PyObject *v, const char *what) {
 static int quic_init(QuicObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"context", "is_client", "server_name", "transport_parameters",
                            "session_ticket", "secret_callback", "session_ticket_handler",
-                           "early_data_context", NULL};
+                           "early_data_context", "session_ticket_fetcher", NULL};
   PyObject *ctx_o, *name = Py_None, *tp = NULL, *ticket = Py_None, *secret_cb = Py_None,
-                   *handler = Py_None, *edc = Py_None;
+                   *handler = Py_None, *edc = Py_None, *fetcher = Py_None;
   int is_client;
   ContextObject *ctx;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!p|$OOOOOO:QuicConnection", kwlist, Context_Type,
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!p|$OOOOOOO:QuicConnection", kwlist, Context_Type,
                                    &ctx_o, &is_client, &name, &tp, &ticket, &secret_cb, &handler,
-                                   &edc))
+                                   &edc, &fetcher))
     return -1;
   if (CONN(self) != NULL) {
     PyErr_SetString(PyExc_RuntimeError, "the connection is already initialised");
@@ -272,6 +272,14 @@ static int quic_init(QuicObject *self, PyObject *args, PyObject *kw) {
   if (set_handler(&self->secret_callback, secret_cb, "secret_callback") < 0 ||
       set_handler(&BASE(self)->session_handler, handler, "session_ticket_handler") < 0)
     return -1;
+  if (fetcher != Py_None) {
+    if (is_client) {
+      PyErr_SetString(PyExc_ValueError, "session_ticket_fetcher is for servers");
+      return -1;
+    }
+    if (set_handler(&BASE(self)->ticket_fetcher, fetcher, "session_ticket_fetcher") < 0)
+      return -1;
+  }
   if (edc != Py_None) {
     Py_buffer b;
     int rc;
@@ -415,7 +423,21 @@ static PyObject *get_handler(QuicObject *self, void *c) {
 }
 static int put_handler(QuicObject *self, PyObject *v, void *c) {
   (void)c;
+  if (ternpy_conn_check_idle(BASE(self)) < 0) return -1;
   return set_handler(&BASE(self)->session_handler, v, "session_ticket_handler");
+}
+static PyObject *get_fetcher(QuicObject *self, void *c) {
+  (void)c;
+  return Py_NewRef(BASE(self)->ticket_fetcher ? BASE(self)->ticket_fetcher : Py_None);
+}
+static int put_fetcher(QuicObject *self, PyObject *v, void *c) {
+  (void)c;
+  if (self->is_client && v != NULL && v != Py_None) {
+    PyErr_SetString(PyExc_ValueError, "session_ticket_fetcher is for servers");
+    return -1;
+  }
+  if (ternpy_conn_check_idle(BASE(self)) < 0) return -1;
+  return set_handler(&BASE(self)->ticket_fetcher, v, "session_ticket_fetcher");
 }
 static int put_ticket(QuicObject *self, PyObject *v, void *c) {
   (void)c;
@@ -517,7 +539,13 @@ static PyGetSetDef quic_getset[] = {
     {"update_traffic_key_cb", (getter)get_secret_cb, (setter)put_secret_cb,
      "The same as secret_callback (the name Python QUIC stacks use).", NULL},
     {"session_ticket_handler", (getter)get_handler, (setter)put_handler,
-     "Client: callable(Session) run for each ticket the server sends.", NULL},
+     "Client: callable(Session) run for each ticket the server sends. Server: "
+     "callable(IssuedTicket) run for each ticket this connection issues.", NULL},
+    {"session_ticket_fetcher", (getter)get_fetcher, (setter)put_fetcher,
+     "Server: callable(ticket: bytes) run when a client offers a ticket that opened under "
+     "the context's ticket key and is still valid; a true result resumes it (the fetcher "
+     "forgets it: single use), None or false gives a full handshake. None: tern's own "
+     "single-use register decides.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMemberDef quic_members[] = {
@@ -529,7 +557,7 @@ static PyType_Slot quic_slots[] = {
     {Py_tp_dealloc, (void *)quic_dealloc},
     {Py_tp_doc, (void *)("QuicConnection(context, is_client, *, server_name=None, transport_parameters=b'', "
                    "session_ticket=None, secret_callback=None, session_ticket_handler=None, "
-                   "early_data_context=None)\n--\n\n"
+                   "early_data_context=None, session_ticket_fetcher=None)\n--\n\n"
                    "One QUIC-mode TLS 1.3 connection on a TLSContext; tern.quic.Context is the "
                    "same with the context built from keyword arguments.")},
     {Py_tp_traverse, (void *)quic_traverse},

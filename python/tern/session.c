@@ -136,3 +136,43 @@ PyType_Spec Session_Spec = {
     .slots = session_slots,
 };
 PyTypeObject *Session_Type;
+
+/* ---- tern.IssuedTicket ---- */
+
+PyTypeObject *IssuedTicket_Type;
+
+static PyStructSequence_Field issued_fields[] = {
+    {"ticket", "The ticket's identity (bytes): what a client offers to resume."},
+    {"lifetime", "Its lifetime in seconds."},
+    {"max_early_data", "The 0-RTT bytes it allows (0: none; 0xffffffff in QUIC)."},
+    {NULL, NULL}};
+
+static PyStructSequence_Desc issued_desc = {
+    "tern.IssuedTicket",
+    "A ticket a server issued, as its session_ticket_handler sees it. Keep it by .ticket "
+    "and let the session_ticket_fetcher take it out when a client offers it: the "
+    "fetcher's answer decides whether the ticket resumes (single use is then the "
+    "store's to keep).",
+    issued_fields, 3};
+
+int ternpy_issued_ticket_init(PyObject *module) {
+  IssuedTicket_Type = PyStructSequence_NewType(&issued_desc);
+  if (IssuedTicket_Type == NULL) return -1;
+  return PyModule_AddObjectRef(module, "IssuedTicket", (PyObject *)IssuedTicket_Type);
+}
+
+PyObject *ternpy_issued_ticket_new(const uint8_t *ticket, size_t len, uint32_t lifetime,
+                                   uint32_t max_early_data) {
+  PyObject *t = PyStructSequence_New(IssuedTicket_Type), *v;
+  if (t == NULL) return NULL;
+  if ((v = PyBytes_FromStringAndSize((const char *)ticket, (Py_ssize_t)len)) == NULL) goto fail;
+  PyStructSequence_SetItem(t, 0, v);
+  if ((v = PyLong_FromUnsignedLong(lifetime)) == NULL) goto fail;
+  PyStructSequence_SetItem(t, 1, v);
+  if ((v = PyLong_FromUnsignedLong(max_early_data)) == NULL) goto fail;
+  PyStructSequence_SetItem(t, 2, v);
+  return t;
+fail:
+  Py_DECREF(t);
+  return NULL;
+}

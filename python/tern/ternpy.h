@@ -77,6 +77,12 @@ typedef struct {
 extern PyTypeObject *Session_Type; /* made from Session_Spec by the module */
 extern PyType_Spec Session_Spec;
 PyObject *ternpy_session_new(const uint8_t *blob, size_t len, uint32_t max_early_data);
+/* tern.IssuedTicket (a struct sequence: ticket, lifetime, max_early_data),
+   what a server's session_ticket_handler receives. */
+extern PyTypeObject *IssuedTicket_Type;
+int ternpy_issued_ticket_init(PyObject *module);
+PyObject *ternpy_issued_ticket_new(const uint8_t *ticket, size_t len, uint32_t lifetime,
+                                   uint32_t max_early_data);
 
 /* Certificates and keys from memory or files (certs.c, libcrypto). */
 struct x509_st;
@@ -147,7 +153,9 @@ typedef struct {
   int broken;            /* a callback raised: the connection is unusable */
   PyObject *exc_type, *exc_value, *exc_tb; /* the first callback's exception */
   PyObject *sessions;    /* list of Session received (clients) */
-  PyObject *session_handler; /* callable(Session) or NULL */
+  PyObject *session_handler; /* client: callable(Session); server:
+                                callable(IssuedTicket); or NULL */
+  PyObject *ticket_fetcher;  /* server: callable(bytes) -> object, or NULL */
   PyObject *weakreflist;
 } ConnObject;
 

@@ -115,6 +115,65 @@ def test_resumption(pki: Pki) -> None:
     assert not s.ctx.session_resumed
 
 
+def test_server_ticket_store(pki: Pki) -> None:
+    """session_ticket_handler / session_ticket_fetcher on a server: the
+    application keeps the tickets it issued and decides each resumption."""
+    sctx = server_ctx(pki, max_early_data=0xFFFFFFFF)
+    issued: Dict[bytes, tern.IssuedTicket] = {}
+    offered: List[bytes] = []
+
+    def keep(t: tern.IssuedTicket) -> None:
+        assert isinstance(t, tern.IssuedTicket) and isinstance(t.ticket, bytes)
+        issued[t.ticket] = t
+
+    def fetch(ticket: bytes) -> object:
+        offered.append(ticket)
+        return issued.pop(ticket, None)  # single use: taken out
+
+    def with_store(**kw: Any) -> Side:
+        return server(sctx, session_ticket_handler=keep, session_ticket_fetcher=fetch, **kw)
+
+    got: List[tern.Session] = []
+
+    def cl(**kw: Any) -> Side:  # every ticket a client receives goes to got
+        return client(pki, session_ticket_handler=got.append, **kw)
+
+    c, s = cl(max_early_data=1), with_store()
+    exchange(c, s)
+    assert len(got) == 2 and len(issued) == 2
+    first = next(iter(issued.values()))
+    assert first.lifetime == 7200 and first.max_early_data == 0xFFFFFFFF
+    assert tuple(first) == (first.ticket, first.lifetime, first.max_early_data)
+    # held: resumes, with 0-RTT; the fetcher saw the ticket it issued
+    c, s = cl(session_ticket=got[0], max_early_data=1), with_store()
+    exchange(c, s)
+    assert s.ctx.session_resumed and c.ctx.early_data_accepted
+    assert offered[-1] not in issued and len(offered) == 1
+    # the second use: not held any more, a full handshake
+    c, s = cl(session_ticket=got[0]), with_store()
+    exchange(c, s)
+    assert not s.ctx.session_resumed and c.ctx.handshake_complete and len(offered) == 2
+    # revoked by the application: refused though still valid
+    issued.clear()
+    c, s = client(pki, session_ticket=got[1]), with_store()
+    exchange(c, s)
+    assert not s.ctx.session_resumed
+    # a connection without a fetcher: tern's own register decides
+    c, s = client(pki, session_ticket=got[2]), server(sctx)
+    exchange(c, s)
+    assert s.ctx.session_resumed and len(offered) == 3
+    # a fetcher that raises breaks the handshake with the exception
+    def broken(ticket: bytes) -> object:
+        raise KeyError("store down")
+    c, s = client(pki, session_ticket=got[3]), \
+        server(sctx, session_ticket_fetcher=broken)
+    with pytest.raises(KeyError):
+        exchange(c, s)
+    # servers only
+    with pytest.raises(ValueError):
+        client(pki, session_ticket_fetcher=fetch)
+
+
 def test_zero_rtt_accepted(pki: Pki) -> None:
     sctx = server_ctx(pki, max_early_data=0xFFFFFFFF)
     tickets = tickets_of(pki, sctx, max_early_data=0xFFFFFFFF)

@@ -412,6 +412,16 @@ int tern_config_set_replay_store(tern_config *cfg, size_t capacity, tern_replay_
   return TERN_OK;
 }
 
+int tern_config_set_ticket_store(tern_config *cfg, tern_ticket_issued_fn issued,
+                                 tern_ticket_fetch_fn fetch, void *user) {
+  if (cfg == NULL || cfg->role != TERN_SERVER || (issued == NULL) != (fetch == NULL))
+    return TERN_ERR_INVALID_ARG;
+  cfg->ticket_issued_fn = issued;
+  cfg->ticket_fetch_fn = fetch;
+  cfg->ticket_store_user = user;
+  return TERN_OK;
+}
+
 int tern_config_set_psk_ke(tern_config *cfg, int on) {
   if (cfg == NULL) return TERN_ERR_INVALID_ARG;
   cfg->psk_ke = on != 0;

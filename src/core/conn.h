@@ -126,6 +126,9 @@ struct tern_config {
   void *replay_user;
   struct tern_strike *psk_strike;      /* binders of accepted external-PSK 0-RTT
                                           ClientHellos, kept for good (under strike_lock) */
+  tern_ticket_issued_fn ticket_issued_fn; /* the application's ticket store, */
+  tern_ticket_fetch_fn ticket_fetch_fn;   /* which replaces the strike register */
+  void *ticket_store_user;
   /* external PSKs (both roles) */
   tern_external_psk psks[TERN_MAX_PSKS];
   size_t n_psks;

@@ -4,12 +4,20 @@
  * header protection, header parsing for unprotection and the Retry
  * Integrity Tag.
  *
- * A tern_quic_key holds three EVP_CIPHER_CTX objects keyed once when the
- * key is made (AEAD for sealing, AEAD for opening, header protection), so
- * that protecting or unprotecting a packet allocates nothing and fetches
- * nothing: per packet only the nonce is loaded into an already keyed
- * context. A tern_quic_key is therefore not safe for concurrent use by
- * several threads; distinct keys are independent.
+ * A tern_quic_key holds EVP_CIPHER_CTX objects keyed once when the
+ * key is made (the AEAD, header protection), so that protecting or
+ * unprotecting a packet allocates nothing and fetches nothing: per packet
+ * only the nonce (and the direction) is loaded into an already keyed
+ * context. For AES-GCM and ChaCha20-Poly1305 one AEAD context serves both
+ * directions: they have one key schedule for sealing and opening, and
+ * each call's EVP_EncryptInit_ex / EVP_DecryptInit_ex picks the
+ * direction. A QUIC key is used in one direction only, so keying two
+ * contexts cost a second key schedule (and GHASH table) per key for
+ * nothing: about eight of them per connection. AES-CCM keeps a second
+ * context for opening: libcrypto 3.0's CCM chooses its bulk routine by
+ * the direction given with the key. A tern_quic_key is therefore not
+ * safe for concurrent use by several threads; distinct keys are
+ * independent.
  */
 #include <limits.h>
 #include <string.h>
@@ -220,28 +228,30 @@ struct tern_quic_key {
   uint32_t version;
   int hp_chacha;            /* 1: ChaCha20 header protection, 0: AES-ECB */
   uint8_t iv[12];           /* the static IV, XORed with the pn per packet */
-  EVP_CIPHER_CTX *seal_ctx; /* AEAD, keyed for encryption */
-  EVP_CIPHER_CTX *open_ctx; /* AEAD, keyed for decryption */
+  tern_aead_direct *direct; /* the AEAD through the provider, or NULL: */
+  EVP_CIPHER_CTX *seal_ctx; /* AEAD, keyed; the direction set per call */
+  EVP_CIPHER_CTX *open_ctx; /* seal_ctx, or for CCM its own, keyed to open */
   EVP_CIPHER_CTX *hp_ctx;   /* AES-ECB (no padding) or ChaCha20, keyed */
 };
 
 /*
- * tern_quic_key_free releases the three cipher contexts (EVP_CIPHER_CTX_free
+ * tern_quic_key_free releases the cipher contexts (EVP_CIPHER_CTX_free
  * wipes their key schedules) and wipes the IV and the structure itself.
  */
 void tern_quic_key_free(tern_quic_key *key) {
   if (key == NULL) return;
+  tern_aead_direct_free(key->direct);
+  if (key->open_ctx != key->seal_ctx) EVP_CIPHER_CTX_free(key->open_ctx);
   EVP_CIPHER_CTX_free(key->seal_ctx);
-  EVP_CIPHER_CTX_free(key->open_ctx);
   EVP_CIPHER_CTX_free(key->hp_ctx);
   OPENSSL_cleanse(key, sizeof *key);
   OPENSSL_free(key);
 }
 
 /*
- * quic_aead_ctx_new makes an AEAD context keyed for one direction
- * (enc = 1 seal, 0 open) with a 12-byte nonce length (and, for CCM, the
- * tag length); the nonce itself is loaded per packet.
+ * quic_aead_ctx_new makes an AEAD context keyed with a 12-byte nonce
+ * length (and, for CCM, the tag length); the nonce and the direction are
+ * loaded per packet.
  */
 static EVP_CIPHER_CTX *quic_aead_ctx_new(const tern_suite *s, const uint8_t *key,
                                          int enc) {
@@ -255,7 +265,7 @@ static EVP_CIPHER_CTX *quic_aead_ctx_new(const tern_suite *s, const uint8_t *key
 }
 
 /*
- * quic_key_make keys the seal, open and (when hp_key is not NULL) header
+ * quic_key_make keys the AEAD and (when hp_key is not NULL) header
  * protection contexts of a new key from key material. The caller wipes
  * the material.
  */
@@ -275,9 +285,13 @@ static tern_quic_key *quic_key_make(uint32_t version, const tern_suite *s,
   k->version = version;
   k->hp_chacha = s->aead == TERN_AEAD_CHACHA20_POLY1305;
   if (iv != NULL) memcpy(k->iv, iv, 12);
-  k->seal_ctx = quic_aead_ctx_new(s, aead_key, 1);
-  k->open_ctx = quic_aead_ctx_new(s, aead_key, 0);
-  if (k->seal_ctx == NULL || k->open_ctx == NULL) goto fail;
+  /* the provider's AEAD directly where it can be (aead.c), else EVP */
+  k->direct = tern_aead_direct_new(s, aead_key);
+  if (k->direct == NULL) {
+    k->seal_ctx = quic_aead_ctx_new(s, aead_key, 1);
+    k->open_ctx = s->ccm ? quic_aead_ctx_new(s, aead_key, 0) : k->seal_ctx;
+    if (k->seal_ctx == NULL || k->open_ctx == NULL) goto fail;
+  }
   if (hp_key != NULL) {
     k->hp_ctx = EVP_CIPHER_CTX_new();
     if (k->hp_ctx == NULL ||
@@ -294,7 +308,7 @@ fail:
 
 /*
  * tern_quic_key_new derives key, IV and HP key from the traffic secret and
- * prepares the seal, open and header protection contexts once. The
+ * prepares the AEAD and header protection contexts once. The
  * derived key material lives only in fixed local arrays that are wiped
  * before returning; the contexts hold their own key schedules.
  */
@@ -393,10 +407,18 @@ static int quic_seal_args_ok(const tern_quic_key *key, const uint8_t *ad,
          in_len <= (size_t)INT_MAX - TERN_QUIC_TAG_LEN;
 }
 
+/* quic_seal: the AEAD encryption both seal entry points share. */
+static int quic_seal(tern_quic_key *key, const uint8_t nonce[12], const uint8_t *ad,
+                     size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) {
+  if (key->direct != NULL)
+    return tern_aead_direct_seal(key->direct, nonce, ad, ad_len, in, in_len, out);
+  return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
+}
+
 /*
  * tern_quic_seal: AEAD encryption with nonce = iv ^ pn and the header as
  * associated data; ciphertext then tag into out (out may equal in). The
- * prepared seal context only has its nonce reset: no allocation, no fetch.
+ * prepared AEAD context only has its nonce reset: no allocation, no fetch.
  */
 int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
                    size_t ad_len, const uint8_t *in, size_t in_len,
@@ -405,7 +427,7 @@ int tern_quic_seal(tern_quic_key *key, uint64_t pn, const uint8_t *ad,
   if (!quic_seal_args_ok(key, ad, ad_len, in, in_len, out))
     return TERN_ERR_INVALID_ARG;
   quic_nonce(key, pn, nonce);
-  return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
+  return quic_seal(key, nonce, ad, ad_len, in, in_len, out);
 }
 
 /* tern_quic_seal_nonce: the same with the caller's 12-byte nonce. */
@@ -415,7 +437,7 @@ int tern_quic_seal_nonce(tern_quic_key *key, const uint8_t *nonce,
   if (!quic_seal_args_ok(key, ad, ad_len, in, in_len, out) || nonce == NULL ||
       nonce_len != 12)
     return TERN_ERR_INVALID_ARG;
-  return tern_aead_seal(key->seal_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
+  return quic_seal(key, nonce, ad, ad_len, in, in_len, out);
 }
 
 /*
@@ -426,6 +448,8 @@ int tern_quic_seal_nonce(tern_quic_key *key, const uint8_t *nonce,
  */
 static int quic_open(tern_quic_key *key, const uint8_t nonce[12], const uint8_t *ad,
                      size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) {
+  if (key->direct != NULL)
+    return tern_aead_direct_open(key->direct, nonce, ad, ad_len, in, in_len, out);
   return tern_aead_open(key->open_ctx, key->suite, nonce, ad, ad_len, in, in_len, out);
 }
 

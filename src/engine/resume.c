@@ -523,6 +523,11 @@ static int check_binder(tern_conn *c, const tern_client_hello *ch, const psk_pic
 static int ticket_first_use(tern_conn *c, const tern_client_hello *ch, size_t i, uint64_t now) {
   const tern_span *t = &ch->ext.psk[i].identity;
   uint8_t id[32];
+  if (c->cfg->ticket_fetch_fn != NULL) {
+    /* the application's store decides (and forgets the ticket: single use) */
+    int r = c->cfg->ticket_fetch_fn(c, t->p, t->len, c->cfg->ticket_store_user);
+    if (r != TERN_TICKET_DEFAULT) return r == 1 ? 1 : r == -1 ? USE_UNKNOWN : 0;
+  }
   if (tern_hash_data(tern_hash_get(TERN_HASH_SHA256), t->p, t->len, id) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "hash failed");
   return first_use(c, id, now, c->ticket->issue_time_ms + (uint64_t)c->ticket->lifetime_s * 1000);
@@ -672,5 +677,9 @@ int tern_resume_server_send_ticket(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot issue a ticket: %s",
                           tern_strerror(rc));
   c->tickets_sent++;
-  return tern_conn_send_msg(c, out, len);
+  rc = tern_conn_send_msg(c, out, len);
+  if (rc == TERN_OK && c->cfg->ticket_issued_fn != NULL)
+    c->cfg->ticket_issued_fn(c, ticket, ticket_len, nst.ticket_lifetime,
+                             (uint32_t)nst.ext.max_early_data_size, c->cfg->ticket_store_user);
+  return rc;
 }
