@@ -5,8 +5,10 @@
  * The four hash functions of §4.1 are EVP digests fetched once per
  * process, hashed through EVP_MD_CTX objects that each thread keeps (one
  * per digest, made on the thread's first operation, re-initialised with
- * EVP_DigestInit_ex2 for every hash, freed when the thread exits); when
- * they cannot be made, the operation makes its own and frees them.
+ * EVP_DigestInit_ex2 for every hash, reset after each operation, freed
+ * when the thread exits); when they cannot be made, the operation makes
+ * its own and frees them. (OpenSSL 3.0 still allocates the digest's
+ * state at every EVP_DigestInit_ex2; the kept contexts save the rest.)
  *
  * The decapsulating side's kept key (tern_mlkem_keygen_kept): KeyGen
  * computes A-hat, and Decaps' re-encryption needs it again; the kept key
@@ -145,6 +147,20 @@ static void make_key(void) {
   thread_key_ok = pthread_key_create(&thread_key, thread_hasher_free) == 0;
 }
 
+/* The thread's contexts, all made at once (or none: then 0). */
+static int thread_hasher_make(void) {
+  for (int i = 0; i < MD_COUNT; i++)
+    if ((thread_hasher.ctx[i] = EVP_MD_CTX_new()) == NULL) {
+      thread_hasher_free(&thread_hasher);
+      return 0;
+    }
+  if (pthread_setspecific(thread_key, &thread_hasher) != 0) {
+    thread_hasher_free(&thread_hasher);
+    return 0;
+  }
+  return 1;
+}
+
 /* Chooses the contexts for one operation; 0 when the digests could not
    be fetched. */
 static int hasher_init(hash_ops *o) {
@@ -152,14 +168,21 @@ static int hasher_init(hash_ops *o) {
   o->h = &o->own;
   if (pthread_once(&fetch_once, fetch_digests) != 0 || !fetched.ok) return 0;
   if (!thread_registered && pthread_once(&key_once, make_key) == 0 && thread_key_ok &&
-      pthread_setspecific(thread_key, &thread_hasher) == 0)
+      thread_hasher_make())
     thread_registered = 1;
   if (thread_registered) o->h = &thread_hasher;
   return 1;
 }
 
+/* Ends an operation: the operation's own contexts are freed; the
+   thread's are reset (libcrypto frees, and wipes, the digest state they
+   held), so that between operations a thread holds exactly its MD_COUNT
+   empty contexts, whatever failed. */
 static void hasher_free(hash_ops *o) {
-  for (int i = 0; i < MD_COUNT; i++) EVP_MD_CTX_free(o->own.ctx[i]);
+  for (int i = 0; i < MD_COUNT; i++) {
+    EVP_MD_CTX_free(o->own.ctx[i]);
+    if (o->h == &thread_hasher) (void)EVP_MD_CTX_reset(thread_hasher.ctx[i]);
+  }
 }
 
 /*
@@ -597,4 +620,30 @@ int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
                            uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
   const tern_mlkem_params *p = tern_mlkem_params_get(level);
   return p == NULL ? TERN_ERR_UNSUPPORTED : tern_mlkem_decaps(p, dk, dk_len, ct, ct_len, secret);
+}
+
+/* tern_mlkem_kept_size: see tern.h. */
+size_t tern_mlkem_kept_size(unsigned level) {
+  return tern_mlkem_kept_len(tern_mlkem_params_get(level));
+}
+
+/* tern_mlkem_generate_kept: see tern.h. */
+int tern_mlkem_generate_kept(unsigned level, uint8_t *ek, uint8_t *kept) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  uint8_t seed[TERN_MLKEM_SEED_LEN];
+  int rc;
+  if (p == NULL) return TERN_ERR_UNSUPPORTED;
+  rc = RAND_bytes(seed, sizeof seed) == 1 ? tern_mlkem_keygen_kept(p, seed, ek, kept)
+                                          : TERN_ERR_CRYPTO;
+  OPENSSL_cleanse(seed, sizeof seed);
+  return rc;
+}
+
+/* tern_mlkem_decapsulate_kept: see tern.h. */
+int tern_mlkem_decapsulate_kept(unsigned level, const uint8_t *kept, size_t kept_len,
+                                const uint8_t *ct, size_t ct_len,
+                                uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  return p == NULL ? TERN_ERR_UNSUPPORTED
+                   : tern_mlkem_decaps_kept(p, kept, kept_len, ct, ct_len, secret);
 }

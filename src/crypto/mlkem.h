@@ -97,8 +97,7 @@ int tern_mlkem_decaps(const tern_mlkem_params *p, const uint8_t *dk,
  * kept key never leaves the process, so tern_mlkem_decaps_kept skips the
  * §7.3 hash check (H(ek) == h holds by construction); it checks the
  * lengths and does everything else tern_mlkem_decaps does, with the same
- * results. kept must be 2-byte aligned; wipe it with OPENSSL_cleanse
- * (its first dk_len bytes are dk). Returns as keygen_derand / decaps.
+ * results. Wipe it with OPENSSL_cleanse (its first dk_len bytes are dk). Returns as keygen_derand / decaps.
  */
 size_t tern_mlkem_kept_len(const tern_mlkem_params *p);
 int tern_mlkem_keygen_kept(const tern_mlkem_params *p,
