@@ -103,8 +103,25 @@ static const int16_t basemul_zetas_qinv[128] = {
 #define VECTOR_CLONES
 #endif
 
+/*
+ * WP contracts (proofs/crypto/mlkem_poly/wp.sh): each function below
+ * states the range of coefficients it needs (requires) and the range it
+ * guarantees (ensures); WP proves them and every run-time-error goal
+ * (no int16/int32 overflow, no narrowing out of range). The one trusted
+ * fact is ACSL's own meaning of >> on a negative value, a floor
+ * division (ACSL §2.2.4), which the provers' encoding leaves open:
+ */
+/*@ axiomatic ArithmeticShift {
+      axiom shr16: \forall integer x; 65536 * (x >> 16) <= x < 65536 * (x >> 16) + 65536;
+      axiom shr26: \forall integer x;
+        67108864 * (x >> 26) <= x < 67108864 * (x >> 26) + 67108864;
+    } */
+
 /* The low 16 bits of x as a signed value, without an implementation-
-   defined narrowing (compilers emit a plain truncation for it). */
+   defined narrowing (compilers emit a plain truncation for it). Its
+   contract is EVA's to prove (the provers do not follow the masks). */
+/*@ assigns \nothing;
+    ensures -32768 <= \result <= 32767; */
 static inline int32_t low16(int32_t x) {
   uint32_t u = (uint32_t)x & 0xffffu;
   return (int32_t)u - (int32_t)((u & 0x8000u) << 1);
@@ -112,6 +129,9 @@ static inline int32_t low16(int32_t x) {
 
 /* a * 2^-16 mod q: t = a q^-1 mod 2^16 (signed), then (a - t q) / 2^16,
    exact since a - t q = 0 mod 2^16. |result| <= |a| / 2^16 + q / 2. */
+/*@ requires -3329 * 32768 <= a <= 3329 * 32768;
+    assigns \nothing;
+    ensures -3329 <= \result <= 3329; */
 static inline int16_t montgomery_reduce(int32_t a) {
   int32_t t = low16(low16(a) * QINV);
   return (int16_t)((a - t * MLKEM_Q) >> 16);
@@ -119,21 +139,32 @@ static inline int16_t montgomery_reduce(int32_t a) {
 
 /* a - round(a v / 2^26) q, in one expression (the proof's interval
    analysis subdivides a's range across it). */
+/*@ assigns \nothing;
+    ensures -1664 <= \result <= 1664; */
 static inline int16_t barrett_reduce(int16_t a) {
   return (int16_t)(a - (((int32_t)BARRETT_V * a + (1 << 25)) >> 26) * MLKEM_Q);
 }
 
 /* mlkem_montgomery_reduce: see mlkem_poly.h. */
+/*@ requires -3329 * 32768 <= a <= 3329 * 32768;
+    assigns \nothing;
+    ensures -3329 <= \result <= 3329; */
 int16_t mlkem_montgomery_reduce(int32_t a) { return montgomery_reduce(a); }
 
 /* mlkem_barrett_reduce: see mlkem_poly.h. */
+/*@ assigns \nothing;
+    ensures -1664 <= \result <= 1664; */
 int16_t mlkem_barrett_reduce(int16_t a) { return barrett_reduce(a); }
 
 /* a * b * 2^-16 mod q for a constant b, with bq = b q^-1 mod 2^16
    precomputed: t = a bq mod 2^16, then the high halves of a b and t q,
    whose low halves are equal, so (a b - t q) / 2^16 is their difference.
    In 16-bit lanes this is one low and two high multiplications.
-   |result| <= |a b| / 2^16 + q / 2 + 1. */
+   |result| <= |a b| / 2^16 + q / 2 + 1: below q for any a when |b| is
+   at most (q - 1) / 2, as every twiddle factor and scale is. */
+/*@ requires -1664 <= b <= 1664;
+    assigns \nothing;
+    ensures -3328 <= \result <= 3328; */
 static inline int16_t fqmul_pre(int16_t a, int16_t b, int16_t bq) {
   int16_t hi = (int16_t)(((int32_t)a * b) >> 16);
   int16_t t = (int16_t)low16((int32_t)a * bq);
@@ -148,8 +179,15 @@ static inline uint16_t to_canonical(int16_t a) {
 }
 
 /* mlkem_poly_reduce: see mlkem_poly.h. */
+/*@ requires \valid(p);
+    assigns p->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==> -1664 <= p->c[i] <= 1664; */
 VECTOR_CLONES
 void mlkem_poly_reduce(mlkem_poly *p) {
+  /*@ loop invariant 0 <= i <= 256;
+      loop invariant \forall integer j; 0 <= j < i ==> -1664 <= p->c[j] <= 1664;
+      loop assigns i, p->c[0 .. 255];
+      loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) p->c[i] = barrett_reduce(p->c[i]);
 }
 
@@ -158,6 +196,8 @@ void mlkem_poly_reduce(mlkem_poly *p) {
    c[j] - z c[j+len]) with z = zetas[k + blk]; adds less than q to a
    coefficient's magnitude. Inlined with a constant len, so that each
    layer's inner loop has a fixed length and vectorises. */
+/*@ requires \valid(c + (0 .. 255));
+    assigns c[0 .. 255]; */
 static inline void ntt_layer(int16_t c[MLKEM_N], unsigned len, unsigned k) {
   for (unsigned blk = 0; blk < MLKEM_N / (2 * len); blk++) {
     int16_t zeta = zetas[k + blk], zeta_qinv = zetas_qinv[k + blk];
@@ -173,6 +213,9 @@ static inline void ntt_layer(int16_t c[MLKEM_N], unsigned len, unsigned k) {
 /* mlkem_poly_ntt (FIPS 203 Algorithm 9): seven layers of Cooley-Tukey
    butterflies without reduction (|c| < q in, < 8q after the last), then
    one Barrett reduction to the centred range. */
+/*@ requires \valid(p);
+    assigns p->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==> -1664 <= p->c[i] <= 1664; */
 VECTOR_CLONES
 void mlkem_poly_ntt(mlkem_poly *p) {
   ntt_layer(p->c, 128, 1);
@@ -182,6 +225,10 @@ void mlkem_poly_ntt(mlkem_poly *p) {
   ntt_layer(p->c, 8, 16);
   ntt_layer(p->c, 4, 32);
   ntt_layer(p->c, 2, 64);
+  /*@ loop invariant 0 <= i <= 256;
+      loop invariant \forall integer j; 0 <= j < i ==> -1664 <= p->c[j] <= 1664;
+      loop assigns i, p->c[0 .. 255];
+      loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) p->c[i] = barrett_reduce(p->c[i]);
 }
 
@@ -190,6 +237,8 @@ void mlkem_poly_ntt(mlkem_poly *p) {
    blk]; the sums Barrett-reduced when reduce is set. Without the
    reduction a sum doubles the bound; with it, it is centred. The
    products stay below q for inputs below 8q. */
+/*@ requires \valid(c + (0 .. 255));
+    assigns c[0 .. 255]; */
 static inline void invntt_layer(int16_t c[MLKEM_N], unsigned len, unsigned k,
                                 int reduce) {
   for (unsigned blk = 0; blk < MLKEM_N / (2 * len); blk++) {
@@ -209,6 +258,9 @@ static inline void invntt_layer(int16_t c[MLKEM_N], unsigned len, unsigned k,
    three layers, so they are Barrett-reduced at the third and the sixth
    layer only), then the scale 2^32 / 128 (1/128 of the algorithm, and
    the 2^16 basemul took). */
+/*@ requires \valid(p);
+    assigns p->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==> -3328 <= p->c[i] <= 3328; */
 VECTOR_CLONES
 void mlkem_poly_invntt_tomont(mlkem_poly *p) {
   invntt_layer(p->c, 2, 127, 0);
@@ -218,6 +270,10 @@ void mlkem_poly_invntt_tomont(mlkem_poly *p) {
   invntt_layer(p->c, 32, 7, 0);
   invntt_layer(p->c, 64, 3, 1);
   invntt_layer(p->c, 128, 1, 0);
+  /*@ loop invariant 0 <= j <= 256;
+      loop invariant \forall integer i; 0 <= i < j ==> -3328 <= p->c[i] <= 3328;
+      loop assigns j, p->c[0 .. 255];
+      loop variant 256 - j; */
   for (unsigned j = 0; j < MLKEM_N; j++)
     p->c[j] = fqmul_pre(p->c[j], MONT_R2_128, MONT_R2_128_QINV);
 }
@@ -249,18 +305,57 @@ void mlkem_poly_basemul_acc(mlkem_poly *r, const mlkem_poly *a,
 }
 
 /* mlkem_poly_tomont: see mlkem_poly.h. */
+/*@ requires \valid(p);
+    assigns p->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==> -3328 <= p->c[i] <= 3328; */
 VECTOR_CLONES
 void mlkem_poly_tomont(mlkem_poly *p) {
+  /*@ loop invariant 0 <= i <= 256;
+      loop invariant \forall integer j; 0 <= j < i ==> -3328 <= p->c[j] <= 3328;
+      loop assigns i, p->c[0 .. 255];
+      loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) p->c[i] = fqmul_pre(p->c[i], MONT_R2, MONT_R2_QINV);
 }
 
-/* mlkem_poly_add: see mlkem_poly.h. */
+/* mlkem_poly_add: see mlkem_poly.h. The operands' bounds (2^14) keep
+   every result inside int16; r may be a or b. */
+/*@ requires \valid(r) && \valid_read(a) && \valid_read(b);
+    requires r == a || \separated(r, a);
+    requires r == b || \separated(r, b);
+    requires \forall integer i; 0 <= i < 256 ==> -16384 <= a->c[i] <= 16383;
+    requires \forall integer i; 0 <= i < 256 ==> -16383 <= b->c[i] <= 16383;
+    assigns r->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==>
+      r->c[i] == \old(a->c[i]) + \old(b->c[i]); */
 void mlkem_poly_add(mlkem_poly *r, const mlkem_poly *a, const mlkem_poly *b) {
+  /*@ loop invariant 0 <= i <= 256;
+      loop invariant \forall integer j; 0 <= j < i ==>
+        r->c[j] == \at(a->c[j], Pre) + \at(b->c[j], Pre);
+      loop invariant \forall integer j; i <= j < 256 ==>
+        a->c[j] == \at(a->c[j], Pre) && b->c[j] == \at(b->c[j], Pre);
+      loop assigns i, r->c[0 .. 255];
+      loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) r->c[i] = (int16_t)(a->c[i] + b->c[i]);
 }
 
-/* mlkem_poly_sub: see mlkem_poly.h. */
+/* mlkem_poly_sub: see mlkem_poly.h. The operands' bounds (2^14) keep
+   every result inside int16; r may be a or b. */
+/*@ requires \valid(r) && \valid_read(a) && \valid_read(b);
+    requires r == a || \separated(r, a);
+    requires r == b || \separated(r, b);
+    requires \forall integer i; 0 <= i < 256 ==> -16384 <= a->c[i] <= 16383;
+    requires \forall integer i; 0 <= i < 256 ==> -16383 <= b->c[i] <= 16383;
+    assigns r->c[0 .. 255];
+    ensures \forall integer i; 0 <= i < 256 ==>
+      r->c[i] == \old(a->c[i]) - \old(b->c[i]); */
 void mlkem_poly_sub(mlkem_poly *r, const mlkem_poly *a, const mlkem_poly *b) {
+  /*@ loop invariant 0 <= i <= 256;
+      loop invariant \forall integer j; 0 <= j < i ==>
+        r->c[j] == \at(a->c[j], Pre) - \at(b->c[j], Pre);
+      loop invariant \forall integer j; i <= j < 256 ==>
+        a->c[j] == \at(a->c[j], Pre) && b->c[j] == \at(b->c[j], Pre);
+      loop assigns i, r->c[0 .. 255];
+      loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) r->c[i] = (int16_t)(a->c[i] - b->c[i]);
 }
 
