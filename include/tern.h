@@ -174,6 +174,28 @@ int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
                            const uint8_t *ct, size_t ct_len,
                            uint8_t secret[TERN_MLKEM_SECRET_LEN]);
 
+/** A kept key, for a key pair that its maker uses once and keeps in
+    memory (a TLS client's key share; the hybrid groups use it): dk
+    followed by the matrix A-hat that KeyGen computed, so that
+    decapsulation does not compute it again. tern_mlkem_kept_size gives
+    its length for a level (0 for another level). */
+size_t tern_mlkem_kept_size(unsigned level);
+
+/** tern_mlkem_generate_kept makes a key pair like tern_mlkem_generate,
+    ek as there and the kept key (tern_mlkem_kept_size bytes, its first
+    dk_len bytes dk) into kept; wipe it with OPENSSL_cleanse after use.
+    Returns as tern_mlkem_generate. */
+int tern_mlkem_generate_kept(unsigned level, uint8_t *ek, uint8_t *kept);
+
+/** tern_mlkem_decapsulate_kept decapsulates with a kept key from
+    tern_mlkem_generate_kept (never one from elsewhere: the H(ek) check of
+    FIPS 203 §7.3, true by construction, is skipped); the same secret as
+    tern_mlkem_decapsulate with its dk. Returns as tern_mlkem_decapsulate
+    (TERN_ERR_MALFORMED for a length other than tern_mlkem_kept_size). */
+int tern_mlkem_decapsulate_kept(unsigned level, const uint8_t *kept, size_t kept_len,
+                                const uint8_t *ct, size_t ct_len,
+                                uint8_t secret[TERN_MLKEM_SECRET_LEN]);
+
 /* Named groups (RFC 8446 §4.2.7). */
 #define TERN_GROUP_SECP256R1 0x0017
 #define TERN_GROUP_SECP384R1 0x0018

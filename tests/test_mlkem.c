@@ -36,9 +36,11 @@ static void file_decaps_after_keygen(const tern_mlkem_params *p, const char *fil
   size_t len;
   char *text = wp_load(file, &len), *cur = text;
   static uint8_t seed[256], ek[4096], c[4096], k[64], my_ek[TERN_MLKEM_MAX_EK],
-      my_dk[TERN_MLKEM_MAX_DK], ss[32];
+      my_dk[TERN_MLKEM_MAX_DK], ss[32], kept_ek[TERN_MLKEM_MAX_EK],
+      kept[TERN_MLKEM_MAX_DK + 16 * sizeof(mlkem_poly)], ss_kept[32];
   counts n = {0};
   wp_case tc;
+  CHECK(tern_mlkem_kept_len(p) <= sizeof kept);
   while (wp_next(&cur, &tc)) {
     size_t seed_len = wp_hex(&tc, "seed", seed, sizeof seed);
     size_t ek_len = wp_hex(&tc, "ek", ek, sizeof ek);
@@ -49,11 +51,18 @@ static void file_decaps_after_keygen(const tern_mlkem_params *p, const char *fil
     if (seed_len == TERN_MLKEM_SEED_LEN &&
         tern_mlkem_keygen_derand(p, seed, my_ek, my_dk) == TERN_OK) {
       int rc = tern_mlkem_decaps(p, my_dk, p->dk_len, c, c_len, ss);
+      /* the kept-key path (KeyGen keeps A-hat, Decaps reuses it) gives the
+         same ek, the same dk in front, and the same answer */
+      int rk = tern_mlkem_keygen_kept(p, seed, kept_ek, kept);
+      if (rk == TERN_OK)
+        rk = tern_mlkem_decaps_kept(p, kept, tern_mlkem_kept_len(p), c, c_len, ss_kept);
       if (wp_valid(&tc))
         ok = rc == TERN_OK && ek_len == p->ek_len && memcmp(my_ek, ek, ek_len) == 0 &&
-             k_len == 32 && memcmp(ss, k, 32) == 0;
+             k_len == 32 && memcmp(ss, k, 32) == 0 && rk == TERN_OK &&
+             memcmp(kept_ek, ek, ek_len) == 0 && memcmp(kept, my_dk, p->dk_len) == 0 &&
+             memcmp(ss_kept, k, 32) == 0;
       else
-        ok = rc == TERN_ERR_MALFORMED;
+        ok = rc == TERN_ERR_MALFORMED && rk == TERN_ERR_MALFORMED;
     } else {
       ok = !wp_valid(&tc); /* a seed of the wrong length cannot be used */
     }
@@ -226,6 +235,26 @@ static void test_roundtrip(const tern_mlkem_params *p) {
   dk[p->dk_len - 40] ^= 1;
   CHECK_EQ_INT(tern_mlkem_decaps(p, dk, p->dk_len, ct, p->ct_len, ss1), TERN_ERR_MALFORMED);
   CHECK(tern_mlkem_params_get(769) == NULL);
+  /* the kept key through tern.h */
+  {
+    static uint8_t kept[TERN_MLKEM_MAX_DK + 16 * sizeof(mlkem_poly)];
+    size_t kept_len = tern_mlkem_kept_size(p->k * 256);
+    CHECK_EQ_INT(kept_len, p->dk_len + p->k * p->k * sizeof(mlkem_poly));
+    CHECK_EQ_INT(tern_mlkem_kept_size(769), 0);
+    CHECK_EQ_INT(tern_mlkem_generate_kept(p->k * 256, ek, kept), TERN_OK);
+    CHECK_EQ_INT(tern_mlkem_encapsulate(p->k * 256, ek, p->ek_len, ct, ss2), TERN_OK);
+    CHECK_EQ_INT(tern_mlkem_decapsulate_kept(p->k * 256, kept, kept_len, ct, p->ct_len, ss1),
+                 TERN_OK);
+    CHECK_MEM(ss2, ss1, 32);
+    CHECK_EQ_INT(tern_mlkem_decapsulate(p->k * 256, kept, p->dk_len, ct, p->ct_len, ss1),
+                 TERN_OK);
+    CHECK_MEM(ss2, ss1, 32);
+    CHECK_EQ_INT(tern_mlkem_decapsulate_kept(p->k * 256, kept, kept_len - 1, ct, p->ct_len, ss1),
+                 TERN_ERR_MALFORMED);
+    CHECK_EQ_INT(tern_mlkem_decapsulate_kept(769, kept, kept_len, ct, p->ct_len, ss1),
+                 TERN_ERR_UNSUPPORTED);
+    OPENSSL_cleanse(kept, sizeof kept);
+  }
 }
 
 int main(void) {

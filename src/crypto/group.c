@@ -467,8 +467,9 @@ static int ecdh_part_keygen(const tern_group *e, tern_random_fn rng, void *rng_c
 
 /*
  * ML-KEM and hybrid key generation (client): d || z from the source, the
- * decapsulation key kept on the heap, the share laid out as the draft
- * says (ecdh || ek, or ek || x25519 when mlkem_first).
+ * kept key (dk and KeyGen's A-hat, for Decaps' re-encryption) on the
+ * heap, the share laid out as the draft says (ecdh || ek, or ek || x25519
+ * when mlkem_first).
  */
 static int kem_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
                       tern_key_share *out) {
@@ -478,13 +479,13 @@ static int kem_keygen(const tern_group *g, tern_random_fn rng, void *rng_ctx,
   uint8_t seed[TERN_MLKEM_SEED_LEN];
   int rc;
   if (p == NULL || p->ek_len + elen != g->share_len) return TERN_ERR_UNSUPPORTED;
-  out->kem_dk = OPENSSL_malloc(p->dk_len);
+  out->kem_dk = OPENSSL_malloc(tern_mlkem_kept_len(p));
   if (out->kem_dk == NULL) return TERN_ERR_NOMEM;
-  out->kem_dk_len = (uint16_t)p->dk_len;
+  out->kem_dk_len = (uint16_t)tern_mlkem_kept_len(p);
   rc = draw(rng, rng_ctx, seed, sizeof seed);
   if (rc == TERN_OK)
-    rc = tern_mlkem_keygen_derand(p, seed, out->pub + (g->mlkem_first ? 0 : elen),
-                                  out->kem_dk);
+    rc = tern_mlkem_keygen_kept(p, seed, out->pub + (g->mlkem_first ? 0 : elen),
+                                out->kem_dk);
   OPENSSL_cleanse(seed, sizeof seed);
   if (rc == TERN_OK && e != NULL)
     rc = ecdh_part_keygen(e, rng, rng_ctx, out, out->pub + (g->mlkem_first ? p->ek_len : 0));
@@ -693,8 +694,8 @@ static int kem_derive(const tern_key_share *mine, const uint8_t *peer, size_t pe
                    secret + (g->mlkem_first ? TERN_MLKEM_SS_LEN : 0), alert);
     if (rc != TERN_OK) return rc;
   }
-  rc = tern_mlkem_decaps(p, mine->kem_dk, mine->kem_dk_len, peer + ct_at, p->ct_len,
-                         secret + ss_at);
+  rc = tern_mlkem_decaps_kept(p, mine->kem_dk, mine->kem_dk_len, peer + ct_at, p->ct_len,
+                              secret + ss_at);
   *alert = TERN_ALERT_INTERNAL_ERROR;
   return rc == TERN_OK ? TERN_OK : TERN_ERR_CRYPTO;
 }

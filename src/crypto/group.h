@@ -80,7 +80,8 @@ int tern_group_is_pq(const tern_group *g);
 typedef struct tern_key_share {
   const tern_group *group;  /* NULL when empty */
   EVP_PKEY *pkey;           /* private key (owned); a hybrid's ECDH part */
-  uint8_t *kem_dk;          /* ML-KEM decapsulation key (owned heap block of
+  uint8_t *kem_dk;          /* ML-KEM kept key: dk, then A-hat (mlkem.h's
+                               tern_mlkem_keygen_kept; owned heap block of
                                kem_dk_len bytes, wiped when freed), or NULL */
   uint16_t kem_dk_len;
   uint8_t *pub;             /* the encoded share, pub_len bytes */

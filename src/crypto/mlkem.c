@@ -3,9 +3,17 @@
  * and SHAKE; the arithmetic is crypto/mlkem_poly.c.
  *
  * The four hash functions of §4.1 are EVP digests fetched once per
- * process; one call (KeyGen, Encaps or Decaps) makes one EVP_MD_CTX per
- * digest it uses and re-initialises it for every hash, so an operation
- * allocates only those contexts.
+ * process, hashed through EVP_MD_CTX objects that each thread keeps (one
+ * per digest, made on the thread's first operation, re-initialised with
+ * EVP_DigestInit_ex2 for every hash, reset after each operation, freed
+ * when the thread exits); when they cannot be made, the operation makes
+ * its own and frees them. (OpenSSL 3.0 still allocates the digest's
+ * state at every EVP_DigestInit_ex2; the kept contexts save the rest.)
+ *
+ * The decapsulating side's kept key (tern_mlkem_keygen_kept): KeyGen
+ * computes A-hat, and Decaps' re-encryption needs it again; the kept key
+ * is dk followed by A-hat transposed, so Decaps does not sample the
+ * matrix a second time (k^2 SampleNTT calls saved).
  *
  * SampleNTT and OpenSSL 3.0: EVP_DigestFinalXOF squeezes once, so the
  * XOF stream cannot be read incrementally. SampleNTT reads a first
@@ -109,18 +117,72 @@ static void count_sample(int longer) {
   if (longer) atomic_fetch_add_explicit(&long_samples, 1, memory_order_relaxed);
 }
 
-/* One operation's digest contexts, made on first use. */
+/* Digest contexts, made on first use: the thread's kept ones, or (when
+   the thread's could not be registered) the operation's own. */
 typedef struct hasher {
   EVP_MD_CTX *ctx[MD_COUNT];
 } hasher;
 
-static int hasher_init(hasher *h) {
-  memset(h, 0, sizeof *h);
-  return pthread_once(&fetch_once, fetch_digests) == 0 && fetched.ok;
+typedef struct hash_ops {
+  hasher *h;   /* the contexts to use */
+  hasher own;  /* the operation's own, when h == &own */
+} hash_ops;
+
+static _Thread_local hasher thread_hasher;
+static _Thread_local int thread_registered;
+static pthread_key_t thread_key;
+static int thread_key_ok;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+/* A thread's exit frees its kept contexts (value: its thread_hasher). */
+static void thread_hasher_free(void *v) {
+  hasher *h = v;
+  for (int i = 0; i < MD_COUNT; i++) {
+    EVP_MD_CTX_free(h->ctx[i]);
+    h->ctx[i] = NULL;
+  }
 }
 
-static void hasher_free(hasher *h) {
-  for (int i = 0; i < MD_COUNT; i++) EVP_MD_CTX_free(h->ctx[i]);
+static void make_key(void) {
+  thread_key_ok = pthread_key_create(&thread_key, thread_hasher_free) == 0;
+}
+
+/* The thread's contexts, all made at once (or none: then 0). */
+static int thread_hasher_make(void) {
+  for (int i = 0; i < MD_COUNT; i++)
+    if ((thread_hasher.ctx[i] = EVP_MD_CTX_new()) == NULL) {
+      thread_hasher_free(&thread_hasher);
+      return 0;
+    }
+  if (pthread_setspecific(thread_key, &thread_hasher) != 0) {
+    thread_hasher_free(&thread_hasher);
+    return 0;
+  }
+  return 1;
+}
+
+/* Chooses the contexts for one operation; 0 when the digests could not
+   be fetched. */
+static int hasher_init(hash_ops *o) {
+  memset(&o->own, 0, sizeof o->own);
+  o->h = &o->own;
+  if (pthread_once(&fetch_once, fetch_digests) != 0 || !fetched.ok) return 0;
+  if (!thread_registered && pthread_once(&key_once, make_key) == 0 && thread_key_ok &&
+      thread_hasher_make())
+    thread_registered = 1;
+  if (thread_registered) o->h = &thread_hasher;
+  return 1;
+}
+
+/* Ends an operation: the operation's own contexts are freed; the
+   thread's are reset (libcrypto frees, and wipes, the digest state they
+   held), so that between operations a thread holds exactly its MD_COUNT
+   empty contexts, whatever failed. */
+static void hasher_free(hash_ops *o) {
+  for (int i = 0; i < MD_COUNT; i++) {
+    EVP_MD_CTX_free(o->own.ctx[i]);
+    if (o->h == &thread_hasher) (void)EVP_MD_CTX_reset(thread_hasher.ctx[i]);
+  }
 }
 
 /*
@@ -165,13 +227,15 @@ static int sample_ntt(hasher *h, mlkem_poly *a, const uint8_t rho[SYM_BYTES],
   return 0;
 }
 
-/* A-hat (transposed when transpose is set: entry [i][j] = A-hat[j][i]). */
-static int gen_matrix(hasher *h, mlkem_poly a[MLKEM_MAX_K][MLKEM_MAX_K],
-                      const uint8_t rho[SYM_BYTES], unsigned k, int transpose) {
+/* A-hat into a[0..k*k), row by row (a[i*k + j] = A-hat[i][j]), or its
+   transpose when transpose is set (a[i*k + j] = A-hat[j][i]). The
+   matrix is public: it is not wiped. */
+static int gen_matrix(hasher *h, mlkem_poly *a, const uint8_t rho[SYM_BYTES], unsigned k,
+                      int transpose) {
   for (unsigned i = 0; i < k; i++)
     for (unsigned j = 0; j < k; j++)
-      if (!(transpose ? sample_ntt(h, &a[i][j], rho, (uint8_t)j, (uint8_t)i)
-                      : sample_ntt(h, &a[i][j], rho, (uint8_t)i, (uint8_t)j)))
+      if (!(transpose ? sample_ntt(h, &a[i * k + j], rho, (uint8_t)j, (uint8_t)i)
+                      : sample_ntt(h, &a[i * k + j], rho, (uint8_t)i, (uint8_t)j)))
         return 0;
   return 1;
 }
@@ -190,7 +254,6 @@ static int sample_cbd(hasher *h, mlkem_poly *p, const uint8_t sigma[SYM_BYTES],
 typedef struct keygen_state {
   uint8_t in[SYM_BYTES + 1];       /* d || k */
   uint8_t rho_sigma[2 * SYM_BYTES];
-  mlkem_poly a[MLKEM_MAX_K][MLKEM_MAX_K];
   mlkem_poly s[MLKEM_MAX_K], e[MLKEM_MAX_K], t;
 } keygen_state;
 
@@ -198,10 +261,12 @@ typedef struct keygen_state {
  * K-PKE.KeyGen (FIPS 203 Algorithm 13): (rho, sigma) = G(d || k), A-hat
  * from rho, s and e from sigma, t-hat = A-hat s-hat + e-hat; ek_pke =
  * ByteEncode_12(t-hat) || rho into ek, dk_pke = ByteEncode_12(s-hat).
+ * at, when not NULL, receives A-hat transposed (k*k polynomials).
  */
-static int kpke_keygen(hasher *h, const tern_mlkem_params *p,
-                       const uint8_t d[SYM_BYTES], uint8_t *ek, uint8_t *dk_pke) {
+static int kpke_keygen(hasher *h, const tern_mlkem_params *p, const uint8_t d[SYM_BYTES],
+                       uint8_t *ek, uint8_t *dk_pke, uint8_t *at) {
   keygen_state w;
+  mlkem_poly a[MLKEM_MAX_K * MLKEM_MAX_K]; /* public */
   const unsigned k = p->k;
   uint8_t n = 0;
   int ok = 0;
@@ -209,7 +274,7 @@ static int kpke_keygen(hasher *h, const tern_mlkem_params *p,
   w.in[SYM_BYTES] = (uint8_t)k;
   if (!hash2(h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.rho_sigma, 64)) goto out;
   DECLASSIFY(w.rho_sigma, SYM_BYTES); /* rho is public: the end of ek */
-  if (!gen_matrix(h, w.a, w.rho_sigma, k, 0)) goto out;
+  if (!gen_matrix(h, a, w.rho_sigma, k, 0)) goto out;
   for (unsigned i = 0; i < k; i++)
     if (!sample_cbd(h, &w.s[i], w.rho_sigma + SYM_BYTES, n++, p->eta1)) goto out;
   for (unsigned i = 0; i < k; i++)
@@ -219,13 +284,17 @@ static int kpke_keygen(hasher *h, const tern_mlkem_params *p,
     mlkem_poly_ntt(&w.e[i]);
   }
   for (unsigned i = 0; i < k; i++) {
-    mlkem_poly_basemul_acc(&w.t, w.a[i], w.s, k);
+    mlkem_poly_basemul_acc(&w.t, &a[i * k], w.s, k);
     mlkem_poly_tomont(&w.t);
     mlkem_poly_add(&w.t, &w.t, &w.e[i]);
     mlkem_poly_tobytes(ek + MLKEM_POLY_BYTES * i, &w.t);
     mlkem_poly_tobytes(dk_pke + MLKEM_POLY_BYTES * i, &w.s[i]);
   }
   memcpy(ek + MLKEM_POLY_BYTES * k, w.rho_sigma, SYM_BYTES);
+  if (at != NULL)
+    for (unsigned i = 0; i < k; i++)
+      for (unsigned j = 0; j < k; j++)
+        memcpy(at + sizeof(mlkem_poly) * (j * k + i), &a[i * k + j], sizeof(mlkem_poly));
   ok = 1;
 out:
   OPENSSL_cleanse(&w, sizeof w);
@@ -234,8 +303,7 @@ out:
 
 /* Working state of K-PKE.Encrypt; wiped as a whole. */
 typedef struct encrypt_state {
-  mlkem_poly at[MLKEM_MAX_K][MLKEM_MAX_K];
-  mlkem_poly t[MLKEM_MAX_K], y[MLKEM_MAX_K], u, v, e, mu;
+  mlkem_poly y[MLKEM_MAX_K], u, v, e, mu;
 } encrypt_state;
 
 /*
@@ -243,30 +311,36 @@ typedef struct encrypt_state {
  * under ek (already checked, or taken from a checked dk): u =
  * NTT^-1(A-hat^T y-hat) + e1, v = NTT^-1(t-hat^T y-hat) + e2 +
  * Decompress_1(m); c = ByteEncode_du(Compress_du(u)) ||
- * ByteEncode_dv(Compress_dv(v)).
+ * ByteEncode_dv(Compress_dv(v)). kept_at, when not NULL, is A-hat
+ * transposed as tern_mlkem_keygen_kept kept it; otherwise it is sampled
+ * from ek's rho. t-hat and A-hat are public and not wiped.
  */
 static int kpke_encrypt(hasher *h, const tern_mlkem_params *p, const uint8_t *ek,
-                        const uint8_t m[SYM_BYTES], const uint8_t r[SYM_BYTES],
-                        uint8_t *ct) {
+                        const uint8_t *kept_at, const uint8_t m[SYM_BYTES],
+                        const uint8_t r[SYM_BYTES], uint8_t *ct) {
   encrypt_state w;
+  mlkem_poly at[MLKEM_MAX_K * MLKEM_MAX_K], t[MLKEM_MAX_K];
   const unsigned k = p->k;
   uint8_t n = 0;
   int ok = 0;
   for (unsigned i = 0; i < k; i++)
-    (void)mlkem_poly_frombytes(&w.t[i], ek + MLKEM_POLY_BYTES * i);
-  if (!gen_matrix(h, w.at, ek + MLKEM_POLY_BYTES * k, k, 1)) goto out;
+    (void)mlkem_poly_frombytes(&t[i], ek + MLKEM_POLY_BYTES * i);
+  if (kept_at != NULL)
+    memcpy(at, kept_at, sizeof(mlkem_poly) * k * k);
+  else if (!gen_matrix(h, at, ek + MLKEM_POLY_BYTES * k, k, 1))
+    goto out;
   for (unsigned i = 0; i < k; i++)
     if (!sample_cbd(h, &w.y[i], r, n++, p->eta1)) goto out;
   for (unsigned i = 0; i < k; i++) mlkem_poly_ntt(&w.y[i]);
   for (unsigned i = 0; i < k; i++) {
     if (!sample_cbd(h, &w.e, r, n++, p->eta2)) goto out;
-    mlkem_poly_basemul_acc(&w.u, w.at[i], w.y, k);
+    mlkem_poly_basemul_acc(&w.u, &at[i * k], w.y, k);
     mlkem_poly_invntt_tomont(&w.u);
     mlkem_poly_add(&w.u, &w.u, &w.e);
     mlkem_poly_compress(ct + 32 * p->du * i, &w.u, p->du);
   }
   if (!sample_cbd(h, &w.e, r, n++, p->eta2)) goto out;
-  mlkem_poly_basemul_acc(&w.v, w.t, w.y, k);
+  mlkem_poly_basemul_acc(&w.v, t, w.y, k);
   mlkem_poly_invntt_tomont(&w.v);
   mlkem_poly_decompress(&w.mu, m, 1);
   mlkem_poly_add(&w.v, &w.v, &w.e);
@@ -326,17 +400,17 @@ static void ct_select(uint8_t *dst, const uint8_t *src, size_t len, uint8_t mask
   for (size_t i = 0; i < len; i++) dst[i] ^= (uint8_t)(mask & (dst[i] ^ src[i]));
 }
 
-/* tern_mlkem_keygen_derand (ML-KEM.KeyGen_internal, FIPS 203 Algorithm
-   16): dk = dk_pke || ek || H(ek) || z. */
-int tern_mlkem_keygen_derand(const tern_mlkem_params *p,
-                             const uint8_t seed[TERN_MLKEM_SEED_LEN], uint8_t *ek,
-                             uint8_t *dk) {
-  hasher h;
-  size_t pke = MLKEM_POLY_BYTES * (p ? p->k : 0);
+/* KeyGen_internal (FIPS 203 Algorithm 16): dk = dk_pke || ek || H(ek) ||
+   z; at, when not NULL, receives A-hat transposed. */
+static int keygen(const tern_mlkem_params *p, const uint8_t seed[TERN_MLKEM_SEED_LEN],
+                  uint8_t *ek, uint8_t *dk, uint8_t *at) {
+  hash_ops h;
+  size_t pke;
   int rc = TERN_ERR_CRYPTO;
   if (p == NULL || seed == NULL || ek == NULL || dk == NULL) return TERN_ERR_INVALID_ARG;
-  if (hasher_init(&h) && kpke_keygen(&h, p, seed, ek, dk) &&
-      hash2(&h, MD_SHA3_256, ek, p->ek_len, NULL, 0, dk + pke + p->ek_len, SYM_BYTES)) {
+  pke = MLKEM_POLY_BYTES * p->k;
+  if (hasher_init(&h) && kpke_keygen(h.h, p, seed, ek, dk, at) &&
+      hash2(h.h, MD_SHA3_256, ek, p->ek_len, NULL, 0, dk + pke + p->ek_len, SYM_BYTES)) {
     memcpy(dk + pke, ek, p->ek_len);
     memcpy(dk + pke + p->ek_len + SYM_BYTES, seed + SYM_BYTES, SYM_BYTES);
     rc = TERN_OK;
@@ -347,6 +421,27 @@ int tern_mlkem_keygen_derand(const tern_mlkem_params *p,
     OPENSSL_cleanse(dk, p->dk_len);
   }
   return rc;
+}
+
+/* tern_mlkem_keygen_derand (ML-KEM.KeyGen_internal, FIPS 203 Algorithm
+   16): see mlkem.h. */
+int tern_mlkem_keygen_derand(const tern_mlkem_params *p,
+                             const uint8_t seed[TERN_MLKEM_SEED_LEN], uint8_t *ek,
+                             uint8_t *dk) {
+  return keygen(p, seed, ek, dk, NULL);
+}
+
+/* tern_mlkem_kept_len: see mlkem.h. */
+size_t tern_mlkem_kept_len(const tern_mlkem_params *p) {
+  return p == NULL ? 0 : p->dk_len + sizeof(mlkem_poly) * p->k * p->k;
+}
+
+/* tern_mlkem_keygen_kept: see mlkem.h. */
+int tern_mlkem_keygen_kept(const tern_mlkem_params *p,
+                           const uint8_t seed[TERN_MLKEM_SEED_LEN], uint8_t *ek,
+                           uint8_t *kept) {
+  if (p == NULL || kept == NULL) return TERN_ERR_INVALID_ARG;
+  return keygen(p, seed, ek, kept, kept + p->dk_len);
 }
 
 /* tern_mlkem_keygen: see mlkem.h. */
@@ -385,7 +480,7 @@ int tern_mlkem_encaps_derand(const tern_mlkem_params *p, const uint8_t *ek,
                              size_t ek_len, const uint8_t m[TERN_MLKEM_MSG_LEN],
                              uint8_t *ct, uint8_t ss[TERN_MLKEM_SS_LEN]) {
   encaps_state w;
-  hasher h;
+  hash_ops h;
   int rc;
   if (p == NULL || m == NULL || ct == NULL || ss == NULL) return TERN_ERR_INVALID_ARG;
   rc = tern_mlkem_check_ek(p, ek, ek_len);
@@ -397,9 +492,9 @@ int tern_mlkem_encaps_derand(const tern_mlkem_params *p, const uint8_t *ek,
   rc = TERN_ERR_CRYPTO;
   memcpy(w.in, m, SYM_BYTES);
   if (hasher_init(&h) &&
-      hash2(&h, MD_SHA3_256, ek, p->ek_len, NULL, 0, w.in + SYM_BYTES, SYM_BYTES) &&
-      hash2(&h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) &&
-      kpke_encrypt(&h, p, ek, m, w.kr + SYM_BYTES, ct)) {
+      hash2(h.h, MD_SHA3_256, ek, p->ek_len, NULL, 0, w.in + SYM_BYTES, SYM_BYTES) &&
+      hash2(h.h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) &&
+      kpke_encrypt(h.h, p, ek, NULL, m, w.kr + SYM_BYTES, ct)) {
     memcpy(ss, w.kr, TERN_MLKEM_SS_LEN);
     rc = TERN_OK;
   }
@@ -432,38 +527,35 @@ typedef struct decaps_state {
   uint8_t ct2[TERN_MLKEM_MAX_CT];
 } decaps_state;
 
-/* tern_mlkem_decaps (ML-KEM.Decaps, FIPS 203 Algorithm 18 after §7.3's
-   checks): m' = Decrypt(dk_pke, c), (K', r') = G(m' || h), c' =
-   Encrypt(ek, m', r'); K' when c' == c, else K-bar = J(z || c), chosen
-   by mask. */
-int tern_mlkem_decaps(const tern_mlkem_params *p, const uint8_t *dk,
-                      size_t dk_len, const uint8_t *ct, size_t ct_len,
-                      uint8_t ss[TERN_MLKEM_SS_LEN]) {
+/*
+ * ML-KEM.Decaps (FIPS 203 Algorithm 18) after the length checks of §7.3:
+ * the hash check H(ek) == h unless kept_at is given (the key is then
+ * tern_mlkem_keygen_kept's, made in this process, whose h is H(ek) by
+ * construction); m' = Decrypt(dk_pke, c), (K', r') = G(m' || h), c' =
+ * Encrypt(ek, m', r') with kept_at as A-hat^T when given; K' when
+ * c' == c, else K-bar = J(z || c), chosen by mask.
+ */
+static int decaps(const tern_mlkem_params *p, const uint8_t *dk, const uint8_t *kept_at,
+                  const uint8_t *ct, uint8_t ss[TERN_MLKEM_SS_LEN]) {
   decaps_state w;
-  hasher h;
-  size_t pke;
-  const uint8_t *ek, *hek, *z;
+  hash_ops h;
+  const size_t pke = MLKEM_POLY_BYTES * p->k;
+  const uint8_t *ek = dk + pke, *hek = ek + p->ek_len, *z = hek + SYM_BYTES;
   int rc = TERN_ERR_CRYPTO;
-  if (p == NULL || dk == NULL || ct == NULL || ss == NULL) return TERN_ERR_INVALID_ARG;
-  OPENSSL_cleanse(ss, TERN_MLKEM_SS_LEN);
-  /* FIPS 203 §7.3: ciphertext and key lengths, then the hash check. */
-  if (ct_len != p->ct_len || dk_len != p->dk_len) return TERN_ERR_MALFORMED;
-  pke = MLKEM_POLY_BYTES * p->k;
-  ek = dk + pke;
-  hek = ek + p->ek_len;
-  z = hek + SYM_BYTES;
   if (!hasher_init(&h)) goto out;
-  if (!hash2(&h, MD_SHA3_256, ek, p->ek_len, NULL, 0, w.h_check, SYM_BYTES)) goto out;
-  /* the key is the holder's own, so this branch reveals nothing secret */
-  if (CRYPTO_memcmp(w.h_check, hek, SYM_BYTES) != 0) {
-    rc = TERN_ERR_MALFORMED;
-    goto out;
+  if (kept_at == NULL) {
+    if (!hash2(h.h, MD_SHA3_256, ek, p->ek_len, NULL, 0, w.h_check, SYM_BYTES)) goto out;
+    /* the key is the holder's own, so this branch reveals nothing secret */
+    if (CRYPTO_memcmp(w.h_check, hek, SYM_BYTES) != 0) {
+      rc = TERN_ERR_MALFORMED;
+      goto out;
+    }
   }
   kpke_decrypt(p, dk, ct, w.in);
   memcpy(w.in + SYM_BYTES, hek, SYM_BYTES);
-  if (!hash2(&h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) ||
-      !hash2(&h, MD_SHAKE256, z, SYM_BYTES, ct, p->ct_len, w.k_bar, SYM_BYTES) ||
-      !kpke_encrypt(&h, p, ek, w.in, w.kr + SYM_BYTES, w.ct2))
+  if (!hash2(h.h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) ||
+      !hash2(h.h, MD_SHAKE256, z, SYM_BYTES, ct, p->ct_len, w.k_bar, SYM_BYTES) ||
+      !kpke_encrypt(h.h, p, ek, kept_at, w.in, w.kr + SYM_BYTES, w.ct2))
     goto out;
 #ifdef TERN_CT_LEAK
   if (ct_differ_mask(ct, w.ct2, p->ct_len)) ct_select(w.kr, w.k_bar, SYM_BYTES, 0xff);
@@ -476,6 +568,27 @@ out:
   hasher_free(&h);
   OPENSSL_cleanse(&w, sizeof w);
   return rc;
+}
+
+/* tern_mlkem_decaps (ML-KEM.Decaps with §7.3's checks): see mlkem.h. */
+int tern_mlkem_decaps(const tern_mlkem_params *p, const uint8_t *dk,
+                      size_t dk_len, const uint8_t *ct, size_t ct_len,
+                      uint8_t ss[TERN_MLKEM_SS_LEN]) {
+  if (p == NULL || dk == NULL || ct == NULL || ss == NULL) return TERN_ERR_INVALID_ARG;
+  OPENSSL_cleanse(ss, TERN_MLKEM_SS_LEN);
+  /* FIPS 203 §7.3: ciphertext and key lengths, then the hash check. */
+  if (ct_len != p->ct_len || dk_len != p->dk_len) return TERN_ERR_MALFORMED;
+  return decaps(p, dk, NULL, ct, ss);
+}
+
+/* tern_mlkem_decaps_kept: see mlkem.h. */
+int tern_mlkem_decaps_kept(const tern_mlkem_params *p, const uint8_t *kept,
+                           size_t kept_len, const uint8_t *ct, size_t ct_len,
+                           uint8_t ss[TERN_MLKEM_SS_LEN]) {
+  if (p == NULL || kept == NULL || ct == NULL || ss == NULL) return TERN_ERR_INVALID_ARG;
+  OPENSSL_cleanse(ss, TERN_MLKEM_SS_LEN);
+  if (ct_len != p->ct_len || kept_len != tern_mlkem_kept_len(p)) return TERN_ERR_MALFORMED;
+  return decaps(p, kept, kept + p->dk_len, ct, ss);
 }
 
 /* tern_mlkem_sizes: see tern.h. */
@@ -507,4 +620,30 @@ int tern_mlkem_decapsulate(unsigned level, const uint8_t *dk, size_t dk_len,
                            uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
   const tern_mlkem_params *p = tern_mlkem_params_get(level);
   return p == NULL ? TERN_ERR_UNSUPPORTED : tern_mlkem_decaps(p, dk, dk_len, ct, ct_len, secret);
+}
+
+/* tern_mlkem_kept_size: see tern.h. */
+size_t tern_mlkem_kept_size(unsigned level) {
+  return tern_mlkem_kept_len(tern_mlkem_params_get(level));
+}
+
+/* tern_mlkem_generate_kept: see tern.h. */
+int tern_mlkem_generate_kept(unsigned level, uint8_t *ek, uint8_t *kept) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  uint8_t seed[TERN_MLKEM_SEED_LEN];
+  int rc;
+  if (p == NULL) return TERN_ERR_UNSUPPORTED;
+  rc = RAND_bytes(seed, sizeof seed) == 1 ? tern_mlkem_keygen_kept(p, seed, ek, kept)
+                                          : TERN_ERR_CRYPTO;
+  OPENSSL_cleanse(seed, sizeof seed);
+  return rc;
+}
+
+/* tern_mlkem_decapsulate_kept: see tern.h. */
+int tern_mlkem_decapsulate_kept(unsigned level, const uint8_t *kept, size_t kept_len,
+                                const uint8_t *ct, size_t ct_len,
+                                uint8_t secret[TERN_MLKEM_SECRET_LEN]) {
+  const tern_mlkem_params *p = tern_mlkem_params_get(level);
+  return p == NULL ? TERN_ERR_UNSUPPORTED
+                   : tern_mlkem_decaps_kept(p, kept, kept_len, ct, ct_len, secret);
 }

@@ -11,7 +11,8 @@
  *
  * Secrets (d, z, m, dk, the shared secret and every intermediate) sit in
  * fixed arrays on the stack or in the caller's buffers and are wiped with
- * OPENSSL_cleanse; nothing is allocated but the libcrypto digest context.
+ * OPENSSL_cleanse; nothing is allocated but the libcrypto digest contexts
+ * (kept per thread, see mlkem.c).
  * No branch and no memory index depends on a secret: the re-encryption
  * comparison and the implicit-rejection select of Decaps are masks.
  */
@@ -85,6 +86,26 @@ int tern_mlkem_encaps(const tern_mlkem_params *p, const uint8_t *ek,
 int tern_mlkem_decaps(const tern_mlkem_params *p, const uint8_t *dk,
                       size_t dk_len, const uint8_t *ct, size_t ct_len,
                       uint8_t ss[TERN_MLKEM_SS_LEN]);
+
+/*
+ * The decapsulating side's kept key, for a key pair used once by its
+ * maker (a TLS client's key share): tern_mlkem_keygen_kept writes ek as
+ * tern_mlkem_keygen_derand does and, into kept[0..tern_mlkem_kept_len),
+ * dk followed by the matrix A-hat (transposed, in the NTT domain: k^2
+ * polynomials of 256 int16, public values) that KeyGen computed, so that
+ * tern_mlkem_decaps_kept's re-encryption does not sample it again. The
+ * kept key never leaves the process, so tern_mlkem_decaps_kept skips the
+ * §7.3 hash check (H(ek) == h holds by construction); it checks the
+ * lengths and does everything else tern_mlkem_decaps does, with the same
+ * results. Wipe it with OPENSSL_cleanse (its first dk_len bytes are dk). Returns as keygen_derand / decaps.
+ */
+size_t tern_mlkem_kept_len(const tern_mlkem_params *p);
+int tern_mlkem_keygen_kept(const tern_mlkem_params *p,
+                           const uint8_t seed[TERN_MLKEM_SEED_LEN], uint8_t *ek,
+                           uint8_t *kept);
+int tern_mlkem_decaps_kept(const tern_mlkem_params *p, const uint8_t *kept,
+                           size_t kept_len, const uint8_t *ct, size_t ct_len,
+                           uint8_t ss[TERN_MLKEM_SS_LEN]);
 
 /* tern_mlkem_sample_stats gives how many SampleNTT calls this process
    made and how many of them needed more XOF output than the first read

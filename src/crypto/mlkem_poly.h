@@ -51,15 +51,15 @@ void mlkem_poly_reduce(mlkem_poly *p);
    order, |c| < 8q before the final reduce, centred after it. */
 void mlkem_poly_ntt(mlkem_poly *p);
 
-/* mlkem_poly_invntt_tomont (Algorithm 10): in: |c| < q (basemul_acc's
-   output is centred); out: the inverse NTT times 2^16 mod q (the
-   Montgomery factor the base multiplication left out is put back),
-   |c| < q. */
+/* mlkem_poly_invntt_tomont (Algorithm 10): in: |c| <= q (basemul_acc's
+   output); out: the inverse NTT times 2^16 mod q (the Montgomery factor
+   the base multiplication left out is put back), |c| < q. */
 void mlkem_poly_invntt_tomont(mlkem_poly *p);
 
-/* mlkem_poly_basemul_acc (Algorithms 11 and 12, summed over k terms):
-   r = sum_i a[i] * b[i] in the NTT domain, times 2^-16; a's coefficients
-   any int16 with |a| < 4096, b's centred (|b| <= (q-1)/2); out centred. */
+/* mlkem_poly_basemul_acc (Algorithms 11 and 12, summed over k <= 4
+   terms): r = sum_i a[i] * b[i] in the NTT domain, times 2^-16; a's
+   coefficients |a| < 4096, b's centred (|b| <= (q-1)/2); summed in 32
+   bits and reduced once: out |c| <= q (not centred). */
 void mlkem_poly_basemul_acc(mlkem_poly *r, const mlkem_poly *a,
                             const mlkem_poly *b, unsigned k);
 

@@ -57,14 +57,14 @@ int main(void) {
   unknown_poly(&a[0], -(Q - 1), Q - 1);
 #endif
   mlkem_poly_ntt(&a[0]);
-  /* inverse NTT: |c| < q in (basemul_acc's output is centred) */
+  /* inverse NTT: |c| < q in (basemul_acc's output) */
   unknown_poly(&a[1], -(Q - 1), Q - 1);
   mlkem_poly_invntt_tomont(&a[1]);
   for (int i = 0; i < MLKEM_N; i++) {
     /*@ assert invntt_out: -Q <= a[1].c[i] <= Q; */
   }
-  /* base multiplication, k = 4: a decoded (12 bits), b centred; four
-     terms of (-2q, 2q) summed in int16 */
+  /* base multiplication, k = 4: a decoded (12 bits), b centred; the
+     products summed in 32 bits, one Montgomery reduction each */
   for (int k = 0; k < 4; k++) {
     unknown_poly(&a[k], 0, 4095);
     unknown_poly(&b[k], -1664, 1664);
