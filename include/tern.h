@@ -1403,6 +1403,15 @@ int tern_config_ech_config_list(const tern_config *cfg, uint8_t *out, size_t cap
 int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len);
 
 /**
+ * tern_config_set_ech_grease (client) sends a GREASE encrypted_client_hello
+ * (RFC 9849 §6.2.1: random config_id, enc and payload) when a connection
+ * has no ECH configuration, so that ECH users do not stand out. Off by
+ * default. A server's retry_configs in answer are ignored. Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, TERN_ERR_STATE (a server configuration).
+ */
+int tern_config_set_ech_grease(tern_config *cfg, int on);
+
+/**
  * tern_conn_ech_status says what became of ECH on this connection:
  * TERN_ECH_NONE, _OFFERED, _ACCEPTED or _REJECTED. A server that rejects
  * (unknown config_id, decryption failure, GREASE) finishes the handshake

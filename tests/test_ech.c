@@ -346,6 +346,37 @@ static void no_ech_server(int quic) {
   tern_config_free(c);
 }
 
+/* GREASE ECH (§6.2.1): a server with keys rejects it and sends
+   retry_configs, which the client ignores; one without keys ignores it. */
+static void grease(int quic, int hrr) {
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, hrr ? TERN_GROUP_SECP256R1 : 0);
+  tern_config *s0 = server_cfg(NULL, NULL, 0, hrr ? TERN_GROUP_SECP256R1 : 0), *c = client_cfg();
+  const uint8_t *got;
+  size_t got_len;
+  pair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_ech_grease(c, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_ech_grease(s, 1), TERN_ERR_STATE);
+  pair_new(&p, quic, c, s, NULL, 0);
+  rc = pair_run(&p);
+  CHECK_EQ_INT(rc, TERN_OK);
+  if (rc != TERN_OK) report("grease", &p);
+  CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_NONE);
+  CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_REJECTED);
+  CHECK_EQ_INT(tern_conn_used_hrr(p.c), hrr);
+  CHECK_EQ_INT(tern_conn_ech_retry_configs(p.c, &got, &got_len), TERN_ERR_STATE);
+  pair_free(&p);
+  pair_new(&p, quic, c, s0, NULL, 0);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_NONE);
+  pair_free(&p);
+  tern_config_free(s);
+  tern_config_free(s0);
+  tern_config_free(c);
+}
+
 /* ---- hostile ClientHellos (QUIC: the first flight is edited in place) ---- */
 
 /* The encrypted_client_hello extension data in a ClientHello message. */
@@ -500,6 +531,8 @@ int main(void) {
     rejected_then_retry(quic, 0);
     rejected_then_retry(quic, 1);
     no_ech_server(quic);
+    grease(quic, 0);
+    grease(quic, 1);
   }
   /* the outer hello */
   hostile("type inner", t_type_inner, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);

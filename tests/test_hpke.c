@@ -105,6 +105,19 @@ static void run_record(void) {
                TERN_OK);
   CHECK_EQ_INT(tern_hpke_setup_base_r(&rctx, &s, enc, npk, skR, info->val, info->len),
                TERN_OK);
+  { /* the recipient's key prepared once gives the same context */
+    EVP_PKEY *k = NULL;
+    uint8_t pk2[65];
+    tern_hpke_ctx r2;
+    CHECK_EQ_INT(tern_hpke_private_key(s.kem, skR, &k, pk2), TERN_OK);
+    CHECK_MEM(pk2, get("pkRm")->val, npk);
+    CHECK_EQ_INT(tern_hpke_setup_base_r_prepared(&r2, &s, enc, npk, k, pk2, info->val, info->len),
+                 TERN_OK);
+    CHECK_MEM(r2.exporter_secret, get("exporter_secret")->val, r2.nh);
+    CHECK_MEM(r2.key, rctx.key, r2.nk);
+    tern_hpke_ctx_clear(&r2);
+    EVP_PKEY_free(k);
+  }
 
   /* Encryptions: seal and open in sequence; compare at the listed numbers */
   for (size_t i = 0; i < nfields; i++) {

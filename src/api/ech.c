@@ -91,6 +91,11 @@ int tern_config_add_ech_key(tern_config *cfg, const uint8_t *config, size_t conf
   memcpy(k->config, config, config_len);
   k->config_len = config_len;
   memcpy(k->sk, sk, sk_len);
+  if (tern_hpke_private_key(parsed.kem, sk, &k->pkey, k->pk) != TERN_OK) {
+    OPENSSL_free(k->config);
+    OPENSSL_cleanse(k->sk, sizeof k->sk);
+    return TERN_ERR_CRYPTO;
+  }
   k->retry = retry != 0;
   cfg->n_ech_keys++;
   return TERN_OK;
@@ -119,6 +124,7 @@ void tern_config_ech_free(tern_config *cfg);
 void tern_config_ech_free(tern_config *cfg) {
   for (size_t i = 0; i < cfg->n_ech_keys; i++) {
     OPENSSL_free(cfg->ech_keys[i].config);
+    EVP_PKEY_free(cfg->ech_keys[i].pkey);
     OPENSSL_cleanse(cfg->ech_keys[i].sk, sizeof cfg->ech_keys[i].sk);
   }
   cfg->n_ech_keys = 0;
@@ -145,6 +151,14 @@ int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len)
   c->ech_public_name[cfg.public_name.len] = 0;
   memcpy(c->ech_inner_name, c->server_name, sizeof c->ech_inner_name);
   c->ech_status = TERN_ECH_OFFERED;
+  return TERN_OK;
+}
+
+/* tern_config_set_ech_grease: see tern.h. */
+int tern_config_set_ech_grease(tern_config *cfg, int on) {
+  if (cfg == NULL) return TERN_ERR_INVALID_ARG;
+  if (cfg->role != TERN_CLIENT) return TERN_ERR_STATE;
+  cfg->ech_grease = on != 0;
   return TERN_OK;
 }
 

@@ -78,6 +78,8 @@ typedef struct tern_ech_key {
   uint8_t *config;                     /* one ECHConfig, version and length included */
   size_t config_len;
   uint8_t sk[TERN_HPKE_MAX_SK];        /* its HPKE private key */
+  EVP_PKEY *pkey;                      /* the same, prepared once (crypto/hpke.c) */
+  uint8_t pk[TERN_HPKE_MAX_ENC];       /* its public key */
   int retry;                           /* sent in retry_configs */
 } tern_ech_key;
 
@@ -146,6 +148,7 @@ struct tern_config {
   size_t record_padding;               /* TCP: pad protected records to a multiple (0: none) */
   uint16_t cert_comp[3];               /* RFC 8879 algorithms, preferred first */
   size_t n_cert_comp;
+  int ech_grease;                      /* client: GREASE ECH without a config */
   /* server: Encrypted ClientHello keys, current and previous */
   tern_ech_key ech_keys[TERN_MAX_ECH_KEYS];
   size_t n_ech_keys;
@@ -323,6 +326,8 @@ struct tern_conn {
   char ech_public_name[TERN_MAX_NAME];
   char ech_inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
   char ech_outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
+  uint8_t ech_grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
+  size_t ech_grease_len;
 
   int done;
 };

@@ -1,6 +1,6 @@
 /*
  * crypto/hpke.c - crypto layer: HPKE base mode (RFC 9180) on libcrypto 3.0
- * EVP (see hpke.h). The KDF is HMAC through EVP_MAC with the digest
+ * EVP (see hpke.h). The KDF is HMAC on a digest context, the digest
  * fetched once per process; the DH of each KEM goes through EVP_PKEY
  * derive, with P-256 points decoded and checked on the curve before use.
  */
@@ -24,7 +24,6 @@
 
 /* Process-wide fetched objects: HMAC and the three KDF digests. */
 static struct {
-  EVP_MAC *hmac;
   EVP_MD *md[3]; /* SHA-256, SHA-384, SHA-512 */
   EC_GROUP *p256;
   int ok;
@@ -32,12 +31,11 @@ static struct {
 static pthread_once_t hp_once = PTHREAD_ONCE_INIT;
 
 static void hp_fetch(void) {
-  hp.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   hp.md[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
   hp.md[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
   hp.md[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
   hp.p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-  hp.ok = hp.hmac && hp.md[0] && hp.md[1] && hp.md[2] && hp.p256 &&
+  hp.ok = hp.md[0] && hp.md[1] && hp.md[2] && hp.p256 &&
           tern_crypto_init() == TERN_OK;
 }
 
@@ -54,11 +52,6 @@ static size_t kdf_nh(uint16_t kdf) {
   case TERN_HPKE_KDF_SHA512: return 64;
   default: return 0;
   }
-}
-
-static const char *kdf_md_name(uint16_t kdf) {
-  return kdf == TERN_HPKE_KDF_SHA512 ? "SHA512"
-         : kdf == TERN_HPKE_KDF_SHA384 ? "SHA384" : "SHA256";
 }
 
 size_t tern_hpke_kem_enc_len(uint16_t kem) {
@@ -94,23 +87,43 @@ static const tern_suite *aead_suite(uint16_t aead) {
   }
 }
 
-/* HMAC(key, parts...) -> out[Nh] with the KDF's digest. */
+/* The KDF's digest, fetched once. */
+static EVP_MD *kdf_md(uint16_t kdf) {
+  return kdf == TERN_HPKE_KDF_SHA512 ? hp.md[2] : kdf == TERN_HPKE_KDF_SHA384 ? hp.md[1] : hp.md[0];
+}
+
+/*
+ * HMAC(key, parts...) -> out[Nh] (RFC 2104) on one digest context with the
+ * digest fetched once: EVP_MAC would look the digest up by name at every
+ * init, a cost paid some twenty times per HPKE setup.
+ */
 static int hmac_parts(uint16_t kdf, const uint8_t *key, size_t key_len,
                       const uint8_t *const *parts, const size_t *lens, size_t n,
                       uint8_t *out) {
-  OSSL_PARAM params[2];
-  size_t outl = 0, nh = kdf_nh(kdf);
-  int ok;
-  EVP_MAC_CTX *mc = EVP_MAC_CTX_new(hp.hmac);
-  if (mc == NULL) return TERN_ERR_NOMEM;
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                               (char *)kdf_md_name(kdf), 0);
-  params[1] = OSSL_PARAM_construct_end();
-  ok = EVP_MAC_init(mc, key, key_len, params);
+  uint8_t k[128], pad[128], inner[64];
+  size_t nh = kdf_nh(kdf), b = nh == 32 ? 64 : 128;
+  unsigned int outl = 0;
+  EVP_MD *md = kdf_md(kdf);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx != NULL;
+  memset(k, 0, sizeof k);
+  if (ok && key_len > b)
+    ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
+         EVP_DigestFinal_ex(ctx, k, &outl);
+  else if (key_len)
+    memcpy(k, key, key_len);
+  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x36;
+  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b);
   for (size_t i = 0; ok && i < n; i++)
-    ok = lens[i] == 0 || EVP_MAC_update(mc, parts[i], lens[i]);
-  ok = ok && EVP_MAC_final(mc, out, &outl, nh) && outl == nh;
-  EVP_MAC_CTX_free(mc);
+    ok = lens[i] == 0 || EVP_DigestUpdate(ctx, parts[i], lens[i]);
+  ok = ok && EVP_DigestFinal_ex(ctx, inner, &outl) && outl == nh;
+  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b) &&
+       EVP_DigestUpdate(ctx, inner, nh) && EVP_DigestFinal_ex(ctx, out, &outl) && outl == nh;
+  EVP_MD_CTX_free(ctx);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  OPENSSL_cleanse(inner, sizeof inner);
   if (!ok) OPENSSL_cleanse(out, nh);
   return ok ? TERN_OK : TERN_ERR_CRYPTO;
 }
@@ -251,28 +264,47 @@ static int p256_check_point(const uint8_t *pk, size_t len) {
 }
 
 /*
- * dh: out[32] = DH(sk, pk_peer). For X25519 an all-zero result is refused
- * (§7.1.4); for P-256 the peer point must be on the curve, and the result
- * is its x-coordinate. Returns TERN_OK, TERN_ERR_MALFORMED, TERN_ERR_CRYPTO.
+ * key_pair: the EVP_PKEY of private key sk and its serialized public key
+ * pk[Npk], one scalar multiplication in all. Returns TERN_OK,
+ * TERN_ERR_MALFORMED (a P-256 scalar out of range), TERN_ERR_CRYPTO.
  */
-static int dh(uint16_t kem, const uint8_t *sk, const uint8_t *pk_peer,
-              size_t pk_len, uint8_t *out) {
-  EVP_PKEY *mine = NULL, *peer = NULL;
+static int key_pair(uint16_t kem, const uint8_t *sk, EVP_PKEY **pkey, uint8_t *pk) {
+  size_t len = 32;
+  int rc;
+  *pkey = NULL;
+  if (kem == TERN_HPKE_KEM_X25519) {
+    *pkey = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, sk, 32);
+    if (*pkey == NULL || EVP_PKEY_get_raw_public_key(*pkey, pk, &len) != 1 || len != 32) {
+      EVP_PKEY_free(*pkey);
+      *pkey = NULL;
+      return TERN_ERR_CRYPTO;
+    }
+    return TERN_OK;
+  }
+  if ((rc = p256_public(sk, pk)) != TERN_OK) return rc;
+  *pkey = p256_pkey(pk, sk);
+  return *pkey != NULL ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
+/*
+ * dh: out[32] = DH(mine, pk_peer). For X25519 an all-zero result is
+ * refused (§7.1.4); for P-256 the peer point must be on the curve, and the
+ * result is its x-coordinate. Returns TERN_OK, TERN_ERR_MALFORMED,
+ * TERN_ERR_CRYPTO.
+ */
+static int dh(uint16_t kem, EVP_PKEY *mine, const uint8_t *pk_peer, size_t pk_len,
+              uint8_t *out) {
+  EVP_PKEY *peer = NULL;
   EVP_PKEY_CTX *dc = NULL;
   size_t outl = 32;
-  uint8_t acc = 0, mypub[65];
+  uint8_t acc = 0;
   int rc = TERN_ERR_CRYPTO;
 
   if (kem == TERN_HPKE_KEM_X25519) {
     if (pk_len != 32) return TERN_ERR_MALFORMED;
-    mine = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, sk, 32);
     peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pk_peer, 32);
   } else {
     if (!p256_check_point(pk_peer, pk_len)) return TERN_ERR_MALFORMED;
-    rc = p256_public(sk, mypub);
-    if (rc != TERN_OK) return rc;
-    rc = TERN_ERR_CRYPTO;
-    mine = p256_pkey(mypub, sk);
     peer = p256_pkey(pk_peer, NULL);
   }
   if (mine == NULL || peer == NULL) goto out;
@@ -289,7 +321,6 @@ static int dh(uint16_t kem, const uint8_t *sk, const uint8_t *pk_peer,
 out:
   if (rc != TERN_OK) OPENSSL_cleanse(out, 32);
   EVP_PKEY_CTX_free(dc);
-  EVP_PKEY_free(mine);
   EVP_PKEY_free(peer);
   return rc;
 }
@@ -309,9 +340,10 @@ int tern_hpke_public_key(uint16_t kem, const uint8_t *sk, uint8_t *pk) {
   return rc;
 }
 
-/* tern_hpke_derive_keypair: see hpke.h (§7.1.3). */
-int tern_hpke_derive_keypair(uint16_t kem, const uint8_t *ikm, size_t ikm_len,
-                             uint8_t *sk, uint8_t *pk) {
+/* DeriveKeyPair (§7.1.3): sk, and pk with its EVP_PKEY in *pkey (NULL:
+   not kept). */
+static int derive_pair(uint16_t kem, const uint8_t *ikm, size_t ikm_len, uint8_t *sk,
+                       uint8_t *pk, EVP_PKEY **pkey) {
   uint8_t prk[32];
   suite_id sid = kem_suite_id(kem);
   int rc = hp_init();
@@ -338,10 +370,21 @@ int tern_hpke_derive_keypair(uint16_t kem, const uint8_t *ikm, size_t ikm_len,
       }
     }
   }
-  if (rc == TERN_OK) rc = tern_hpke_public_key(kem, sk, pk);
+  if (rc == TERN_OK) {
+    EVP_PKEY *k = NULL;
+    rc = key_pair(kem, sk, &k, pk);
+    if (pkey != NULL) *pkey = k;
+    else EVP_PKEY_free(k);
+  }
   OPENSSL_cleanse(prk, sizeof prk);
   if (rc != TERN_OK) OPENSSL_cleanse(sk, 32);
   return rc;
+}
+
+/* tern_hpke_derive_keypair: see hpke.h (§7.1.3). */
+int tern_hpke_derive_keypair(uint16_t kem, const uint8_t *ikm, size_t ikm_len,
+                             uint8_t *sk, uint8_t *pk) {
+  return derive_pair(kem, ikm, ikm_len, sk, pk, NULL);
 }
 
 /* tern_hpke_generate_keypair: DeriveKeyPair of 32 random bytes. */
@@ -374,17 +417,24 @@ static int extract_and_expand(uint16_t kem, const uint8_t *dhv, const uint8_t *e
 int tern_hpke_encap(uint16_t kem, const uint8_t *pkR, size_t pkR_len,
                     const uint8_t *ikmE, size_t ikmE_len, uint8_t *shared_secret,
                     uint8_t *enc) {
-  uint8_t skE[32], dhv[32];
+  uint8_t skE[32], dhv[32], ikm[32];
   size_t npk = tern_hpke_kem_enc_len(kem);
+  EVP_PKEY *mine = NULL;
   int rc = hp_init();
   if (rc != TERN_OK) return rc;
   if (npk == 0) return TERN_ERR_UNSUPPORTED;
   if (pkR == NULL || shared_secret == NULL || enc == NULL) return TERN_ERR_INVALID_ARG;
   if (pkR_len != npk) return TERN_ERR_MALFORMED;
-  rc = ikmE != NULL ? tern_hpke_derive_keypair(kem, ikmE, ikmE_len, skE, enc)
-                    : tern_hpke_generate_keypair(kem, skE, enc);
-  if (rc == TERN_OK) rc = dh(kem, skE, pkR, pkR_len, dhv);
+  if (ikmE == NULL) { /* GenerateKeyPair: DeriveKeyPair of random bytes */
+    if (RAND_priv_bytes(ikm, sizeof ikm) != 1) return TERN_ERR_CRYPTO;
+    ikmE = ikm;
+    ikmE_len = sizeof ikm;
+  }
+  rc = derive_pair(kem, ikmE, ikmE_len, skE, enc, &mine);
+  if (rc == TERN_OK) rc = dh(kem, mine, pkR, pkR_len, dhv);
   if (rc == TERN_OK) rc = extract_and_expand(kem, dhv, enc, pkR, npk, shared_secret);
+  EVP_PKEY_free(mine);
+  OPENSSL_cleanse(ikm, sizeof ikm);
   OPENSSL_cleanse(skE, sizeof skE);
   OPENSSL_cleanse(dhv, sizeof dhv);
   return rc;
@@ -395,16 +445,27 @@ int tern_hpke_decap(uint16_t kem, const uint8_t *enc, size_t enc_len,
                     const uint8_t *skR, uint8_t *shared_secret) {
   uint8_t dhv[32], pkR[TERN_HPKE_MAX_ENC];
   size_t npk = tern_hpke_kem_enc_len(kem);
+  EVP_PKEY *mine = NULL;
   int rc = hp_init();
   if (rc != TERN_OK) return rc;
   if (npk == 0) return TERN_ERR_UNSUPPORTED;
   if (enc == NULL || skR == NULL || shared_secret == NULL) return TERN_ERR_INVALID_ARG;
   if (enc_len != npk) return TERN_ERR_MALFORMED;
-  rc = dh(kem, skR, enc, enc_len, dhv);
-  if (rc == TERN_OK) rc = tern_hpke_public_key(kem, skR, pkR);
+  rc = key_pair(kem, skR, &mine, pkR);
+  if (rc == TERN_OK) rc = dh(kem, mine, enc, enc_len, dhv);
   if (rc == TERN_OK) rc = extract_and_expand(kem, dhv, enc, pkR, npk, shared_secret);
+  EVP_PKEY_free(mine);
   OPENSSL_cleanse(dhv, sizeof dhv);
   return rc;
+}
+
+/* tern_hpke_private_key: see hpke.h. */
+int tern_hpke_private_key(uint16_t kem, const uint8_t *sk, EVP_PKEY **pkey, uint8_t *pk) {
+  int rc = hp_init();
+  if (rc != TERN_OK) return rc;
+  if (sk == NULL || pkey == NULL || pk == NULL) return TERN_ERR_INVALID_ARG;
+  if (tern_hpke_kem_sk_len(kem) == 0) return TERN_ERR_UNSUPPORTED;
+  return key_pair(kem, sk, pkey, pk);
 }
 
 /* tern_hpke_key_schedule: see hpke.h (§5.1, mode_base, default psk). */
@@ -479,6 +540,28 @@ int tern_hpke_setup_base_r(tern_hpke_ctx *ctx, const tern_hpke_suite *s,
   if (!tern_hpke_suite_supported(s)) return TERN_ERR_UNSUPPORTED;
   rc = tern_hpke_decap(s->kem, enc, enc_len, skR, shared);
   if (rc == TERN_OK) rc = tern_hpke_key_schedule(ctx, s, 0, shared, info, info_len, NULL);
+  OPENSSL_cleanse(shared, sizeof shared);
+  return rc;
+}
+
+/* tern_hpke_setup_base_r_prepared: see hpke.h. */
+int tern_hpke_setup_base_r_prepared(tern_hpke_ctx *ctx, const tern_hpke_suite *s,
+                                    const uint8_t *enc, size_t enc_len, EVP_PKEY *skR,
+                                    const uint8_t *pkR, const uint8_t *info, size_t info_len) {
+  uint8_t shared[32], dhv[32];
+  size_t npk;
+  int rc = hp_init();
+  if (rc != TERN_OK) return rc;
+  if (ctx == NULL || s == NULL || enc == NULL || skR == NULL || pkR == NULL)
+    return TERN_ERR_INVALID_ARG;
+  memset(ctx, 0, sizeof *ctx);
+  if (!tern_hpke_suite_supported(s)) return TERN_ERR_UNSUPPORTED;
+  npk = tern_hpke_kem_enc_len(s->kem);
+  if (enc_len != npk) return TERN_ERR_MALFORMED;
+  rc = dh(s->kem, skR, enc, enc_len, dhv);
+  if (rc == TERN_OK) rc = extract_and_expand(s->kem, dhv, enc, pkR, npk, shared);
+  if (rc == TERN_OK) rc = tern_hpke_key_schedule(ctx, s, 0, shared, info, info_len, NULL);
+  OPENSSL_cleanse(dhv, sizeof dhv);
   OPENSSL_cleanse(shared, sizeof shared);
   return rc;
 }

@@ -114,6 +114,20 @@ int tern_hpke_setup_base_s(tern_hpke_ctx *ctx, const tern_hpke_suite *s,
                            const uint8_t *info, size_t info_len,
                            const uint8_t *ikmE, size_t ikmE_len, uint8_t *enc);
 
+/*
+ * tern_hpke_private_key: the EVP_PKEY of private key sk (*pkey, to free
+ * with EVP_PKEY_free) and its public key pk[Npk], for a recipient that
+ * decapsulates with one key many times. Returns TERN_OK,
+ * TERN_ERR_UNSUPPORTED, TERN_ERR_MALFORMED (sk out of range), TERN_ERR_CRYPTO.
+ */
+int tern_hpke_private_key(uint16_t kem, const uint8_t *sk, EVP_PKEY **pkey, uint8_t *pk);
+
+/* SetupBaseR with a key prepared by tern_hpke_private_key (skR, pkR):
+   no scalar multiplication besides the DH. Returns as tern_hpke_setup_base_r. */
+int tern_hpke_setup_base_r_prepared(tern_hpke_ctx *ctx, const tern_hpke_suite *s,
+                                    const uint8_t *enc, size_t enc_len, EVP_PKEY *skR,
+                                    const uint8_t *pkR, const uint8_t *info, size_t info_len);
+
 /* SetupBaseR (§5.1.1): decap enc with skR then the key schedule. Returns as
    decap and key_schedule. */
 int tern_hpke_setup_base_r(tern_hpke_ctx *ctx, const tern_hpke_suite *s,

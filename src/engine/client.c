@@ -207,6 +207,8 @@ static int write_and_send_ch(tern_conn *c) {
   if (c->ech_status != TERN_ECH_NONE) { /* RFC 9849 §5: the inner extension */
     tern_ech_client_inner_ext(c, e);
     tern_ech_ext_order(e);
+  } else if ((rc = tern_ech_client_grease_ext(c, e)) != TERN_OK) {
+    return rc;
   }
   rc = tern_msg_write_client_hello(&ch, out, sizeof out, &len, &partial_len);
   if (rc != TERN_OK)

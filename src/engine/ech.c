@@ -556,7 +556,8 @@ int tern_ech_server_ch1(tern_conn *c) {
       continue;
     info = make_info(k->config, k->config_len, &info_len);
     if (info == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-    rc = tern_hpke_setup_base_r(&c->ech_hpke, &s, o.enc.p, o.enc.len, k->sk, info, info_len);
+    rc = tern_hpke_setup_base_r_prepared(&c->ech_hpke, &s, o.enc.p, o.enc.len, k->pkey, k->pk,
+                                         info, info_len);
     OPENSSL_free(info);
     if (rc != TERN_OK) {
       tern_hpke_ctx_clear(&c->ech_hpke);
@@ -670,6 +671,41 @@ void tern_ech_client_inner_ext(tern_conn *c, tern_extensions *e) {
   e->unknown[e->n_unknown].data.len = 1;
   e->n_unknown++;
   e->unknown_count = e->n_unknown;
+}
+
+int tern_ech_client_grease_ext(tern_conn *c, tern_extensions *e) {
+  size_t n = 0, payload = 160 + TERN_HPKE_TAG_LEN;
+  int rc;
+  if (!c->cfg->ech_grease || c->ech_status != TERN_ECH_NONE) return TERN_OK;
+  if (c->ech_grease_len == 0 || c->used_hrr) {
+    /* outer, HKDF-SHA256 / AES-128-GCM, a random config_id and an X25519-
+       sized enc (empty after a HelloRetryRequest, as a real client's),
+       a random payload of a plausible length */
+    uint8_t id = c->ech_grease_len ? c->ech_grease_ext[5] : 0;
+    size_t enc = c->used_hrr ? 0 : 32;
+    c->ech_grease_ext[n++] = 0;
+    put16(c->ech_grease_ext + n, TERN_HPKE_KDF_SHA256);
+    put16(c->ech_grease_ext + n + 2, TERN_HPKE_AEAD_AES128GCM);
+    n += 4;
+    rc = c->ech_grease_len ? TERN_OK : tern_conn_random(c, &id, 1);
+    c->ech_grease_ext[n++] = id;
+    put16(c->ech_grease_ext + n, enc);
+    n += 2;
+    if (rc == TERN_OK && enc) rc = tern_conn_random(c, c->ech_grease_ext + n, enc);
+    n += enc;
+    put16(c->ech_grease_ext + n, payload);
+    n += 2;
+    if (rc == TERN_OK) rc = tern_conn_random(c, c->ech_grease_ext + n, payload);
+    if (rc != TERN_OK) return rc;
+    c->ech_grease_len = n + payload;
+  }
+  e->unknown[e->n_unknown].type = TERN_EXT_ECH;
+  e->unknown[e->n_unknown].data.p = c->ech_grease_ext;
+  e->unknown[e->n_unknown].data.len = c->ech_grease_len;
+  e->n_unknown++;
+  e->unknown_count = e->n_unknown;
+  tern_ech_ext_order(e);
+  return TERN_OK;
 }
 
 /*
@@ -946,6 +982,8 @@ int tern_ech_client_sh(tern_conn *c, const tern_server_hello *sh, int psk) {
 int tern_ech_client_ee(tern_conn *c, const tern_extensions *e) {
   const tern_ext_raw *x = find_unknown(e, TERN_EXT_ECH);
   if (x == NULL) return TERN_OK;
+  /* §6.2.1: a GREASE client ignores retry_configs */
+  if (c->ech_status == TERN_ECH_NONE && c->ech_grease_len) return TERN_OK;
   if (c->ech_status != TERN_ECH_REJECTED)
     return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
                           "EncryptedExtensions carries encrypted_client_hello though ECH "

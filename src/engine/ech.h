@@ -78,6 +78,9 @@ int tern_ech_server_ee(tern_conn *c, tern_extensions *e, uint8_t *buf, size_t ca
 void tern_ech_ext_order(tern_extensions *e);
 /* Adds the inner ECH extension to a ClientHello being built. */
 void tern_ech_client_inner_ext(tern_conn *c, tern_extensions *e);
+/* Adds a GREASE ECH extension (§6.2.1) when the configuration asks for one
+   and the connection has no ECH configuration. */
+int tern_ech_client_grease_ext(tern_conn *c, tern_extensions *e);
 /*
  * Wraps the ClientHelloInner inner[0..inner_len) written from ch into a
  * ClientHelloOuter outer[0..*outer_len) (§5.1, §6.1.1, §6.1.3); after a
