@@ -346,6 +346,54 @@ static void no_ech_server(int quic) {
   tern_config_free(c);
 }
 
+/* Resumption with ECH accepted: the ticket is for the inner name, offered
+   inside ClientHelloInner only, and taken by the server (TCP: the tickets
+   come after the handshake, pumped by pair_run). */
+static uint64_t clock_now = 1800000000000ull;
+static uint64_t test_clock(void *u) {
+  (void)u;
+  return clock_now;
+}
+static uint8_t session[TERN_SESSION_MAX_BYTES];
+static size_t session_len;
+static void on_session(tern_conn *c, const uint8_t *blob, size_t len, uint32_t me, void *u) {
+  (void)c, (void)me, (void)u;
+  if (len <= sizeof session) {
+    memcpy(session, blob, len);
+    session_len = len;
+  }
+}
+
+static void resumption(int quic) {
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, 0), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2];
+  size_t len = list_of(&key_a, list);
+  pair p;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  session_len = 0;
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  if (!quic) (void)pump(p.s, p.c); /* the ticket */
+  CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+  pair_free(&p);
+  CHECK(session_len > 0);
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(tern_conn_set_session(p.c, session, session_len, clock_now), TERN_OK);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
+  CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+  CHECK_EQ_INT(tern_conn_resumed(p.c), 1);
+  CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+  pair_free(&p);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
 /* GREASE ECH (§6.2.1): a server with keys rejects it and sends
    retry_configs, which the client ignores; one without keys ignores it. */
 static void grease(int quic, int hrr) {
@@ -532,6 +580,7 @@ int main(void) {
     rejected_then_retry(quic, 1);
     no_ech_server(quic);
     grease(quic, 0);
+    resumption(quic);
     grease(quic, 1);
   }
   /* the outer hello */
