@@ -558,6 +558,41 @@ static void hostile(const char *what, tamper_fn t, mutate_fn m, int client_fails
   tern_config_free(c);
 }
 
+/* The second ClientHelloOuter after a HelloRetryRequest that accepted ECH
+   (§7.1.1), edited before the server reads it. */
+static void t2_no_ech(uint8_t *msg, size_t len) {
+  size_t l;
+  uint8_t *x = find_ech(msg, len, &l);
+  x[-3] ^= 0x02; /* the type 0xfe0d becomes 0xfe0f: an unknown extension */
+}
+static void t2_config_id(uint8_t *msg, size_t len) {
+  size_t l;
+  find_ech(msg, len, &l)[5] ^= 1;
+}
+static void t2_payload(uint8_t *msg, size_t len) { msg[len - 1] ^= 1; }
+
+static void hostile_ch2(const char *what, tamper_fn t, uint8_t alert) {
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, TERN_GROUP_SECP256R1), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2];
+  size_t len = list_of(&key_a, list);
+  pair p;
+  pair_new(&p, 1, c, s, list, len);
+  CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+  CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.c, &p.q.s, TERN_LEVEL_INITIAL), TERN_OK); /* -> HRR */
+  CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.s, &p.q.c, TERN_LEVEL_INITIAL), TERN_OK); /* -> CH2 */
+  CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED); /* the HRR confirmed it */
+  CHECK(p.q.c.out_len[TERN_LEVEL_INITIAL] > 0);
+  t(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL]);
+  CHECK_EQ_INT(pair_run(&p), TERN_ERR_ALERT);
+  CHECK_EQ_INT(tern_conn_alert(p.s), alert);
+  if (tern_conn_alert(p.s) != alert) report(what, &p);
+  pair_free(&p);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
 int main(void) {
   const key *ab[2] = {&key_a, &key_b}, *a[1] = {&key_a}, *p256[1] = {&key_p256};
   int retry_ab[2] = {1, 0}, one[1] = {1};
@@ -598,6 +633,10 @@ int main(void) {
   hostile("outer_extensions -> missing", t_reseal, m_ref_missing, 0, TERN_ALERT_ILLEGAL_PARAMETER);
   hostile("outer_extensions bad list", t_reseal, m_ref_bad_list, 0, TERN_ALERT_DECODE_ERROR);
   hostile("inner type outer", t_reseal, m_inner_type, 0, TERN_ALERT_ILLEGAL_PARAMETER);
+  /* the second ClientHelloOuter (§7.1.1) */
+  hostile_ch2("CH2 without ECH", t2_no_ech, TERN_ALERT_MISSING_EXTENSION);
+  hostile_ch2("CH2 other config_id", t2_config_id, TERN_ALERT_ILLEGAL_PARAMETER);
+  hostile_ch2("CH2 payload flipped", t2_payload, TERN_ALERT_DECRYPT_ERROR);
 
   /* API misuse */
   cc = client_cfg();
