@@ -1428,8 +1428,9 @@ int tern_conn_ech_status(const tern_conn *c);
 int tern_conn_ech_retry_configs(const tern_conn *c, const uint8_t **list, size_t *len);
 
 /**
- * tern_conn_ech_outer_name: on a server, the server_name of
- * ClientHelloOuter ("" when it had none) when the ClientHello offered ECH;
+ * tern_conn_ech_outer_name: the server_name of ClientHelloOuter: on a
+ * server, what the client sent ("" when it had none or offered no ECH);
+ * on a client, the public_name of its ECH configuration ("" without one).
  * tern_conn_server_name gives the name of the hello the handshake ran on
  * (the inner one when ECH was accepted). NULL when c is NULL.
  */

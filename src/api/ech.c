@@ -150,6 +150,7 @@ int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len)
   memcpy(c->ech_public_name, cfg.public_name.p, cfg.public_name.len);
   c->ech_public_name[cfg.public_name.len] = 0;
   memcpy(c->ech_inner_name, c->server_name, sizeof c->ech_inner_name);
+  memcpy(c->ech_outer_name, c->ech_public_name, sizeof c->ech_outer_name);
   c->ech_status = TERN_ECH_OFFERED;
   return TERN_OK;
 }
