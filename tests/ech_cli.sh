@@ -110,7 +110,7 @@ expect old.out "<tr><th>ECH</th><td>accepted</td></tr>" "previous (P-256) key st
 get stale.out --ech-config stale.echconfig
 rc=$?
 [ $rc -eq 1 ] && ok "stale config: client exits 1" || bad "stale config: client exited $rc"
-expect stale.out "(121): the server rejected ECH (public.test)" "stale config: ech_required (121)"
+expect stale.out "alert ech_required (121): the server rejected ECH (public.test)" "stale config: ech_required"
 expect stale.out "retry_configs (base64): $b64" "stale config: the server's retry_configs (current key only)"
 get retry.out --ech-config stale.echconfig --ech-retry && ok "--ech-retry exits 0" ||
   { bad "--ech-retry failed"; cat retry.out; }
