@@ -265,6 +265,7 @@ int tern_mlkem_decapsulate_kept(unsigned level, const uint8_t *kept, size_t kept
 #define TERN_ALERT_UNKNOWN_PSK_IDENTITY 115
 #define TERN_ALERT_CERTIFICATE_REQUIRED 116
 #define TERN_ALERT_NO_APPLICATION_PROTOCOL 120
+#define TERN_ALERT_ECH_REQUIRED 121 /**< RFC 9849 §11.2: ECH offered, not accepted */
 
 /** tern_alert_name returns "handshake_failure" etc., or "unknown_alert". */
 const char *tern_alert_name(uint8_t alert);
@@ -1377,6 +1378,113 @@ int tern_quic_retry_tag(uint32_t version, const uint8_t *odcid,
 int tern_quic_retry_verify(uint32_t version, const uint8_t *odcid,
                            size_t odcid_len, const uint8_t *packet,
                            size_t packet_len);
+
+/* ------------------------------------------------------------------ */
+/* Encrypted ClientHello (RFC 9849), on HPKE base mode (RFC 9180)       */
+/* ------------------------------------------------------------------ */
+
+/** ECH outcome of a connection (tern_conn_ech_status). */
+#define TERN_ECH_NONE 0     /**< not offered (client) / no ECH extension (server) */
+#define TERN_ECH_OFFERED 1  /**< client: offered, the server has not answered yet */
+#define TERN_ECH_ACCEPTED 2 /**< the handshake runs on ClientHelloInner */
+#define TERN_ECH_REJECTED 3 /**< the handshake ran on ClientHelloOuter */
+
+/** HPKE KEMs for ECH keys (RFC 9180 §7.1). */
+#define TERN_ECH_KEM_X25519 0x0020
+#define TERN_ECH_KEM_P256 0x0010
+
+/** The longest ECHConfig tern writes or keeps. */
+#define TERN_ECH_CONFIG_MAX 1024
+
+/**
+ * tern_ech_config_generate makes a fresh ECH key: an HPKE key pair of kem
+ * (TERN_ECH_KEM_X25519 or TERN_ECH_KEM_P256) and its ECHConfig (version
+ * 0xfe0d, RFC 9849 §4) with config_id, public_name (the client-facing
+ * server's DNS name, 1..255 bytes), maximum_name_length, no extensions,
+ * and the cipher suites HKDF-SHA256 with AES-128-GCM and with
+ * ChaCha20-Poly1305. config[0..*config_len) receives the ECHConfig (not a
+ * list; tern_config_ech_config_list makes the list to publish), sk[0..32)
+ * the private key. Returns TERN_OK, TERN_ERR_INVALID_ARG (bad name),
+ * TERN_ERR_UNSUPPORTED (kem), TERN_ERR_BUFFER_TOO_SMALL, TERN_ERR_CRYPTO.
+ */
+int tern_ech_config_generate(uint16_t kem, uint8_t config_id, const char *public_name,
+                             uint8_t maximum_name_length, uint8_t *config, size_t cap,
+                             size_t *config_len, uint8_t sk[32]);
+
+/**
+ * tern_config_add_ech_key gives a server configuration one ECH key: an
+ * ECHConfig (as tern_ech_config_generate writes it) and its private key
+ * sk[0..sk_len). Several keys may be added (up to 8: current and previous
+ * ones, so keys rotate without a restart); a ClientHello names its key by
+ * config_id. retry 1 puts the ECHConfig in the retry_configs sent when ECH
+ * is rejected and in tern_config_ech_config_list; give retired keys 0.
+ * The public key is checked against sk. Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED (not an ECHConfig, or sk does
+ * not match), TERN_ERR_UNSUPPORTED (KEM or version), TERN_ERR_LIMIT (full),
+ * TERN_ERR_STATE (a client configuration), TERN_ERR_NOMEM.
+ */
+int tern_config_add_ech_key(tern_config *cfg, const uint8_t *config, size_t config_len,
+                            const uint8_t *sk, size_t sk_len, int retry);
+
+/**
+ * tern_config_ech_config_list writes the ECHConfigList of the server's
+ * retry keys (the value for a DNS HTTPS record's "ech" parameter, RFC 9848)
+ * into out[0..cap) and sets *len. Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_STATE (no retry key), TERN_ERR_BUFFER_TOO_SMALL.
+ */
+int tern_config_ech_config_list(const tern_config *cfg, uint8_t *out, size_t cap, size_t *len);
+
+/**
+ * tern_conn_set_ech_config_list makes a client connection offer ECH with
+ * the first ECHConfig of list (an ECHConfigList, as DNS or retry_configs
+ * carry it) that tern supports: version 0xfe0d, a known KEM, a cipher
+ * suite of HKDF-SHA256/384/512 with AES-128/256-GCM or ChaCha20-Poly1305,
+ * a valid public_name and no unknown mandatory extension (RFC 9849 §6.1).
+ * Call it before the handshake starts and after tern_conn_set_server_name:
+ * the server name goes encrypted in ClientHelloInner, public_name in the
+ * clear in ClientHelloOuter. When ECH is rejected the server is
+ * authenticated for public_name, the handshake fails with
+ * TERN_ALERT_ECH_REQUIRED, and tern_conn_ech_retry_configs gives what the
+ * server sent for a retry. Returns TERN_OK, TERN_ERR_INVALID_ARG,
+ * TERN_ERR_MALFORMED (list framing), TERN_ERR_UNSUPPORTED (no usable
+ * config), TERN_ERR_STATE (a server, or the handshake started),
+ * TERN_ERR_NOMEM.
+ */
+int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len);
+
+/**
+ * tern_config_set_ech_grease (client) sends a GREASE encrypted_client_hello
+ * (RFC 9849 §6.2.1: random config_id, enc and payload) when a connection
+ * has no ECH configuration, so that ECH users do not stand out. Off by
+ * default. A server's retry_configs in answer are ignored. Returns TERN_OK,
+ * TERN_ERR_INVALID_ARG, TERN_ERR_STATE (a server configuration).
+ */
+int tern_config_set_ech_grease(tern_config *cfg, int on);
+
+/**
+ * tern_conn_ech_status says what became of ECH on this connection:
+ * TERN_ECH_NONE, _OFFERED, _ACCEPTED or _REJECTED. A server that rejects
+ * (unknown config_id, decryption failure, GREASE) finishes the handshake
+ * with ClientHelloOuter. Cannot fail (NULL gives TERN_ECH_NONE).
+ */
+int tern_conn_ech_status(const tern_conn *c);
+
+/**
+ * tern_conn_ech_retry_configs: on a client whose ECH was rejected, the
+ * ECHConfigList the server sent in retry_configs (*list points into the
+ * connection, valid until it is freed). Returns TERN_OK, TERN_ERR_STATE
+ * (none received), TERN_ERR_INVALID_ARG.
+ */
+int tern_conn_ech_retry_configs(const tern_conn *c, const uint8_t **list, size_t *len);
+
+/**
+ * tern_conn_ech_outer_name: the server_name of ClientHelloOuter: on a
+ * server, what the client sent ("" when it had none or offered no ECH);
+ * on a client, the public_name of its ECH configuration ("" without one).
+ * tern_conn_server_name gives the name of the hello the handshake ran on
+ * (the inner one when ECH was accepted). NULL when c is NULL.
+ */
+const char *tern_conn_ech_outer_name(const tern_conn *c);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,21 @@
    0 done, 1 failed, CLI_EXIT_USAGE for a bad command line. */
 int cli_client_main(int argc, char **argv);
 int cli_server_main(int argc, char **argv);
+/* `tern ech-keygen` (cli_ech.c), the same way. */
+int cli_ech_keygen_main(int argc, char **argv);
+
+/* ---- Encrypted ClientHello (cli_ech.c) ------------------------------ */
+
+/* Loads the comma-separated key files of --ech-key into cfg (the first
+   one's config in retry_configs, the others accepted only). Returns 0, or
+   -1 after printing why. */
+int cli_ech_load_keys(const char *prog, tern_config *cfg, const char *files);
+/* The ECHConfigList of --ech-config: a file (binary, or a key file's
+   ECHCONFIG block) or base64 text. Returns 0, or -1 after printing why. */
+int cli_ech_config_list(const char *prog, const char *arg, uint8_t *out, size_t cap,
+                        size_t *len);
+/* Prints retry_configs in base64. */
+void cli_ech_print_list(FILE *f, const char *prog, const uint8_t *list, size_t len);
 
 #define CLI_EXIT_USAGE 2
 
@@ -122,6 +137,8 @@ typedef struct cli_summary {
   const char *early_data;  /* "accepted", "rejected" or "-" */
   const char *cert_comp_sent, *cert_comp_recv; /* RFC 8879 algorithm, or "-" */
   int resumed, hrr;
+  const char *ech;         /* "accepted", "rejected" or "-" */
+  const char *ech_outer;   /* server: the outer hello's name, or "-" */
   char peer_subject[512];  /* the peer certificate's subject, or "-" */
   char peer_issuer[512];
 } cli_summary;

@@ -54,6 +54,15 @@ static const char usage[] =
     "                      0-RTT early data when the session allows it (the rest,\n"
     "                      or all of it if the server refuses, after the handshake)\n"
     "  --keylog FILE       append NSS key log lines to FILE (or $SSLKEYLOGFILE)\n"
+    "  --ech-config FILE|BASE64\n"
+    "                      Encrypted ClientHello (RFC 9849): the ECHConfigList\n"
+    "                      (binary file, a tern ech-keygen key file, or base64);\n"
+    "                      the server name goes encrypted, the config's public\n"
+    "                      name in the clear. Rejected: the server's\n"
+    "                      retry_configs are printed and the client fails\n"
+    "                      (ech_required)\n"
+    "  --ech-retry         when ECH is rejected, connect once more with the\n"
+    "                      server's retry_configs\n"
     "  --send TEXT         send TEXT (escapes \\r \\n \\t \\\\) instead of stdin\n"
     "  --key-update        send a KeyUpdate (asking the server to update too)\n"
     "  --ign-eof           when the input (or --send) ends, send no close_notify:\n"
@@ -75,6 +84,8 @@ typedef struct client {
   int ign_eof;              /* the end of our input does not close */
   int key_update;           /* we asked the server to update its key */
   int data_seen;            /* application data has come */
+  uint8_t ech_retry[4096];  /* the server's retry_configs, when ECH was rejected */
+  size_t ech_retry_len;
 } client;
 
 /* Writes the newest session blob to the --resume file (atomically). */
@@ -250,9 +261,11 @@ static const cli_app client_app = {on_data, on_input, NULL};
 typedef struct client_opts {
   const char *ca, *alpn, *servername, *cert, *key, *resume, *keylog, *send, *timeout_text;
   const char *groups, *suites, *sigalgs, *max_early_text, *cert_comp;
-  const char *psk_identity, *psk, *psk_hash;
+  const char *psk_identity, *psk, *psk_hash, *ech_config;
   cli_psk psk_key;
-  int key_update, quiet, ign_eof, require_pq;
+  int key_update, quiet, ign_eof, require_pq, ech_retry;
+  uint8_t ech_list[4096];
+  size_t ech_list_len;
   unsigned long timeout_s, max_early;
   cli_algorithms algs;
   char host[256];
@@ -285,6 +298,8 @@ static int client_options(int argc, char **argv, client_opts *o) {
       {"psk-identity", 0, &o->psk_identity, NULL},
       {"psk", 0, &o->psk, NULL},
       {"psk-hash", 0, &o->psk_hash, NULL},
+      {"ech-config", 0, &o->ech_config, NULL},
+      {"ech-retry", 0, NULL, &o->ech_retry},
       {"send", 0, &o->send, NULL},
       {"timeout", 0, &o->timeout_text, NULL},
       {"key-update", 0, NULL, &o->key_update},
@@ -319,6 +334,14 @@ static int client_options(int argc, char **argv, client_opts *o) {
   if (cli_psk_parse(PROG, o->psk_identity, o->psk, o->psk_hash, &o->psk_key) < 0) return -1;
   if (!o->cert != !o->key) {
     fprintf(stderr, PROG ": --cert and --key go together\n");
+    return -1;
+  }
+  if (o->ech_config &&
+      cli_ech_config_list(PROG, o->ech_config, o->ech_list, sizeof o->ech_list,
+                          &o->ech_list_len) < 0)
+    return -1;
+  if (o->ech_retry && !o->ech_config) {
+    fprintf(stderr, PROG ": --ech-retry needs --ech-config\n");
     return -1;
   }
   if (o->max_early_text && (!o->resume || !o->send)) {
@@ -471,6 +494,11 @@ static int run_client(tern_config *cfg, const client_opts *o, client *cl) {
     fprintf(stderr, PROG ": bad server name \"%s\"\n", name);
     goto out_fd;
   }
+  if (o->ech_list_len && (rc = tern_conn_set_ech_config_list(c, o->ech_list, o->ech_list_len)) !=
+                             TERN_OK) {
+    fprintf(stderr, PROG ": --ech-config: %s\n", tern_strerror(rc));
+    goto out_fd;
+  }
   if (o->resume) offer_session(c, o->resume, o->quiet);
   cli_link_init(l, PROG, fd, c);
   l->app = &client_app;
@@ -494,6 +522,17 @@ static int run_client(tern_config *cfg, const client_opts *o, client *cl) {
   }
 out_fd:
   close(fd);
+  if (c != NULL && result != 0 && tern_conn_ech_status(c) == TERN_ECH_REJECTED) {
+    const uint8_t *list;
+    size_t len;
+    if (tern_conn_ech_retry_configs(c, &list, &len) == TERN_OK && len <= sizeof cl->ech_retry) {
+      memcpy(cl->ech_retry, list, len);
+      cl->ech_retry_len = len;
+      cli_ech_print_list(stderr, PROG, list, len);
+    } else {
+      fprintf(stderr, PROG ": ECH rejected and no retry_configs sent\n");
+    }
+  }
 out:
   free(l);
   tern_conn_free(c);
@@ -515,6 +554,14 @@ int cli_client_main(int argc, char **argv) {
   cl.ign_eof = o.ign_eof;
   if ((cfg = client_config(&o, &keylog)) == NULL) return 1;
   result = run_client(cfg, &o, &cl) == 0 ? 0 : 1;
+  if (result != 0 && o.ech_retry && cl.ech_retry_len) {
+    /* RFC 9849 §6.1.6: one more connection with the server's configs */
+    if (!o.quiet) fprintf(stderr, PROG ": retrying with the server's retry_configs\n");
+    memcpy(o.ech_list, cl.ech_retry, cl.ech_retry_len);
+    o.ech_list_len = cl.ech_retry_len;
+    cl.ech_retry_len = 0;
+    result = run_client(cfg, &o, &cl) == 0 ? 0 : 1;
+  }
   if (!o.quiet && cl.tickets) {
     if (o.resume)
       fprintf(stderr, PROG ": %d session ticket%s received; the newest %s %s\n", cl.tickets,

@@ -396,6 +396,12 @@ void cli_summarize(const tern_conn *c, cli_summary *s) {
   s->server_name = or_dash(tern_conn_server_name(c));
   s->resumed = tern_conn_resumed(c);
   s->hrr = tern_conn_used_hrr(c);
+  s->ech = tern_conn_ech_status(c) == TERN_ECH_ACCEPTED   ? "accepted"
+           : tern_conn_ech_status(c) == TERN_ECH_REJECTED ? "rejected"
+                                                           : "-";
+  s->ech_outer = tern_conn_ech_outer_name(c) && tern_conn_ech_outer_name(c)[0]
+                     ? tern_conn_ech_outer_name(c)
+                     : "-";
   {
     const uint8_t *id;
     size_t n;
@@ -487,6 +493,8 @@ void cli_print_summary(FILE *f, const char *indent, const cli_summary *s,
   fprintf(f, "%ssignature scheme    %s\n", indent, s->sigalg);
   fprintf(f, "%sALPN                %s\n", indent, s->alpn);
   fprintf(f, "%sserver name         %s\n", indent, s->server_name);
+  if (strcmp(s->ech, "-") != 0)
+    fprintf(f, "%sECH                 %s (outer name %s)\n", indent, s->ech, s->ech_outer);
   fprintf(f, "%sresumed             %s\n", indent, s->resumed ? "yes" : "no");
   fprintf(f, "%sexternal PSK        %s\n", indent, s->psk_identity);
   fprintf(f, "%searly data          %s\n", indent, s->early_data);

@@ -58,6 +58,10 @@ static const char usage[] =
     "                          sha256 (default) or sha384\n"
     "  --no-cert               no certificate: PSK handshakes only\n"
     "  --keylog FILE           append NSS key log lines to FILE (or $SSLKEYLOGFILE)\n"
+    "  --ech-key FILE[,FILE]   Encrypted ClientHello (RFC 9849) with these keys (from\n"
+    "                          tern ech-keygen): the first is current (its config is\n"
+    "                          sent in retry_configs), the others previous ones\n"
+    "                          still accepted\n"
     "  --workers N             event loops (threads) sharing the port, the configuration\n"
     "                          and the ticket keys (default: the number of CPUs)\n"
     "  --handshake-timeout T   time from accept to the end of the handshake (10s)\n"
@@ -99,7 +103,7 @@ static const char usage[] =
 /* The command line, read and checked. */
 typedef struct server_opts {
   const char *cert, *key, *port_text, *alpn, *client_ca, *keylog;
-  const char *psk_identity, *psk, *psk_hash;
+  const char *psk_identity, *psk, *psk_hash, *ech_key;
   cli_psk psk_key;
   int no_cert;
   const char *groups, *suites, *sigalgs, *num_tickets_text, *max_early_text, *cert_comp;
@@ -165,6 +169,7 @@ static int server_options(int argc, char **argv, server_opts *o) {
       {"psk-identity", 0, &o->psk_identity, NULL},
       {"psk", 0, &o->psk, NULL},
       {"psk-hash", 0, &o->psk_hash, NULL},
+      {"ech-key", 0, &o->ech_key, NULL},
       {"no-cert", 0, NULL, &o->no_cert},
       {"www", 0, NULL, &o->www},
       {"once", 0, NULL, &o->once},
@@ -315,6 +320,7 @@ static tern_config *server_config(server_opts *o, FILE **keylog) {
   if (cli_algorithms_apply(PROG, cfg, &o->algs, TERN_SERVER) < 0) goto fail;
   if (cli_cert_compression(PROG, cfg, o->cert_comp) < 0) goto fail;
   if (client_auth_config(cfg, o) < 0) goto fail;
+  if (o->ech_key && cli_ech_load_keys(PROG, cfg, o->ech_key) < 0) goto fail;
   /* with a clock, the server issues tickets after each handshake */
   tern_config_set_clock(cfg, cli_clock_ms, NULL);
   if ((rc = tern_config_set_tickets(cfg, (unsigned)o->num_tickets, 7200)) != TERN_OK ||

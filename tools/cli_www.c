@@ -117,6 +117,8 @@ static size_t make_page(const cli_www *w, const tern_conn *c, const char *messag
   html_row(out, cap, &n, "signature scheme", s.sigalg);
   html_row(out, cap, &n, "ALPN", s.alpn);
   html_row(out, cap, &n, "server name", s.server_name);
+  html_row(out, cap, &n, "ECH", s.ech);
+  html_row(out, cap, &n, "ECH outer name", s.ech_outer);
   html_row(out, cap, &n, "resumed", s.resumed ? "yes" : "no");
   html_row(out, cap, &n, "external PSK", s.psk_identity);
   html_row(out, cap, &n, "early data", s.early_data);

@@ -212,6 +212,8 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "demo") == 0) return demo();
   if (argc >= 2 && strcmp(argv[1], "client") == 0) return cli_client_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "server") == 0) return cli_server_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "ech-keygen") == 0)
+    return cli_ech_keygen_main(argc - 1, argv + 1);
 #ifdef TERN_HAVE_H3
   if (argc >= 2 && strcmp(argv[1], "h3-server") == 0) return h3_server_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "h3-client") == 0) return h3_client_main(argc - 1, argv + 1);
@@ -219,6 +221,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "usage: tern demo\n"
                   "       tern client HOST[:PORT] [options]   (tern client --help)\n"
                   "       tern server --cert FILE --key FILE [options]   (tern server --help)\n"
+                  "       tern ech-keygen --public-name NAME --out PREFIX   (tern ech-keygen --help)\n"
 #ifdef TERN_HAVE_H3
                   "       tern h3-server --cert FILE --key FILE [options]   (tern h3-server --help)\n"
                   "       tern h3-client [options] https://HOST[:PORT]/PATH...   (tern h3-client --help)\n"

@@ -15,6 +15,9 @@
 #include "crypto/sig.h"
 #include "engine/ticket.h"
 
+/* api/ech.c */
+void tern_config_ech_free(tern_config *cfg);
+
 #define MAX_TICKETS_AT_ONCE 10
 #define DEFAULT_STRIKE_CAPACITY 16384
 
@@ -96,6 +99,7 @@ void tern_config_free(tern_config *cfg) {
   tern_strike_free(cfg->strike);
   tern_strike_free(cfg->psk_strike);
   OPENSSL_cleanse(cfg->psks, sizeof cfg->psks);
+  tern_config_ech_free(cfg);
   pthread_mutex_destroy(&cfg->strike_lock);
   OPENSSL_clear_free(cfg, sizeof *cfg);
 }

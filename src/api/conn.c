@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core/conn.h"
+#include "engine/ech.h"
 #include "engine/resume.h"
 #include "engine/roles.h"
 #include "transport/quic.h"
@@ -56,6 +57,7 @@ void tern_conn_free(tern_conn *c) {
   if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
   OPENSSL_free(c->cookie);
   tern_resume_conn_free(c);
+  tern_ech_conn_free(c);
   if (c->transport != NULL && c->transport->release != NULL) c->transport->release(c);
   tern_config_free(c->cfg);
   OPENSSL_clear_free(c, sizeof *c);

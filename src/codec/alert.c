@@ -57,6 +57,7 @@ const char *tern_alert_name(uint8_t alert) {
   case TERN_ALERT_UNKNOWN_PSK_IDENTITY: return "unknown_psk_identity";
   case TERN_ALERT_CERTIFICATE_REQUIRED: return "certificate_required";
   case TERN_ALERT_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
+  case TERN_ALERT_ECH_REQUIRED: return "ech_required";
   default: return "unknown_alert";
   }
 }

@@ -118,6 +118,21 @@ int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
   return rc;
 }
 
+int tern_conn_send_msg_hashing(tern_conn *c, const uint8_t *wire, size_t wire_len,
+                               const uint8_t *hashed, size_t hashed_len) {
+  int rc;
+  if (c->transcript_ready && (!c->done || c->pha_active) &&
+      (rc = tern_conn_transcript_add(c, hashed, hashed_len)) != TERN_OK)
+    return rc;
+  if (c->transport == NULL)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "a connection with no transport");
+  rc = c->transport->send_handshake(c, wire, wire_len);
+  if (rc != TERN_OK && !c->error)
+    return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "%s transport refused a message",
+                          c->transport->name);
+  return rc;
+}
+
 void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, size_t len) {
   /* "LABEL <64 hex client_random> <hex secret>" */
   char line[64 + 1 + 64 + 1 + 2 * TERN_MAX_HASH_LEN + 1];

@@ -23,6 +23,7 @@
 #include "crypto/cert.h"
 #include "crypto/crypto.h"
 #include "crypto/group.h"
+#include "crypto/hpke.h"
 #include "crypto/keysched.h"
 
 #include <pthread.h>
@@ -70,6 +71,17 @@ typedef union tern_parsed {
   tern_new_session_ticket nst;
   uint8_t ku_request;            /* KeyUpdate: request_update */
 } tern_parsed;
+
+/* Encrypted ClientHello (RFC 9849): one key of a server (engine/ech.c). */
+#define TERN_MAX_ECH_KEYS 8
+typedef struct tern_ech_key {
+  uint8_t *config;                     /* one ECHConfig, version and length included */
+  size_t config_len;
+  uint8_t sk[TERN_HPKE_MAX_SK];        /* its HPKE private key */
+  EVP_PKEY *pkey;                      /* the same, prepared once (crypto/hpke.c) */
+  uint8_t pk[TERN_HPKE_MAX_ENC];       /* its public key */
+  int retry;                           /* sent in retry_configs */
+} tern_ech_key;
 
 struct tern_config {
   int refs;
@@ -139,6 +151,10 @@ struct tern_config {
   size_t record_padding;               /* TCP: pad protected records to a multiple (0: none) */
   uint16_t cert_comp[3];               /* RFC 8879 algorithms, preferred first */
   size_t n_cert_comp;
+  int ech_grease;                      /* client: GREASE ECH without a config */
+  /* server: Encrypted ClientHello keys, current and previous */
+  tern_ech_key ech_keys[TERN_MAX_ECH_KEYS];
+  size_t n_ech_keys;
 };
 
 /* Handshake bytes received at one level, not yet consumed. */
@@ -302,6 +318,25 @@ struct tern_conn {
   uint8_t rand_pool[96];
   uint8_t rand_left;
 
+  /* Encrypted ClientHello (RFC 9849, engine/ech.c) */
+  int ech_status;                 /* TERN_ECH_* (tern.h); client: OFFERED until the
+                                     server's first answer */
+  tern_hpke_ctx ech_hpke;         /* the context of ClientHello1, reused for ClientHello2 */
+  uint8_t ech_config_id;
+  uint16_t ech_kdf, ech_aead;
+  uint8_t *ech_config;            /* client: the ECHConfig chosen */
+  size_t ech_config_len;
+  uint8_t *ech_retry;             /* client: the server's retry_configs */
+  size_t ech_retry_len;
+  uint8_t *ech_outer;             /* client: ClientHelloOuter1, until the ServerHello */
+  size_t ech_outer_len;
+  uint8_t ech_outer_random[32];   /* client: ClientHelloOuter.random */
+  char ech_public_name[TERN_MAX_NAME];
+  char ech_inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
+  char ech_outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
+  uint8_t ech_grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
+  size_t ech_grease_len;
+
   int done;
 };
 
@@ -361,6 +396,11 @@ int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len);
 /* Sends a whole handshake message through the transport and adds it to
    the transcript. */
 int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len);
+/* Sends wire[0..wire_len) but hashes hashed[0..hashed_len) into the
+   transcript (when it is running) in its place: a ClientHelloOuter goes
+   out while the ClientHelloInner is what the handshake is over (RFC 9849). */
+int tern_conn_send_msg_hashing(tern_conn *c, const uint8_t *wire, size_t wire_len,
+                               const uint8_t *hashed, size_t hashed_len);
 
 /* Installs a secret through the transport, with its keylog line. label
    is the NSS keylog label or NULL. */

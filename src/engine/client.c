@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/sig.h"
+#include "engine/ech.h"
 #include "engine/handshake.h"
 #include "engine/machines.h"
 #include "engine/resume.h"
@@ -82,6 +83,49 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation for %s failed: %s",
                           g->name, tern_strerror(rc));
   return TERN_OK;
+}
+
+/*
+ * RFC 9849: wraps ClientHelloInner inner[0..len) in a ClientHelloOuter
+ * and sends that. The transcript is the inner hello's (kept in c->ch1
+ * until the suite is known), the outer one kept too in case the server
+ * rejects ECH; after a HelloRetryRequest that rejected it, the outer hello
+ * is the one hashed.
+ */
+static int send_with_ech(tern_conn *c, const tern_client_hello *ch, const uint8_t *inner,
+                         size_t len) {
+  size_t cap = TERN_HS_OUT_MAX + 1024, outer_len = 0;
+  uint8_t *outer = OPENSSL_malloc(cap);
+  int rc, listed = 0;
+  if (outer == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  /* the outer hello carries encrypted_client_hello even when the inner
+     one does not (after a HelloRetryRequest that rejected ECH): the
+     server may answer with it (retry_configs) */
+  for (size_t i = 0; i < c->n_sent_unknown; i++) listed |= c->sent_unknown[i] == 0xfe0d;
+  if (!listed && c->n_sent_unknown < 8) c->sent_unknown[c->n_sent_unknown++] = 0xfe0d;
+  rc = tern_ech_client_outer(c, ch, inner, len, outer, cap, &outer_len);
+  if (rc == TERN_OK && !c->transcript_ready) {
+    c->ch1 = OPENSSL_malloc(len);
+    c->ech_outer = OPENSSL_malloc(outer_len);
+    if (c->ch1 == NULL || c->ech_outer == NULL) {
+      rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+    } else {
+      memcpy(c->ch1, inner, len);
+      c->ch1_len = len;
+      memcpy(c->ech_outer, outer, outer_len);
+      c->ech_outer_len = outer_len;
+    }
+  }
+  if (rc == TERN_OK) {
+    if (c->ech_status == TERN_ECH_REJECTED)
+      rc = tern_conn_send_msg(c, outer, outer_len);
+    else
+      rc = tern_conn_send_msg_hashing(c, outer, outer_len, inner, len);
+  }
+  OPENSSL_free(outer);
+  /* RFC 9001 §4.1.4: the 0-RTT write key once the ClientHello is out */
+  if (rc == TERN_OK && c->ech_status != TERN_ECH_REJECTED) rc = tern_resume_client_early(c, inner, len);
+  return rc;
 }
 
 /* Writes our ClientHello (first or second) and sends it. */
@@ -160,6 +204,12 @@ static int write_and_send_ch(tern_conn *c) {
     e->cookie.len = c->cookie_len;
   }
   if ((rc = tern_resume_client_extensions(c, &ch, psk_modes)) != TERN_OK) return rc;
+  if (c->ech_status != TERN_ECH_NONE) { /* RFC 9849 §5: the inner extension */
+    tern_ech_client_inner_ext(c, e);
+    tern_ech_ext_order(e);
+  } else if ((rc = tern_ech_client_grease_ext(c, e)) != TERN_OK) {
+    return rc;
+  }
   rc = tern_msg_write_client_hello(&ch, out, sizeof out, &len, &partial_len);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ClientHello: %s",
@@ -169,6 +219,7 @@ static int write_and_send_ch(tern_conn *c) {
     return rc;
   if ((rc = tern_resume_client_bind(c, out, len, partial_len)) != TERN_OK) return rc;
   note_sent(c, e);
+  if (c->ech_status != TERN_ECH_NONE) return send_with_ech(c, &ch, out, len);
   if (!c->transcript_ready) {
     /* Until the suite is known, keep the ClientHello for the transcript. */
     c->ch1 = OPENSSL_malloc(len);
@@ -188,6 +239,8 @@ int tern_client_send_ch(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
                           "QUIC transport parameters were not set before the handshake");
   rc = tern_conn_random(c, c->client_random, sizeof c->client_random);
+  if (rc == TERN_OK && c->ech_status != TERN_ECH_NONE)
+    rc = tern_conn_random(c, c->ech_outer_random, sizeof c->ech_outer_random);
   /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4); over TCP
      it is on: a random legacy_session_id (RFC 8446 §D.4). */
   c->session_id_len = 0;
@@ -251,6 +304,7 @@ int tern_client_recv_hrr(tern_conn *c) {
   int supported = 0, rc;
 
   rc = check_server_hello(c, hrr, "HelloRetryRequest");
+  if (rc == TERN_OK) rc = tern_ech_client_hrr(c, hrr); /* RFC 9849 §6.1.4 */
   if (rc != TERN_OK) return rc;
   if (!(hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) &&
       !(hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)))
@@ -299,6 +353,7 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
   uint8_t secret[TERN_GROUP_MAX_SECRET], alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t secret_len = 0;
   int rc = check_server_hello(c, sh, "ServerHello");
+  if (rc == TERN_OK) rc = tern_ech_client_sh(c, sh, psk); /* RFC 9849 §6.1.4 */
   if (rc != TERN_OK) return rc;
   if (psk) rc = tern_resume_client_accepted(c, sh);
   else tern_resume_client_declined(c);
@@ -350,6 +405,7 @@ int tern_client_recv_ee(tern_conn *c) {
                                       TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA) |
                                       TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS)));
   int rc = tern_hs_check_response_exts(c, e, allowed, "EncryptedExtensions");
+  if (rc == TERN_OK) rc = tern_ech_client_ee(c, e); /* RFC 9849 §5: retry_configs */
   if (rc != TERN_OK) return rc;
 
   if (e->present & TERN_EXT_BIT(TERN_EXT_ID_ALPN)) {
@@ -437,7 +493,13 @@ static int queue_client_auth(tern_conn *c) {
 
 int tern_client_recv_fin(tern_conn *c) {
   int rc = tern_hs_finished_check(c, c->ks.server_hs, &c->parsed->fin);
-  if (rc == TERN_OK) rc = tern_hs_application_secrets(c);
+  if (rc != TERN_OK) return rc;
+  /* RFC 9849 §6.1.6: authenticated for public_name, then ech_required */
+  if (c->ech_status == TERN_ECH_REJECTED)
+    return tern_conn_fail(c, TERN_ALERT_ECH_REQUIRED,
+                          "the server rejected ECH (%s); retry_configs %s", c->ech_public_name,
+                          c->ech_retry != NULL ? "received" : "not sent");
+  rc = tern_hs_application_secrets(c);
   if (rc != TERN_OK) return rc;
   /* Over TCP, accepted early data ends with EndOfEarlyData (§4.5). */
   if (!c->quic && c->early_status == TERN_EARLY_DATA_ACCEPTED &&

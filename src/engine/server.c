@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/sig.h"
+#include "engine/ech.h"
 #include "engine/handshake.h"
 #include "engine/machines.h"
 #include "engine/resume.h"
@@ -300,6 +301,8 @@ int tern_server_recv_ch(tern_conn *c) {
   const tern_client_hello *ch = &c->parsed->ch;
   int share_found = 0, rc;
 
+  /* RFC 9849 §7.1: ClientHelloInner, when ECH decrypts, replaces it */
+  if ((rc = tern_ech_server_ch1(c)) != TERN_OK) return rc;
   memcpy(c->client_random, ch->random, 32);
   c->pha_offered = !c->quic && (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH));
   memcpy(c->session_id, ch->session_id.p ? ch->session_id.p : c->session_id,
@@ -368,10 +371,12 @@ int tern_server_send_hrr(tern_conn *c) {
   hrr.ext.order[0] = TERN_EXT_KEY_SHARE;
   hrr.ext.order[1] = TERN_EXT_COOKIE;
   hrr.ext.order[2] = TERN_EXT_SUPPORTED_VERSIONS;
+  tern_ech_server_hrr_ext(c, &hrr.ext); /* RFC 9849 §7.2.1, last */
   if (tern_msg_write_server_hello(&hrr, out, sizeof out, &len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write HelloRetryRequest");
   if (tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript rewrite failed");
+  if ((rc = tern_ech_server_confirm_hrr(c, out, len)) != TERN_OK) return rc;
   c->used_hrr = 1;
   return tern_conn_send_msg(c, out, len);
 }
@@ -436,6 +441,7 @@ int tern_server_recv_ch2(tern_conn *c) {
   uint16_t group = c->group;
   int share_found = 0, rc;
 
+  if ((rc = tern_ech_server_ch2(c)) != TERN_OK) return rc;
   if ((rc = check_ch2(c, ch)) != TERN_OK) return rc;
   OPENSSL_clear_free(c->ch1, c->ch1_len);
   c->ch1 = NULL;
@@ -508,6 +514,7 @@ int tern_server_send_sh(tern_conn *c) {
   sh.ext.order[sh.ext.n_order++] = TERN_EXT_SUPPORTED_VERSIONS;
   rc = tern_msg_write_server_hello(&sh, out, sizeof out, &len);
   if (rc != TERN_OK) rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ServerHello");
+  if (rc == TERN_OK) rc = tern_ech_server_confirm_sh(c, out, len); /* RFC 9849 §7.2 */
   if (rc == TERN_OK) rc = tern_conn_send_msg(c, out, len);
   if (dhe) tern_key_share_free(mine);
   c->n_shares = 0;
@@ -518,7 +525,7 @@ int tern_server_send_sh(tern_conn *c) {
 
 int tern_server_send_ee(tern_conn *c) {
   tern_encrypted_extensions ee;
-  uint8_t out[TERN_HS_OUT_MAX];
+  uint8_t out[TERN_HS_OUT_MAX], retry[2 + TERN_MAX_ECH_KEYS * TERN_ECH_CONFIG_MAX];
   size_t len = 0;
   int rc;
 
@@ -541,6 +548,8 @@ int tern_server_send_ee(tern_conn *c) {
     ee.ext.quic_transport_parameters.len = c->tp_len;
     c->tp_sent = 1;
   }
+  /* RFC 9849 §7.1: retry_configs when ECH was rejected */
+  if ((rc = tern_ech_server_ee(c, &ee.ext, retry, sizeof retry)) != TERN_OK) return rc;
   rc = tern_msg_write_encrypted_extensions(&ee, out, sizeof out, &len);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write EncryptedExtensions: %s",

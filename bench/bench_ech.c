@@ -1,0 +1,120 @@
+/*
+ * bench_ech.c - what Encrypted ClientHello (RFC 9849) costs: full
+ * handshakes of a tern client and a tern server in memory (QUIC, qpair),
+ * with ECH accepted against the same handshake without ECH, CPU time
+ * (user + sys, getrusage) per handshake pair, in interleaved rounds (the
+ * median of each kind), plus the bytes of the ClientHello with and
+ * without ECH. Target (issue 23): with ECH >= 0.85x the rate without.
+ *
+ * usage: bench_ech [--rounds N] [--pairs N] [--quick] (others ignored: ./dev bench
+ * passes its arguments to every benchmark)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <openssl/x509.h>
+#include <tern.h>
+
+#include "pki.h"
+#include "qpair.h"
+
+static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
+static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
+
+static double cpu_seconds(void) {
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* One handshake pair; *ch_len the client's first flight. 0 or -1. */
+static int one(tern_config *c, tern_config *s, const uint8_t *list, size_t list_len,
+               size_t *ch_len) {
+  qpair p;
+  int ok;
+  if (qpair_init(&p, c, s, client_tp, sizeof client_tp, server_tp, sizeof server_tp) != 0)
+    return -1;
+  tern_conn_set_server_name(p.c.conn, "localhost");
+  if (list != NULL) tern_conn_set_ech_config_list(p.c.conn, list, list_len);
+  tern_handshake(p.c.conn);
+  *ch_len = p.c.out_len[TERN_LEVEL_INITIAL];
+  ok = qpair_run(&p) == TERN_OK &&
+       tern_conn_ech_status(p.s.conn) == (list ? TERN_ECH_ACCEPTED : TERN_ECH_NONE);
+  qpair_free(&p);
+  return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  int rounds = 7, pairs = 300;
+  pki srv;
+  uint8_t config[TERN_ECH_CONFIG_MAX], sk[32], list[TERN_ECH_CONFIG_MAX + 2];
+  size_t config_len = 0, ch_len[2] = {0, 0};
+  double *t[2];
+  uint16_t share = TERN_GROUP_X25519;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc) pairs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--quick") == 0) rounds = 3, pairs = 100;
+    /* the other options of ./dev bench are the other benchmarks' */
+  }
+  if (rounds < 1 || pairs < 1) return 2;
+  t[0] = calloc((size_t)rounds, sizeof(double));
+  t[1] = calloc((size_t)rounds, sizeof(double));
+  if (t[0] == NULL || t[1] == NULL ||
+      pki_make(&srv, PKI_KEY_P256, "public.example", 0, PKI_VALID_NOW) != 0)
+    return 1;
+  X509_STORE *store = X509_STORE_new();
+  X509_STORE_add_cert(store, srv.ca);
+  tern_config *s = tern_config_new(TERN_SERVER), *c = tern_config_new(TERN_CLIENT);
+  STACK_OF(X509) *chain = pki_chain(&srv);
+  if (tern_config_set_cert(s, srv.leaf, chain, srv.leaf_key) != TERN_OK ||
+      tern_ech_config_generate(TERN_ECH_KEM_X25519, 1, "public.example", 32, config,
+                               sizeof config, &config_len, sk) != TERN_OK ||
+      tern_config_add_ech_key(s, config, config_len, sk, 32, 1) != TERN_OK ||
+      tern_config_set_trust_store(c, store) != TERN_OK ||
+      tern_config_set_key_share_groups(c, &share, 1) != TERN_OK)
+    return 1;
+  sk_X509_pop_free(chain, X509_free);
+  list[0] = (uint8_t)(config_len >> 8);
+  list[1] = (uint8_t)config_len;
+  memcpy(list + 2, config, config_len);
+  printf("full QUIC handshake pairs in memory (X25519, ECDSA P-256), %d rounds of %d per kind, "
+         "interleaved; CPU time user+sys; the machine may be shared\n",
+         rounds, pairs);
+  for (int r = 0; r < rounds; r++)
+    for (int e = 0; e < 2; e++) {
+      double t0 = cpu_seconds();
+      for (int i = 0; i < pairs; i++)
+        if (one(c, s, e ? list : NULL, config_len + 2, &ch_len[e]) != 0) {
+          fprintf(stderr, "bench_ech: a handshake failed\n");
+          return 1;
+        }
+      t[e][r] = (cpu_seconds() - t0) / pairs;
+    }
+  qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
+  qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
+  {
+    double plain = t[0][rounds / 2], ech = t[1][rounds / 2], ratio = plain / ech;
+    printf("  without ECH  %8.1f us per pair  %7.0f pairs/s  ClientHello %zu bytes\n", plain * 1e6,
+           1 / plain, ch_len[0]);
+    printf("  ECH accepted %8.1f us per pair  %7.0f pairs/s  ClientHello %zu bytes\n", ech * 1e6,
+           1 / ech, ch_len[1]);
+    printf("  rate with ECH / without: %.2fx (target 0.85x: %s)\n", ratio,
+           ratio >= 0.85 ? "met" : "MISSED");
+  }
+  tern_config_free(s);
+  tern_config_free(c);
+  X509_STORE_free(store);
+  pki_free(&srv);
+  free(t[0]);
+  free(t[1]);
+  return 0;
+}
