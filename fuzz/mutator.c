@@ -1,8 +1,9 @@
 /*
  * mutator.c - a structure-aware libFuzzer mutator for the handshake
  * targets (tls_client, tls_server: FZ_MUT_TLS=1; quic_client,
- * quic_server: FZ_MUT_TLS=0). docs/fuzzing.md has the why and the
- * measured effect.
+ * quic_server: FZ_MUT_TLS=0) and the ticket target (FZ_MUT_TICKET=1:
+ * the fields of a session blob or ticket plaintext). docs/fuzzing.md has
+ * the why and the measured effect.
  *
  * Byte-level mutation cannot grow one handshake message by a few thousand
  * bytes and keep every length that encloses it right (the chunk's u16,
@@ -40,7 +41,9 @@
  * empty records, certificate requests in a row, chain length), splice an
  * item (extension, message, certificate entry, chunk) seen in another
  * input into this one, or change a type. A fifth of the calls, and every
- * input that does not parse, go to plain LLVMFuzzerMutate.
+ * input that does not parse, go to plain LLVMFuzzerMutate. Whatever the
+ * mutation, a session blob's check value is then made right again (seven
+ * times in eight), so mutated blobs get past tern_session_decode's check.
  * LLVMFuzzerCustomCrossOver keeps one input's beginning and continues
  * with another's chunks, or splices one item of the second into the first.
  */
@@ -49,11 +52,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "codec/limits.h"
 #include "fuzz.h"
 
 #ifndef FZ_MUT_TLS
 #define FZ_MUT_TLS 1
+#endif
+#ifndef FZ_MUT_TICKET
+#define FZ_MUT_TICKET 0
 #endif
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
@@ -272,15 +280,32 @@ static void chunk_body(shape *s, uint8_t op, int c) {
   }
 }
 
+/* A session blob (engine/ticket.c: version, suite, psk<u8>, 20 bytes of
+   times and limits, alpn<u8>, server_name<u8>, ticket<u16>, check[8]) or,
+   with blob 0, a ticket plaintext (the same up to server_name). */
+static void session_fields(shape *s, size_t p, size_t e, int blob) {
+  int i;
+  if ((i = vec(s, p + 3, 1, e, V_OTHER)) < 0) return;
+  if ((i = vec(s, s->v[i].end + 20, 1, e, V_OTHER)) < 0) return;
+  if ((i = vec(s, s->v[i].end, 1, e, V_OTHER)) < 0) return;
+  if (blob) (void)vec(s, s->v[i].end, 2, e, V_TICKET);
+}
+
 static void parse(shape *s, const uint8_t *b, size_t size) {
   size_t p = 1;
   s->b = b;
   s->size = size;
   s->nv = s->ni = s->ns = 0;
   if (size < 1) return;
+  if (FZ_MUT_TICKET) {
+    /* the ticket target: mode, then a session blob or a ticket plaintext */
+    session_fields(s, 1, size, !(b[0] & 1));
+    return;
+  }
   if (b[0] & FZ_F_SESSION) {
     int i = vec(s, 1, 2, size, V_SESSION);
     if (i < 0) return;
+    session_fields(s, s->v[i].start, s->v[i].end, 1);
     p = s->v[i].end;
   }
   while (p + 3 <= size) {
@@ -539,13 +564,37 @@ static size_t mutate_once(shape *s, uint8_t *buf, size_t max) {
   }
 }
 
+/* A session blob ends in a check value (the first 8 bytes of SHA-256
+   over the rest) that tern_session_decode verifies before reading any
+   field: without this, every mutated blob stops there. Seven times in
+   eight the check is made right again (the eighth tests the check). */
+static size_t fix_check(uint8_t *b, size_t size) {
+  uint8_t d[SHA256_DIGEST_LENGTH];
+  size_t p, n;
+  if (size < 1 || rnd(8) == 0) return size;
+  if (FZ_MUT_TICKET) {
+    if (b[0] & 1) return size;
+    p = 1;
+    n = size - 1;
+  } else {
+    if (!(b[0] & FZ_F_SESSION) || size < 3) return size;
+    p = 3;
+    n = get(b + 1, 2);
+    if (n > size - 3) return size;
+  }
+  if (n < 9) return size;
+  SHA256(b + p, n - 8, d);
+  memcpy(b + p + n - 8, d, 8);
+  return size;
+}
+
 static shape shape_a, shape_b;
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
   uint8_t *copy;
   size_t r = 0;
   rng_state = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 1;
-  if (size == 0 || rnd(5) == 0) return LLVMFuzzerMutate(data, size, max_size);
+  if (size == 0 || rnd(5) == 0) return fix_check(data, LLVMFuzzerMutate(data, size, max_size));
   if ((copy = malloc(size)) == NULL) return LLVMFuzzerMutate(data, size, max_size);
   memcpy(copy, data, size);
   parse(&shape_a, copy, size);
@@ -555,7 +604,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     if (r == 0) memcpy(data, copy, size);  /* a failed edit may have written lengths */
   }
   free(copy);
-  return r ? r : LLVMFuzzerMutate(data, size, max_size);
+  return fix_check(data, r ? r : LLVMFuzzerMutate(data, size, max_size));
 }
 
 size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2, size_t s2,
@@ -582,7 +631,7 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2
     n = s2 - from_b;
     if (cut_a + n > max_out) n = max_out - cut_a;
     memcpy(out + cut_a, d2 + from_b, n);
-    return cut_a + n;
+    return fix_check(out, cut_a + n);
   }
   /* one item of d2 after (or instead of) an item of the same kind in d1 */
   if (a->ni == 0 || b->ni == 0) return 0;
@@ -595,7 +644,7 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2
                       x->start, x->end, -1, 0)
                : edit(a, out, max_out, x->start, x->end, d2 + y->start, y->end - y->start,
                       x->start, x->end, -1, 0);
-    if (r) return r;
+    if (r) return fix_check(out, r);
   }
   return 0;
 }
