@@ -154,7 +154,7 @@ static void ext_body(shape *s, uint16_t type, size_t p, size_t e) {
     }
     break;
   case 41: /* pre_shared_key (ClientHello): identities, binders */
-    if (n > 2 && (i = vec(s, p, 2, e, V_LIST)) >= 0) {
+    if (n >= 2 && (i = vec(s, p, 2, e, V_LIST)) >= 0) {
       size_t q = s->v[i].start;
       while (q < s->v[i].end && (j = vec(s, q, 2, s->v[i].end, V_TICKET)) >= 0)
         q = s->v[j].end + 4;
