@@ -19,24 +19,7 @@
 
 #include "codec/msg.h"
 #include "engine/ticket.h"
-
-/* Grows a byte buffer so that it holds need more bytes after *len. */
-static int reserve(uint8_t **buf, size_t *cap, size_t len, size_t need) {
-  size_t want = len + need, ncap = *cap ? *cap : 4096;
-  uint8_t *nb;
-  if (want < len) return TERN_ERR_NOMEM;
-  if (want <= *cap) return TERN_OK;
-  while (ncap < want) ncap *= 2;
-  nb = OPENSSL_malloc(ncap);
-  if (nb == NULL) return TERN_ERR_NOMEM;
-  if (*buf) {
-    memcpy(nb, *buf, len);
-    OPENSSL_clear_free(*buf, *cap);
-  }
-  *buf = nb;
-  *cap = ncap;
-  return TERN_OK;
-}
+#include "transport/tls_buf.h"
 
 /* Appends one record, protected under prot when it has keys. */
 static int put_record_with(tern_conn *c, tern_record_prot *prot, uint8_t type, uint16_t version,
@@ -47,12 +30,10 @@ static int put_record_with(tern_conn *c, tern_record_prot *prot, uint8_t type, u
   int rc;
   /* the padding policy (§5.4): protected content rounded up to a
      multiple of block, never past 2^14 */
-  if (block && tern_record_prot_active(prot) && type != TERN_CONTENT_CHANGE_CIPHER_SPEC) {
-    pad = (block - len % block) % block;
-    if (len + pad > TERN_RECORD_MAX_PLAINTEXT) pad = TERN_RECORD_MAX_PLAINTEXT - len;
-  }
+  if (block && tern_record_prot_active(prot) && type != TERN_CONTENT_CHANGE_CIPHER_SPEC)
+    pad = tern_tls_pad_len(block, len);
   if (t->out_off == t->out_len) t->out_off = t->out_len = 0;
-  rc = reserve(&t->out, &t->out_cap, t->out_len, len + pad + TERN_RECORD_OVERHEAD);
+  rc = tern_tls_buf_reserve(&t->out, &t->out_cap, t->out_len, len + pad + TERN_RECORD_OVERHEAD);
   if (rc != TERN_OK) return rc;
   tern_writer_init(&w, t->out + t->out_len, t->out_cap - t->out_len);
   if (version != TERN_RECORD_VERSION_TLS12)
@@ -180,8 +161,8 @@ int tern_tls_attach(tern_conn *c) {
    ciphertext less the tag and the inner content type (RFC 8446 §4.2.10
    counts only the payload; padding cannot be told apart without keys). */
 static size_t refused_early_bytes(const tern_conn *c, const tern_record *rec) {
-  size_t overhead = (c->suite != NULL ? c->suite->tag_len : TERN_RECORD_TAG_LEN) + 1;
-  return rec->len > overhead ? rec->len - overhead : 0;
+  return tern_tls_refused_early_bytes(rec->len,
+                                      c->suite != NULL ? c->suite->tag_len : TERN_RECORD_TAG_LEN);
 }
 
 /*
@@ -306,10 +287,8 @@ static int take_application_data(tern_conn *c, const tern_record *rec, int early
   memset(c->in_a_row, 0, sizeof c->in_a_row);
   t->ignored_alerts = 0;
   if (t->app_off == t->app_len) t->app_off = t->app_len = 0;
-  if (reserve(&t->app, &t->app_cap, t->app_len, rec->len) != TERN_OK)
+  if (tern_tls_buf_append(&t->app, &t->app_cap, &t->app_len, rec->data, rec->len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  memcpy(t->app + t->app_len, rec->data, rec->len);
-  t->app_len += rec->len;
   return TERN_OK;
 }
 
@@ -395,9 +374,7 @@ const uint8_t *tern_tls_output(const tern_conn *c, size_t *len) {
 void tern_tls_output_done(tern_conn *c, size_t n) {
   tern_tls *t;
   if (c == NULL || (t = c->tls) == NULL) return;
-  if (n > t->out_len - t->out_off) n = t->out_len - t->out_off;
-  t->out_off += n;
-  if (t->out_off == t->out_len) t->out_off = t->out_len = 0;
+  tern_tls_buf_consume(&t->out_off, &t->out_len, tern_tls_buf_clamp(t->out_off, t->out_len, n));
 }
 
 int tern_tls_read(tern_conn *c, uint8_t *out, size_t cap, size_t *n) {
@@ -412,10 +389,10 @@ int tern_tls_read(tern_conn *c, uint8_t *out, size_t cap, size_t *n) {
     if (c->error) return c->error;
     return t->close_received ? TERN_ERR_CLOSED : TERN_WANT_READ;
   }
-  if (k > cap) k = cap;
+  k = tern_tls_buf_clamp(t->app_off, t->app_len, cap);
   memcpy(out, t->app + t->app_off, k);
   OPENSSL_cleanse(t->app + t->app_off, k);
-  t->app_off += k;
+  tern_tls_buf_consume(&t->app_off, &t->app_len, k);
   *n = k;
   return TERN_OK;
 }
