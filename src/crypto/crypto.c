@@ -172,26 +172,27 @@ static void ctx_put(EVP_MD_CTX *ctx, int own) {
   else EVP_MD_CTX_reset(ctx);
 }
 
-/* The block size of h's compression function (RFC 2104's B). */
-static size_t block_len(const tern_hash *h) { return h->id == TERN_HASH_SHA384 ? 128 : 64; }
-
 /*
- * hmac_parts: HMAC(key, parts[0] || ... || parts[n-1]) -> out[h->len]
- * (RFC 2104), on one digest context with the digest fetched once. libcrypto's
- * EVP_MAC would look the digest up by name and allocate several contexts
- * for each of the ~40 HMACs of a handshake.
+ * tern_hmac_md_parts: HMAC(key, parts[0] || ... || parts[n-1]) -> out
+ * (RFC 2104) with a digest fetched once (SHA-256, -384 or -512), on the
+ * thread's reused digest context. libcrypto's EVP_MAC would look the
+ * digest up by name and allocate several contexts for each of the ~40
+ * HMACs of a handshake (and the ~20 of an HPKE setup).
  */
-static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
-                      const uint8_t *const *parts, const size_t *lens, size_t n,
-                      uint8_t *out) {
-  uint8_t k[128], pad[128], inner[TERN_MAX_HASH_LEN];
-  size_t b = block_len(h);
+int tern_hmac_md_parts(const EVP_MD *md, const uint8_t *key, size_t key_len,
+                       const uint8_t *const *parts, const size_t *lens, size_t n,
+                       uint8_t *out, size_t *out_len) {
+  uint8_t k[128], pad[128], inner[EVP_MAX_MD_SIZE];
+  int nh = EVP_MD_get_size(md), bi = EVP_MD_get_block_size(md);
+  size_t b = bi > 0 ? (size_t)bi : 0;
   unsigned int outl = 0;
-  EVP_MD *md = fetched.md[h->id];
   int own;
-  EVP_MD_CTX *ctx = ctx_take(0, &own);
-  int ok = ctx != NULL;
+  EVP_MD_CTX *ctx;
+  int ok;
 
+  if (nh <= 0 || nh > EVP_MAX_MD_SIZE || b == 0 || b > sizeof k) return TERN_ERR_CRYPTO;
+  ctx = ctx_take(0, &own);
+  ok = ctx != NULL;
   memset(k, 0, sizeof k);
   if (ok && key_len > b)
     ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
@@ -202,17 +203,25 @@ static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
   ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b);
   for (size_t i = 0; ok && i < n; i++)
     ok = lens[i] == 0 || EVP_DigestUpdate(ctx, parts[i], lens[i]);
-  ok = ok && EVP_DigestFinal_ex(ctx, inner, &outl) && outl == h->len;
+  ok = ok && EVP_DigestFinal_ex(ctx, inner, &outl) && outl == (unsigned)nh;
   for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x5c;
   ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b) &&
-       EVP_DigestUpdate(ctx, inner, h->len) && EVP_DigestFinal_ex(ctx, out, &outl) &&
-       outl == h->len;
+       EVP_DigestUpdate(ctx, inner, (size_t)nh) && EVP_DigestFinal_ex(ctx, out, &outl) &&
+       outl == (unsigned)nh;
   if (ctx != NULL) ctx_put(ctx, own);
   OPENSSL_cleanse(k, sizeof k);
   OPENSSL_cleanse(pad, sizeof pad);
   OPENSSL_cleanse(inner, sizeof inner);
-  if (!ok) OPENSSL_cleanse(out, h->len);
+  if (!ok) OPENSSL_cleanse(out, (size_t)nh);
+  if (out_len != NULL) *out_len = ok ? (size_t)nh : 0;
   return ok ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
+/* HMAC(key, parts...) -> out[h->len] with one of the handshake's hashes. */
+static int hmac_parts(const tern_hash *h, const uint8_t *key, size_t key_len,
+                      const uint8_t *const *parts, const size_t *lens, size_t n,
+                      uint8_t *out) {
+  return tern_hmac_md_parts(fetched.md[h->id], key, key_len, parts, lens, n, out, NULL);
 }
 
 /* tern_hmac: HMAC(key, data) -> out[h->len]. */

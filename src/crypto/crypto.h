@@ -109,6 +109,13 @@ int tern_hash_data(const tern_hash *h, const uint8_t *data, size_t len,
 int tern_digest_md(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out,
                    size_t *out_len);
 
+/* HMAC(key, parts[0] || ... || parts[n-1]) -> out (the digest's length,
+   in *out_len when not NULL) with any fetched SHA-2 md (SHA-512 too), on
+   the thread's reused context. TERN_OK or TERN_ERR_CRYPTO. */
+int tern_hmac_md_parts(const EVP_MD *md, const uint8_t *key, size_t key_len,
+                       const uint8_t *const *parts, const size_t *lens, size_t n,
+                       uint8_t *out, size_t *out_len);
+
 /* HMAC(key, data) -> out[h->len]. */
 int tern_hmac(const tern_hash *h, const uint8_t *key, size_t key_len,
               const uint8_t *data, size_t len, uint8_t *out);

@@ -92,40 +92,11 @@ static EVP_MD *kdf_md(uint16_t kdf) {
   return kdf == TERN_HPKE_KDF_SHA512 ? hp.md[2] : kdf == TERN_HPKE_KDF_SHA384 ? hp.md[1] : hp.md[0];
 }
 
-/*
- * HMAC(key, parts...) -> out[Nh] (RFC 2104) on one digest context with the
- * digest fetched once: EVP_MAC would look the digest up by name at every
- * init, a cost paid some twenty times per HPKE setup.
- */
+/* HMAC(key, parts...) -> out[Nh] with the KDF's digest, fetched once. */
 static int hmac_parts(uint16_t kdf, const uint8_t *key, size_t key_len,
                       const uint8_t *const *parts, const size_t *lens, size_t n,
                       uint8_t *out) {
-  uint8_t k[128], pad[128], inner[64];
-  size_t nh = kdf_nh(kdf), b = nh == 32 ? 64 : 128;
-  unsigned int outl = 0;
-  EVP_MD *md = kdf_md(kdf);
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int ok = ctx != NULL;
-  memset(k, 0, sizeof k);
-  if (ok && key_len > b)
-    ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
-         EVP_DigestFinal_ex(ctx, k, &outl);
-  else if (key_len)
-    memcpy(k, key, key_len);
-  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x36;
-  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b);
-  for (size_t i = 0; ok && i < n; i++)
-    ok = lens[i] == 0 || EVP_DigestUpdate(ctx, parts[i], lens[i]);
-  ok = ok && EVP_DigestFinal_ex(ctx, inner, &outl) && outl == nh;
-  for (size_t i = 0; i < b; i++) pad[i] = k[i] ^ 0x5c;
-  ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, b) &&
-       EVP_DigestUpdate(ctx, inner, nh) && EVP_DigestFinal_ex(ctx, out, &outl) && outl == nh;
-  EVP_MD_CTX_free(ctx);
-  OPENSSL_cleanse(k, sizeof k);
-  OPENSSL_cleanse(pad, sizeof pad);
-  OPENSSL_cleanse(inner, sizeof inner);
-  if (!ok) OPENSSL_cleanse(out, nh);
-  return ok ? TERN_OK : TERN_ERR_CRYPTO;
+  return tern_hmac_md_parts(kdf_md(kdf), key, key_len, parts, lens, n, out, NULL);
 }
 
 /* suite_id: "KEM" || kem (5 bytes) or "HPKE" || kem || kdf || aead (10). */
