@@ -27,36 +27,13 @@ command -v ip >/dev/null 2>&1 || { echo "SKIP: no ip (iproute2)"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: a network namespace needs root"; exit 77; }
 
 NS=tern-ech-$$
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-ech-chromium.XXXXXX") || exit 1
+. "$(dirname "$0")/lib.sh"
+test_dir ech-chromium
 chmod 755 "$DIR"
-PIDS=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
+# shellcheck disable=SC2317 # called at exit
+cleanup_more() {
   ip netns del "$NS" 2>/dev/null
   rm -rf "/etc/netns/$NS"
-  [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-show() { sed 's/^/     | /' "$1" | tail -n "${2:-15}"; }
-check() { # check "what" FILE PATTERN (grep -E)
-  if grep -qE -- "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; show "$2"; fi
-}
-wait_line() {
-  i=0
-  while [ $i -lt 100 ]; do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
 }
 
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || { bad "making namespace $NS"; exit 1; }
@@ -140,4 +117,4 @@ check "server: Chromium closed the stale-config handshake with ech_required" ser
   'handshake failed: alert ech_required \(121\)'
 check "server: ECH accepted on the connections that completed" server.log 'ECH +accepted \(outer name public.test\)'
 
-exit $FAILED
+finish ech-chromium

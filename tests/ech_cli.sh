@@ -19,35 +19,8 @@ TERN=${1:?usage: ech_cli.sh path/to/tern}
 case $TERN in /*) ;; *) TERN=$(pwd)/$TERN ;; esac
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl command"; exit 77; }
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-ech.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-cd "$DIR" || exit 1
-
-TO=""
-command -v timeout >/dev/null 2>&1 && TO="timeout 10"
-
-FAILED=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; FAILED=1; }
-expect() {
-  if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: no \"$2\" in $1:"; sed 's/^/     | /' "$1"; fi
-}
-wait_for() {
-  i=0
-  while [ $i -lt 50 ]; do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
+test_dir ech
 
 # a self-signed certificate for the inner name and the public name
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
@@ -141,4 +114,4 @@ rc=$?
 [ $rc -eq 1 ] && ok "server --ech-key with a non-ECH file: exit 1" || bad "server with a bad --ech-key: exit $rc"
 expect badkey.out "not a PRIVATE KEY then an ECHCONFIG PEM block" "... saying why"
 
-exit $FAILED
+finish ech-cli
