@@ -342,8 +342,10 @@ static cconn *connect_one(client *cl, int first) {
   params.initial_max_streams_uni = 3;
   params.max_idle_timeout = cl->timeout_ns;
   h3_quic_callbacks(&cb, 0);
-  if (ngtcp2_conn_client_new(&hc->conn, &dcid, &scid, &hc->path, cl->version, &cb, &settings,
-                             &params, NULL, hc) != 0)
+  hc->pool = h3_pool_new();
+  if (hc->pool == NULL ||
+      ngtcp2_conn_client_new(&hc->conn, &dcid, &scid, &hc->path, cl->version, &cb, &settings,
+                             &params, h3_pool_ngtcp2_mem(hc->pool), hc) != 0)
     goto fail;
   hc->tls = ngtcp2_crypto_tern_conn_new(cl->cfg, &hc->ref);
   if (hc->tls == NULL || tern_conn_set_server_name(hc->tls, cl->urls[0].host) != TERN_OK) {
