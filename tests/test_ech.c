@@ -17,6 +17,7 @@
 #include "engine/ech.h"
 #include "pki.h"
 #include "qpair.h"
+#include "sessions.h"
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
@@ -349,21 +350,6 @@ static void no_ech_server(int quic) {
 /* Resumption with ECH accepted: the ticket is for the inner name, offered
    inside ClientHelloInner only, and taken by the server (TCP: the tickets
    come after the handshake, pumped by pair_run). */
-static uint64_t clock_now = 1800000000000ull;
-static uint64_t test_clock(void *u) {
-  (void)u;
-  return clock_now;
-}
-static uint8_t session[TERN_SESSION_MAX_BYTES];
-static size_t session_len;
-static void on_session(tern_conn *c, const uint8_t *blob, size_t len, uint32_t me, void *u) {
-  (void)c, (void)me, (void)u;
-  if (len <= sizeof session) {
-    memcpy(session, blob, len);
-    session_len = len;
-  }
-}
-
 static void resumption(int quic) {
   const key *keys[1] = {&key_a};
   int retry[1] = {1};
@@ -375,21 +361,153 @@ static void resumption(int quic) {
   CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
   CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
   CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  session_len = 0;
+  n_sessions = 0;
   pair_new(&p, quic, c, s, list, len);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   if (!quic) (void)pump(p.s, p.c); /* the ticket */
   CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
   pair_free(&p);
-  CHECK(session_len > 0);
+  CHECK(n_sessions > 0);
   pair_new(&p, quic, c, s, list, len);
-  CHECK_EQ_INT(tern_conn_set_session(p.c, session, session_len, clock_now), TERN_OK);
+  if (n_sessions > 0)
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
   CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
   CHECK_EQ_INT(tern_conn_resumed(p.c), 1);
   CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
   pair_free(&p);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* The extension types of a ClientHello message, in order; their count. */
+static size_t ch_ext_types(const uint8_t *msg, size_t len, uint16_t *types, size_t cap) {
+  size_t off = 4 + 2 + 32, n = 0, end;
+  off += 1 + msg[off];
+  off += 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 1 + msg[off];
+  end = off + 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 2;
+  while (off + 4 <= end && end <= len && n < cap) {
+    types[n++] = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+    off += 4 + (size_t)(msg[off + 2] << 8 | msg[off + 3]);
+  }
+  return n;
+}
+
+/*
+ * 0-RTT with ECH (RFC 9849 §6.1): the client resumes a session of the
+ * inner name with early data, under ClientHelloInner's keys. The outer
+ * hello carries early_data and a GREASE pre_shared_key (last). With the
+ * server's current key ECH is accepted and so is the early data (TCP: the
+ * server reads it; QUIC: both sides hold the same 0-RTT key). With a
+ * stale key ECH is rejected: the client reports its early data rejected
+ * and sends no more, the server (on ClientHelloOuter: no PSK it knows)
+ * never installs a 0-RTT key and, over TCP, skips the early record
+ * instead of failing on it, and the client ends with ech_required.
+ */
+static int runs_early;
+static void early_data(int quic, int stale) {
+  static const uint8_t early[] = "GET /early-under-ech";
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, 0), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], got[256], ea[32], eb[32];
+  size_t len = list_of(&key_a, list), n = 0, k, out_len = 0;
+  const uint8_t *out;
+  uint16_t types[64];
+  size_t nt;
+  int rc, has_early = 0, psk_last;
+  pair p;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  if (!quic) (void)pump(p.s, p.c); /* the ticket */
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions == 0) goto done;
+  clock_now += 1000;
+
+  if (stale) len = list_of(&key_b, list);
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+               TERN_OK);
+  CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+  CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_OFFERED);
+  if (!quic) CHECK_EQ_INT(tern_tls_write(p.c, early, sizeof early - 1), TERN_OK);
+  /* ClientHelloOuter (TCP: after the record header) */
+  if (quic) {
+    out = p.q.c.out[TERN_LEVEL_INITIAL];
+    out_len = p.q.c.out_len[TERN_LEVEL_INITIAL];
+  } else {
+    out = tern_tls_output(p.c, &out_len);
+    out += 5;
+    out_len -= 5;
+  }
+  nt = ch_ext_types(out, out_len, types, 64);
+  for (size_t i = 0; i < nt; i++) has_early |= types[i] == 0x002a;
+  psk_last = nt > 0 && types[nt - 1] == 0x0029;
+  CHECK(has_early);
+  CHECK(psk_last);
+  rc = pair_run(&p);
+  if (!stale) {
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, ECH accepted", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.c, "e", NULL, 0, ea, sizeof ea), TERN_OK);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.s, "e", NULL, 0, eb, sizeof eb), TERN_OK);
+    CHECK_MEM(ea, eb, sizeof ea);
+    if (quic) {
+      CHECK(p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE] > 0);
+      CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ],
+                   p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE]);
+      CHECK_MEM(p.q.s.secret[TERN_LEVEL_EARLY][TERN_READ],
+                p.q.c.secret[TERN_LEVEL_EARLY][TERN_WRITE],
+                p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE]);
+    } else {
+      while (tern_tls_read(p.s, got + n, sizeof got - n, &k) == TERN_OK) n += k;
+      CHECK_EQ_INT(n, sizeof early - 1);
+      CHECK(n == sizeof early - 1 && memcmp(got, early, n) == 0);
+    }
+    if (rc == TERN_OK) runs_early++;
+  } else {
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(p.c), TERN_ALERT_ECH_REQUIRED);
+    if (tern_conn_alert(p.c) != TERN_ALERT_ECH_REQUIRED) report("early, ECH rejected", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 0); /* the GREASE PSK is no ticket of its */
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.c, "e", NULL, 0, ea, sizeof ea),
+                 TERN_ERR_STATE);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.s, "e", NULL, 0, eb, sizeof eb),
+                 TERN_ERR_STATE);
+    if (quic) {
+      CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ], 0);
+    } else {
+      /* the server skipped the early record rather than failing on it:
+         its handshake went on to its Finished; it read nothing */
+      CHECK_EQ_INT(tern_conn_alert(p.s), 0);
+      CHECK(tern_tls_read(p.s, got, sizeof got, &n) != TERN_OK);
+      CHECK(tern_tls_write(p.c, early, 1) != TERN_OK);
+    }
+    if (rc == TERN_ERR_ALERT) runs_early++;
+  }
+  pair_free(&p);
+done:
   tern_config_free(s);
   tern_config_free(c);
 }
@@ -616,6 +734,8 @@ int main(void) {
     no_ech_server(quic);
     grease(quic, 0);
     resumption(quic);
+    early_data(quic, 0);
+    early_data(quic, 1);
     grease(quic, 1);
   }
   /* the outer hello */
@@ -652,6 +772,7 @@ int main(void) {
          runs_rejected);
   CHECK_EQ_INT(runs_accepted, 2 * 6);
   CHECK_EQ_INT(runs_rejected, 2 * 2);
+  CHECK_EQ_INT(runs_early, 2 * 2);
   X509_STORE_free(trust);
   pki_free(&srv);
   return check_report();
