@@ -5,7 +5,10 @@
  * P-256 keys, a retired key still accepted); rejected (a key the server
  * does not hold) ending in ech_required with the server's retry_configs,
  * then a retry with them accepted; a server without ECH keys; ECH through
- * a HelloRetryRequest; and the alerts for a malformed or forbidden
+ * a HelloRetryRequest; 0-RTT with ECH (§6.1): accepted with ECH,
+ * refused when ECH is rejected, refused by a HelloRetryRequest (the GREASE
+ * PSK identity repeated in the second outer hello), and accepted from a
+ * GREASE ECH client; and the alerts for a malformed or forbidden
  * encrypted_client_hello, in the outer hello and inside the encrypted
  * inner one (re-encrypted here with the server's key).
  */
@@ -512,6 +515,133 @@ done:
   tern_config_free(c);
 }
 
+/* The first PSK identity of a ClientHello message's pre_shared_key
+   (copied to out, at most cap bytes); its length, 0 when none. */
+static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, size_t cap) {
+  size_t off = 4 + 2 + 32, end;
+  off += 1 + msg[off];
+  off += 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 1 + msg[off];
+  end = off + 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 2;
+  while (off + 4 <= end && end <= len) {
+    uint16_t type = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+    size_t l = (size_t)(msg[off + 2] << 8 | msg[off + 3]);
+    if (type == 0x0029 && l >= 4) {
+      size_t il = (size_t)(msg[off + 6] << 8 | msg[off + 7]);
+      if (il > cap || off + 8 + il > len) return 0;
+      memcpy(out, msg + off + 8, il);
+      return il;
+    }
+    off += 4 + l;
+  }
+  return 0;
+}
+
+/* 0-RTT with ECH through a HelloRetryRequest (QUIC, the flights stepped
+   by hand): the HRR refuses the early data, ECH is accepted and the
+   session resumed on the second ClientHelloInner; both ClientHelloOuters
+   carry the same GREASE PSK identity, as a real resumption would. */
+static void early_data_hrr(void) {
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, TERN_GROUP_SECP256R1), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], id1[512], id2[512];
+  size_t len = list_of(&key_a, list), l1, l2;
+  pair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, 1, c, s, list, len);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions > 0) {
+    clock_now += 1000;
+    pair_new(&p, 1, c, s, list, len);
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_OFFERED);
+    l1 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id1,
+                            sizeof id1);
+    CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.c, &p.q.s, TERN_LEVEL_INITIAL), TERN_OK); /* -> HRR */
+    CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.s, &p.q.c, TERN_LEVEL_INITIAL), TERN_OK); /* -> CH2 */
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    l2 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id2,
+                            sizeof id2);
+    CHECK(l1 > 0 && l1 == l2 && memcmp(id1, id2, l1) == 0);
+    rc = pair_run(&p);
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, ECH through HRR", &p);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.c), 1);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ], 0);
+    pair_free(&p);
+  }
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* 0-RTT from a GREASE ECH client (§6.2): its one ClientHello is the real
+   one, so a server with ECH keys, which "rejects" the GREASE extension,
+   resumes and takes the early data as without ECH. */
+static void early_data_grease(int quic) {
+  static const uint8_t early[] = "GET /early-grease";
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, 0), *c = client_cfg();
+  uint8_t got[64];
+  size_t n = 0, k;
+  pair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_ech_grease(c, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, quic, c, s, NULL, 0);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  if (!quic) (void)pump(p.s, p.c); /* the ticket */
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions > 0) {
+    clock_now += 1000;
+    pair_new(&p, quic, c, s, NULL, 0);
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+    if (!quic) CHECK_EQ_INT(tern_tls_write(p.c, early, sizeof early - 1), TERN_OK);
+    rc = pair_run(&p);
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, GREASE ECH", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_NONE);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_ACCEPTED);
+    if (!quic) {
+      while (tern_tls_read(p.s, got + n, sizeof got - n, &k) == TERN_OK) n += k;
+      CHECK(n == sizeof early - 1 && memcmp(got, early, n) == 0);
+    }
+    pair_free(&p);
+  }
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
 /* GREASE ECH (§6.2.1): a server with keys rejects it and sends
    retry_configs, which the client ignores; one without keys ignores it. */
 static void grease(int quic, int hrr) {
@@ -736,8 +866,10 @@ int main(void) {
     resumption(quic);
     early_data(quic, 0);
     early_data(quic, 1);
+    early_data_grease(quic);
     grease(quic, 1);
   }
+  early_data_hrr();
   /* the outer hello */
   hostile("type inner", t_type_inner, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
   hostile("unknown type", t_type_unknown, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
