@@ -8,6 +8,9 @@
 #   4. a config the server does not hold: ech_required, the server's
 #      retry_configs printed (the current key only), exit 1; with
 #      --ech-retry the second connection is accepted
+#   0-RTT with ECH: a session stored, then requests in 0-RTT accepted with
+#      ECH accepted; with a stale config the 0-RTT requests are refused
+#      (ECH rejected), the retry with retry_configs resumes in 0-RTT
 #   5. h3-client without ECH: the page says ECH not offered
 #   6. bad command lines: --ech-config garbage, --ech-retry alone, a
 #      non-ECH --ech-key file
@@ -36,7 +39,7 @@ mkdir -p www
 
 # ---- 1. the server, --ech-key given twice -------------------------------
 "$TERN" h3-server --cert leaf.pem --key leaf.key --port 0 --dir www \
-  --ech-key cur.key --ech-key=old.key >server.log 2>&1 &
+  --early-data --ech-key cur.key --ech-key=old.key >server.log 2>&1 &
 SPID=$!
 PIDS="$PIDS $SPID"
 wait_for server.log "listening on" "$SPID" || { bad "tern h3-server did not start"; cat server.log; exit 1; }
@@ -76,6 +79,24 @@ get retry.out --ech-config stale.echconfig --ech-retry && ok "--ech-retry exits 
 expect retry.out "retrying with the server's retry_configs" "--ech-retry retries"
 expect retry.out "ECH accepted: localhost inside, public.test outside" "the retry is accepted"
 expect retry.out.page '<td id="ech">accepted</td>' "the retry's page: ECH accepted"
+
+# ---- 0-RTT with ECH (RFC 9849 §6.1) -----------------------------------
+get e1.out --ech-config cur.echconfig --session-file sess && ok "0-RTT: a session stored" ||
+  { bad "0-RTT: first connection failed"; show e1.out; }
+get e2.out --ech-config cur.echconfig --session-file sess && ok "0-RTT: resumed connection exits 0" ||
+  { bad "0-RTT: resumed connection failed"; show e2.out; }
+expect e2.out "requests sent in 0-RTT: accepted" "0-RTT accepted with ECH accepted"
+expect e2.out.page '<td id="request-early">yes</td>' "the page came in 0-RTT"
+expect e2.out.page '<td id="ech">accepted</td>' "... with ECH accepted"
+# a stale config: the 0-RTT requests went under the inner hello's keys,
+# the server runs the outer hello (GREASE PSK only): refused; then the
+# retry with retry_configs resumes (the ticket was never seen) in 0-RTT
+get e3.out --ech-config stale.echconfig --ech-retry --session-file sess &&
+  ok "0-RTT, stale config, --ech-retry: exits 0" || { bad "0-RTT, stale config: failed"; show e3.out; }
+expect e3.out "requests sent in 0-RTT: refused" "0-RTT refused when ECH is rejected"
+expect e3.out "retrying with the server's retry_configs" "... then the retry"
+expect e3.out "requests sent in 0-RTT: accepted" "the retry's 0-RTT accepted"
+expect e3.out.page '<td id="ech">accepted</td>' "the retry's page: ECH accepted"
 
 # ---- 5. no ECH ---------------------------------------------------------
 get plain.out && ok "h3-client without ECH exits 0" || { bad "h3-client without ECH failed"; show plain.out; }

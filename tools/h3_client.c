@@ -464,9 +464,12 @@ static int finish(cconn *cc) {
         }
   if (cc->in_early && !cc->resent) cl->early_sent++;
   if (!cl->quiet && !cl->load_mode) {
+    /* a handshake that failed (ECH rejected: RFC 9849 §6.1) refused them too */
     if (cc->in_early)
       fprintf(stderr, "%s: requests sent in 0-RTT: %s\n", PROG,
-              cc->resent ? "refused, resent in 1-RTT" : "accepted");
+              cc->resent ? "refused, resent in 1-RTT"
+              : tern_conn_early_data_status(hc->tls) == TERN_EARLY_DATA_ACCEPTED ? "accepted"
+                                                                                 : "refused");
     if (cl->key_update)
       fprintf(stderr, "%s: key update %s after %llu response bytes; update_key called %d times\n",
               PROG, cc->ku_initiated ? "initiated" : "NOT initiated",
