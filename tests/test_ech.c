@@ -516,8 +516,10 @@ done:
 }
 
 /* The first PSK identity of a ClientHello message's pre_shared_key
-   (copied to out, at most cap bytes); its length, 0 when none. */
-static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, size_t cap) {
+   (copied to out, at most cap bytes, its obfuscated_ticket_age to *age);
+   its length, 0 when none. */
+static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                                 uint32_t *age) {
   size_t off = 4 + 2 + 32, end;
   off += 1 + msg[off];
   off += 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
@@ -529,8 +531,10 @@ static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, s
     size_t l = (size_t)(msg[off + 2] << 8 | msg[off + 3]);
     if (type == 0x0029 && l >= 4) {
       size_t il = (size_t)(msg[off + 6] << 8 | msg[off + 7]);
-      if (il > cap || off + 8 + il > len) return 0;
+      const uint8_t *a = msg + off + 8 + il;
+      if (il > cap || off + 8 + il + 4 > len) return 0;
       memcpy(out, msg + off + 8, il);
+      *age = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
       return il;
     }
     off += 4 + l;
@@ -541,13 +545,15 @@ static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, s
 /* 0-RTT with ECH through a HelloRetryRequest (QUIC, the flights stepped
    by hand): the HRR refuses the early data, ECH is accepted and the
    session resumed on the second ClientHelloInner; both ClientHelloOuters
-   carry the same GREASE PSK identity, as a real resumption would. */
+   carry the same GREASE PSK identity, and ages apart by the time elapsed
+   (none here), as a real resumption would. */
 static void early_data_hrr(void) {
   const key *keys[1] = {&key_a};
   int retry[1] = {1};
   tern_config *s = server_cfg(keys, retry, 1, TERN_GROUP_SECP256R1), *c = client_cfg();
   uint8_t list[TERN_ECH_CONFIG_MAX + 2], id1[512], id2[512];
   size_t len = list_of(&key_a, list), l1, l2;
+  uint32_t age1 = 0, age2 = 1;
   pair p;
   int rc;
   CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
@@ -569,13 +575,15 @@ static void early_data_hrr(void) {
     CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
     CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_OFFERED);
     l1 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id1,
-                            sizeof id1);
+                            sizeof id1, &age1);
     CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.c, &p.q.s, TERN_LEVEL_INITIAL), TERN_OK); /* -> HRR */
     CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.s, &p.q.c, TERN_LEVEL_INITIAL), TERN_OK); /* -> CH2 */
     CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
     l2 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id2,
-                            sizeof id2);
+                            sizeof id2, &age2);
     CHECK(l1 > 0 && l1 == l2 && memcmp(id1, id2, l1) == 0);
+    /* the test's clock stood still: the inner ages are equal, so are these */
+    CHECK_EQ_INT(age1, age2);
     rc = pair_run(&p);
     CHECK_EQ_INT(rc, TERN_OK);
     if (rc != TERN_OK) report("early, ECH through HRR", &p);

@@ -769,38 +769,40 @@ static size_t encode_inner(const tern_conn *c, const tern_ech_config *cfg, const
 
 /*
  * §6.1.2: a GREASE pre_shared_key for ClientHelloOuter, shaped as the
- * inner one: per identity a random one of the same length and a random
- * obfuscated_ticket_age, per binder random bytes of the same length. The
- * identities come from the HPKE context's exporter, so that the second
- * ClientHelloOuter after a HelloRetryRequest repeats them as a real
- * resumption would, while an observer cannot tell them from random.
- * *buf (the caller frees it) holds the bytes e points into.
+ * inner one: per identity one of the same length, per binder random bytes
+ * of the same length. The identities, and offsets added to the inner
+ * obfuscated_ticket_ages, come from the HPKE context's exporter: the
+ * second ClientHelloOuter after a HelloRetryRequest repeats the
+ * identities and moves the ages by the time elapsed, as a real resumption
+ * would, while an observer cannot tell either from random. *buf (the
+ * caller frees it) holds the bytes e points into.
  */
 static int grease_psk(tern_conn *c, tern_extensions *e, uint8_t **buf) {
-  static const uint8_t label[] = "tern ech grease psk identities";
-  size_t ids = 0, total = 0, off;
-  uint8_t ages[4 * TERN_MSG_MAX_PSK];
+  static const uint8_t label[] = "tern ech grease psk";
+  size_t ids = 0, total, off;
+  uint8_t *ages;
   int rc;
-  for (size_t i = 0; i < e->n_psk; i++) {
-    ids += e->psk[i].identity.len;
-    total += e->psk[i].identity.len + e->binders[i].len;
-  }
-  *buf = OPENSSL_malloc(total ? total : 1);
+  for (size_t i = 0; i < e->n_psk; i++) ids += e->psk[i].identity.len;
+  total = ids + 4 * e->n_psk;
+  off = total;
+  for (size_t i = 0; i < e->n_psk; i++) off += e->binders[i].len;
+  *buf = OPENSSL_malloc(off ? off : 1);
   if (*buf == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  rc = c->ech_hpke.aead != NULL && ids > 0 && ids <= 255 * 32
-           ? tern_hpke_export(&c->ech_hpke, label, sizeof label - 1, *buf, ids)
-           : tern_conn_random(c, *buf, ids);
-  if (rc == TERN_OK) rc = tern_conn_random(c, *buf + ids, total - ids);
-  if (rc == TERN_OK) rc = tern_conn_random(c, ages, sizeof ages);
+  rc = c->ech_hpke.aead != NULL && total > 0 && total <= 255 * 32
+           ? tern_hpke_export(&c->ech_hpke, label, sizeof label - 1, *buf, total)
+           : tern_conn_random(c, *buf, total);
+  if (rc == TERN_OK) rc = tern_conn_random(c, *buf + total, off - total);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "GREASE PSK failed");
+  ages = *buf + ids;
   off = 0;
   for (size_t i = 0; i < e->n_psk; i++) {
     e->psk[i].identity.p = *buf + off;
     off += e->psk[i].identity.len;
-    e->psk[i].obfuscated_ticket_age = (uint32_t)ages[4 * i] << 24 |
-                                      (uint32_t)ages[4 * i + 1] << 16 |
-                                      (uint32_t)ages[4 * i + 2] << 8 | ages[4 * i + 3];
+    e->psk[i].obfuscated_ticket_age += (uint32_t)ages[4 * i] << 24 |
+                                       (uint32_t)ages[4 * i + 1] << 16 |
+                                       (uint32_t)ages[4 * i + 2] << 8 | ages[4 * i + 3];
   }
+  off = total;
   for (size_t i = 0; i < e->n_psk; i++) {
     e->binders[i].p = *buf + off;
     off += e->binders[i].len;
