@@ -12,9 +12,14 @@
 
 #include <tern.h>
 
+#ifndef SESSIONS_MAX
 #define SESSIONS_MAX 32
+#endif
+#ifndef TEST_CLOCK_START
+#define TEST_CLOCK_START 1800000000000ull
+#endif
 
-static uint64_t clock_now = 1800000000000ull; /* ms */
+static uint64_t clock_now = TEST_CLOCK_START; /* ms */
 
 static inline uint64_t test_clock(void *user) {
   (void)user;
@@ -29,11 +34,13 @@ typedef struct saved_session {
 
 static saved_session sessions[SESSIONS_MAX];
 static int n_sessions;
+static int sessions_seen_bad; /* empty or oversized blobs handed over */
 
 /* Keeps a session (past SESSIONS_MAX, or too long: dropped). */
 static inline void on_session(tern_conn *c, const uint8_t *blob, size_t len, uint32_t max_early,
                               void *user) {
   (void)c, (void)user;
+  sessions_seen_bad += len == 0 || len > TERN_SESSION_MAX_BYTES;
   if (n_sessions < SESSIONS_MAX && len <= TERN_SESSION_MAX_BYTES) {
     memcpy(sessions[n_sessions].blob, blob, len);
     sessions[n_sessions].len = len;
