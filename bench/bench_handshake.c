@@ -22,6 +22,9 @@
  * are per second of CPU. The floor (peer_floor.c) is what the handshake's
  * libcrypto operations alone cost on prepared contexts: the limit no
  * implementation on libcrypto can pass.
+ * Beside the cold run, the part of it no verification through X509
+ * objects avoids on libcrypto 3.0: d2i_X509 of a leaf, and of that the
+ * public-key decoder (see leaf_parse_costs).
  * Heap per pair: N pairs are all advanced to the same point mid-handshake
  * (the server has sent its flight, the client has processed it and sent
  * its Finished, the server has not read it) and glibc's mallinfo2() is
