@@ -118,6 +118,8 @@ typedef struct worker {
   int stopping;
   uint64_t stop_deadline;
   uint64_t accept_resume;    /* 0, or when to accept again */
+  int nodelay;               /* accepted sockets: 0 unknown, 1 inherit TCP_NODELAY from
+                                the listening one (Linux), -1 need it set each */
   uint64_t now;              /* ms, CLOCK_MONOTONIC, read once per round */
   serve_stats st;
   uint8_t buf[65536];
@@ -631,7 +633,12 @@ static void conn_accept(worker *w, int lfd) {
       close(fd);
       continue;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (w->nodelay == 0) { /* once: is the listener's TCP_NODELAY inherited? */
+      int v = 0;
+      socklen_t vl = sizeof v;
+      w->nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v ? 1 : -1;
+    }
+    if (w->nodelay < 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s = calloc(1, sizeof *s);
     if (s != NULL && (s->c = tern_conn_new_tls(o->cfg, s)) == NULL) {
       free(s);
@@ -794,6 +801,8 @@ static int listen_on(struct sockaddr *addr, socklen_t len) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  /* accepted sockets inherit it on Linux: one setsockopt less per connection */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (bind(fd, addr, len) != 0 || listen(fd, 4096) != 0) {
     int e = errno;
     close(fd);
