@@ -99,6 +99,7 @@ typedef struct sconn {
   unsigned backpressured : 1;
   unsigned logged_request : 1;
   unsigned counted : 1;
+  unsigned peer_notified : 1; /* the peer's close_notify was read */
 } sconn;
 
 typedef struct server server;
@@ -548,6 +549,7 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
     }
     if (rc == 1) {
       /* the peer's close_notify: answer with ours (RFC 8446 §6.1) */
+      s->peer_notified = 1;
       tern_tls_close(s->c);
       conn_closing(w, s);
     } else if (s->www && s->www->state == CLI_WWW_ANSWERED && !s->www->keep_alive) {
@@ -577,6 +579,15 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
   if (s->state == ST_CLOSING) {
     if (out_pending(s) > 0) {
       conn_watch(w, s);
+      return;
+    }
+    if (s->peer_notified) {
+      /* the peer said it sends nothing more: no input can be left unread
+         to make the kernel reset what we sent, so no FIN-and-linger (as
+         nginx closes a kept-alive connection on the client's
+         close_notify): close now, saving a shutdown, a wake-up and a
+         read per connection */
+      conn_end(w, s);
       return;
     }
     if (!s->shut_wr) {
