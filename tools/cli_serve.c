@@ -290,7 +290,8 @@ static void conn_socket_failed(worker *w, sconn *s, const char *what) {
 }
 
 /* Our close_notify is queued: send it, then FIN, then linger for the
-   peer's end. */
+   peer's end (unless the peer's close_notify came first: then close as
+   soon as ours is sent). */
 static void conn_closing(worker *w, sconn *s) {
   if (s->state != ST_CLOSING) {
     s->state = ST_CLOSING;
