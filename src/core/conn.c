@@ -194,3 +194,8 @@ int tern_conn_now(const tern_conn *c, uint64_t *now) {
   }
   return TERN_ERR_STATE;
 }
+
+tern_ech_conn *tern_conn_ech(tern_conn *c) {
+  if (c->ech == NULL) c->ech = OPENSSL_zalloc(sizeof *c->ech);
+  return c->ech;
+}

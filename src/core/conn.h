@@ -165,6 +165,27 @@ typedef struct tern_inbuf {
   size_t cap;
 } tern_inbuf;
 
+/* A connection's Encrypted ClientHello state (RFC 9849, engine/ech.c),
+   on the heap only for connections that use ECH: most do not, and these
+   1.4 KB were in every connection. */
+typedef struct tern_ech_conn {
+  tern_hpke_ctx hpke;             /* the context of ClientHello1, reused for ClientHello2 */
+  uint8_t config_id;
+  uint16_t kdf, aead;
+  uint8_t *config;                /* client: the ECHConfig chosen */
+  size_t config_len;
+  uint8_t *retry;                 /* client: the server's retry_configs */
+  size_t retry_len;
+  uint8_t *outer;                 /* client: ClientHelloOuter1, until the ServerHello */
+  size_t outer_len;
+  uint8_t outer_random[32];       /* client: ClientHelloOuter.random */
+  char public_name[TERN_MAX_NAME];
+  char inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
+  char outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
+  uint8_t grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
+  size_t grease_len;
+} tern_ech_conn;
+
 struct tern_conn {
   tern_config *cfg;
   tern_role role;
@@ -321,21 +342,8 @@ struct tern_conn {
   /* Encrypted ClientHello (RFC 9849, engine/ech.c) */
   int ech_status;                 /* TERN_ECH_* (tern.h); client: OFFERED until the
                                      server's first answer */
-  tern_hpke_ctx ech_hpke;         /* the context of ClientHello1, reused for ClientHello2 */
-  uint8_t ech_config_id;
-  uint16_t ech_kdf, ech_aead;
-  uint8_t *ech_config;            /* client: the ECHConfig chosen */
-  size_t ech_config_len;
-  uint8_t *ech_retry;             /* client: the server's retry_configs */
-  size_t ech_retry_len;
-  uint8_t *ech_outer;             /* client: ClientHelloOuter1, until the ServerHello */
-  size_t ech_outer_len;
-  uint8_t ech_outer_random[32];   /* client: ClientHelloOuter.random */
-  char ech_public_name[TERN_MAX_NAME];
-  char ech_inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
-  char ech_outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
-  uint8_t ech_grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
-  size_t ech_grease_len;
+  struct tern_ech_conn *ech;      /* made when ECH is offered, received or
+                                     GREASEd (tern_conn_ech), else NULL */
 
   int done;
 };
@@ -421,6 +429,10 @@ int tern_conn_suite_usable(const tern_conn *c, uint16_t suite);
 /* The current time in ms: tern_conn_set_time, else the clock callback.
    Returns TERN_OK or TERN_ERR_STATE when neither exists. */
 int tern_conn_now(const tern_conn *c, uint64_t *now);
+
+/* c's ECH state, made (zeroed) on first use; NULL when out of memory.
+   engine/ech.c's tern_ech_conn_free wipes and frees it. */
+tern_ech_conn *tern_conn_ech(tern_conn *c);
 
 /* Moves the read level (levels only move forward). */
 int tern_conn_set_read_level(tern_conn *c, tern_level level);

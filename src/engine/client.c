@@ -106,14 +106,14 @@ static int send_with_ech(tern_conn *c, const tern_client_hello *ch, const uint8_
   rc = tern_ech_client_outer(c, ch, inner, len, outer, cap, &outer_len);
   if (rc == TERN_OK && !c->transcript_ready) {
     c->ch1 = OPENSSL_malloc(len);
-    c->ech_outer = OPENSSL_malloc(outer_len);
-    if (c->ch1 == NULL || c->ech_outer == NULL) {
+    c->ech->outer = OPENSSL_malloc(outer_len);
+    if (c->ch1 == NULL || c->ech->outer == NULL) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
     } else {
       memcpy(c->ch1, inner, len);
       c->ch1_len = len;
-      memcpy(c->ech_outer, outer, outer_len);
-      c->ech_outer_len = outer_len;
+      memcpy(c->ech->outer, outer, outer_len);
+      c->ech->outer_len = outer_len;
     }
   }
   if (rc == TERN_OK) {
@@ -240,7 +240,7 @@ int tern_client_send_ch(tern_conn *c) {
                           "QUIC transport parameters were not set before the handshake");
   rc = tern_conn_random(c, c->client_random, sizeof c->client_random);
   if (rc == TERN_OK && c->ech_status != TERN_ECH_NONE)
-    rc = tern_conn_random(c, c->ech_outer_random, sizeof c->ech_outer_random);
+    rc = tern_conn_random(c, c->ech->outer_random, sizeof c->ech->outer_random);
   /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4); over TCP
      it is on: a random legacy_session_id (RFC 8446 §D.4). */
   c->session_id_len = 0;
@@ -497,8 +497,8 @@ int tern_client_recv_fin(tern_conn *c) {
   /* RFC 9849 §6.1.6: authenticated for public_name, then ech_required */
   if (c->ech_status == TERN_ECH_REJECTED)
     return tern_conn_fail(c, TERN_ALERT_ECH_REQUIRED,
-                          "the server rejected ECH (%s); retry_configs %s", c->ech_public_name,
-                          c->ech_retry != NULL ? "received" : "not sent");
+                          "the server rejected ECH (%s); retry_configs %s", c->ech->public_name,
+                          c->ech->retry != NULL ? "received" : "not sent");
   rc = tern_hs_application_secrets(c);
   if (rc != TERN_OK) return rc;
   /* Over TCP, accepted early data ends with EndOfEarlyData (§4.5). */
