@@ -150,7 +150,7 @@ int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len)
   c->ech->aead = aead;
   memcpy(c->ech->public_name, cfg.public_name.p, cfg.public_name.len);
   c->ech->public_name[cfg.public_name.len] = 0;
-  memcpy(c->ech->inner_name, c->server_name, sizeof c->ech->inner_name);
+  memcpy(c->ech->inner_name, c->hs->server_name, sizeof c->ech->inner_name);
   memcpy(c->ech->outer_name, c->ech->public_name, sizeof c->ech->outer_name);
   c->ech_status = TERN_ECH_OFFERED;
   return TERN_OK;

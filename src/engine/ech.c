@@ -612,8 +612,8 @@ int tern_ech_server_confirm_sh(tern_conn *c, uint8_t *out, size_t len) {
   if (len < 4 + 2 + 32)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ServerHello too short");
   memset(out + 4 + 2 + 24, 0, 8);
-  if (tern_transcript_peek(&c->transcript, out, len, th) != TERN_OK ||
-      confirmation(c->suite->hash, c->client_random, "ech accept confirmation", th,
+  if (tern_transcript_peek(&c->hs->transcript, out, len, th) != TERN_OK ||
+      confirmation(c->suite->hash, c->hs->client_random, "ech accept confirmation", th,
                    out + 4 + 2 + 24) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH accept confirmation failed");
   return TERN_OK;
@@ -632,8 +632,8 @@ void tern_ech_server_hrr_ext(tern_conn *c, tern_extensions *e) {
 int tern_ech_server_confirm_hrr(tern_conn *c, uint8_t *out, size_t len) {
   uint8_t th[TERN_MAX_HASH_LEN];
   if (c->ech_status != TERN_ECH_ACCEPTED) return TERN_OK;
-  if (tern_transcript_peek(&c->transcript, out, len, th) != TERN_OK ||
-      confirmation(c->suite->hash, c->client_random, "hrr ech accept confirmation", th,
+  if (tern_transcript_peek(&c->hs->transcript, out, len, th) != TERN_OK ||
+      confirmation(c->suite->hash, c->hs->client_random, "hrr ech accept confirmation", th,
                    out + len - 8) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH HRR confirmation failed");
   return TERN_OK;
@@ -883,14 +883,14 @@ out:
 static int client_rejected(tern_conn *c) {
   c->ech_status = TERN_ECH_REJECTED;
   if (c->ech->outer != NULL) {
-    OPENSSL_clear_free(c->ch1, c->ch1_len);
-    c->ch1 = c->ech->outer;
-    c->ch1_len = c->ech->outer_len;
+    OPENSSL_clear_free(c->hs->ch1, c->hs->ch1_len);
+    c->hs->ch1 = c->ech->outer;
+    c->hs->ch1_len = c->ech->outer_len;
     c->ech->outer = NULL;
     c->ech->outer_len = 0;
   }
-  memcpy(c->server_name, c->ech->public_name, sizeof c->server_name);
-  memcpy(c->client_random, c->ech->outer_random, 32);
+  memcpy(c->server_name, c->ech->public_name, sizeof c->hs->server_name);
+  memcpy(c->hs->client_random, c->ech->outer_random, 32);
   return TERN_OK;
 }
 
@@ -918,13 +918,13 @@ int tern_ech_client_hrr(tern_conn *c, const tern_server_hello *hrr) {
   off = (size_t)(x->data.p - c->msg);
   memset(mod + off, 0, 8);
   rc = tern_transcript_init(&t, s->hash);
-  if (rc == TERN_OK) rc = tern_transcript_update(&t, c->ch1, c->ch1_len);
+  if (rc == TERN_OK) rc = tern_transcript_update(&t, c->hs->ch1, c->hs->ch1_len);
   if (rc == TERN_OK) rc = tern_transcript_hrr_rewrite(&t);
   if (rc == TERN_OK) rc = tern_transcript_update(&t, mod, c->msg_len);
   if (rc == TERN_OK) rc = tern_transcript_current(&t, th);
   tern_transcript_free(&t);
   OPENSSL_free(mod);
-  if (rc == TERN_OK) rc = confirmation(s->hash, c->client_random, "hrr ech accept confirmation",
+  if (rc == TERN_OK) rc = confirmation(s->hash, c->hs->client_random, "hrr ech accept confirmation",
                                        th, want);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH confirmation failed");
   if (CRYPTO_memcmp(want, x->data.p, 8) != 0) return client_rejected(c);
@@ -952,17 +952,17 @@ int tern_ech_client_sh(tern_conn *c, const tern_server_hello *sh, int psk) {
   memcpy(mod, c->msg, c->msg_len);
   memset(mod + 4 + 2 + 24, 0, 8);
   if (c->used_hrr) {
-    rc = tern_transcript_peek(&c->transcript, mod, c->msg_len, th);
+    rc = tern_transcript_peek(&c->hs->transcript, mod, c->msg_len, th);
   } else {
     tern_transcript t;
     rc = tern_transcript_init(&t, s->hash);
-    if (rc == TERN_OK) rc = tern_transcript_update(&t, c->ch1, c->ch1_len);
+    if (rc == TERN_OK) rc = tern_transcript_update(&t, c->hs->ch1, c->hs->ch1_len);
     if (rc == TERN_OK) rc = tern_transcript_update(&t, mod, c->msg_len);
     if (rc == TERN_OK) rc = tern_transcript_current(&t, th);
     tern_transcript_free(&t);
   }
   OPENSSL_free(mod);
-  if (rc == TERN_OK) rc = confirmation(s->hash, c->client_random, "ech accept confirmation", th,
+  if (rc == TERN_OK) rc = confirmation(s->hash, c->hs->client_random, "ech accept confirmation", th,
                                        want);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH confirmation failed");
   if (CRYPTO_memcmp(want, sh->random + 24, 8) == 0) {
