@@ -176,8 +176,8 @@ static void keep_private_keys(const tern_conn *c) {
   for (size_t i = 0; i < c->hs->n_shares; i++) {
     uint8_t k[64];
     size_t n = sizeof k;
-    if (c->hs->shares[i].pkey != NULL &&
-        EVP_PKEY_get_raw_private_key(c->hs->shares[i].pkey, k, &n) == 1)
+    if (c->hs->kex->shares[i].pkey != NULL &&
+        EVP_PKEY_get_raw_private_key(c->hs->kex->shares[i].pkey, k, &n) == 1)
       keep_secret("X25519 private key", k, n);
     OPENSSL_cleanse(k, sizeof k);
   }

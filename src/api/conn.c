@@ -51,6 +51,7 @@ void tern_conn_free(tern_conn *c) {
   tern_ech_conn_free(c);
   if (c->transport != NULL && c->transport->release != NULL) c->transport->release(c);
   tern_config_free(c->cfg);
+  OPENSSL_free(c->detail);
   OPENSSL_clear_free(c, sizeof *c);
 }
 
@@ -110,7 +111,10 @@ int tern_conn_send_tickets(tern_conn *c, unsigned n) {
 }
 
 uint8_t tern_conn_alert(const tern_conn *c) { return c ? c->alert : 0; }
-const char *tern_conn_error_detail(const tern_conn *c) { return c ? c->detail : ""; }
+const char *tern_conn_error_detail(const tern_conn *c) {
+  if (c == NULL || !c->error) return "";
+  return c->detail != NULL ? c->detail : "out of memory for the detail of the failure";
+}
 int tern_conn_handshake_done(const tern_conn *c) { return c ? c->done : 0; }
 uint16_t tern_conn_cipher_suite(const tern_conn *c) {
   return c && c->suite ? c->suite->id : 0;

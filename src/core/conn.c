@@ -55,9 +55,12 @@ int tern_conn_fail(tern_conn *c, uint8_t alert, const char *fmt, ...) {
   if (c->error) return TERN_ERR_ALERT; /* the first failure wins */
   c->error = TERN_ERR_ALERT;
   c->alert = alert;
-  va_start(ap, fmt);
-  vsnprintf(c->detail, sizeof c->detail, fmt, ap);
-  va_end(ap);
+  if (c->detail == NULL) c->detail = OPENSSL_malloc(TERN_DETAIL_LEN);
+  if (c->detail != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(c->detail, TERN_DETAIL_LEN, fmt, ap);
+    va_end(ap);
+  }
   return TERN_ERR_ALERT;
 }
 
@@ -212,12 +215,26 @@ tern_ech_conn *tern_conn_ech(tern_conn *c) {
   return c->ech;
 }
 
+tern_kex *tern_conn_kex(tern_conn *c) {
+  if (c->hs->kex == NULL) c->hs->kex = OPENSSL_zalloc(sizeof *c->hs->kex);
+  return c->hs->kex;
+}
+
+void tern_conn_kex_free(tern_conn *c) {
+  tern_kex *k = c->hs != NULL ? c->hs->kex : NULL;
+  if (k == NULL) return;
+  for (size_t i = 0; i < TERN_MAX_SHARES; i++) tern_key_share_free(&k->shares[i]);
+  tern_share_copy_clear(&k->peer_share);
+  OPENSSL_clear_free(k, sizeof *k);
+  c->hs->kex = NULL;
+  c->hs->n_shares = 0;
+}
+
 /* Wipes and frees the handshake state and what it owns (the engine has
    freed its own parts). */
 static void hs_destroy(tern_conn *c) {
   tern_hs *hs = c->hs;
-  for (size_t i = 0; i < TERN_MAX_SHARES; i++) tern_key_share_free(&hs->shares[i]);
-  tern_share_copy_clear(&hs->peer_share);
+  tern_conn_kex_free(c);
   tern_transcript_free(&hs->transcript);
   if (c->pha_active) tern_transcript_free(&hs->hs_transcript);
   tern_keysched_wipe(&hs->ks);
@@ -238,12 +255,15 @@ int tern_conn_hs_release(tern_conn *c) {
   alpn_len = strlen(hs->alpn);
   sn_len = strlen(hs->server_name);
   size = sizeof *k + alpn_len + 1 + sn_len + 1;
+  if (c->early_exporter_ready) size += TERN_MAX_HASH_LEN;
   if ((k = OPENSSL_zalloc(size)) == NULL) return TERN_ERR_NOMEM;
   k->size = size;
   memcpy(k->exporter, hs->ks.exporter, sizeof k->exporter);
   memcpy(k->resumption, hs->ks.resumption, sizeof k->resumption);
-  if (c->early_exporter_ready)
-    memcpy(k->early_exporter, hs->ks.early_exporter, sizeof k->early_exporter);
+  if (c->early_exporter_ready) {
+    k->early_exporter = (uint8_t *)k + size - TERN_MAX_HASH_LEN;
+    memcpy(k->early_exporter, hs->ks.early_exporter, TERN_MAX_HASH_LEN);
+  }
   memcpy(k->names, hs->alpn, alpn_len + 1);
   memcpy(k->names + alpn_len + 1, hs->server_name, sn_len + 1);
   c->kept = k;

@@ -37,6 +37,7 @@
 #define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
 #define TERN_PENDING_EVENTS 16
 #define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
+#define TERN_DETAIL_LEN 160      /* a failure's sentence, NUL included */
 
 /* An externally provisioned PSK (RFC 8446 §4.2.11), with what 0-RTT on
    it must use (§4.2.10: the values provisioned along with the key). */
@@ -187,6 +188,19 @@ typedef struct tern_ech_conn {
 } tern_ech_conn;
 
 /*
+ * The key exchange, on the heap from our first key share (client) or the
+ * client's share we take (server) until the shared secret is derived:
+ * 880 bytes a handshake needs only for one round trip.
+ */
+typedef struct tern_kex {
+  /* our key shares (client: one per share group; server: one) */
+  tern_key_share shares[TERN_MAX_SHARES];
+  /* server: the client's share (inline up to an EC share, on the heap
+     for FFDHE) from the ClientHello until the ServerHello uses it */
+  tern_share_copy peer_share;
+} tern_kex;
+
+/*
  * What only the handshake needs, on the heap from the connection's making
  * until the handshake completes (tern_conn_hs_release): then a QUIC
  * connection wipes and frees it, keeping only struct tern_kept. A TLS
@@ -202,17 +216,13 @@ typedef struct tern_hs {
                                      bytes on the heap once there is one */
   size_t cookie_len;
 
-  /* our key shares (client: one per share group; server: one) */
-  tern_key_share shares[TERN_MAX_SHARES];
-  size_t n_shares;
+  /* the key exchange under way, or NULL (tern_conn_kex) */
+  struct tern_kex *kex;
+  size_t n_shares;                /* kex->shares in use */
 
   /* server: what the first ClientHello said, to check the second */
   uint8_t *ch1;
   size_t ch1_len;
-  /* server: negotiated while reading the ClientHello; the client's share
-     (inline up to an EC share, on the heap for FFDHE) until the
-     ServerHello uses it */
-  tern_share_copy peer_share;
   int cert_requested;
 
   /* peer authentication */
@@ -271,8 +281,10 @@ typedef struct tern_hs {
 typedef struct tern_kept {
   uint8_t exporter[TERN_MAX_HASH_LEN];
   uint8_t resumption[TERN_MAX_HASH_LEN];
-  uint8_t early_exporter[TERN_MAX_HASH_LEN]; /* when early_exporter_ready */
   size_t size;                    /* of the block, names included */
+  uint8_t *early_exporter;        /* when early_exporter_ready: its
+                                     TERN_MAX_HASH_LEN bytes at the block's
+                                     end (few connections have one), else NULL */
   char names[];                   /* alpn NUL server_name NUL */
 } tern_kept;
 
@@ -300,10 +312,11 @@ struct tern_conn {
   size_t n_pending;
   int started;
 
-  /* sticky failure */
+  /* sticky failure; the sentence is on the heap (TERN_DETAIL_LEN bytes)
+     only once the connection failed */
   int error;
   uint8_t alert;
-  char detail[160];
+  char *detail;
 
   /* input: CRYPTO data per level; which level may be read now */
   tern_inbuf in[4];
@@ -493,6 +506,12 @@ tern_ech_conn *tern_conn_ech(tern_conn *c);
    engine frees its own first). TERN_OK, or TERN_ERR_NOMEM with c->hs
    left as it was. */
 int tern_conn_hs_release(tern_conn *c);
+
+/* c->hs->kex, made (empty) on first use; NULL when out of memory. */
+tern_kex *tern_conn_kex(tern_conn *c);
+
+/* Wipes and frees c->hs->kex (its key pairs freed), if any. */
+void tern_conn_kex_free(tern_conn *c);
 
 /* Frees the handshake state, or what was kept of it (the connection is
    going; the engine has freed its own parts). */

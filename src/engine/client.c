@@ -77,8 +77,9 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
   const tern_group *g = tern_group_get(group);
   int rc;
   if (g == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "unknown group");
-  tern_key_share_free(&c->hs->shares[i]);
-  rc = tern_group_keygen(g, tern_conn_draw, c, &c->hs->shares[i]);
+  if (tern_conn_kex(c) == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  tern_key_share_free(&c->hs->kex->shares[i]);
+  rc = tern_group_keygen(g, tern_conn_draw, c, &c->hs->kex->shares[i]);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation for %s failed: %s",
                           g->name, tern_strerror(rc));
@@ -171,9 +172,9 @@ static int write_and_send_ch(tern_conn *c) {
   }
   e->n_key_shares = e->key_share_count = c->hs->n_shares;
   for (size_t i = 0; i < c->hs->n_shares; i++) {
-    e->key_shares[i].group = c->hs->shares[i].group->id;
-    e->key_shares[i].key_exchange.p = c->hs->shares[i].pub;
-    e->key_shares[i].key_exchange.len = c->hs->shares[i].pub_len;
+    e->key_shares[i].group = c->hs->kex->shares[i].group->id;
+    e->key_shares[i].key_exchange.p = c->hs->kex->shares[i].pub;
+    e->key_shares[i].key_exchange.len = c->hs->kex->shares[i].pub_len;
   }
   if (c->server_name[0] && !is_ip_literal(c->server_name)) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
@@ -331,12 +332,12 @@ int tern_client_recv_hrr(tern_conn *c) {
     for (size_t i = 0; i < c->cfg->n_groups; i++)
       supported |= c->cfg->groups[i] == g && may_offer(c, g);
     for (size_t i = 0; i < c->hs->n_shares; i++)
-      if (c->hs->shares[i].group->id == g) supported = 0;
+      if (c->hs->kex->shares[i].group->id == g) supported = 0;
     if (!supported)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                             "HelloRetryRequest selects group 0x%04x we did not offer or "
                             "already sent a share for", g);
-    for (size_t i = 1; i < c->hs->n_shares; i++) tern_key_share_free(&c->hs->shares[i]);
+    for (size_t i = 1; i < c->hs->n_shares; i++) tern_key_share_free(&c->hs->kex->shares[i]);
     c->hs->n_shares = 1;
     rc = make_share(c, 0, g);
     if (rc != TERN_OK) return rc;
@@ -352,7 +353,7 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
   const tern_key_share *mine = NULL;
   uint8_t secret[TERN_GROUP_MAX_SECRET], alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t secret_len = 0;
-  int rc = check_server_hello(c, sh, "ServerHello");
+  int dhe, rc = check_server_hello(c, sh, "ServerHello");
   if (rc == TERN_OK) rc = tern_ech_client_sh(c, sh, psk); /* RFC 9849 §6.1.4 */
   if (rc != TERN_OK) return rc;
   if (psk) rc = tern_resume_client_accepted(c, sh);
@@ -362,7 +363,7 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
     if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
       return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ServerHello without key_share");
     for (size_t i = 0; i < c->hs->n_shares; i++)
-      if (c->hs->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->hs->shares[i];
+      if (c->hs->kex->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->hs->kex->shares[i];
     if (mine == NULL)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                             "ServerHello key share for group 0x%04x we did not send",
@@ -386,9 +387,9 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
     }
     c->group = mine->group->id;
   }
-  for (size_t i = 0; i < c->hs->n_shares; i++) tern_key_share_free(&c->hs->shares[i]);
-  c->hs->n_shares = 0;
-  rc = tern_hs_handshake_secrets(c, mine ? secret : NULL, secret_len);
+  dhe = mine != NULL;
+  tern_conn_kex_free(c); /* mine too: the secret is derived */
+  rc = tern_hs_handshake_secrets(c, dhe ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
 }

@@ -77,8 +77,9 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
       if (ks.key_exchange.len != g->share_len)
         return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                               "key share of the wrong length for %s", g->name);
-      if (tern_share_copy_set(&c->hs->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
-          TERN_OK)
+      if (tern_conn_kex(c) == NULL ||
+          tern_share_copy_set(&c->hs->kex->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
+              TERN_OK)
         return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       c->group = ks.group;
       *share_found = 1;
@@ -463,7 +464,7 @@ int tern_server_recv_ch2(tern_conn *c) {
 
 int tern_server_send_sh(tern_conn *c) {
   tern_server_hello sh;
-  tern_key_share *mine = &c->hs->shares[0];
+  tern_key_share *mine = NULL;
   /* room for the longest share (ffdhe8192) beside the fixed fields */
   uint8_t out[TERN_GROUP_MAX_SHARE + 512], random[32], secret[TERN_GROUP_MAX_SECRET];
   uint8_t alert = TERN_ALERT_ILLEGAL_PARAMETER;
@@ -474,13 +475,16 @@ int tern_server_send_sh(tern_conn *c) {
 
   if ((rc = tern_conn_random(c, random, sizeof random)) != TERN_OK) return rc;
   if (dhe) {
+    if (c->hs->kex == NULL) /* (a client share was taken: never) */
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "no key share to answer");
+    mine = &c->hs->kex->shares[0];
     /* our key pair and the secret, or for ML-KEM Encaps to the client's
        key (draft-ietf-tls-ecdhe-mlkem §3.1.2) */
     rc = tern_group_respond(tern_group_get(c->group), tern_conn_draw, c,
-                            c->hs->peer_share.p, c->hs->peer_share.len, mine, secret, &secret_len,
+                            c->hs->kex->peer_share.p, c->hs->kex->peer_share.len, mine, secret, &secret_len,
                             &alert);
     c->hs->n_shares = rc == TERN_OK ? 1 : 0;
-    tern_share_copy_clear(&c->hs->peer_share);
+    tern_share_copy_clear(&c->hs->kex->peer_share);
     if (rc != TERN_OK) {
       OPENSSL_cleanse(secret, sizeof secret);
       return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
@@ -516,8 +520,7 @@ int tern_server_send_sh(tern_conn *c) {
   if (rc != TERN_OK) rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ServerHello");
   if (rc == TERN_OK) rc = tern_ech_server_confirm_sh(c, out, len); /* RFC 9849 §7.2 */
   if (rc == TERN_OK) rc = tern_conn_send_msg(c, out, len);
-  if (dhe) tern_key_share_free(mine);
-  c->hs->n_shares = 0;
+  tern_conn_kex_free(c);
   if (rc == TERN_OK) rc = tern_hs_handshake_secrets(c, dhe ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
