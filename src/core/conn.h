@@ -308,9 +308,9 @@ struct tern_conn {
      events it must send */
   const tern_role_machine *machine;
   int cs;
+  int started;
   unsigned char pending[TERN_PENDING_EVENTS];
   size_t n_pending;
-  int started;
 
   /* sticky failure; the sentence is on the heap (TERN_DETAIL_LEN bytes)
      only once the connection failed */
@@ -397,10 +397,9 @@ struct tern_conn {
   /* Encrypted ClientHello (RFC 9849, engine/ech.c) */
   int ech_status;                 /* TERN_ECH_* (tern.h); client: OFFERED until the
                                      server's first answer */
+  int done;                       /* the handshake completed */
   struct tern_ech_conn *ech;      /* made when ECH is offered, received or
                                      GREASEd (tern_conn_ech), else NULL */
-
-  int done;
 };
 
 /* The secrets a completed handshake leaves, wherever they are now. */
