@@ -144,6 +144,11 @@ int tern_conn_process(tern_conn *c) {
       c->msg_plain_len = 0;
     }
     if (rc != TERN_OK) return rc;
-    if (b->off == b->len && b == &c->in[c->read_level]) b->off = b->len = 0;
+    if (b->off == b->len && b == &c->in[c->read_level]) {
+      /* after the handshake, messages are rare (tickets, KeyUpdate): an
+         emptied buffer is not kept for the connection's life */
+      if (c->done) inbuf_free(b);
+      else b->off = b->len = 0;
+    }
   }
 }
