@@ -336,9 +336,9 @@ struct tern_conn {
                                      (RFC 8446 §5.1) */
 
   /* negotiation */
-  const tern_suite *suite;
   uint16_t group;
   uint16_t sig_scheme;
+  const tern_suite *suite;
   char *alpn;                     /* NUL-terminated ("" for none): hs->alpn
                                      during the handshake, then kept->names */
   char *server_name;              /* the same: hs->server_name, then kept */
@@ -361,17 +361,17 @@ struct tern_conn {
   int peer_tp_seen;
 
   /* time given by tern_conn_set_time */
-  uint64_t now_ms;
   int now_set;
+  uint64_t now_ms;
 
   /* resumption and 0-RTT (resume.c) */
   const tern_suite *early_suite;  /* suite of the 0-RTT secrets */
   int early_status;               /* tern_early_data_status */
   int early_exporter_ready;
-  int ticket_client_auth;         /* server: the accepted ticket's session
-                                     had client authentication */
   uint8_t external_psk;           /* 1 + index in cfg->psks of the accepted
                                      external PSK; 0 when none */
+  uint8_t ticket_client_auth;     /* server: the accepted ticket's session
+                                     had client authentication */
   uint32_t early_max;             /* TCP: the most 0-RTT data we send (client)
                                      or take (server); 0 when none */
   uint8_t early_ctx[TERN_EARLY_CTX_LEN]; /* server: SHA-256 of the context */

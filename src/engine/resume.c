@@ -565,7 +565,7 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
   c->psk_mode = mode;
   c->hs->selected_psk = (uint16_t)pick.index;
   /* a refusal of 0-RTT is recorded by the caller, whatever its reason */
-  c->ticket_client_auth = pick.ext == NULL && c->hs->ticket->client_auth;
+  c->ticket_client_auth = (uint8_t)(pick.ext == NULL && c->hs->ticket->client_auth);
   if (pick.ext == NULL) {
     prefer_early_suite(c, ch, c->hs->ticket->suite);
     if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && use == 1 &&
