@@ -14,6 +14,18 @@
 #     restarts with tern's retry_configs
 #     (SSL_CONNECT_JOB_RESTART_WITH_ECH_CONFIG_LIST) and the page comes
 #     with ECH accepted.
+#   - over HTTP/3: the HTTPS record says alpn h3 (and ech); tern h3-server
+#     --ech-key on UDP 443; Chromium with --enable-quic
+#     --origin-to-force-quic-on=ech.test:443 fetches https://ech.test/tern:
+#     the page (HTTP/3 over QUIC) says ECH accepted with both names; the net
+#     log's QUIC_SESSION carries the ECHConfigList from DNS, the inner hello
+#     is logged (SSL_ENCRYPTED_CLIENT_HELLO), the QUIC handshake completes
+#     and HTTP/3 headers come back. (Chromium 156's QUIC net log has no
+#     encrypted_client_hello field; without forcing QUIC, its DNS-driven
+#     h3 attempt refuses the test certificate: CERTIFICATE_VERIFY_FAILED.)
+#   - a stale config over HTTP/3: Chromium closes with ech_required
+#     (ECH_REJECTED); Chromium 156 does not retry QUIC connections with
+#     retry_configs (it does over TCP), which the test reports, not checks.
 # The namespace and its /etc/netns directory are removed at the end.
 # Skips (77) without root, ip, dnsmasq (dnsmasq-base) or chromium.
 set -u
@@ -116,5 +128,78 @@ check "page: ECH accepted after the retry" stale.html '<th>ECH</th><td>accepted<
 check "server: Chromium closed the stale-config handshake with ech_required" server.log \
   'handshake failed: alert ech_required \(121\)'
 check "server: ECH accepted on the connections that completed" server.log 'ECH +accepted \(outer name public.test\)'
+
+# ---- HTTP/3: tern h3-server, the record's alpn h3 --------------------------
+h3_rdata() { # h3_rdata FILE.echconfig: HTTPS RDATA, priority 1, target ".", alpn h3, ech
+  printf '000100000100030268330005%04x%s' "$(wc -c <"$1")" "$(od -An -tx1 -v "$1" | tr -d ' \n')"
+}
+mkdir -p www
+ip netns exec "$NS" "$TERN" h3-server --cert leaf.pem --key leaf.key --addr 127.0.0.1 --port 443 \
+  --dir www --ech-key cur.key >h3.log 2>&1 &
+H3PID=$!
+PIDS="$PIDS $H3PID"
+wait_line h3.log "listening on" || { bad "tern h3-server did not start"; show h3.log; exit 1; }
+
+run_chromium_h3() { # run_chromium_h3 NAME: fetch https://ech.test/tern over QUIC in NS
+  timeout 90 ip netns exec "$NS" "$CHROMIUM" --headless=new --no-sandbox --disable-gpu \
+    --no-first-run --user-data-dir="$DIR/profile-$1" --ignore-certificate-errors-spki-list="$SPKI" \
+    --enable-quic --origin-to-force-quic-on=ech.test:443 \
+    --log-net-log="$DIR/$1.json" --net-log-capture-mode=IncludeSensitive \
+    --dump-dom https://ech.test/tern >"$1.html" 2>"$1.err"
+}
+
+netlog_quic() { # netlog_quic NAME: the QUIC facts of the net log
+  python3 - "$1.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = {v: k for k, v in d["constants"]["logEventTypes"].items()}
+for e in d["events"]:
+    t = names.get(e["type"])
+    p = e.get("params") or {}
+    if t == "QUIC_SESSION" and p.get("host") == "ech.test":
+        print("quic_session ech_config_list %s" % p.get("ech_config_list", "-"))
+    if t == "SSL_ENCRYPTED_CLIENT_HELLO":
+        print("inner_client_hello_logged")
+    if t == "QUIC_SESSION_CRYPTO_HANDSHAKE_COMPLETE":
+        print("quic_handshake_complete")
+    if t == "HTTP3_HEADERS_DECODED":
+        print("http3_headers_decoded")
+    if t == "QUIC_SESSION_CLOSED" and "ECH_REJECTED" in str(p.get("details", "")):
+        print("quic_closed ech_rejected")
+    if t == "SSL_CONNECT_JOB_RESTART_WITH_ECH_CONFIG_LIST":
+        print("restart_with_ech_config_list")
+EOF
+}
+
+CUR_B64=$(base64 -w0 <cur.echconfig)
+start_dns "$(h3_rdata cur.echconfig)"
+run_chromium_h3 h3 && ok "chromium fetched https://ech.test/tern over QUIC (alpn h3 + ech in DNS)" ||
+  { bad "chromium over QUIC (exit $?)"; show h3.err; }
+check "h3 page: HTTP/3 over QUIC" h3.html 'id="protocol">HTTP/3 over QUIC'
+check "h3 page: ECH accepted" h3.html 'id="ech">accepted<'
+check "h3 page: inner name ech.test" h3.html 'id="server-name">ech.test<'
+check "h3 page: outer name public.test" h3.html 'id="ech-outer-name">public.test<'
+netlog_quic h3 >h3.facts 2>&1 || { bad "reading the QUIC net log"; show h3.facts; }
+# (base64 has + and /: a fixed-string match)
+if grep -qxF "quic_session ech_config_list $CUR_B64" h3.facts; then
+  ok "net log: the QUIC session offers the ECHConfigList from DNS"
+else bad "net log: the QUIC session does not offer $CUR_B64"; show h3.facts; fi
+check "net log: ClientHelloInner logged (SSL_ENCRYPTED_CLIENT_HELLO)" h3.facts '^inner_client_hello_logged'
+check "net log: QUIC handshake complete" h3.facts '^quic_handshake_complete'
+check "net log: HTTP/3 response headers" h3.facts '^http3_headers_decoded'
+if grep -q '^quic_closed ech_rejected' h3.facts; then bad "net log: a QUIC session closed with ECH_REJECTED"
+else ok "net log: no QUIC session closed with ECH_REJECTED"; fi
+
+# a stale config over HTTP/3: rejected by tern, ech_required from Chromium
+start_dns "$(h3_rdata stale.echconfig)"
+run_chromium_h3 h3stale
+netlog_quic h3stale >h3stale.facts 2>&1 || { bad "reading the QUIC net log"; show h3stale.facts; }
+check "h3, stale config: Chromium closes with ECH_REJECTED" h3stale.facts '^quic_closed ech_rejected'
+check "h3, stale config: tern h3-server sees ech_required" h3.log 'TLS alert ech_required'
+if grep -q 'id="ech">accepted<' h3stale.html; then
+  echo "note: Chromium retried the QUIC connection with retry_configs: ECH accepted"
+else
+  echo "note: Chromium did not retry the QUIC connection with tern's retry_configs (as Chromium 156 does not)"
+fi
 
 finish ech-chromium

@@ -5,7 +5,10 @@
  * P-256 keys, a retired key still accepted); rejected (a key the server
  * does not hold) ending in ech_required with the server's retry_configs,
  * then a retry with them accepted; a server without ECH keys; ECH through
- * a HelloRetryRequest; and the alerts for a malformed or forbidden
+ * a HelloRetryRequest; 0-RTT with ECH (§6.1): accepted with ECH,
+ * refused when ECH is rejected, refused by a HelloRetryRequest (the GREASE
+ * PSK identity repeated in the second outer hello), and accepted from a
+ * GREASE ECH client; and the alerts for a malformed or forbidden
  * encrypted_client_hello, in the outer hello and inside the encrypted
  * inner one (re-encrypted here with the server's key).
  */
@@ -17,6 +20,7 @@
 #include "engine/ech.h"
 #include "pki.h"
 #include "qpair.h"
+#include "sessions.h"
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
@@ -349,21 +353,6 @@ static void no_ech_server(int quic) {
 /* Resumption with ECH accepted: the ticket is for the inner name, offered
    inside ClientHelloInner only, and taken by the server (TCP: the tickets
    come after the handshake, pumped by pair_run). */
-static uint64_t clock_now = 1800000000000ull;
-static uint64_t test_clock(void *u) {
-  (void)u;
-  return clock_now;
-}
-static uint8_t session[TERN_SESSION_MAX_BYTES];
-static size_t session_len;
-static void on_session(tern_conn *c, const uint8_t *blob, size_t len, uint32_t me, void *u) {
-  (void)c, (void)me, (void)u;
-  if (len <= sizeof session) {
-    memcpy(session, blob, len);
-    session_len = len;
-  }
-}
-
 static void resumption(int quic) {
   const key *keys[1] = {&key_a};
   int retry[1] = {1};
@@ -375,21 +364,288 @@ static void resumption(int quic) {
   CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
   CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
   CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  session_len = 0;
+  n_sessions = 0;
   pair_new(&p, quic, c, s, list, len);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   if (!quic) (void)pump(p.s, p.c); /* the ticket */
   CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
   pair_free(&p);
-  CHECK(session_len > 0);
+  CHECK(n_sessions > 0);
   pair_new(&p, quic, c, s, list, len);
-  CHECK_EQ_INT(tern_conn_set_session(p.c, session, session_len, clock_now), TERN_OK);
+  if (n_sessions > 0)
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
   CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
   CHECK_EQ_INT(tern_conn_resumed(p.c), 1);
   CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
   pair_free(&p);
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* The extension types of a ClientHello message, in order; their count. */
+static size_t ch_ext_types(const uint8_t *msg, size_t len, uint16_t *types, size_t cap) {
+  size_t off = 4 + 2 + 32, n = 0, end;
+  off += 1 + msg[off];
+  off += 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 1 + msg[off];
+  end = off + 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 2;
+  while (off + 4 <= end && end <= len && n < cap) {
+    types[n++] = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+    off += 4 + (size_t)(msg[off + 2] << 8 | msg[off + 3]);
+  }
+  return n;
+}
+
+/*
+ * 0-RTT with ECH (RFC 9849 §6.1): the client resumes a session of the
+ * inner name with early data, under ClientHelloInner's keys. The outer
+ * hello carries early_data and a GREASE pre_shared_key (last). With the
+ * server's current key ECH is accepted and so is the early data (TCP: the
+ * server reads it; QUIC: both sides hold the same 0-RTT key). With a
+ * stale key ECH is rejected: the client reports its early data rejected
+ * and sends no more, the server (on ClientHelloOuter: no PSK it knows)
+ * never installs a 0-RTT key and, over TCP, skips the early record
+ * instead of failing on it, and the client ends with ech_required.
+ */
+static int runs_early;
+static void early_data(int quic, int stale) {
+  static const uint8_t early[] = "GET /early-under-ech";
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, 0), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], got[256], ea[32], eb[32];
+  size_t len = list_of(&key_a, list), n = 0, k, out_len = 0;
+  const uint8_t *out;
+  uint16_t types[64];
+  size_t nt;
+  int rc, has_early = 0, psk_last;
+  pair p;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  if (!quic) (void)pump(p.s, p.c); /* the ticket */
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions == 0) goto done;
+  clock_now += 1000;
+
+  if (stale) len = list_of(&key_b, list);
+  pair_new(&p, quic, c, s, list, len);
+  CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+               TERN_OK);
+  CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+  CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_OFFERED);
+  if (!quic) CHECK_EQ_INT(tern_tls_write(p.c, early, sizeof early - 1), TERN_OK);
+  /* ClientHelloOuter (TCP: after the record header) */
+  if (quic) {
+    out = p.q.c.out[TERN_LEVEL_INITIAL];
+    out_len = p.q.c.out_len[TERN_LEVEL_INITIAL];
+  } else {
+    out = tern_tls_output(p.c, &out_len);
+    out += 5;
+    out_len -= 5;
+  }
+  nt = ch_ext_types(out, out_len, types, 64);
+  for (size_t i = 0; i < nt; i++) has_early |= types[i] == 0x002a;
+  psk_last = nt > 0 && types[nt - 1] == 0x0029;
+  CHECK(has_early);
+  CHECK(psk_last);
+  rc = pair_run(&p);
+  if (!stale) {
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, ECH accepted", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.c, "e", NULL, 0, ea, sizeof ea), TERN_OK);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.s, "e", NULL, 0, eb, sizeof eb), TERN_OK);
+    CHECK_MEM(ea, eb, sizeof ea);
+    if (quic) {
+      CHECK(p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE] > 0);
+      CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ],
+                   p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE]);
+      CHECK_MEM(p.q.s.secret[TERN_LEVEL_EARLY][TERN_READ],
+                p.q.c.secret[TERN_LEVEL_EARLY][TERN_WRITE],
+                p.q.c.secret_len[TERN_LEVEL_EARLY][TERN_WRITE]);
+    } else {
+      while (tern_tls_read(p.s, got + n, sizeof got - n, &k) == TERN_OK) n += k;
+      CHECK_EQ_INT(n, sizeof early - 1);
+      CHECK(n == sizeof early - 1 && memcmp(got, early, n) == 0);
+    }
+    if (rc == TERN_OK) runs_early++;
+  } else {
+    CHECK_EQ_INT(rc, TERN_ERR_ALERT);
+    CHECK_EQ_INT(tern_conn_alert(p.c), TERN_ALERT_ECH_REQUIRED);
+    if (tern_conn_alert(p.c) != TERN_ALERT_ECH_REQUIRED) report("early, ECH rejected", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 0); /* the GREASE PSK is no ticket of its */
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.c, "e", NULL, 0, ea, sizeof ea),
+                 TERN_ERR_STATE);
+    CHECK_EQ_INT(tern_export_early_keying_material(p.s, "e", NULL, 0, eb, sizeof eb),
+                 TERN_ERR_STATE);
+    if (quic) {
+      CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ], 0);
+    } else {
+      /* the server skipped the early record rather than failing on it:
+         its handshake went on to its Finished; it read nothing */
+      CHECK_EQ_INT(tern_conn_alert(p.s), 0);
+      CHECK(tern_tls_read(p.s, got, sizeof got, &n) != TERN_OK);
+      CHECK(tern_tls_write(p.c, early, 1) != TERN_OK);
+    }
+    if (rc == TERN_ERR_ALERT) runs_early++;
+  }
+  pair_free(&p);
+done:
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* The first PSK identity of a ClientHello message's pre_shared_key
+   (copied to out, at most cap bytes, its obfuscated_ticket_age to *age);
+   its length, 0 when none. */
+static size_t first_psk_identity(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                                 uint32_t *age) {
+  size_t off = 4 + 2 + 32, end;
+  off += 1 + msg[off];
+  off += 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 1 + msg[off];
+  end = off + 2 + (size_t)(msg[off] << 8 | msg[off + 1]);
+  off += 2;
+  while (off + 4 <= end && end <= len) {
+    uint16_t type = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+    size_t l = (size_t)(msg[off + 2] << 8 | msg[off + 3]);
+    if (type == 0x0029 && l >= 4) {
+      size_t il = (size_t)(msg[off + 6] << 8 | msg[off + 7]);
+      const uint8_t *a = msg + off + 8 + il;
+      if (il > cap || off + 8 + il + 4 > len) return 0;
+      memcpy(out, msg + off + 8, il);
+      *age = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+      return il;
+    }
+    off += 4 + l;
+  }
+  return 0;
+}
+
+/* 0-RTT with ECH through a HelloRetryRequest (QUIC, the flights stepped
+   by hand): the HRR refuses the early data, ECH is accepted and the
+   session resumed on the second ClientHelloInner; both ClientHelloOuters
+   carry the same GREASE PSK identity, and ages apart by the time elapsed
+   (none here), as a real resumption would. */
+static void early_data_hrr(void) {
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, TERN_GROUP_SECP256R1), *c = client_cfg();
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], id1[512], id2[512];
+  size_t len = list_of(&key_a, list), l1, l2;
+  uint32_t age1 = 0, age2 = 1;
+  pair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, 1, c, s, list, len);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions > 0) {
+    clock_now += 1000;
+    pair_new(&p, 1, c, s, list, len);
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_OFFERED);
+    l1 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id1,
+                            sizeof id1, &age1);
+    CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.c, &p.q.s, TERN_LEVEL_INITIAL), TERN_OK); /* -> HRR */
+    CHECK_EQ_INT(qpair_deliver(&p.q, &p.q.s, &p.q.c, TERN_LEVEL_INITIAL), TERN_OK); /* -> CH2 */
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    l2 = first_psk_identity(p.q.c.out[TERN_LEVEL_INITIAL], p.q.c.out_len[TERN_LEVEL_INITIAL], id2,
+                            sizeof id2, &age2);
+    CHECK(l1 > 0 && l1 == l2 && memcmp(id1, id2, l1) == 0);
+    /* the test's clock stood still: the inner ages are equal, so are these */
+    CHECK_EQ_INT(age1, age2);
+    rc = pair_run(&p);
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, ECH through HRR", &p);
+    CHECK_EQ_INT(tern_conn_used_hrr(p.c), 1);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_REJECTED);
+    CHECK_EQ_INT(p.q.s.secret_len[TERN_LEVEL_EARLY][TERN_READ], 0);
+    pair_free(&p);
+  }
+  tern_config_free(s);
+  tern_config_free(c);
+}
+
+/* 0-RTT from a GREASE ECH client (§6.2): its one ClientHello is the real
+   one, so a server with ECH keys, which "rejects" the GREASE extension,
+   resumes and takes the early data as without ECH. */
+static void early_data_grease(int quic) {
+  static const uint8_t early[] = "GET /early-grease";
+  const key *keys[1] = {&key_a};
+  int retry[1] = {1};
+  tern_config *s = server_cfg(keys, retry, 1, 0), *c = client_cfg();
+  uint8_t got[64];
+  size_t n = 0, k;
+  pair p;
+  int rc;
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_ech_grease(c, 1), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+  pair_new(&p, quic, c, s, NULL, 0);
+  CHECK_EQ_INT(pair_run(&p), TERN_OK);
+  if (!quic) (void)pump(p.s, p.c); /* the ticket */
+  pair_free(&p);
+  CHECK(n_sessions > 0);
+  if (n_sessions > 0) {
+    clock_now += 1000;
+    pair_new(&p, quic, c, s, NULL, 0);
+    CHECK_EQ_INT(tern_conn_set_session(p.c, last_session()->blob, last_session()->len, clock_now),
+                 TERN_OK);
+    CHECK_EQ_INT(tern_handshake(p.c), TERN_WANT_READ);
+    if (!quic) CHECK_EQ_INT(tern_tls_write(p.c, early, sizeof early - 1), TERN_OK);
+    rc = pair_run(&p);
+    CHECK_EQ_INT(rc, TERN_OK);
+    if (rc != TERN_OK) report("early, GREASE ECH", &p);
+    CHECK_EQ_INT(tern_conn_ech_status(p.c), TERN_ECH_NONE);
+    CHECK_EQ_INT(tern_conn_ech_status(p.s), TERN_ECH_REJECTED);
+    CHECK_EQ_INT(tern_conn_resumed(p.s), 1);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.c), TERN_EARLY_DATA_ACCEPTED);
+    CHECK_EQ_INT(tern_conn_early_data_status(p.s), TERN_EARLY_DATA_ACCEPTED);
+    if (!quic) {
+      while (tern_tls_read(p.s, got + n, sizeof got - n, &k) == TERN_OK) n += k;
+      CHECK(n == sizeof early - 1 && memcmp(got, early, n) == 0);
+    }
+    pair_free(&p);
+  }
   tern_config_free(s);
   tern_config_free(c);
 }
@@ -616,8 +872,12 @@ int main(void) {
     no_ech_server(quic);
     grease(quic, 0);
     resumption(quic);
+    early_data(quic, 0);
+    early_data(quic, 1);
+    early_data_grease(quic);
     grease(quic, 1);
   }
+  early_data_hrr();
   /* the outer hello */
   hostile("type inner", t_type_inner, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
   hostile("unknown type", t_type_unknown, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
@@ -652,6 +912,7 @@ int main(void) {
          runs_rejected);
   CHECK_EQ_INT(runs_accepted, 2 * 6);
   CHECK_EQ_INT(runs_rejected, 2 * 2);
+  CHECK_EQ_INT(runs_early, 2 * 2);
   X509_STORE_free(trust);
   pki_free(&srv);
   return check_report();

@@ -586,6 +586,42 @@ static void test_tokens(void) {
   CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, secret, 32, sa, sizeof addr,
                                                   3600000 * MS, t0), -1);
 
+  /* one key per secret, kept per thread: two secrets in turn, each token
+     opening under its own secret only; two tokens of one secret differ
+     (random nonces); a secret longer than the cache keeps (100 bytes)
+     gets a key per call */
+  {
+    uint8_t secret2[32], longsecret[100], tok2[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+    ngtcp2_ssize n2;
+    RAND_bytes(secret2, 32);
+    RAND_bytes(longsecret, sizeof longsecret);
+    n = ngtcp2_crypto_generate_regular_token(tok, secret, 32, sa, sizeof addr, t0);
+    n2 = ngtcp2_crypto_generate_regular_token(tok2, secret2, 32, sa, sizeof addr, t0);
+    CHECK_EQ_INT(n2, n);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, secret, 32, sa, sizeof addr,
+                                                    3600000 * MS, t0), 0);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, secret2, 32, sa,
+                                                    sizeof addr, 3600000 * MS, t0), -1);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok2, (size_t)n2, secret2, 32, sa,
+                                                    sizeof addr, 3600000 * MS, t0), 0);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok2, (size_t)n2, secret, 32, sa,
+                                                    sizeof addr, 3600000 * MS, t0), -1);
+    n2 = ngtcp2_crypto_generate_regular_token(tok2, secret, 32, sa, sizeof addr, t0);
+    CHECK(memcmp(tok, tok2, (size_t)n) != 0);
+    n = ngtcp2_crypto_generate_regular_token(tok, longsecret, sizeof longsecret, sa, sizeof addr,
+                                             t0);
+    CHECK_EQ_INT(n, NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, longsecret,
+                                                    sizeof longsecret, sa, sizeof addr,
+                                                    3600000 * MS, t0), 0);
+    longsecret[99] ^= 1;
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, longsecret,
+                                                    sizeof longsecret, sa, sizeof addr,
+                                                    3600000 * MS, t0), -1);
+    CHECK_EQ_INT(ngtcp2_crypto_verify_regular_token(tok, (size_t)n, longsecret, 32, sa,
+                                                    sizeof addr, 3600000 * MS, t0), -1);
+  }
+
   /* stateless reset tokens: deterministic per (secret, CID) */
   CHECK_EQ_INT(ngtcp2_crypto_generate_stateless_reset_token(a, secret, 32, &scid), 0);
   CHECK_EQ_INT(ngtcp2_crypto_generate_stateless_reset_token(b, secret, 32, &scid), 0);

@@ -44,15 +44,13 @@
 #include "pki.h"
 #include "redis_child.h"
 #include "qpair.h"
+#define SESSIONS_MAX 1024
+#define TEST_CLOCK_START 1700000000000ull
+#include "sessions.h"
 
 #define PASSWORD "fleet-test-password"
 
 static pki server_pki;
-static uint64_t clock_now = 1700000000000ull;
-static uint64_t test_clock(void *user) {
-  (void)user;
-  return clock_now;
-}
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00};
 static const uint8_t server_tp[] = {0x04, 0x04, 0x80, 0x20, 0x00, 0x00};
@@ -77,23 +75,6 @@ static uint64_t mono_ms(void) {
 static void cleanup(void) { redis_child_cleanup(&redis); }
 
 /* ---- configurations --------------------------------------------------- */
-
-#define MAX_SESSIONS 1024
-static struct {
-  uint8_t blob[TERN_SESSION_MAX_BYTES];
-  size_t len;
-} sessions[MAX_SESSIONS];
-static int n_sessions;
-
-static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t max_early,
-                       void *user) {
-  (void)c, (void)user, (void)max_early;
-  if (n_sessions < MAX_SESSIONS && len <= TERN_SESSION_MAX_BYTES) {
-    memcpy(sessions[n_sessions].blob, s, len);
-    sessions[n_sessions].len = len;
-    n_sessions++;
-  }
-}
 
 /* One server of the fleet: its configuration and its adapter. */
 typedef struct fleet_server {

@@ -8,39 +8,14 @@
 #include "check.h"
 #include "pki.h"
 #include "qpair.h"
+#define SESSIONS_MAX 256
+#define TEST_CLOCK_START 1700000000000ull
+#include "sessions.h"
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00};
 static const uint8_t server_tp[] = {0x00, 0x04, 0xaa, 0xbb, 0xcc, 0xdd};
 
 static pki server_pki;
-static uint64_t clock_now = 1700000000000ull; /* the test's clock, ms */
-
-static uint64_t test_clock(void *user) {
-  (void)user;
-  return clock_now;
-}
-
-/* Tickets the client was given, newest last. */
-#define MAX_SESSIONS 256
-static struct {
-  uint8_t blob[TERN_SESSION_MAX_BYTES];
-  size_t len;
-  uint32_t max_early;
-} sessions[MAX_SESSIONS];
-static int n_sessions;
-
-static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t max_early,
-                       void *user) {
-  (void)c, (void)user;
-  CHECK(len > 0 && len <= TERN_SESSION_MAX_BYTES);
-  if (n_sessions < MAX_SESSIONS && len <= TERN_SESSION_MAX_BYTES) {
-    memcpy(sessions[n_sessions].blob, s, len);
-    sessions[n_sessions].len = len;
-    sessions[n_sessions].max_early = max_early;
-    n_sessions++;
-  }
-}
-
 static int early_answer = 1;
 static int early_cb(tern_conn *c, void *user) {
   (void)c, (void)user;
@@ -672,6 +647,7 @@ int main(void) {
   test_store_unavailable();
   test_app_ticket_store();
   printf("tickets received by the client: %d\n", n_sessions);
+  CHECK_EQ_INT(sessions_seen_bad, 0);
   pki_free(&server_pki);
   return check_report();
 }

@@ -99,6 +99,7 @@ typedef struct sconn {
   unsigned backpressured : 1;
   unsigned logged_request : 1;
   unsigned counted : 1;
+  unsigned peer_notified : 1; /* the peer's close_notify was read */
 } sconn;
 
 typedef struct server server;
@@ -118,6 +119,8 @@ typedef struct worker {
   int stopping;
   uint64_t stop_deadline;
   uint64_t accept_resume;    /* 0, or when to accept again */
+  int nodelay;               /* accepted sockets: 0 unknown, 1 inherit TCP_NODELAY from
+                                the listening one (Linux), -1 need it set each */
   uint64_t now;              /* ms, CLOCK_MONOTONIC, read once per round */
   serve_stats st;
   uint8_t buf[65536];
@@ -287,7 +290,8 @@ static void conn_socket_failed(worker *w, sconn *s, const char *what) {
 }
 
 /* Our close_notify is queued: send it, then FIN, then linger for the
-   peer's end. */
+   peer's end (unless the peer's close_notify came first: then close as
+   soon as ours is sent). */
 static void conn_closing(worker *w, sconn *s) {
   if (s->state != ST_CLOSING) {
     s->state = ST_CLOSING;
@@ -546,6 +550,7 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
     }
     if (rc == 1) {
       /* the peer's close_notify: answer with ours (RFC 8446 §6.1) */
+      s->peer_notified = 1;
       tern_tls_close(s->c);
       conn_closing(w, s);
     } else if (s->www && s->www->state == CLI_WWW_ANSWERED && !s->www->keep_alive) {
@@ -575,6 +580,15 @@ static void conn_step(worker *w, sconn *s, uint32_t events) {
   if (s->state == ST_CLOSING) {
     if (out_pending(s) > 0) {
       conn_watch(w, s);
+      return;
+    }
+    if (s->peer_notified) {
+      /* the peer said it sends nothing more: no input can be left unread
+         to make the kernel reset what we sent, so no FIN-and-linger (as
+         nginx closes a kept-alive connection on the client's
+         close_notify): close now, saving a shutdown, a wake-up and a
+         read per connection */
+      conn_end(w, s);
       return;
     }
     if (!s->shut_wr) {
@@ -631,7 +645,12 @@ static void conn_accept(worker *w, int lfd) {
       close(fd);
       continue;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (w->nodelay == 0) { /* once: is the listener's TCP_NODELAY inherited? */
+      int v = 0;
+      socklen_t vl = sizeof v;
+      w->nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v ? 1 : -1;
+    }
+    if (w->nodelay < 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s = calloc(1, sizeof *s);
     if (s != NULL && (s->c = tern_conn_new_tls(o->cfg, s)) == NULL) {
       free(s);
@@ -794,6 +813,8 @@ static int listen_on(struct sockaddr *addr, socklen_t len) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  /* accepted sockets inherit it on Linux: one setsockopt less per connection */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (bind(fd, addr, len) != 0 || listen(fd, 4096) != 0) {
     int e = errno;
     close(fd);

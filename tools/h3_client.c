@@ -54,6 +54,10 @@ typedef struct client {
   int session_saved;
   /* results */
   unsigned long ok, failed, early_sent;
+  /* Encrypted ClientHello (RFC 9849): the ECHConfigList offered, and the
+     server's retry_configs when it rejected ECH */
+  uint8_t ech_list[4096], ech_retry[4096];
+  size_t ech_list_len, ech_retry_len;
 } client;
 
 /* One connection of the client: the shared part first. */
@@ -342,8 +346,10 @@ static cconn *connect_one(client *cl, int first) {
   params.initial_max_streams_uni = 3;
   params.max_idle_timeout = cl->timeout_ns;
   h3_quic_callbacks(&cb, 0);
-  if (ngtcp2_conn_client_new(&hc->conn, &dcid, &scid, &hc->path, cl->version, &cb, &settings,
-                             &params, NULL, hc) != 0)
+  hc->pool = h3_pool_new();
+  if (hc->pool == NULL ||
+      ngtcp2_conn_client_new(&hc->conn, &dcid, &scid, &hc->path, cl->version, &cb, &settings,
+                             &params, h3_pool_ngtcp2_mem(hc->pool), hc) != 0)
     goto fail;
   hc->tls = ngtcp2_crypto_tern_conn_new(cl->cfg, &hc->ref);
   if (hc->tls == NULL || tern_conn_set_server_name(hc->tls, cl->urls[0].host) != TERN_OK) {
@@ -351,6 +357,13 @@ static cconn *connect_one(client *cl, int first) {
     goto fail;
   }
   ngtcp2_conn_set_tls_native_handle(hc->conn, hc->tls);
+  if (cl->ech_list_len) {
+    int rc = tern_conn_set_ech_config_list(hc->tls, cl->ech_list, cl->ech_list_len);
+    if (rc != TERN_OK) {
+      fprintf(stderr, "%s: --ech-config: %s\n", PROG, tern_strerror(rc));
+      goto fail;
+    }
+  }
 
   if (first && cl->session_len > 0) {
     int rc = tern_conn_set_session(hc->tls, cl->session, cl->session_len, cli_clock_ms(NULL));
@@ -401,6 +414,9 @@ static void step(cconn *cc) {
       fprintf(stderr, "%s: connected to %s: %s\n", PROG, where, line);
       if (ngtcp2_conn_get_remote_transport_params(hc->conn)->retry_scid_present)
         fprintf(stderr, "%s: the server validated our address with a Retry\n", PROG);
+      if (tern_conn_ech_status(hc->tls) == TERN_ECH_ACCEPTED)
+        fprintf(stderr, "%s: ECH accepted: %s inside, %s outside\n", PROG,
+                tern_conn_server_name(hc->tls), tern_conn_ech_outer_name(hc->tls));
     }
   }
   if (hc->handshake_done && hc->early_rejected && !cc->resent) {
@@ -450,9 +466,12 @@ static int finish(cconn *cc) {
         }
   if (cc->in_early && !cc->resent) cl->early_sent++;
   if (!cl->quiet && !cl->load_mode) {
+    /* a handshake that failed (ECH rejected: RFC 9849 §6.1) refused them too */
     if (cc->in_early)
       fprintf(stderr, "%s: requests sent in 0-RTT: %s\n", PROG,
-              cc->resent ? "refused, resent in 1-RTT" : "accepted");
+              cc->resent ? "refused, resent in 1-RTT"
+              : tern_conn_early_data_status(hc->tls) == TERN_EARLY_DATA_ACCEPTED ? "accepted"
+                                                                                 : "refused");
     if (cl->key_update)
       fprintf(stderr, "%s: key update %s after %llu response bytes; update_key called %d times\n",
               PROG, cc->ku_initiated ? "initiated" : "NOT initiated",
@@ -460,6 +479,21 @@ static int finish(cconn *cc) {
   }
   if (hc->failed || hc->error[0])
     fprintf(stderr, "%s: connection failed: %s\n", PROG, hc->error[0] ? hc->error : "?");
+  /* RFC 9849 §6.1.6: ECH rejected, the server authenticated for the
+     public name; its retry_configs (if any) are for a new connection */
+  if (hc->tls != NULL && tern_conn_ech_status(hc->tls) == TERN_ECH_REJECTED) {
+    const uint8_t *list;
+    size_t len;
+    ok = 0;
+    if (tern_conn_ech_retry_configs(hc->tls, &list, &len) == TERN_OK &&
+        len <= sizeof cl->ech_retry) {
+      memcpy(cl->ech_retry, list, len);
+      cl->ech_retry_len = len;
+      if (!cl->load_mode) cli_ech_print_list(stderr, PROG, list, len);
+    } else if (!cl->load_mode) {
+      fprintf(stderr, "%s: ECH rejected, no retry_configs: the server disabled ECH\n", PROG);
+    }
+  }
   if (ok) cl->ok++;
   else cl->failed++;
   close(hc->fd);
@@ -542,6 +576,12 @@ static void usage(void) {
           "  --key-update         update the 1-RTT keys once response bytes arrive\n"
           "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
           "  --alpn LIST          offered ALPN protocols (h3)\n"
+          "  --ech-config FILE|BASE64\n"
+          "                       Encrypted ClientHello (RFC 9849) with this ECHConfigList\n"
+          "                       (binary file, a tern ech-keygen key file, or base64);\n"
+          "                       the URL's host is the inner name\n"
+          "  --ech-retry          when ECH is rejected, connect once more with the\n"
+          "                       server's retry_configs\n"
           "  --cert-compression LIST\n"
           "                       offer certificate compression (RFC 8879): zlib,\n"
           "                       brotli, zstd, in preference order\n"
@@ -559,8 +599,9 @@ static FILE *keylog_file;
 
 int h3_client_main(int argc, char **argv) {
   const char *ca = NULL, *output = NULL, *session = NULL, *keylog = NULL, *alpn = "h3",
-             *version = NULL, *timeout = NULL, *load = NULL, *conc = NULL, *cert_comp = NULL;
-  int insecure = 0, key_update = 0, no_early = 0, quiet = 0, no_gso = 0;
+             *version = NULL, *timeout = NULL, *load = NULL, *conc = NULL, *cert_comp = NULL,
+             *ech_config = NULL;
+  int insecure = 0, key_update = 0, no_early = 0, quiet = 0, no_gso = 0, ech_retry = 0;
   const cli_opt opts[] = {
       {"ca", 0, &ca, NULL},
       {"output", 0, &output, NULL},
@@ -577,6 +618,8 @@ int h3_client_main(int argc, char **argv) {
       {"no-early-data", 0, NULL, &no_early},
       {"quiet", 'q', NULL, &quiet},
       {"no-gso", 0, NULL, &no_gso},
+      {"ech-config", 0, &ech_config, NULL},
+      {"ech-retry", 0, NULL, &ech_retry},
       {NULL, 0, NULL, NULL},
   };
   const char *pos[MAX_URLS];
@@ -622,6 +665,13 @@ int h3_client_main(int argc, char **argv) {
     }
   }
   cl.n_urls = n_pos;
+  if (ech_config && cli_ech_config_list(PROG, ech_config, cl.ech_list, sizeof cl.ech_list,
+                                        &cl.ech_list_len) < 0)
+    return 2;
+  if (ech_retry && !ech_config) {
+    fprintf(stderr, "%s: --ech-retry needs --ech-config\n", PROG);
+    return 2;
+  }
 
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -662,6 +712,16 @@ int h3_client_main(int argc, char **argv) {
   double cpu0 = cpu_seconds();
   uint64_t t0 = h3_now();
   run(&cl, total, concurrency);
+  /* one retry, on a new connection, with what the server sent (§6.1.6);
+     a second rejection is final */
+  if (ech_retry && cl.failed && cl.ech_retry_len && !cl.load_mode) {
+    if (!quiet) fprintf(stderr, "%s: retrying with the server's retry_configs\n", PROG);
+    memcpy(cl.ech_list, cl.ech_retry, cl.ech_retry_len);
+    cl.ech_list_len = cl.ech_retry_len;
+    cl.ech_retry_len = 0;
+    cl.failed = 0;
+    run(&cl, total, concurrency);
+  }
   double wall = (double)(h3_now() - t0) / 1e9, cpu = cpu_seconds() - cpu0;
 
   if (cl.out != stdout && fclose(cl.out) != 0) {

@@ -7,6 +7,7 @@
 #include "h3.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -369,6 +370,7 @@ static int h3_reset_stream(nghttp3_conn *h3, int64_t id, uint64_t code, void *us
 
 int h3_setup_http(h3conn *hc) {
   nghttp3_callbacks cb;
+  const nghttp3_mem *mem;
   nghttp3_settings settings;
   int64_t ctrl, enc, dec;
   int rv;
@@ -382,8 +384,9 @@ int h3_setup_http(h3conn *hc) {
   nghttp3_settings_default(&settings);
   settings.qpack_max_dtable_capacity = 4096;
   settings.qpack_blocked_streams = 100;
-  rv = hc->role->server ? nghttp3_conn_server_new(&hc->h3, &cb, &settings, NULL, hc)
-                        : nghttp3_conn_client_new(&hc->h3, &cb, &settings, NULL, hc);
+  mem = h3_pool_nghttp3_mem(hc->pool);
+  rv = hc->role->server ? nghttp3_conn_server_new(&hc->h3, &cb, &settings, mem, hc)
+                        : nghttp3_conn_client_new(&hc->h3, &cb, &settings, mem, hc);
   if (rv != 0) {
     set_error(hc, "HTTP/3 session: %s", nghttp3_strerror(rv));
     return -1;
@@ -669,11 +672,154 @@ int h3_timeout_ms(const h3conn *hc, int cap_ms) {
   return ms < (uint64_t)cap_ms ? (int)ms : cap_ms;
 }
 
+/* ------------------------------------------------------------------ */
+/* A connection's memory pool (see h3.h)                               */
+/* ------------------------------------------------------------------ */
+
+#define POOL_CLASSES 8       /* blocks of 32, 64, ... 4096 bytes, header included */
+#define POOL_MIN 32
+#define POOL_CHUNK 32768
+#define POOL_LARGE 0xffu     /* a block from malloc */
+
+/* Each block starts with this 16-byte header; the caller's bytes follow,
+   16-byte aligned as malloc's are (chunks are, and blocks are 32 << k
+   bytes). */
+typedef struct pool_hdr {
+  size_t cls; /* class, or POOL_LARGE */
+  size_t cap; /* bytes the caller may use */
+} pool_hdr;
+
+typedef struct pool_chunk {
+  struct pool_chunk *next;
+  max_align_t data[]; /* POOL_CHUNK bytes in all, header included */
+} pool_chunk;
+
+struct h3pool {
+  ngtcp2_mem nmem;
+  nghttp3_mem hmem;
+  pool_chunk *chunks;
+  uint8_t *cur; /* the unused tail of the newest chunk */
+  size_t left;
+  void *free_list[POOL_CLASSES];
+};
+
+static void *pool_malloc(size_t size, void *user) {
+  h3pool *p = user;
+  size_t need, cls = 0, bsize = POOL_MIN;
+  pool_hdr *h;
+  if (size > SIZE_MAX - sizeof(pool_hdr) - POOL_MIN) return NULL;
+  need = size + sizeof(pool_hdr);
+  while (bsize < need && cls < POOL_CLASSES) {
+    bsize <<= 1;
+    cls++;
+  }
+  if (cls == POOL_CLASSES) {
+    h = malloc(need);
+    if (h == NULL) return NULL;
+    h->cls = POOL_LARGE;
+    h->cap = size;
+    return h + 1;
+  }
+  if (p->free_list[cls] != NULL) {
+    void *b = p->free_list[cls];
+    memcpy(&p->free_list[cls], b, sizeof(void *));
+    return b;
+  }
+  if (p->left < bsize) {
+    pool_chunk *c = malloc(POOL_CHUNK);
+    if (c == NULL) return NULL;
+    c->next = p->chunks;
+    p->chunks = c;
+    p->cur = (uint8_t *)c->data;
+    p->left = POOL_CHUNK - offsetof(pool_chunk, data);
+  }
+  h = (pool_hdr *)p->cur;
+  p->cur += bsize;
+  p->left -= bsize;
+  h->cls = cls;
+  h->cap = bsize - sizeof(pool_hdr);
+  return h + 1;
+}
+
+static void pool_release(void *ptr, void *user) {
+  h3pool *p = user;
+  pool_hdr *h;
+  if (ptr == NULL) return;
+  h = (pool_hdr *)ptr - 1;
+  if (h->cls == POOL_LARGE) {
+    free(h);
+    return;
+  }
+  memcpy(ptr, &p->free_list[h->cls], sizeof(void *));
+  p->free_list[h->cls] = ptr;
+}
+
+static void *pool_calloc(size_t nmemb, size_t size, void *user) {
+  void *b;
+  if (size != 0 && nmemb > SIZE_MAX / size) return NULL;
+  b = pool_malloc(nmemb * size, user);
+  if (b != NULL) memset(b, 0, nmemb * size);
+  return b;
+}
+
+static void *pool_realloc(void *ptr, size_t size, void *user) {
+  pool_hdr *h;
+  void *b;
+  if (ptr == NULL) return pool_malloc(size, user);
+  h = (pool_hdr *)ptr - 1;
+  if (size <= h->cap) return ptr;
+  b = pool_malloc(size, user);
+  if (b == NULL) return NULL;
+  memcpy(b, ptr, h->cap);
+  pool_release(ptr, user);
+  return b;
+}
+
+/* ngtcp2 and nghttp3 take the same four functions */
+static void *pool_malloc3(size_t size, void *user) { return pool_malloc(size, user); }
+static void pool_release3(void *ptr, void *user) { pool_release(ptr, user); }
+static void *pool_calloc3(size_t nmemb, size_t size, void *user) {
+  return pool_calloc(nmemb, size, user);
+}
+static void *pool_realloc3(void *ptr, size_t size, void *user) {
+  return pool_realloc(ptr, size, user);
+}
+
+h3pool *h3_pool_new(void) {
+  h3pool *p = calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  p->nmem.user_data = p;
+  p->nmem.malloc = pool_malloc;
+  p->nmem.free = pool_release;
+  p->nmem.calloc = pool_calloc;
+  p->nmem.realloc = pool_realloc;
+  p->hmem.user_data = p;
+  p->hmem.malloc = pool_malloc3;
+  p->hmem.free = pool_release3;
+  p->hmem.calloc = pool_calloc3;
+  p->hmem.realloc = pool_realloc3;
+  return p;
+}
+
+void h3_pool_free(h3pool *p) {
+  if (p == NULL) return;
+  while (p->chunks != NULL) {
+    pool_chunk *c = p->chunks;
+    p->chunks = c->next;
+    free(c);
+  }
+  free(p);
+}
+
+const ngtcp2_mem *h3_pool_ngtcp2_mem(h3pool *p) { return p ? &p->nmem : NULL; }
+const nghttp3_mem *h3_pool_nghttp3_mem(h3pool *p) { return p ? &p->hmem : NULL; }
+
 void h3_free(h3conn *hc) {
   if (hc == NULL) return;
   h3_streams_free(hc);
   if (hc->h3) nghttp3_conn_del(hc->h3);
   if (hc->conn) ngtcp2_conn_del(hc->conn);
+  h3_pool_free(hc->pool);
   tern_conn_free(hc->tls);
   free(hc);
 }

@@ -313,18 +313,22 @@ typedef struct encrypt_state {
  * Decompress_1(m); c = ByteEncode_du(Compress_du(u)) ||
  * ByteEncode_dv(Compress_dv(v)). kept_at, when not NULL, is A-hat
  * transposed as tern_mlkem_keygen_kept kept it; otherwise it is sampled
- * from ek's rho. t-hat and A-hat are public and not wiped.
+ * from ek's rho. t_in, when not NULL, is t-hat already decoded from ek
+ * (Encaps decodes it once, for the §7.2 check and for this). t-hat and
+ * A-hat are public and not wiped.
  */
 static int kpke_encrypt(hasher *h, const tern_mlkem_params *p, const uint8_t *ek,
-                        const uint8_t *kept_at, const uint8_t m[SYM_BYTES],
-                        const uint8_t r[SYM_BYTES], uint8_t *ct) {
+                        const mlkem_poly *t_in, const uint8_t *kept_at,
+                        const uint8_t m[SYM_BYTES], const uint8_t r[SYM_BYTES], uint8_t *ct) {
   encrypt_state w;
-  mlkem_poly at[MLKEM_MAX_K * MLKEM_MAX_K], t[MLKEM_MAX_K];
+  mlkem_poly at[MLKEM_MAX_K * MLKEM_MAX_K], t_own[MLKEM_MAX_K];
+  const mlkem_poly *t = t_in != NULL ? t_in : t_own;
   const unsigned k = p->k;
   uint8_t n = 0;
   int ok = 0;
-  for (unsigned i = 0; i < k; i++)
-    (void)mlkem_poly_frombytes(&t[i], ek + MLKEM_POLY_BYTES * i);
+  if (t_in == NULL)
+    for (unsigned i = 0; i < k; i++)
+      (void)mlkem_poly_frombytes(&t_own[i], ek + MLKEM_POLY_BYTES * i);
   if (kept_at != NULL)
     memcpy(at, kept_at, sizeof(mlkem_poly) * k * k);
   else if (!gen_matrix(h, at, ek + MLKEM_POLY_BYTES * k, k, 1))
@@ -454,18 +458,24 @@ int tern_mlkem_keygen(const tern_mlkem_params *p, uint8_t *ek, uint8_t *dk) {
   return rc;
 }
 
-/* tern_mlkem_check_ek: see mlkem.h. */
-int tern_mlkem_check_ek(const tern_mlkem_params *p, const uint8_t *ek,
-                        size_t ek_len) {
-  mlkem_poly t;
+/* Decodes t-hat from ek into t[0..k) with FIPS 203 §7.2's modulus
+   check (every decoded coefficient below q is the same as
+   ByteEncode_12(ByteDecode_12(ek)) == ek); TERN_OK or
+   TERN_ERR_MALFORMED. */
+static int decode_checked_ek(const tern_mlkem_params *p, const uint8_t *ek, size_t ek_len,
+                             mlkem_poly *t) {
   int ok = 1;
   if (p == NULL || ek == NULL) return TERN_ERR_INVALID_ARG;
   if (ek_len != p->ek_len) return TERN_ERR_MALFORMED;
-  /* FIPS 203 §7.2 modulus check: every decoded coefficient below q is the
-     same as ByteEncode_12(ByteDecode_12(ek)) == ek. */
-  for (unsigned i = 0; i < p->k; i++)
-    ok &= mlkem_poly_frombytes(&t, ek + MLKEM_POLY_BYTES * i);
+  for (unsigned i = 0; i < p->k; i++) ok &= mlkem_poly_frombytes(&t[i], ek + MLKEM_POLY_BYTES * i);
   return ok ? TERN_OK : TERN_ERR_MALFORMED;
+}
+
+/* tern_mlkem_check_ek: see mlkem.h. */
+int tern_mlkem_check_ek(const tern_mlkem_params *p, const uint8_t *ek,
+                        size_t ek_len) {
+  mlkem_poly t[MLKEM_MAX_K];
+  return decode_checked_ek(p, ek, ek_len, t);
 }
 
 /* Working state of Encaps_internal; wiped as a whole. */
@@ -481,9 +491,10 @@ int tern_mlkem_encaps_derand(const tern_mlkem_params *p, const uint8_t *ek,
                              uint8_t *ct, uint8_t ss[TERN_MLKEM_SS_LEN]) {
   encaps_state w;
   hash_ops h;
+  mlkem_poly t[MLKEM_MAX_K]; /* public: decoded from ek */
   int rc;
   if (p == NULL || m == NULL || ct == NULL || ss == NULL) return TERN_ERR_INVALID_ARG;
-  rc = tern_mlkem_check_ek(p, ek, ek_len);
+  rc = decode_checked_ek(p, ek, ek_len, t);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(ct, p->ct_len);
     OPENSSL_cleanse(ss, TERN_MLKEM_SS_LEN);
@@ -494,7 +505,7 @@ int tern_mlkem_encaps_derand(const tern_mlkem_params *p, const uint8_t *ek,
   if (hasher_init(&h) &&
       hash2(h.h, MD_SHA3_256, ek, p->ek_len, NULL, 0, w.in + SYM_BYTES, SYM_BYTES) &&
       hash2(h.h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) &&
-      kpke_encrypt(h.h, p, ek, NULL, m, w.kr + SYM_BYTES, ct)) {
+      kpke_encrypt(h.h, p, ek, t, NULL, m, w.kr + SYM_BYTES, ct)) {
     memcpy(ss, w.kr, TERN_MLKEM_SS_LEN);
     rc = TERN_OK;
   }
@@ -555,7 +566,7 @@ static int decaps(const tern_mlkem_params *p, const uint8_t *dk, const uint8_t *
   memcpy(w.in + SYM_BYTES, hek, SYM_BYTES);
   if (!hash2(h.h, MD_SHA3_512, w.in, sizeof w.in, NULL, 0, w.kr, sizeof w.kr) ||
       !hash2(h.h, MD_SHAKE256, z, SYM_BYTES, ct, p->ct_len, w.k_bar, SYM_BYTES) ||
-      !kpke_encrypt(h.h, p, ek, kept_at, w.in, w.kr + SYM_BYTES, w.ct2))
+      !kpke_encrypt(h.h, p, ek, NULL, kept_at, w.in, w.kr + SYM_BYTES, w.ct2))
     goto out;
 #ifdef TERN_CT_LEAK
   if (ct_differ_mask(ct, w.ct2, p->ct_len)) ct_select(w.kr, w.k_bar, SYM_BYTES, 0xff);

@@ -769,12 +769,71 @@ static size_t encode_inner(const tern_conn *c, const tern_ech_config *cfg, const
   return n + pad;
 }
 
+/*
+ * §6.1.2: a GREASE pre_shared_key for ClientHelloOuter, shaped as the
+ * inner one: per identity one of the same length, per binder random bytes
+ * of the same length. The identities, and offsets added to the inner
+ * obfuscated_ticket_ages, come from the HPKE context's exporter: the
+ * second ClientHelloOuter after a HelloRetryRequest repeats the
+ * identities and moves the ages by the time elapsed, as a real resumption
+ * would, while an observer cannot tell either from random. *buf (the
+ * caller frees it) holds the bytes e points into.
+ */
+static int grease_psk(tern_conn *c, tern_extensions *e, uint8_t **buf) {
+  static const uint8_t label[] = "tern ech grease psk";
+  size_t ids = 0, total, off;
+  uint8_t *ages;
+  int rc;
+  for (size_t i = 0; i < e->n_psk; i++) ids += e->psk[i].identity.len;
+  total = ids + 4 * e->n_psk;
+  off = total;
+  for (size_t i = 0; i < e->n_psk; i++) off += e->binders[i].len;
+  *buf = OPENSSL_malloc(off ? off : 1);
+  if (*buf == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  rc = c->ech->hpke.aead != NULL && total > 0 && total <= 255 * 32
+           ? tern_hpke_export(&c->ech->hpke, label, sizeof label - 1, *buf, total)
+           : tern_conn_random(c, *buf, total);
+  if (rc == TERN_OK) rc = tern_conn_random(c, *buf + total, off - total);
+  if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "GREASE PSK failed");
+  ages = *buf + ids;
+  off = 0;
+  for (size_t i = 0; i < e->n_psk; i++) {
+    e->psk[i].identity.p = *buf + off;
+    off += e->psk[i].identity.len;
+    e->psk[i].obfuscated_ticket_age += (uint32_t)ages[4 * i] << 24 |
+                                       (uint32_t)ages[4 * i + 1] << 16 |
+                                       (uint32_t)ages[4 * i + 2] << 8 | ages[4 * i + 3];
+  }
+  off = total;
+  for (size_t i = 0; i < e->n_psk; i++) {
+    e->binders[i].p = *buf + off;
+    off += e->binders[i].len;
+  }
+  return TERN_OK;
+}
+
+/* The offset in the ClientHello message msg[0..len) of the last L bytes
+   of its encrypted_client_hello extension; 0 when there is none. */
+static size_t ech_payload_offset(const uint8_t *msg, size_t len, size_t L) {
+  tern_span exts;
+  rd r;
+  if (len < 4 || ch_extensions(msg + 4, len - 4, &exts) != TERN_OK) return 0;
+  r = rd_of(exts.p, exts.len);
+  while (!r.bad && r.off < r.len) {
+    uint16_t type = (uint16_t)rd_u(&r, 2);
+    tern_span d = rd_vec(&r, 2, 0, 0xffff);
+    if (!r.bad && type == TERN_EXT_ECH && d.len >= L) return (size_t)(d.p + d.len - L - msg);
+  }
+  return 0;
+}
+
 int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8_t *inner,
                           size_t inner_len, uint8_t *outer, size_t cap, size_t *outer_len) {
   tern_client_hello *o = NULL;
   tern_ech_config cfg;
   uint8_t *encoded = NULL, *ct = NULL, enc[TERN_HPKE_MAX_ENC], ext[8 + TERN_HPKE_MAX_ENC];
-  size_t encoded_len, enc_len = 0, L, ext_len, encoded_cap = inner_len + 512, len = 0, n;
+  uint8_t *grease = NULL;
+  size_t encoded_len, enc_len = 0, L, ext_len, encoded_cap = inner_len + 512, len = 0, n, payload;
   int rc = TERN_OK, first = c->ech->hpke.aead == NULL;
 
   if (tern_ech_config_parse(c->ech->config, c->ech->config_len, &cfg) != TERN_OK)
@@ -831,13 +890,15 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
   }
   memcpy(ct, ext, ext_len);
   put16(ct + ext_len, L);
-  /* the outer hello: the inner one's fields, its own random, public_name,
-     no PSK and no early data (§6.1.2 allows omitting them) */
+  /* the outer hello: the inner one's fields, its own random, public_name;
+     early_data when the inner hello has it (§6.1, rule 7: a server that
+     rejects ECH then skips the early data); a GREASE pre_shared_key in
+     place of the inner one's PSKs (§6.1, rule 6; §6.1.2) */
   *o = *ch;
   o->random = c->ech->outer_random;
-  o->ext.present &= ~(TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY) |
-                      TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA) |
-                      TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES));
+  if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
+      (rc = grease_psk(c, &o->ext, &grease)) != TERN_OK)
+    goto out;
   o->ext.present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
   o->ext.server_name.p = (const uint8_t *)c->ech->public_name;
   o->ext.server_name.len = strlen(c->ech->public_name);
@@ -855,10 +916,14 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
                         tern_strerror(rc));
     goto out;
   }
-  /* the payload is the message's last L bytes: ClientHelloOuterAAD is the
-     body with them zero, as written (§5.2) */
-  if (c->ech_status == TERN_ECH_REJECTED) {
-    rc = tern_conn_random(c, outer + len - L, L);
+  /* the payload is the last L bytes of encrypted_client_hello (the last
+     extension but a pre_shared_key): ClientHelloOuterAAD is the body with
+     them zero, as written (§5.2) */
+  payload = ech_payload_offset(outer, len, L);
+  if (payload == 0) {
+    rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ClientHelloOuter lost its ECH payload");
+  } else if (c->ech_status == TERN_ECH_REJECTED) {
+    rc = tern_conn_random(c, outer + payload, L);
   } else {
     uint8_t *sealed = OPENSSL_malloc(L);
     if (sealed == NULL) {
@@ -866,7 +931,7 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
       goto out;
     }
     rc = tern_hpke_seal(&c->ech->hpke, outer + 4, len - 4, encoded, encoded_len, sealed);
-    if (rc == TERN_OK) memcpy(outer + len - L, sealed, L);
+    if (rc == TERN_OK) memcpy(outer + payload, sealed, L);
     else rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "HPKE seal failed");
     OPENSSL_free(sealed);
   }
@@ -875,6 +940,7 @@ out:
   if (encoded) OPENSSL_clear_free(encoded, encoded_cap);
   OPENSSL_free(ct);
   OPENSSL_free(o);
+  OPENSSL_free(grease);
   return rc;
 }
 
@@ -882,6 +948,11 @@ out:
    for public_name (§6.1.6, §6.1.7). */
 static int client_rejected(tern_conn *c) {
   c->ech_status = TERN_ECH_REJECTED;
+  /* §6.1: early data went under ClientHelloInner's keys, which a server
+     on ClientHelloOuter never has: it is rejected, and neither those keys
+     nor the early exporter serve again */
+  if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
+  c->early_exporter_ready = 0;
   if (c->ech->outer != NULL) {
     OPENSSL_clear_free(c->hs->ch1, c->hs->ch1_len);
     c->hs->ch1 = c->ech->outer;
