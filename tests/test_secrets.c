@@ -166,17 +166,18 @@ static void on_keylog(const tern_conn *c, const char *line, void *user) {
 /* What the engine holds that the key log does not show: the resumption
    master secret, and (before they are used) the key shares' private keys. */
 static void keep_conn_secrets(const tern_conn *c) {
-  if (c->suite != NULL) keep_secret("resumption master secret", c->ks.resumption, c->suite->hash->len);
+  if (c->suite != NULL)
+    keep_secret("resumption master secret", tern_conn_resumption_secret(c), c->suite->hash->len);
 }
 
 static void keep_private_keys(const tern_conn *c) {
   int was = recording;
   recording = 0; /* what exporting the key frees is the test's doing */
-  for (size_t i = 0; i < c->n_shares; i++) {
+  for (size_t i = 0; i < c->hs->n_shares; i++) {
     uint8_t k[64];
     size_t n = sizeof k;
-    if (c->shares[i].pkey != NULL &&
-        EVP_PKEY_get_raw_private_key(c->shares[i].pkey, k, &n) == 1)
+    if (c->hs->kex->shares[i].pkey != NULL &&
+        EVP_PKEY_get_raw_private_key(c->hs->kex->shares[i].pkey, k, &n) == 1)
       keep_secret("X25519 private key", k, n);
     OPENSSL_cleanse(k, sizeof k);
   }
@@ -297,6 +298,10 @@ static void quic_connection(void) {
   keep_private_keys(p.s.conn);
   CHECK_EQ_INT(qpair_run(&p), TERN_OK);
   CHECK(qpair_deliver(&p, &p.s, &p.c, TERN_LEVEL_APPLICATION) >= 0);
+  /* a completed QUIC handshake has released its state (the kept
+     secrets are wiped when the connection goes, checked below) */
+  CHECK(p.c.conn->hs == NULL && p.c.conn->kept != NULL);
+  CHECK(p.s.conn->hs == NULL && p.s.conn->kept != NULL);
   keep_conn_secrets(p.c.conn);
   keep_conn_secrets(p.s.conn);
   /* (its secrets are the key log's too) the pair's own copies of the secrets live in the test's memory, not

@@ -5,7 +5,9 @@
  * every byte and bit flipped and every truncation refused, with the
  * output wiped; plaintexts with bad fields under a good tag; the session
  * blob likewise; the strike register against a simple model over 100000
- * ids; one ring shared by threads while it rotates; and no allocation
+ * ids; one ring shared by threads while it rotates; a thread's own
+ * contexts always the ring's keys (many rings, rings freed and made
+ * again, rotations); and no allocation
  * per seal, open or check.
  */
 #include <pthread.h>
@@ -703,6 +705,66 @@ static void test_ticket_threads(void) {
   tern_ticket_keys_free(k);
 }
 
+/*
+ * Each thread keys contexts of its own from a ring (engine/ticket.c); they
+ * must always be the ring's current keys: with more rings on one thread
+ * than it keeps contexts for, used in turn; and with a ring freed and a
+ * new one made (often at the same address) under another key.
+ */
+static void test_ticket_thread_contexts(void) {
+  enum { RINGS = 7 };
+  tern_ticket_keys *k[RINGS];
+  uint8_t name[16], key[32], t[TERN_TICKET_MAX], plain[TERN_TICKET_MAX];
+  tern_ticket_state st, got;
+  size_t len = 0;
+  make_ticket_state(&st, TERN_TLS_AES_128_GCM_SHA256, 2, 9);
+  for (int i = 0; i < RINGS; i++) {
+    memcpy(name, name_a, sizeof name);
+    name[15] = (uint8_t)('0' + i);
+    fill(key, sizeof key, (uint8_t)(0x10 * i + 1));
+    k[i] = ring_with(name, key);
+  }
+  for (int round = 0; round < 3; round++)
+    for (int i = 0; i < RINGS; i++) {
+      fill(key, sizeof key, (uint8_t)(0x10 * i + 1));
+      CHECK_EQ_INT(tern_ticket_seal(k[i], &st, nonce1, t, sizeof t, &len), TERN_OK);
+      CHECK_EQ_INT(t[15], '0' + i);
+      CHECK(raw_unseal(key, t, len, plain)); /* sealed under ring i's own key */
+      CHECK_EQ_INT(tern_ticket_open(k[i], t, len, &got), TERN_OK);
+      /* another ring does not know the name */
+      CHECK_EQ_INT(tern_ticket_open(k[(i + 1) % RINGS], t, len, &got), TERN_ERR_UNSUPPORTED);
+    }
+  for (int i = 0; i < RINGS; i++) tern_ticket_keys_free(k[i]);
+
+  /* free and make again, with the same name and another key, many times:
+     the new ring seals under its own key, not the thread's old contexts */
+  for (int i = 0; i < 20; i++) {
+    tern_ticket_keys *r;
+    fill(key, sizeof key, (uint8_t)(0x30 + i));
+    r = ring_with(name_a, key);
+    CHECK_EQ_INT(tern_ticket_seal(r, &st, nonce1, t, sizeof t, &len), TERN_OK);
+    CHECK(raw_unseal(key, t, len, plain));
+    CHECK_EQ_INT(tern_ticket_open(r, t, len, &got), TERN_OK);
+    tern_ticket_keys_free(r);
+  }
+  /* a rotation seen by a thread that used the ring before it */
+  {
+    tern_ticket_keys *r = ring_with(name_a, key_a);
+    uint8_t t2[TERN_TICKET_MAX];
+    size_t len2 = 0;
+    CHECK_EQ_INT(tern_ticket_seal(r, &st, nonce1, t, sizeof t, &len), TERN_OK);
+    CHECK_EQ_INT(tern_ticket_keys_rotate(r, name_b, key_b), TERN_OK);
+    CHECK_EQ_INT(tern_ticket_seal(r, &st, nonce1, t2, sizeof t2, &len2), TERN_OK);
+    CHECK_MEM(t2, name_b, 16);
+    CHECK(raw_unseal(key_b, t2, len2, plain));
+    CHECK_EQ_INT(tern_ticket_open(r, t, len, &got), TERN_OK);   /* previous */
+    CHECK_EQ_INT(tern_ticket_keys_rotate(r, name_c, key_c), TERN_OK);
+    CHECK_EQ_INT(tern_ticket_open(r, t, len, &got), TERN_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(tern_ticket_open(r, t2, len2, &got), TERN_OK);
+    tern_ticket_keys_free(r);
+  }
+}
+
 /* ------------------------------------------------------------------ */
 /* Session blob                                                        */
 /* ------------------------------------------------------------------ */
@@ -1251,6 +1313,7 @@ int main(void) {
   test_ticket_tamper();
   test_ticket_plaintext_fields();
   test_ticket_threads();
+  test_ticket_thread_contexts();
   test_session_roundtrip();
   test_session_corruption();
   test_session_fields();

@@ -44,22 +44,14 @@ void tern_conn_free(tern_conn *c) {
   if (c == NULL) return;
   if (c->test != NULL && c->test->release != NULL) c->test->release(c);
   tern_conn_free_input(c);
-  for (size_t i = 0; i < TERN_MAX_SHARES; i++) tern_key_share_free(&c->shares[i]);
-  tern_share_copy_clear(&c->peer_share);
-  tern_transcript_free(&c->transcript);
-  if (c->pha_active) tern_transcript_free(&c->hs_transcript);
-  tern_keysched_wipe(&c->ks);
-  EVP_PKEY_free(c->peer_key);
   OPENSSL_free(c->peer_leaf);
-  OPENSSL_free(c->pha_leaf);
-  OPENSSL_free(c->tp);
   OPENSSL_free(c->peer_tp);
-  if (c->ch1) OPENSSL_clear_free(c->ch1, c->ch1_len);
-  OPENSSL_free(c->cookie);
   tern_resume_conn_free(c);
+  tern_conn_hs_free(c);
   tern_ech_conn_free(c);
   if (c->transport != NULL && c->transport->release != NULL) c->transport->release(c);
   tern_config_free(c->cfg);
+  OPENSSL_free(c->detail);
   OPENSSL_clear_free(c, sizeof *c);
 }
 
@@ -80,7 +72,7 @@ int tern_conn_set_server_name(tern_conn *c, const char *name) {
   if (c == NULL || name == NULL) return TERN_ERR_INVALID_ARG;
   if (c->role != TERN_CLIENT || c->started) return TERN_ERR_STATE;
   n = strlen(name);
-  if (n == 0 || n >= sizeof c->server_name) return TERN_ERR_INVALID_ARG;
+  if (n == 0 || n >= sizeof c->hs->server_name) return TERN_ERR_INVALID_ARG;
   memcpy(c->server_name, name, n + 1);
   return TERN_OK;
 }
@@ -119,7 +111,10 @@ int tern_conn_send_tickets(tern_conn *c, unsigned n) {
 }
 
 uint8_t tern_conn_alert(const tern_conn *c) { return c ? c->alert : 0; }
-const char *tern_conn_error_detail(const tern_conn *c) { return c ? c->detail : ""; }
+const char *tern_conn_error_detail(const tern_conn *c) {
+  if (c == NULL || !c->error) return "";
+  return c->detail != NULL ? c->detail : "out of memory for the detail of the failure";
+}
 int tern_conn_handshake_done(const tern_conn *c) { return c ? c->done : 0; }
 uint16_t tern_conn_cipher_suite(const tern_conn *c) {
   return c && c->suite ? c->suite->id : 0;

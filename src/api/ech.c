@@ -139,18 +139,19 @@ int tern_conn_set_ech_config_list(tern_conn *c, const uint8_t *list, size_t len)
   if (c->role != TERN_CLIENT || c->started) return TERN_ERR_STATE;
   rc = tern_ech_config_list_pick(list, len, &cfg, &kdf, &aead);
   if (rc != TERN_OK) return rc;
-  OPENSSL_free(c->ech_config);
-  c->ech_config = OPENSSL_malloc(cfg.raw.len);
-  if (c->ech_config == NULL) return TERN_ERR_NOMEM;
-  memcpy(c->ech_config, cfg.raw.p, cfg.raw.len);
-  c->ech_config_len = cfg.raw.len;
-  c->ech_config_id = cfg.config_id;
-  c->ech_kdf = kdf;
-  c->ech_aead = aead;
-  memcpy(c->ech_public_name, cfg.public_name.p, cfg.public_name.len);
-  c->ech_public_name[cfg.public_name.len] = 0;
-  memcpy(c->ech_inner_name, c->server_name, sizeof c->ech_inner_name);
-  memcpy(c->ech_outer_name, c->ech_public_name, sizeof c->ech_outer_name);
+  if (tern_conn_ech(c) == NULL) return TERN_ERR_NOMEM;
+  OPENSSL_free(c->ech->config);
+  c->ech->config = OPENSSL_malloc(cfg.raw.len);
+  if (c->ech->config == NULL) return TERN_ERR_NOMEM;
+  memcpy(c->ech->config, cfg.raw.p, cfg.raw.len);
+  c->ech->config_len = cfg.raw.len;
+  c->ech->config_id = cfg.config_id;
+  c->ech->kdf = kdf;
+  c->ech->aead = aead;
+  memcpy(c->ech->public_name, cfg.public_name.p, cfg.public_name.len);
+  c->ech->public_name[cfg.public_name.len] = 0;
+  memcpy(c->ech->inner_name, c->hs->server_name, sizeof c->ech->inner_name);
+  memcpy(c->ech->outer_name, c->ech->public_name, sizeof c->ech->outer_name);
   c->ech_status = TERN_ECH_OFFERED;
   return TERN_OK;
 }
@@ -168,12 +169,13 @@ int tern_conn_ech_status(const tern_conn *c) { return c ? c->ech_status : TERN_E
 /* tern_conn_ech_retry_configs: see tern.h. */
 int tern_conn_ech_retry_configs(const tern_conn *c, const uint8_t **list, size_t *len) {
   if (c == NULL || list == NULL || len == NULL) return TERN_ERR_INVALID_ARG;
-  if (c->ech_retry == NULL) return TERN_ERR_STATE;
-  *list = c->ech_retry;
-  *len = c->ech_retry_len;
+  if (c->ech == NULL || c->ech->retry == NULL) return TERN_ERR_STATE;
+  *list = c->ech->retry;
+  *len = c->ech->retry_len;
   return TERN_OK;
 }
 
 const char *tern_conn_ech_outer_name(const tern_conn *c) {
-  return c ? c->ech_outer_name : NULL;
+  if (c == NULL) return NULL;
+  return c->ech != NULL ? c->ech->outer_name : "";
 }

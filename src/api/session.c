@@ -44,9 +44,9 @@ int tern_conn_set_session(tern_conn *c, const uint8_t *session, size_t len, uint
     return rc;
   }
   tern_resume_conn_free(c);
-  c->offer = st;
-  c->offer_age_ms = (uint32_t)(now_ms - st->receive_time_ms);
-  c->offer_early = c->cfg->max_early_data > 0 && st->max_early_data > 0;
+  c->hs->offer = st;
+  c->hs->offer_age_ms = (uint32_t)(now_ms - st->receive_time_ms);
+  c->hs->offer_early = c->cfg->max_early_data > 0 && st->max_early_data > 0;
   return TERN_OK;
 }
 
@@ -79,7 +79,7 @@ int tern_conn_psk_identity(const tern_conn *c, const uint8_t **identity, size_t 
 uint32_t tern_conn_early_data_max(const tern_conn *c) {
   if (c == NULL || c->role != TERN_CLIENT) return 0;
   if (c->started) return c->early_max;
-  if (c->offer == NULL || !c->offer_early) return 0;
-  return c->offer->max_early_data;
+  if (c->hs->offer == NULL || !c->hs->offer_early) return 0;
+  return c->hs->offer->max_early_data;
 }
 

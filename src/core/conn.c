@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 /* A configuration is shared by connections that may live on several
@@ -28,6 +29,13 @@ tern_conn *tern_conn_alloc(tern_config *cfg, const tern_role_machine *machine, v
   if (cfg == NULL || machine == NULL) return NULL;
   c = OPENSSL_zalloc(sizeof *c);
   if (c == NULL) return NULL;
+  c->hs = OPENSSL_zalloc(sizeof *c->hs);
+  if (c->hs == NULL) {
+    OPENSSL_free(c);
+    return NULL;
+  }
+  c->alpn = c->hs->alpn;
+  c->server_name = c->hs->server_name;
   tern_config_hold(cfg);
   c->cfg = cfg;
   c->role = cfg->role;
@@ -47,9 +55,12 @@ int tern_conn_fail(tern_conn *c, uint8_t alert, const char *fmt, ...) {
   if (c->error) return TERN_ERR_ALERT; /* the first failure wins */
   c->error = TERN_ERR_ALERT;
   c->alert = alert;
-  va_start(ap, fmt);
-  vsnprintf(c->detail, sizeof c->detail, fmt, ap);
-  va_end(ap);
+  if (c->detail == NULL) c->detail = OPENSSL_malloc(TERN_DETAIL_LEN);
+  if (c->detail != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(c->detail, TERN_DETAIL_LEN, fmt, ap);
+    va_end(ap);
+  }
   return TERN_ERR_ALERT;
 }
 
@@ -71,22 +82,24 @@ int tern_conn_push_event(tern_conn *c, unsigned char ev) {
  * when it runs short (each RAND_bytes call costs about as much as drawing
  * a hundred bytes: the DRBG's lock and fork check), so that a handshake's
  * randoms, key shares and ticket nonces take one or two calls, not six.
- * Bytes handed out are wiped from the pool. Draws longer than the pool go
+ * Bytes handed out are wiped from the pool. Draws longer than the pool,
+ * and draws after the handshake state is gone (a ticket sent later), go
  * to RAND_bytes directly. 0 or -1, as a tern_random_fn.
  */
 int tern_conn_draw(void *conn, uint8_t *out, size_t len) {
   tern_conn *c = conn;
+  tern_hs *hs = c->hs;
   uint8_t *from;
   if (c->cfg->random_fn) return c->cfg->random_fn(c->cfg->random_ctx, out, len) == 0 ? 0 : -1;
-  if (len > sizeof c->rand_pool) return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
-  if (len > c->rand_left) {
-    if (RAND_bytes(c->rand_pool, (int)sizeof c->rand_pool) != 1) return -1;
-    c->rand_left = sizeof c->rand_pool;
+  if (hs == NULL || len > sizeof hs->rand_pool) return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+  if (len > hs->rand_left) {
+    if (RAND_bytes(hs->rand_pool, (int)sizeof hs->rand_pool) != 1) return -1;
+    hs->rand_left = sizeof hs->rand_pool;
   }
-  from = c->rand_pool + sizeof c->rand_pool - c->rand_left;
+  from = hs->rand_pool + sizeof hs->rand_pool - hs->rand_left;
   memcpy(out, from, len);
   OPENSSL_cleanse(from, len);
-  c->rand_left -= (uint8_t)len;
+  hs->rand_left -= (uint8_t)len;
   return 0;
 }
 
@@ -98,7 +111,7 @@ int tern_conn_random(tern_conn *c, uint8_t *out, size_t len) {
 }
 
 int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len) {
-  if (tern_transcript_update(&c->transcript, msg, len) != TERN_OK)
+  if (tern_transcript_update(&c->hs->transcript, msg, len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript hash failed");
   return TERN_OK;
 }
@@ -106,7 +119,7 @@ int tern_conn_transcript_add(tern_conn *c, const uint8_t *msg, size_t len) {
 int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
   int rc;
   /* after the handshake only a post-handshake authentication is hashed */
-  if (c->transcript_ready && (!c->done || c->pha_active) &&
+  if (c->hs != NULL && c->hs->transcript_ready && (!c->done || c->pha_active) &&
       (rc = tern_conn_transcript_add(c, msg, len)) != TERN_OK)
     return rc;
   if (c->transport == NULL)
@@ -121,7 +134,7 @@ int tern_conn_send_msg(tern_conn *c, const uint8_t *msg, size_t len) {
 int tern_conn_send_msg_hashing(tern_conn *c, const uint8_t *wire, size_t wire_len,
                                const uint8_t *hashed, size_t hashed_len) {
   int rc;
-  if (c->transcript_ready && (!c->done || c->pha_active) &&
+  if (c->hs != NULL && c->hs->transcript_ready && (!c->done || c->pha_active) &&
       (rc = tern_conn_transcript_add(c, hashed, hashed_len)) != TERN_OK)
     return rc;
   if (c->transport == NULL)
@@ -138,12 +151,14 @@ void tern_conn_keylog(tern_conn *c, const char *label, const uint8_t *secret, si
   char line[64 + 1 + 64 + 1 + 2 * TERN_MAX_HASH_LEN + 1];
   size_t n;
   static const char hexd[] = "0123456789abcdef";
-  if (c->cfg->keylog_fn == NULL || label == NULL) return;
+  /* (secrets come out during the handshake, or over TCP, which keeps
+     c->hs: never without the client_random) */
+  if (c->cfg->keylog_fn == NULL || label == NULL || c->hs == NULL) return;
   n = (size_t)snprintf(line, sizeof line, "%s ", label);
   if (n >= 64) return;
   for (size_t i = 0; i < 32; i++) {
-    line[n++] = hexd[c->client_random[i] >> 4];
-    line[n++] = hexd[c->client_random[i] & 15];
+    line[n++] = hexd[c->hs->client_random[i] >> 4];
+    line[n++] = hexd[c->hs->client_random[i] & 15];
   }
   line[n++] = ' ';
   for (size_t i = 0; i < len; i++) {
@@ -193,4 +208,73 @@ int tern_conn_now(const tern_conn *c, uint64_t *now) {
     return TERN_OK;
   }
   return TERN_ERR_STATE;
+}
+
+tern_ech_conn *tern_conn_ech(tern_conn *c) {
+  if (c->ech == NULL) c->ech = OPENSSL_zalloc(sizeof *c->ech);
+  return c->ech;
+}
+
+tern_kex *tern_conn_kex(tern_conn *c) {
+  if (c->hs->kex == NULL) c->hs->kex = OPENSSL_zalloc(sizeof *c->hs->kex);
+  return c->hs->kex;
+}
+
+void tern_conn_kex_free(tern_conn *c) {
+  tern_kex *k = c->hs != NULL ? c->hs->kex : NULL;
+  if (k == NULL) return;
+  for (size_t i = 0; i < TERN_MAX_SHARES; i++) tern_key_share_free(&k->shares[i]);
+  tern_share_copy_clear(&k->peer_share);
+  OPENSSL_clear_free(k, sizeof *k);
+  c->hs->kex = NULL;
+  c->hs->n_shares = 0;
+}
+
+/* Wipes and frees the handshake state and what it owns (the engine has
+   freed its own parts). */
+static void hs_destroy(tern_conn *c) {
+  tern_hs *hs = c->hs;
+  tern_conn_kex_free(c);
+  tern_transcript_free(&hs->transcript);
+  if (c->pha_active) tern_transcript_free(&hs->hs_transcript);
+  tern_keysched_wipe(&hs->ks);
+  EVP_PKEY_free(hs->peer_key);
+  OPENSSL_free(hs->pha_leaf);
+  OPENSSL_free(hs->tp);
+  if (hs->ch1) OPENSSL_clear_free(hs->ch1, hs->ch1_len);
+  OPENSSL_free(hs->cookie);
+  OPENSSL_clear_free(hs, sizeof *hs);
+  c->hs = NULL;
+}
+
+int tern_conn_hs_release(tern_conn *c) {
+  tern_hs *hs = c->hs;
+  size_t alpn_len, sn_len, size;
+  tern_kept *k;
+  if (hs == NULL) return TERN_OK;
+  alpn_len = strlen(hs->alpn);
+  sn_len = strlen(hs->server_name);
+  size = sizeof *k + alpn_len + 1 + sn_len + 1;
+  if (c->early_exporter_ready) size += TERN_MAX_HASH_LEN;
+  if ((k = OPENSSL_zalloc(size)) == NULL) return TERN_ERR_NOMEM;
+  k->size = size;
+  memcpy(k->exporter, hs->ks.exporter, sizeof k->exporter);
+  memcpy(k->resumption, hs->ks.resumption, sizeof k->resumption);
+  if (c->early_exporter_ready) {
+    k->early_exporter = (uint8_t *)k + size - TERN_MAX_HASH_LEN;
+    memcpy(k->early_exporter, hs->ks.early_exporter, TERN_MAX_HASH_LEN);
+  }
+  memcpy(k->names, hs->alpn, alpn_len + 1);
+  memcpy(k->names + alpn_len + 1, hs->server_name, sn_len + 1);
+  c->kept = k;
+  c->alpn = k->names;
+  c->server_name = k->names + alpn_len + 1;
+  hs_destroy(c);
+  return TERN_OK;
+}
+
+void tern_conn_hs_free(tern_conn *c) {
+  if (c->hs != NULL) hs_destroy(c);
+  if (c->kept != NULL) OPENSSL_clear_free(c->kept, c->kept->size);
+  c->kept = NULL;
 }

@@ -37,6 +37,7 @@
 #define TERN_MAX_NAME 256        /* host names, ALPN names (+NUL) */
 #define TERN_PENDING_EVENTS 16
 #define TERN_EARLY_CTX_LEN 32    /* SHA-256 of the early-data context */
+#define TERN_DETAIL_LEN 160      /* a failure's sentence, NUL included */
 
 /* An externally provisioned PSK (RFC 8446 §4.2.11), with what 0-RTT on
    it must use (§4.2.10: the values provisioned along with the key). */
@@ -165,6 +166,128 @@ typedef struct tern_inbuf {
   size_t cap;
 } tern_inbuf;
 
+/* A connection's Encrypted ClientHello state (RFC 9849, engine/ech.c),
+   on the heap only for connections that use ECH: most do not, and these
+   1.4 KB were in every connection. */
+typedef struct tern_ech_conn {
+  tern_hpke_ctx hpke;             /* the context of ClientHello1, reused for ClientHello2 */
+  uint8_t config_id;
+  uint16_t kdf, aead;
+  uint8_t *config;                /* client: the ECHConfig chosen */
+  size_t config_len;
+  uint8_t *retry;                 /* client: the server's retry_configs */
+  size_t retry_len;
+  uint8_t *outer;                 /* client: ClientHelloOuter1, until the ServerHello */
+  size_t outer_len;
+  uint8_t outer_random[32];       /* client: ClientHelloOuter.random */
+  char public_name[TERN_MAX_NAME];
+  char inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
+  char outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
+  uint8_t grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
+  size_t grease_len;
+} tern_ech_conn;
+
+/*
+ * The key exchange, on the heap from our first key share (client) or the
+ * client's share we take (server) until the shared secret is derived:
+ * 880 bytes a handshake needs only for one round trip.
+ */
+typedef struct tern_kex {
+  /* our key shares (client: one per share group; server: one) */
+  tern_key_share shares[TERN_MAX_SHARES];
+  /* server: the client's share (inline up to an EC share, on the heap
+     for FFDHE) from the ClientHello until the ServerHello uses it */
+  tern_share_copy peer_share;
+} tern_kex;
+
+/*
+ * What only the handshake needs, on the heap from the connection's making
+ * until the handshake completes (tern_conn_hs_release): then a QUIC
+ * connection wipes and frees it, keeping only struct tern_kept. A TLS
+ * connection over TCP keeps it, for KeyUpdate (the traffic secrets and
+ * the key schedule's machine) and post-handshake authentication (the
+ * transcript and what a CertificateRequest negotiates).
+ */
+typedef struct tern_hs {
+  uint8_t client_random[32];
+  uint8_t session_id[32];
+  size_t session_id_len;
+  uint8_t *cookie;                /* HelloRetryRequest cookie: TERN_MAX_COOKIE
+                                     bytes on the heap once there is one */
+  size_t cookie_len;
+
+  /* the key exchange under way, or NULL (tern_conn_kex) */
+  struct tern_kex *kex;
+  size_t n_shares;                /* kex->shares in use */
+
+  /* server: what the first ClientHello said, to check the second */
+  uint8_t *ch1;
+  size_t ch1_len;
+  int cert_requested;
+
+  /* peer authentication */
+  struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
+  uint16_t peer_sigs[TERN_MAX_SIGS]; /* ours among the signature_algorithms the peer sent */
+  size_t n_peer_sigs;
+
+  /* transcript and key schedule */
+  tern_transcript transcript;
+  int transcript_ready;
+  tern_keysched ks;
+
+  /* our QUIC transport parameters */
+  uint8_t *tp;
+  size_t tp_len;
+  int tp_set;
+  int tp_sent;           /* server: EncryptedExtensions carried them */
+
+  /* client: the extensions our ClientHello carried, which bound what
+     the server may answer with (RFC 8446 §4.2) */
+  uint32_t sent_exts;                  /* TERN_EXT_BIT of known ones */
+  uint16_t sent_unknown[8];            /* types the codec does not know */
+  size_t n_sent_unknown;
+
+  /* resumption and 0-RTT (resume.c) */
+  struct tern_session_state *offer; /* client: the session offered, or NULL */
+  uint32_t offer_age_ms;          /* client: its age when set */
+  int offer_early;                /* client: early_data goes in this ClientHello */
+  struct tern_ticket_state *ticket; /* server: the accepted ticket, or NULL */
+  uint16_t selected_psk;          /* the index of the accepted PSK in the ClientHello */
+  uint8_t psk_kinds[TERN_MSG_MAX_PSK]; /* client: what each identity we offer is
+                                          (engine/resume.c) */
+  size_t n_psk_offered;           /* client: identities in our pre_shared_key */
+
+  /* post-handshake authentication over TCP (handshake.c) */
+  uint8_t pha_context[32];        /* its certificate_request_context */
+  size_t pha_context_len;
+  tern_transcript hs_transcript;  /* the handshake's, kept during one */
+  uint8_t *pha_leaf;              /* the certificate of the one under way */
+  size_t pha_leaf_len;
+
+  /* random bytes drawn ahead (tern_conn_draw), without a configured source */
+  uint8_t rand_pool[96];
+  uint8_t rand_left;
+
+  /* what c->alpn and c->server_name point at until the release */
+  char alpn[TERN_MAX_NAME];
+  char server_name[TERN_MAX_NAME];
+} tern_hs;
+
+/*
+ * What a QUIC connection keeps of its handshake once it completed: the
+ * secrets a getter or a post-handshake message may still need (exporters,
+ * NewSessionTicket) and the negotiated names, in one block.
+ */
+typedef struct tern_kept {
+  uint8_t exporter[TERN_MAX_HASH_LEN];
+  uint8_t resumption[TERN_MAX_HASH_LEN];
+  size_t size;                    /* of the block, names included */
+  uint8_t *early_exporter;        /* when early_exporter_ready: its
+                                     TERN_MAX_HASH_LEN bytes at the block's
+                                     end (few connections have one), else NULL */
+  char names[];                   /* alpn NUL server_name NUL */
+} tern_kept;
+
 struct tern_conn {
   tern_config *cfg;
   tern_role role;
@@ -176,18 +299,24 @@ struct tern_conn {
                                      (transport/tls.c), or NULL */
   void *user;
 
+  /* the handshake's own state until it completes (then NULL in QUIC),
+     and what a QUIC connection keeps of it after (else NULL) */
+  tern_hs *hs;
+  tern_kept *kept;
+
   /* the role's machine (installed by the API from the engine) and the
      events it must send */
   const tern_role_machine *machine;
   int cs;
+  int started;
   unsigned char pending[TERN_PENDING_EVENTS];
   size_t n_pending;
-  int started;
 
-  /* sticky failure */
+  /* sticky failure; the sentence is on the heap (TERN_DETAIL_LEN bytes)
+     only once the connection failed */
   int error;
   uint8_t alert;
-  char detail[160];
+  char *detail;
 
   /* input: CRYPTO data per level; which level may be read now */
   tern_inbuf in[4];
@@ -207,32 +336,14 @@ struct tern_conn {
                                      (RFC 8446 §5.1) */
 
   /* negotiation */
-  const tern_suite *suite;
   uint16_t group;
   uint16_t sig_scheme;
-  char alpn[TERN_MAX_NAME];
-  char server_name[TERN_MAX_NAME];
+  const tern_suite *suite;
+  char *alpn;                     /* NUL-terminated ("" for none): hs->alpn
+                                     during the handshake, then kept->names */
+  char *server_name;              /* the same: hs->server_name, then kept */
   int used_hrr;
   int psk_mode;                  /* PSK accepted: TERN_PSK_DHE_KE + 1 or TERN_PSK_KE + 1 */
-  uint8_t client_random[32];
-  uint8_t session_id[32];
-  size_t session_id_len;
-  uint8_t *cookie;                /* HelloRetryRequest cookie: TERN_MAX_COOKIE
-                                     bytes on the heap once there is one */
-  size_t cookie_len;
-
-  /* our key shares (client: one per share group; server: one) */
-  tern_key_share shares[TERN_MAX_SHARES];
-  size_t n_shares;
-
-  /* server: what the first ClientHello said, to check the second */
-  uint8_t *ch1;
-  size_t ch1_len;
-  /* server: negotiated while reading the ClientHello; the client's share
-     (inline up to an EC share, on the heap for FFDHE) until the
-     ServerHello uses it */
-  tern_share_copy peer_share;
-  int cert_requested;
   tern_cert_chain *own_chain;     /* the chain this connection presents */
   /* certificate compression (RFC 8879): the algorithm our next Certificate
      goes with (0: uncompressed), and those of the last CompressedCertificate
@@ -241,52 +352,26 @@ struct tern_conn {
   uint16_t cert_comp_sent;
   uint16_t cert_comp_recv;
 
-  /* peer authentication */
-  struct evp_pkey_st *peer_key;   /* from the peer's verified certificate */
   uint8_t *peer_leaf;             /* DER of the peer's leaf certificate */
   size_t peer_leaf_len;
-  uint16_t peer_sigs[TERN_MAX_SIGS]; /* ours among the signature_algorithms the peer sent */
-  size_t n_peer_sigs;
 
-  /* transcript and key schedule */
-  tern_transcript transcript;
-  int transcript_ready;
-  tern_keysched ks;
-  uint8_t fin_hash[TERN_MAX_HASH_LEN]; /* Transcript-Hash up to the server Finished */
-
-  /* QUIC transport parameters */
-  uint8_t *tp;
-  size_t tp_len;
-  int tp_set;
-  int tp_sent;           /* server: EncryptedExtensions carried them */
+  /* the peer's QUIC transport parameters */
   uint8_t *peer_tp;
   size_t peer_tp_len;
   int peer_tp_seen;
 
-  /* client: the extensions our ClientHello carried, which bound what
-     the server may answer with (RFC 8446 §4.2) */
-  uint32_t sent_exts;                  /* TERN_EXT_BIT of known ones */
-  uint16_t sent_unknown[8];            /* types the codec does not know */
-  size_t n_sent_unknown;
-
   /* time given by tern_conn_set_time */
-  uint64_t now_ms;
   int now_set;
+  uint64_t now_ms;
 
   /* resumption and 0-RTT (resume.c) */
-  struct tern_session_state *offer; /* client: the session offered, or NULL */
-  uint32_t offer_age_ms;          /* client: its age when set */
-  int offer_early;                /* client: early_data goes in this ClientHello */
   const tern_suite *early_suite;  /* suite of the 0-RTT secrets */
   int early_status;               /* tern_early_data_status */
   int early_exporter_ready;
-  struct tern_ticket_state *ticket; /* server: the accepted ticket, or NULL */
-  uint16_t selected_psk;          /* the index of the accepted PSK in the ClientHello */
-  uint8_t psk_kinds[TERN_MSG_MAX_PSK]; /* client: what each identity we offer is
-                                          (engine/resume.c) */
-  size_t n_psk_offered;           /* client: identities in our pre_shared_key */
   uint8_t external_psk;           /* 1 + index in cfg->psks of the accepted
                                      external PSK; 0 when none */
+  uint8_t ticket_client_auth;     /* server: the accepted ticket's session
+                                     had client authentication */
   uint32_t early_max;             /* TCP: the most 0-RTT data we send (client)
                                      or take (server); 0 when none */
   uint8_t early_ctx[TERN_EARLY_CTX_LEN]; /* server: SHA-256 of the context */
@@ -304,41 +389,29 @@ struct tern_conn {
   int early_input;                /* the buffered handshake bytes came under 0-RTT keys */
   int early_data_ended;           /* EndOfEarlyData sent (client) / received (server) */
 
-  /* post-handshake authentication over TCP (handshake.c) */
+  /* post-handshake authentication over TCP (handshake.c; the rest in hs) */
   int pha_offered;                /* client sent post_handshake_auth */
   int pha_active;                 /* an exchange is under way */
-  uint8_t pha_context[32];        /* its certificate_request_context */
-  size_t pha_context_len;
-  tern_transcript hs_transcript;  /* the handshake's, kept during one */
-  uint8_t *pha_leaf;              /* the certificate of the one under way */
-  size_t pha_leaf_len;
   unsigned pha_completed;         /* server: exchanges finished */
-
-  /* random bytes drawn ahead (tern_conn_draw), without a configured source */
-  uint8_t rand_pool[96];
-  uint8_t rand_left;
 
   /* Encrypted ClientHello (RFC 9849, engine/ech.c) */
   int ech_status;                 /* TERN_ECH_* (tern.h); client: OFFERED until the
                                      server's first answer */
-  tern_hpke_ctx ech_hpke;         /* the context of ClientHello1, reused for ClientHello2 */
-  uint8_t ech_config_id;
-  uint16_t ech_kdf, ech_aead;
-  uint8_t *ech_config;            /* client: the ECHConfig chosen */
-  size_t ech_config_len;
-  uint8_t *ech_retry;             /* client: the server's retry_configs */
-  size_t ech_retry_len;
-  uint8_t *ech_outer;             /* client: ClientHelloOuter1, until the ServerHello */
-  size_t ech_outer_len;
-  uint8_t ech_outer_random[32];   /* client: ClientHelloOuter.random */
-  char ech_public_name[TERN_MAX_NAME];
-  char ech_inner_name[TERN_MAX_NAME]; /* the name ClientHelloInner carried */
-  char ech_outer_name[TERN_MAX_NAME]; /* server: the outer SNI */
-  uint8_t ech_grease_ext[8 + 32 + 2 + 256]; /* client: the GREASE extension (§6.2) */
-  size_t ech_grease_len;
-
-  int done;
+  int done;                       /* the handshake completed */
+  struct tern_ech_conn *ech;      /* made when ECH is offered, received or
+                                     GREASEd (tern_conn_ech), else NULL */
 };
+
+/* The secrets a completed handshake leaves, wherever they are now. */
+static inline const uint8_t *tern_conn_exporter_secret(const tern_conn *c) {
+  return c->hs != NULL ? c->hs->ks.exporter : c->kept->exporter;
+}
+static inline const uint8_t *tern_conn_resumption_secret(const tern_conn *c) {
+  return c->hs != NULL ? c->hs->ks.resumption : c->kept->resumption;
+}
+static inline const uint8_t *tern_conn_early_exporter_secret(const tern_conn *c) {
+  return c->hs != NULL ? c->hs->ks.early_exporter : c->kept->early_exporter;
+}
 
 /*
  * Substitutions that let tests replay published traces (RFC 8448) byte
@@ -421,6 +494,27 @@ int tern_conn_suite_usable(const tern_conn *c, uint16_t suite);
 /* The current time in ms: tern_conn_set_time, else the clock callback.
    Returns TERN_OK or TERN_ERR_STATE when neither exists. */
 int tern_conn_now(const tern_conn *c, uint64_t *now);
+
+/* c's ECH state, made (zeroed) on first use; NULL when out of memory.
+   engine/ech.c's tern_ech_conn_free wipes and frees it. */
+tern_ech_conn *tern_conn_ech(tern_conn *c);
+
+/* Ends the handshake state of a completed QUIC handshake: the secrets
+   and names post-handshake messages and getters need go into c->kept,
+   then c->hs is wiped and freed, with what it owns (core parts; the
+   engine frees its own first). TERN_OK, or TERN_ERR_NOMEM with c->hs
+   left as it was. */
+int tern_conn_hs_release(tern_conn *c);
+
+/* c->hs->kex, made (empty) on first use; NULL when out of memory. */
+tern_kex *tern_conn_kex(tern_conn *c);
+
+/* Wipes and frees c->hs->kex (its key pairs freed), if any. */
+void tern_conn_kex_free(tern_conn *c);
+
+/* Frees the handshake state, or what was kept of it (the connection is
+   going; the engine has freed its own parts). */
+void tern_conn_hs_free(tern_conn *c);
 
 /* Moves the read level (levels only move forward). */
 int tern_conn_set_read_level(tern_conn *c, tern_level level);

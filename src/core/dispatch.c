@@ -88,9 +88,22 @@ int tern_conn_run_pending(tern_conn *c) {
   return rc;
 }
 
+/*
+ * Once a QUIC handshake completed and our own messages after it (a
+ * server's tickets) went out, the handshake state goes: what a QUIC
+ * connection does after it (NewSessionTicket, exporters, getters) needs
+ * only what the release keeps. (Over TCP the state stays, for KeyUpdate
+ * and post-handshake authentication.) Out of memory keeps it whole.
+ */
+static void release_if_complete(tern_conn *c) {
+  if (c->done && c->quic && c->hs != NULL && !c->error && c->machine->release != NULL)
+    (void)c->machine->release(c);
+}
+
 int tern_conn_run_event(tern_conn *c, unsigned char ev) {
   int rc = feed(c, ev);
   if (rc == TERN_OK) rc = tern_conn_run_pending(c);
+  if (rc == TERN_OK) release_if_complete(c);
   return rc;
 }
 
@@ -131,6 +144,11 @@ int tern_conn_process(tern_conn *c) {
       c->msg_plain_len = 0;
     }
     if (rc != TERN_OK) return rc;
-    if (b->off == b->len && b == &c->in[c->read_level]) b->off = b->len = 0;
+    if (b->off == b->len && b == &c->in[c->read_level]) {
+      /* after the handshake, messages are rare (tickets, KeyUpdate): an
+         emptied buffer is not kept for the connection's life */
+      if (c->done) inbuf_free(b);
+      else b->off = b->len = 0;
+    }
   }
 }

@@ -21,6 +21,11 @@ typedef struct tern_role_machine {
      it into *c->parsed and picks the event symbol, or fails the
      connection with the parser's alert. */
   int (*classify)(struct tern_conn *c, unsigned char *ev);
+  /* The handshake completed (c->done) on a connection that needs no more
+     of its handshake state (QUIC): frees the role's parts of it, then the
+     core's (tern_conn_hs_release). TERN_OK or TERN_ERR_NOMEM (the state
+     is then kept, whole). */
+  int (*release)(struct tern_conn *c);
 } tern_role_machine;
 
 #endif

@@ -18,14 +18,14 @@
 #include "engine/resume.h"
 
 /* The extensions a server may answer with: those we sent. */
-static uint32_t sent_mask(const tern_conn *c) { return c->sent_exts; }
+static uint32_t sent_mask(const tern_conn *c) { return c->hs->sent_exts; }
 
 /* Remembers which extensions a ClientHello we send carries. */
 static void note_sent(tern_conn *c, const tern_extensions *e) {
-  c->sent_exts = e->present;
-  c->n_sent_unknown = 0;
-  for (size_t i = 0; i < e->n_unknown && c->n_sent_unknown < 8; i++)
-    c->sent_unknown[c->n_sent_unknown++] = e->unknown[i].type;
+  c->hs->sent_exts = e->present;
+  c->hs->n_sent_unknown = 0;
+  for (size_t i = 0; i < e->n_unknown && c->hs->n_sent_unknown < 8; i++)
+    c->hs->sent_unknown[c->hs->n_sent_unknown++] = e->unknown[i].type;
 }
 
 /*
@@ -43,9 +43,9 @@ static int replay_client_hello(tern_conn *c, tern_client_hello *ch, uint8_t *out
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
   memcpy(out, trace, n);
   if (tern_msg_parse_client_hello(out + 4, n - 4, ch, &alert) != TERN_OK ||
-      (c->n_psk_offered > 0 && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
+      (c->hs->n_psk_offered > 0 && !(ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY))))
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "replayed ClientHello unusable");
-  memcpy(c->client_random, out + 6, 32);
+  memcpy(c->hs->client_random, out + 6, 32);
   *len = n;
   *partial_len = 4 + ch->ext.psk_binders_offset;
   return TERN_OK;
@@ -77,8 +77,9 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
   const tern_group *g = tern_group_get(group);
   int rc;
   if (g == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "unknown group");
-  tern_key_share_free(&c->shares[i]);
-  rc = tern_group_keygen(g, tern_conn_draw, c, &c->shares[i]);
+  if (tern_conn_kex(c) == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  tern_key_share_free(&c->hs->kex->shares[i]);
+  rc = tern_group_keygen(g, tern_conn_draw, c, &c->hs->kex->shares[i]);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key generation for %s failed: %s",
                           g->name, tern_strerror(rc));
@@ -87,7 +88,7 @@ static int make_share(tern_conn *c, size_t i, uint16_t group) {
 
 /*
  * RFC 9849: wraps ClientHelloInner inner[0..len) in a ClientHelloOuter
- * and sends that. The transcript is the inner hello's (kept in c->ch1
+ * and sends that. The transcript is the inner hello's (kept in c->hs->ch1
  * until the suite is known), the outer one kept too in case the server
  * rejects ECH; after a HelloRetryRequest that rejected it, the outer hello
  * is the one hashed.
@@ -101,19 +102,19 @@ static int send_with_ech(tern_conn *c, const tern_client_hello *ch, const uint8_
   /* the outer hello carries encrypted_client_hello even when the inner
      one does not (after a HelloRetryRequest that rejected ECH): the
      server may answer with it (retry_configs) */
-  for (size_t i = 0; i < c->n_sent_unknown; i++) listed |= c->sent_unknown[i] == 0xfe0d;
-  if (!listed && c->n_sent_unknown < 8) c->sent_unknown[c->n_sent_unknown++] = 0xfe0d;
+  for (size_t i = 0; i < c->hs->n_sent_unknown; i++) listed |= c->hs->sent_unknown[i] == 0xfe0d;
+  if (!listed && c->hs->n_sent_unknown < 8) c->hs->sent_unknown[c->hs->n_sent_unknown++] = 0xfe0d;
   rc = tern_ech_client_outer(c, ch, inner, len, outer, cap, &outer_len);
-  if (rc == TERN_OK && !c->transcript_ready) {
-    c->ch1 = OPENSSL_malloc(len);
-    c->ech_outer = OPENSSL_malloc(outer_len);
-    if (c->ch1 == NULL || c->ech_outer == NULL) {
+  if (rc == TERN_OK && !c->hs->transcript_ready) {
+    c->hs->ch1 = OPENSSL_malloc(len);
+    c->ech->outer = OPENSSL_malloc(outer_len);
+    if (c->hs->ch1 == NULL || c->ech->outer == NULL) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
     } else {
-      memcpy(c->ch1, inner, len);
-      c->ch1_len = len;
-      memcpy(c->ech_outer, outer, outer_len);
-      c->ech_outer_len = outer_len;
+      memcpy(c->hs->ch1, inner, len);
+      c->hs->ch1_len = len;
+      memcpy(c->ech->outer, outer, outer_len);
+      c->ech->outer_len = outer_len;
     }
   }
   if (rc == TERN_OK) {
@@ -138,9 +139,9 @@ static int write_and_send_ch(tern_conn *c) {
 
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = TERN_LEGACY_VERSION;
-  ch.random = c->client_random;
-  ch.session_id.p = c->session_id;
-  ch.session_id.len = c->session_id_len;
+  ch.random = c->hs->client_random;
+  ch.session_id.p = c->hs->session_id;
+  ch.session_id.len = c->hs->session_id_len;
   for (size_t i = 0; i < c->cfg->n_suites; i++)
     if (tern_conn_suite_usable(c, c->cfg->suites[i]))
       ch.cipher_suites.v[ch.cipher_suites.n++] = c->cfg->suites[i];
@@ -169,11 +170,11 @@ static int write_and_send_ch(tern_conn *c) {
     memcpy(e->signature_algorithms_cert.v, c->cfg->sigs_cert,
            c->cfg->n_sigs_cert * sizeof(uint16_t));
   }
-  e->n_key_shares = e->key_share_count = c->n_shares;
-  for (size_t i = 0; i < c->n_shares; i++) {
-    e->key_shares[i].group = c->shares[i].group->id;
-    e->key_shares[i].key_exchange.p = c->shares[i].pub;
-    e->key_shares[i].key_exchange.len = c->shares[i].pub_len;
+  e->n_key_shares = e->key_share_count = c->hs->n_shares;
+  for (size_t i = 0; i < c->hs->n_shares; i++) {
+    e->key_shares[i].group = c->hs->kex->shares[i].group->id;
+    e->key_shares[i].key_exchange.p = c->hs->kex->shares[i].pub;
+    e->key_shares[i].key_exchange.len = c->hs->kex->shares[i].pub_len;
   }
   if (c->server_name[0] && !is_ip_literal(c->server_name)) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
@@ -190,18 +191,18 @@ static int write_and_send_ch(tern_conn *c) {
   if (e->n_alpn) e->present |= TERN_EXT_BIT(TERN_EXT_ID_ALPN);
   if (c->quic) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS);
-    e->quic_transport_parameters.p = c->tp;
-    e->quic_transport_parameters.len = c->tp_len;
+    e->quic_transport_parameters.p = c->hs->tp;
+    e->quic_transport_parameters.len = c->hs->tp_len;
   }
   if (!c->quic && c->cfg->post_handshake_auth) { /* RFC 9001 §4.4: not in QUIC */
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH);
     c->pha_offered = 1;
   }
   tern_hs_offer_cert_compression(c, e);
-  if (c->cookie_len) {
+  if (c->hs->cookie_len) {
     e->present |= TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
-    e->cookie.p = c->cookie;
-    e->cookie.len = c->cookie_len;
+    e->cookie.p = c->hs->cookie;
+    e->cookie.len = c->hs->cookie_len;
   }
   if ((rc = tern_resume_client_extensions(c, &ch, psk_modes)) != TERN_OK) return rc;
   if (c->ech_status != TERN_ECH_NONE) { /* RFC 9849 §5: the inner extension */
@@ -220,12 +221,12 @@ static int write_and_send_ch(tern_conn *c) {
   if ((rc = tern_resume_client_bind(c, out, len, partial_len)) != TERN_OK) return rc;
   note_sent(c, e);
   if (c->ech_status != TERN_ECH_NONE) return send_with_ech(c, &ch, out, len);
-  if (!c->transcript_ready) {
+  if (!c->hs->transcript_ready) {
     /* Until the suite is known, keep the ClientHello for the transcript. */
-    c->ch1 = OPENSSL_malloc(len);
-    if (c->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-    memcpy(c->ch1, out, len);
-    c->ch1_len = len;
+    c->hs->ch1 = OPENSSL_malloc(len);
+    if (c->hs->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+    memcpy(c->hs->ch1, out, len);
+    c->hs->ch1_len = len;
   }
   rc = tern_conn_send_msg(c, out, len);
   /* RFC 9001 §4.1.4: the 0-RTT write key once the ClientHello is out */
@@ -235,29 +236,29 @@ static int write_and_send_ch(tern_conn *c) {
 
 int tern_client_send_ch(tern_conn *c) {
   int rc;
-  if (c->quic && !c->tp_set)
+  if (c->quic && !c->hs->tp_set)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
                           "QUIC transport parameters were not set before the handshake");
-  rc = tern_conn_random(c, c->client_random, sizeof c->client_random);
+  rc = tern_conn_random(c, c->hs->client_random, sizeof c->hs->client_random);
   if (rc == TERN_OK && c->ech_status != TERN_ECH_NONE)
-    rc = tern_conn_random(c, c->ech_outer_random, sizeof c->ech_outer_random);
+    rc = tern_conn_random(c, c->ech->outer_random, sizeof c->ech->outer_random);
   /* QUIC has no middlebox compatibility mode (RFC 9001 §8.4); over TCP
      it is on: a random legacy_session_id (RFC 8446 §D.4). */
-  c->session_id_len = 0;
+  c->hs->session_id_len = 0;
   if (rc == TERN_OK && c->transport->middlebox_compat) {
-    rc = tern_conn_random(c, c->session_id, 32);
-    c->session_id_len = 32;
+    rc = tern_conn_random(c, c->hs->session_id, 32);
+    c->hs->session_id_len = 32;
   }
   for (size_t i = 0; rc == TERN_OK && i < c->cfg->n_share_groups; i++) {
     if (!may_offer(c, c->cfg->share_groups[i])) continue;
-    rc = make_share(c, c->n_shares, c->cfg->share_groups[i]);
-    if (rc == TERN_OK) c->n_shares++;
+    rc = make_share(c, c->hs->n_shares, c->cfg->share_groups[i]);
+    if (rc == TERN_OK) c->hs->n_shares++;
   }
   /* post-quantum required and no such share group: the first such group */
-  for (size_t i = 0; rc == TERN_OK && c->n_shares == 0 && i < c->cfg->n_groups; i++)
+  for (size_t i = 0; rc == TERN_OK && c->hs->n_shares == 0 && i < c->cfg->n_groups; i++)
     if (may_offer(c, c->cfg->groups[i])) {
       rc = make_share(c, 0, c->cfg->groups[i]);
-      if (rc == TERN_OK) c->n_shares = 1;
+      if (rc == TERN_OK) c->hs->n_shares = 1;
     }
   if (rc != TERN_OK) return rc;
   return write_and_send_ch(c);
@@ -272,8 +273,8 @@ static int check_server_hello(tern_conn *c, const tern_server_hello *sh, const c
   if (sh->legacy_version != TERN_LEGACY_VERSION)
     return tern_conn_fail(c, TERN_ALERT_PROTOCOL_VERSION, "%s legacy_version is not 0x0303",
                           name);
-  if (sh->session_id.len != c->session_id_len ||
-      (sh->session_id.len && memcmp(sh->session_id.p, c->session_id, c->session_id_len)))
+  if (sh->session_id.len != c->hs->session_id_len ||
+      (sh->session_id.len && memcmp(sh->session_id.p, c->hs->session_id, c->hs->session_id_len)))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "%s does not echo our legacy_session_id", name);
   offered = tern_conn_suite_usable(c, sh->cipher_suite);
@@ -291,10 +292,10 @@ static int check_server_hello(tern_conn *c, const tern_server_hello *sh, const c
 /* Starts the transcript with our first ClientHello, now that the hash is known. */
 static int transcript_with_ch1(tern_conn *c) {
   int rc = tern_hs_transcript_start(c);
-  if (rc == TERN_OK) rc = tern_conn_transcript_add(c, c->ch1, c->ch1_len);
-  OPENSSL_clear_free(c->ch1, c->ch1_len);
-  c->ch1 = NULL;
-  c->ch1_len = 0;
+  if (rc == TERN_OK) rc = tern_conn_transcript_add(c, c->hs->ch1, c->hs->ch1_len);
+  OPENSSL_clear_free(c->hs->ch1, c->hs->ch1_len);
+  c->hs->ch1 = NULL;
+  c->hs->ch1_len = 0;
   return rc;
 }
 
@@ -314,7 +315,7 @@ int tern_client_recv_hrr(tern_conn *c) {
   /* A HelloRetryRequest rejects early data (RFC 8446 §4.2.10). */
   if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
   rc = transcript_with_ch1(c);
-  if (rc == TERN_OK && tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
+  if (rc == TERN_OK && tern_transcript_hrr_rewrite(&c->hs->transcript) != TERN_OK)
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript rewrite failed");
   if (rc == TERN_OK) rc = tern_conn_transcript_add(c, c->msg, c->msg_len);
   if (rc != TERN_OK) return rc;
@@ -322,22 +323,22 @@ int tern_client_recv_hrr(tern_conn *c) {
   if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)) {
     if (hrr->ext.cookie.len > TERN_MAX_COOKIE)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER, "HelloRetryRequest cookie too long");
-    if (c->cookie == NULL && (c->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
+    if (c->hs->cookie == NULL && (c->hs->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-    memcpy(c->cookie, hrr->ext.cookie.p, hrr->ext.cookie.len);
-    c->cookie_len = hrr->ext.cookie.len;
+    memcpy(c->hs->cookie, hrr->ext.cookie.p, hrr->ext.cookie.len);
+    c->hs->cookie_len = hrr->ext.cookie.len;
   }
   if (hrr->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)) {
     for (size_t i = 0; i < c->cfg->n_groups; i++)
       supported |= c->cfg->groups[i] == g && may_offer(c, g);
-    for (size_t i = 0; i < c->n_shares; i++)
-      if (c->shares[i].group->id == g) supported = 0;
+    for (size_t i = 0; i < c->hs->n_shares; i++)
+      if (c->hs->kex->shares[i].group->id == g) supported = 0;
     if (!supported)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                             "HelloRetryRequest selects group 0x%04x we did not offer or "
                             "already sent a share for", g);
-    for (size_t i = 1; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
-    c->n_shares = 1;
+    for (size_t i = 1; i < c->hs->n_shares; i++) tern_key_share_free(&c->hs->kex->shares[i]);
+    c->hs->n_shares = 1;
     rc = make_share(c, 0, g);
     if (rc != TERN_OK) return rc;
   }
@@ -352,7 +353,7 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
   const tern_key_share *mine = NULL;
   uint8_t secret[TERN_GROUP_MAX_SECRET], alert = TERN_ALERT_ILLEGAL_PARAMETER;
   size_t secret_len = 0;
-  int rc = check_server_hello(c, sh, "ServerHello");
+  int dhe, rc = check_server_hello(c, sh, "ServerHello");
   if (rc == TERN_OK) rc = tern_ech_client_sh(c, sh, psk); /* RFC 9849 §6.1.4 */
   if (rc != TERN_OK) return rc;
   if (psk) rc = tern_resume_client_accepted(c, sh);
@@ -361,8 +362,8 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
   if (c->psk_mode != TERN_RESUMED_KE) {
     if (!(sh->ext.present & TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE)))
       return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION, "ServerHello without key_share");
-    for (size_t i = 0; i < c->n_shares; i++)
-      if (c->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->shares[i];
+    for (size_t i = 0; i < c->hs->n_shares; i++)
+      if (c->hs->kex->shares[i].group->id == sh->ext.key_shares[0].group) mine = &c->hs->kex->shares[i];
     if (mine == NULL)
       return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                             "ServerHello key share for group 0x%04x we did not send",
@@ -386,9 +387,9 @@ static int server_hello(tern_conn *c, const tern_server_hello *sh, int psk) {
     }
     c->group = mine->group->id;
   }
-  for (size_t i = 0; i < c->n_shares; i++) tern_key_share_free(&c->shares[i]);
-  c->n_shares = 0;
-  rc = tern_hs_handshake_secrets(c, mine ? secret : NULL, secret_len);
+  dhe = mine != NULL;
+  tern_conn_kex_free(c); /* mine too: the secret is derived */
+  rc = tern_hs_handshake_secrets(c, dhe ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
 }
@@ -450,7 +451,7 @@ static int take_request_sigs(tern_conn *c, const tern_certificate_request *cr) {
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "CertificateRequest without signature_algorithms");
   /* the server's list may be of any length: keep the schemes of ours in it */
-  c->n_peer_sigs = tern_msg_list_common(sa, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs);
+  c->hs->n_peer_sigs = tern_msg_list_common(sa, c->cfg->sigs, c->cfg->n_sigs, c->hs->peer_sigs);
   return TERN_OK;
 }
 
@@ -462,7 +463,7 @@ int tern_client_recv_cr(tern_conn *c) {
                           "CertificateRequest with a context in the handshake");
   if ((rc = take_request_sigs(c, cr)) != TERN_OK) return rc;
   tern_hs_pick_cert_compression(c, &cr->ext);
-  c->cert_requested = 1;
+  c->hs->cert_requested = 1;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
@@ -478,7 +479,7 @@ static int queue_client_auth(tern_conn *c) {
   uint16_t scheme = 0;
   int rc;
   if (chain != NULL &&
-      tern_sig_pick(chain->key, c->cfg->sigs, c->cfg->n_sigs, c->peer_sigs, c->n_peer_sigs,
+      tern_sig_pick(chain->key, c->cfg->sigs, c->cfg->n_sigs, c->hs->peer_sigs, c->hs->n_peer_sigs,
                     &scheme, &alert) == TERN_OK) {
     c->own_chain = c->cfg->chain;
     c->sig_scheme = scheme;
@@ -492,20 +493,20 @@ static int queue_client_auth(tern_conn *c) {
 }
 
 int tern_client_recv_fin(tern_conn *c) {
-  int rc = tern_hs_finished_check(c, c->ks.server_hs, &c->parsed->fin);
+  int rc = tern_hs_finished_check(c, c->hs->ks.server_hs, &c->parsed->fin);
   if (rc != TERN_OK) return rc;
   /* RFC 9849 §6.1.6: authenticated for public_name, then ech_required */
   if (c->ech_status == TERN_ECH_REJECTED)
     return tern_conn_fail(c, TERN_ALERT_ECH_REQUIRED,
-                          "the server rejected ECH (%s); retry_configs %s", c->ech_public_name,
-                          c->ech_retry != NULL ? "received" : "not sent");
+                          "the server rejected ECH (%s); retry_configs %s", c->ech->public_name,
+                          c->ech->retry != NULL ? "received" : "not sent");
   rc = tern_hs_application_secrets(c);
   if (rc != TERN_OK) return rc;
   /* Over TCP, accepted early data ends with EndOfEarlyData (§4.5). */
   if (!c->quic && c->early_status == TERN_EARLY_DATA_ACCEPTED &&
       (rc = tern_conn_push_event(c, TERN_EV_SEND_EOED)) != TERN_OK)
     return rc;
-  if (c->cert_requested && (rc = queue_client_auth(c)) != TERN_OK) return rc;
+  if (c->hs->cert_requested && (rc = queue_client_auth(c)) != TERN_OK) return rc;
   return tern_conn_push_event(c, TERN_EV_SEND_FIN);
 }
 
@@ -529,9 +530,9 @@ int tern_client_send_cv(tern_conn *c) { return tern_hs_verify_send(c, c->own_cha
 
 int tern_client_send_fin(tern_conn *c) {
   uint8_t th[TERN_MAX_HASH_LEN];
-  int rc = tern_hs_finished_send(c, c->ks.client_hs);
+  int rc = tern_hs_finished_send(c, c->hs->ks.client_hs);
   if (rc == TERN_OK) rc = tern_hs_transcript_hash(c, th);
-  if (rc == TERN_OK && tern_keysched_resumption(&c->ks, th) != TERN_OK)
+  if (rc == TERN_OK && tern_keysched_resumption(&c->hs->ks, th) != TERN_OK)
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "resumption secret failed");
   /* RFC 9001 §4.1.4: our 1-RTT write key, then the server's. */
   if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_WRITE);
@@ -555,7 +556,7 @@ int tern_client_recv_cr_post(tern_conn *c) {
   if (!c->pha_offered)
     return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE,
                           "CertificateRequest after the handshake, without post_handshake_auth");
-  if (cr->context.len == 0 || cr->context.len > sizeof c->pha_context)
+  if (cr->context.len == 0 || cr->context.len > sizeof c->hs->pha_context)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "post-handshake CertificateRequest context of %zu bytes",
                           cr->context.len);
@@ -573,7 +574,7 @@ int tern_client_send_cv_post(tern_conn *c) { return tern_hs_verify_send(c, c->ow
 
 int tern_client_send_fin_post(tern_conn *c) {
   /* the Finished key of §4.4: the current client_application_traffic_secret */
-  int rc = tern_hs_finished_send(c, c->ks.client_ap);
+  int rc = tern_hs_finished_send(c, c->hs->ks.client_ap);
   tern_hs_pha_end(c, rc == TERN_OK);
   return rc;
 }

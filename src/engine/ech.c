@@ -515,11 +515,11 @@ static int open_and_rebuild(tern_conn *c, tern_hpke_ctx *ctx, const ech_outer *o
 /* Keeps the outer server_name for tern_conn_ech_outer_name. */
 static void keep_outer_name(tern_conn *c) {
   const tern_span *sn = &c->parsed->ch.ext.server_name;
-  c->ech_outer_name[0] = 0;
+  c->ech->outer_name[0] = 0;
   if ((c->parsed->ch.ext.present & TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME)) &&
-      sn->len < sizeof c->ech_outer_name) {
-    memcpy(c->ech_outer_name, sn->p, sn->len);
-    c->ech_outer_name[sn->len] = 0;
+      sn->len < sizeof c->ech->outer_name) {
+    memcpy(c->ech->outer_name, sn->p, sn->len);
+    c->ech->outer_name[sn->len] = 0;
   }
 }
 
@@ -534,6 +534,7 @@ int tern_ech_server_ch1(tern_conn *c) {
   x = find_unknown(&c->parsed->ch.ext, TERN_EXT_ECH);
   if (x == NULL) return TERN_OK;
   if ((rc = parse_ech_outer(c, x->data, &o)) != TERN_OK) return rc;
+  if (tern_conn_ech(c) == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   keep_outer_name(c);
   c->ech_status = TERN_ECH_REJECTED;
   /* §7.1, method 1: the keys whose config_id matches */
@@ -556,23 +557,23 @@ int tern_ech_server_ch1(tern_conn *c) {
       continue;
     info = make_info(k->config, k->config_len, &info_len);
     if (info == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-    rc = tern_hpke_setup_base_r_prepared(&c->ech_hpke, &s, o.enc.p, o.enc.len, k->pkey, k->pk,
+    rc = tern_hpke_setup_base_r_prepared(&c->ech->hpke, &s, o.enc.p, o.enc.len, k->pkey, k->pk,
                                          info, info_len);
     OPENSSL_free(info);
     if (rc != TERN_OK) {
-      tern_hpke_ctx_clear(&c->ech_hpke);
+      tern_hpke_ctx_clear(&c->ech->hpke);
       continue;
     }
-    rc = open_and_rebuild(c, &c->ech_hpke, &o);
+    rc = open_and_rebuild(c, &c->ech->hpke, &o);
     if (rc == TERN_ERR_DECRYPT) {
-      tern_hpke_ctx_clear(&c->ech_hpke);
+      tern_hpke_ctx_clear(&c->ech->hpke);
       continue;
     }
     if (rc != TERN_OK) return rc;
     c->ech_status = TERN_ECH_ACCEPTED;
-    c->ech_config_id = o.config_id;
-    c->ech_kdf = o.kdf;
-    c->ech_aead = o.aead;
+    c->ech->config_id = o.config_id;
+    c->ech->kdf = o.kdf;
+    c->ech->aead = o.aead;
     return TERN_OK;
   }
   /* rejected (unknown config_id, decryption failure, GREASE): the
@@ -593,12 +594,12 @@ int tern_ech_server_ch2(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_MISSING_EXTENSION,
                           "second ClientHelloOuter without encrypted_client_hello");
   if ((rc = parse_ech_outer(c, x->data, &o)) != TERN_OK) return rc;
-  if (o.kdf != c->ech_kdf || o.aead != c->ech_aead || o.config_id != c->ech_config_id ||
+  if (o.kdf != c->ech->kdf || o.aead != c->ech->aead || o.config_id != c->ech->config_id ||
       o.enc.len != 0)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "second ClientHelloOuter changes its ECH suite or config_id, or "
                           "carries an enc");
-  rc = open_and_rebuild(c, &c->ech_hpke, &o);
+  rc = open_and_rebuild(c, &c->ech->hpke, &o);
   if (rc == TERN_ERR_DECRYPT)
     return tern_conn_fail(c, TERN_ALERT_DECRYPT_ERROR,
                           "second ClientHelloOuter does not decrypt (RFC 9849 §7.1.1)");
@@ -611,8 +612,8 @@ int tern_ech_server_confirm_sh(tern_conn *c, uint8_t *out, size_t len) {
   if (len < 4 + 2 + 32)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ServerHello too short");
   memset(out + 4 + 2 + 24, 0, 8);
-  if (tern_transcript_peek(&c->transcript, out, len, th) != TERN_OK ||
-      confirmation(c->suite->hash, c->client_random, "ech accept confirmation", th,
+  if (tern_transcript_peek(&c->hs->transcript, out, len, th) != TERN_OK ||
+      confirmation(c->suite->hash, c->hs->client_random, "ech accept confirmation", th,
                    out + 4 + 2 + 24) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH accept confirmation failed");
   return TERN_OK;
@@ -631,8 +632,8 @@ void tern_ech_server_hrr_ext(tern_conn *c, tern_extensions *e) {
 int tern_ech_server_confirm_hrr(tern_conn *c, uint8_t *out, size_t len) {
   uint8_t th[TERN_MAX_HASH_LEN];
   if (c->ech_status != TERN_ECH_ACCEPTED) return TERN_OK;
-  if (tern_transcript_peek(&c->transcript, out, len, th) != TERN_OK ||
-      confirmation(c->suite->hash, c->client_random, "hrr ech accept confirmation", th,
+  if (tern_transcript_peek(&c->hs->transcript, out, len, th) != TERN_OK ||
+      confirmation(c->suite->hash, c->hs->client_random, "hrr ech accept confirmation", th,
                    out + len - 8) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH HRR confirmation failed");
   return TERN_OK;
@@ -677,31 +678,32 @@ int tern_ech_client_grease_ext(tern_conn *c, tern_extensions *e) {
   size_t n = 0, payload = 160 + TERN_HPKE_TAG_LEN;
   int rc;
   if (!c->cfg->ech_grease || c->ech_status != TERN_ECH_NONE) return TERN_OK;
-  if (c->ech_grease_len == 0 || c->used_hrr) {
+  if (tern_conn_ech(c) == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  if (c->ech->grease_len == 0 || c->used_hrr) {
     /* outer, HKDF-SHA256 / AES-128-GCM, a random config_id and an X25519-
        sized enc (empty after a HelloRetryRequest, as a real client's),
        a random payload of a plausible length */
-    uint8_t id = c->ech_grease_len ? c->ech_grease_ext[5] : 0;
+    uint8_t id = c->ech->grease_len ? c->ech->grease_ext[5] : 0;
     size_t enc = c->used_hrr ? 0 : 32;
-    c->ech_grease_ext[n++] = 0;
-    put16(c->ech_grease_ext + n, TERN_HPKE_KDF_SHA256);
-    put16(c->ech_grease_ext + n + 2, TERN_HPKE_AEAD_AES128GCM);
+    c->ech->grease_ext[n++] = 0;
+    put16(c->ech->grease_ext + n, TERN_HPKE_KDF_SHA256);
+    put16(c->ech->grease_ext + n + 2, TERN_HPKE_AEAD_AES128GCM);
     n += 4;
-    rc = c->ech_grease_len ? TERN_OK : tern_conn_random(c, &id, 1);
-    c->ech_grease_ext[n++] = id;
-    put16(c->ech_grease_ext + n, enc);
+    rc = c->ech->grease_len ? TERN_OK : tern_conn_random(c, &id, 1);
+    c->ech->grease_ext[n++] = id;
+    put16(c->ech->grease_ext + n, enc);
     n += 2;
-    if (rc == TERN_OK && enc) rc = tern_conn_random(c, c->ech_grease_ext + n, enc);
+    if (rc == TERN_OK && enc) rc = tern_conn_random(c, c->ech->grease_ext + n, enc);
     n += enc;
-    put16(c->ech_grease_ext + n, payload);
+    put16(c->ech->grease_ext + n, payload);
     n += 2;
-    if (rc == TERN_OK) rc = tern_conn_random(c, c->ech_grease_ext + n, payload);
+    if (rc == TERN_OK) rc = tern_conn_random(c, c->ech->grease_ext + n, payload);
     if (rc != TERN_OK) return rc;
-    c->ech_grease_len = n + payload;
+    c->ech->grease_len = n + payload;
   }
   e->unknown[e->n_unknown].type = TERN_EXT_ECH;
-  e->unknown[e->n_unknown].data.p = c->ech_grease_ext;
-  e->unknown[e->n_unknown].data.len = c->ech_grease_len;
+  e->unknown[e->n_unknown].data.p = c->ech->grease_ext;
+  e->unknown[e->n_unknown].data.len = c->ech->grease_len;
   e->n_unknown++;
   e->unknown_count = e->n_unknown;
   tern_ech_ext_order(e);
@@ -788,8 +790,8 @@ static int grease_psk(tern_conn *c, tern_extensions *e, uint8_t **buf) {
   for (size_t i = 0; i < e->n_psk; i++) off += e->binders[i].len;
   *buf = OPENSSL_malloc(off ? off : 1);
   if (*buf == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  rc = c->ech_hpke.aead != NULL && total > 0 && total <= 255 * 32
-           ? tern_hpke_export(&c->ech_hpke, label, sizeof label - 1, *buf, total)
+  rc = c->ech->hpke.aead != NULL && total > 0 && total <= 255 * 32
+           ? tern_hpke_export(&c->ech->hpke, label, sizeof label - 1, *buf, total)
            : tern_conn_random(c, *buf, total);
   if (rc == TERN_OK) rc = tern_conn_random(c, *buf + total, off - total);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "GREASE PSK failed");
@@ -832,9 +834,9 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
   uint8_t *encoded = NULL, *ct = NULL, enc[TERN_HPKE_MAX_ENC], ext[8 + TERN_HPKE_MAX_ENC];
   uint8_t *grease = NULL;
   size_t encoded_len, enc_len = 0, L, ext_len, encoded_cap = inner_len + 512, len = 0, n, payload;
-  int rc = TERN_OK, first = c->ech_hpke.aead == NULL;
+  int rc = TERN_OK, first = c->ech->hpke.aead == NULL;
 
-  if (tern_ech_config_parse(c->ech_config, c->ech_config_len, &cfg) != TERN_OK)
+  if (tern_ech_config_parse(c->ech->config, c->ech->config_len, &cfg) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "our ECHConfig no longer parses");
   encoded = OPENSSL_malloc(encoded_cap);
   o = OPENSSL_malloc(sizeof *o);
@@ -848,14 +850,14 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
     goto out;
   }
   if (c->ech_status != TERN_ECH_REJECTED && first) {
-    tern_hpke_suite s = {cfg.kem, c->ech_kdf, c->ech_aead};
+    tern_hpke_suite s = {cfg.kem, c->ech->kdf, c->ech->aead};
     size_t info_len = 0;
-    uint8_t *info = make_info(c->ech_config, c->ech_config_len, &info_len);
+    uint8_t *info = make_info(c->ech->config, c->ech->config_len, &info_len);
     if (info == NULL) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       goto out;
     }
-    rc = tern_hpke_setup_base_s(&c->ech_hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
+    rc = tern_hpke_setup_base_s(&c->ech->hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
                                 info_len, NULL, 0, enc);
     OPENSSL_free(info);
     if (rc != TERN_OK) {
@@ -871,11 +873,11 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
      message, as the last bytes of the last extension */
   n = 0;
   ext[n++] = 0;
-  put16(ext + n, c->ech_kdf);
+  put16(ext + n, c->ech->kdf);
   n += 2;
-  put16(ext + n, c->ech_aead);
+  put16(ext + n, c->ech->aead);
   n += 2;
-  ext[n++] = c->ech_config_id;
+  ext[n++] = c->ech->config_id;
   put16(ext + n, enc_len);
   n += 2;
   memcpy(ext + n, enc, enc_len);
@@ -893,13 +895,13 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
      rejects ECH then skips the early data); a GREASE pre_shared_key in
      place of the inner one's PSKs (§6.1, rule 6; §6.1.2) */
   *o = *ch;
-  o->random = c->ech_outer_random;
+  o->random = c->ech->outer_random;
   if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
       (rc = grease_psk(c, &o->ext, &grease)) != TERN_OK)
     goto out;
   o->ext.present |= TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME);
-  o->ext.server_name.p = (const uint8_t *)c->ech_public_name;
-  o->ext.server_name.len = strlen(c->ech_public_name);
+  o->ext.server_name.p = (const uint8_t *)c->ech->public_name;
+  o->ext.server_name.len = strlen(c->ech->public_name);
   o->ext.n_unknown = o->ext.unknown_count = 1;
   o->ext.unknown[0].type = TERN_EXT_ECH;
   o->ext.unknown[0].data.p = ct;
@@ -928,7 +930,7 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       goto out;
     }
-    rc = tern_hpke_seal(&c->ech_hpke, outer + 4, len - 4, encoded, encoded_len, sealed);
+    rc = tern_hpke_seal(&c->ech->hpke, outer + 4, len - 4, encoded, encoded_len, sealed);
     if (rc == TERN_OK) memcpy(outer + payload, sealed, L);
     else rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "HPKE seal failed");
     OPENSSL_free(sealed);
@@ -951,15 +953,15 @@ static int client_rejected(tern_conn *c) {
      nor the early exporter serve again */
   if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
   c->early_exporter_ready = 0;
-  if (c->ech_outer != NULL) {
-    OPENSSL_clear_free(c->ch1, c->ch1_len);
-    c->ch1 = c->ech_outer;
-    c->ch1_len = c->ech_outer_len;
-    c->ech_outer = NULL;
-    c->ech_outer_len = 0;
+  if (c->ech->outer != NULL) {
+    OPENSSL_clear_free(c->hs->ch1, c->hs->ch1_len);
+    c->hs->ch1 = c->ech->outer;
+    c->hs->ch1_len = c->ech->outer_len;
+    c->ech->outer = NULL;
+    c->ech->outer_len = 0;
   }
-  memcpy(c->server_name, c->ech_public_name, sizeof c->server_name);
-  memcpy(c->client_random, c->ech_outer_random, 32);
+  memcpy(c->server_name, c->ech->public_name, sizeof c->hs->server_name);
+  memcpy(c->hs->client_random, c->ech->outer_random, 32);
   return TERN_OK;
 }
 
@@ -987,20 +989,20 @@ int tern_ech_client_hrr(tern_conn *c, const tern_server_hello *hrr) {
   off = (size_t)(x->data.p - c->msg);
   memset(mod + off, 0, 8);
   rc = tern_transcript_init(&t, s->hash);
-  if (rc == TERN_OK) rc = tern_transcript_update(&t, c->ch1, c->ch1_len);
+  if (rc == TERN_OK) rc = tern_transcript_update(&t, c->hs->ch1, c->hs->ch1_len);
   if (rc == TERN_OK) rc = tern_transcript_hrr_rewrite(&t);
   if (rc == TERN_OK) rc = tern_transcript_update(&t, mod, c->msg_len);
   if (rc == TERN_OK) rc = tern_transcript_current(&t, th);
   tern_transcript_free(&t);
   OPENSSL_free(mod);
-  if (rc == TERN_OK) rc = confirmation(s->hash, c->client_random, "hrr ech accept confirmation",
+  if (rc == TERN_OK) rc = confirmation(s->hash, c->hs->client_random, "hrr ech accept confirmation",
                                        th, want);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH confirmation failed");
   if (CRYPTO_memcmp(want, x->data.p, 8) != 0) return client_rejected(c);
   c->ech_status = TERN_ECH_ACCEPTED;
-  OPENSSL_clear_free(c->ech_outer, c->ech_outer_len);
-  c->ech_outer = NULL;
-  c->ech_outer_len = 0;
+  OPENSSL_clear_free(c->ech->outer, c->ech->outer_len);
+  c->ech->outer = NULL;
+  c->ech->outer_len = 0;
   return TERN_OK;
 }
 
@@ -1021,24 +1023,24 @@ int tern_ech_client_sh(tern_conn *c, const tern_server_hello *sh, int psk) {
   memcpy(mod, c->msg, c->msg_len);
   memset(mod + 4 + 2 + 24, 0, 8);
   if (c->used_hrr) {
-    rc = tern_transcript_peek(&c->transcript, mod, c->msg_len, th);
+    rc = tern_transcript_peek(&c->hs->transcript, mod, c->msg_len, th);
   } else {
     tern_transcript t;
     rc = tern_transcript_init(&t, s->hash);
-    if (rc == TERN_OK) rc = tern_transcript_update(&t, c->ch1, c->ch1_len);
+    if (rc == TERN_OK) rc = tern_transcript_update(&t, c->hs->ch1, c->hs->ch1_len);
     if (rc == TERN_OK) rc = tern_transcript_update(&t, mod, c->msg_len);
     if (rc == TERN_OK) rc = tern_transcript_current(&t, th);
     tern_transcript_free(&t);
   }
   OPENSSL_free(mod);
-  if (rc == TERN_OK) rc = confirmation(s->hash, c->client_random, "ech accept confirmation", th,
+  if (rc == TERN_OK) rc = confirmation(s->hash, c->hs->client_random, "ech accept confirmation", th,
                                        want);
   if (rc != TERN_OK) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "ECH confirmation failed");
   if (CRYPTO_memcmp(want, sh->random + 24, 8) == 0) {
     c->ech_status = TERN_ECH_ACCEPTED;
-    OPENSSL_clear_free(c->ech_outer, c->ech_outer_len);
-    c->ech_outer = NULL;
-    c->ech_outer_len = 0;
+    OPENSSL_clear_free(c->ech->outer, c->ech->outer_len);
+    c->ech->outer = NULL;
+    c->ech->outer_len = 0;
     return TERN_OK;
   }
   if (c->ech_status == TERN_ECH_ACCEPTED) /* the HelloRetryRequest accepted */
@@ -1054,25 +1056,28 @@ int tern_ech_client_ee(tern_conn *c, const tern_extensions *e) {
   const tern_ext_raw *x = find_unknown(e, TERN_EXT_ECH);
   if (x == NULL) return TERN_OK;
   /* §6.2.1: a GREASE client ignores retry_configs */
-  if (c->ech_status == TERN_ECH_NONE && c->ech_grease_len) return TERN_OK;
+  if (c->ech_status == TERN_ECH_NONE && c->ech != NULL && c->ech->grease_len) return TERN_OK;
   if (c->ech_status != TERN_ECH_REJECTED)
     return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
                           "EncryptedExtensions carries encrypted_client_hello though ECH "
                           "was accepted or not offered");
   if (tern_ech_config_list_check(x->data.p, x->data.len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_DECODE_ERROR, "malformed retry_configs");
-  OPENSSL_free(c->ech_retry);
-  c->ech_retry = OPENSSL_malloc(x->data.len);
-  if (c->ech_retry == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  memcpy(c->ech_retry, x->data.p, x->data.len);
-  c->ech_retry_len = x->data.len;
+  OPENSSL_free(c->ech->retry);
+  c->ech->retry = OPENSSL_malloc(x->data.len);
+  if (c->ech->retry == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  memcpy(c->ech->retry, x->data.p, x->data.len);
+  c->ech->retry_len = x->data.len;
   return TERN_OK;
 }
 
 void tern_ech_conn_free(tern_conn *c) {
-  tern_hpke_ctx_clear(&c->ech_hpke);
-  OPENSSL_free(c->ech_config);
-  OPENSSL_free(c->ech_retry);
-  if (c->ech_outer) OPENSSL_clear_free(c->ech_outer, c->ech_outer_len);
-  c->ech_config = c->ech_retry = c->ech_outer = NULL;
+  tern_ech_conn *e = c->ech;
+  if (e == NULL) return;
+  tern_hpke_ctx_clear(&e->hpke);
+  OPENSSL_free(e->config);
+  OPENSSL_free(e->retry);
+  if (e->outer) OPENSSL_clear_free(e->outer, e->outer_len);
+  OPENSSL_clear_free(e, sizeof *e);
+  c->ech = NULL;
 }

@@ -33,7 +33,7 @@ int tern_export_keying_material(const tern_conn *c, const char *label, const uin
                                 size_t context_len, uint8_t *out, size_t out_len) {
   if (c == NULL) return TERN_ERR_INVALID_ARG;
   if (!c->done || c->error) return TERN_ERR_STATE;
-  return export_from(c->suite->hash, c->ks.exporter, label, context, context_len, out, out_len);
+  return export_from(c->suite->hash, tern_conn_exporter_secret(c), label, context, context_len, out, out_len);
 }
 
 int tern_export_early_keying_material(const tern_conn *c, const char *label,
@@ -41,6 +41,6 @@ int tern_export_early_keying_material(const tern_conn *c, const char *label,
                                       size_t out_len) {
   if (c == NULL) return TERN_ERR_INVALID_ARG;
   if (!c->early_exporter_ready || c->error) return TERN_ERR_STATE;
-  return export_from(c->early_suite->hash, c->ks.early_exporter, label, context, context_len,
+  return export_from(c->early_suite->hash, tern_conn_early_exporter_secret(c), label, context, context_len,
                      out, out_len);
 }

@@ -15,14 +15,14 @@
 #include "crypto/sig.h"
 
 int tern_hs_transcript_start(tern_conn *c) {
-  if (tern_transcript_init(&c->transcript, c->suite->hash) != TERN_OK)
+  if (tern_transcript_init(&c->hs->transcript, c->suite->hash) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript hash unavailable");
-  c->transcript_ready = 1;
+  c->hs->transcript_ready = 1;
   return TERN_OK;
 }
 
 int tern_hs_transcript_hash(tern_conn *c, uint8_t *out) {
-  if (tern_transcript_current(&c->transcript, out) != TERN_OK)
+  if (tern_transcript_current(&c->hs->transcript, out) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript hash failed");
   return TERN_OK;
 }
@@ -103,8 +103,8 @@ int tern_hs_certificate_send(tern_conn *c, const tern_cert_chain *chain) {
   }
   memset(&cert, 0, sizeof cert);
   if (c->pha_active) { /* echo the request's context (§4.4.2) */
-    cert.context.p = c->pha_context;
-    cert.context.len = c->pha_context_len;
+    cert.context.p = c->hs->pha_context;
+    cert.context.len = c->hs->pha_context_len;
   }
   if (chain != NULL) {
     cert.n = cert.count = chain->n;
@@ -137,9 +137,9 @@ static EVP_PKEY *leaf_key_only(const tern_span *der) {
 }
 
 int tern_hs_certificate_context_ok(tern_conn *c, const tern_certificate *cert) {
-  size_t want = c->pha_active ? c->pha_context_len : 0;
+  size_t want = c->pha_active ? c->hs->pha_context_len : 0;
   if (cert->context.len != want ||
-      (want && memcmp(cert->context.p, c->pha_context, want) != 0))
+      (want && memcmp(cert->context.p, c->hs->pha_context, want) != 0))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "Certificate with the wrong certificate_request_context");
   return TERN_OK;
@@ -212,8 +212,8 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
   {
     /* a post-handshake certificate counts only once its Finished checks
        out (tern_hs_pha_end) */
-    uint8_t **slot = c->pha_active ? &c->pha_leaf : &c->peer_leaf;
-    size_t *slot_len = c->pha_active ? &c->pha_leaf_len : &c->peer_leaf_len;
+    uint8_t **slot = c->pha_active ? &c->hs->pha_leaf : &c->peer_leaf;
+    size_t *slot_len = c->pha_active ? &c->hs->pha_leaf_len : &c->peer_leaf_len;
     OPENSSL_free(*slot);
     *slot = OPENSSL_memdup(der[0], der_len[0]);
     if (*slot == NULL) {
@@ -222,8 +222,8 @@ int tern_hs_certificate_recv(tern_conn *c, const tern_certificate *cert) {
     }
     *slot_len = der_len[0];
   }
-  EVP_PKEY_free(c->peer_key);
-  c->peer_key = key;
+  EVP_PKEY_free(c->hs->peer_key);
+  c->hs->peer_key = key;
   return tern_conn_transcript_add(c, c->msg, c->msg_len);
 }
 
@@ -262,11 +262,11 @@ int tern_hs_verify_recv(tern_conn *c, const tern_certificate_verify *cv) {
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "CertificateVerify with signature scheme 0x%04x we did not offer",
                           cv->algorithm);
-  if (c->peer_key == NULL)
+  if (c->hs->peer_key == NULL)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "no peer key");
   rc = tern_hs_transcript_hash(c, th);
   if (rc != TERN_OK) return rc;
-  rc = tern_sig_verify(s, c->peer_key, c->role == TERN_CLIENT, th, c->suite->hash->len,
+  rc = tern_sig_verify(s, c->hs->peer_key, c->role == TERN_CLIENT, th, c->suite->hash->len,
                        cv->signature.p, cv->signature.len, &alert);
   if (rc != TERN_OK)
     return tern_conn_fail(c, alert, "the peer's CertificateVerify (%s) does not verify",
@@ -279,7 +279,7 @@ int tern_hs_check_response_exts(tern_conn *c, const tern_extensions *ext, uint32
                                  const char *msg_name) {
   for (size_t i = 0; i < ext->n_unknown; i++) {
     int ours = 0;
-    for (size_t j = 0; j < c->n_sent_unknown; j++) ours |= c->sent_unknown[j] == ext->unknown[i].type;
+    for (size_t j = 0; j < c->hs->n_sent_unknown; j++) ours |= c->hs->sent_unknown[j] == ext->unknown[i].type;
     if (!ours)
       return tern_conn_fail(c, TERN_ALERT_UNSUPPORTED_EXTENSION,
                             "%s carries extension %u we did not send", msg_name,
@@ -315,16 +315,16 @@ int tern_hs_handshake_secrets(tern_conn *c, const uint8_t *dhe, size_t dhe_len) 
   int rc = tern_hs_transcript_hash(c, th);
   if (rc != TERN_OK) return rc;
   /* With a PSK, the early stage was set up from it (resume.c). */
-  if (!c->psk_mode && (tern_keysched_init(&c->ks, c->suite->hash) != TERN_OK ||
-                       tern_keysched_early(&c->ks, NULL, 0) != TERN_OK))
+  if (!c->psk_mode && (tern_keysched_init(&c->hs->ks, c->suite->hash) != TERN_OK ||
+                       tern_keysched_early(&c->hs->ks, NULL, 0) != TERN_OK))
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early secret failed");
-  if (tern_keysched_handshake(&c->ks, dhe, dhe_len) != TERN_OK ||
-      tern_keysched_hs_traffic(&c->ks, th) != TERN_OK)
+  if (tern_keysched_handshake(&c->hs->ks, dhe, dhe_len) != TERN_OK ||
+      tern_keysched_hs_traffic(&c->hs->ks, th) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "handshake secrets failed");
   for (int d = 0; d < 2; d++) {
     tern_direction dir = d == 0 ? TERN_WRITE : TERN_READ;
     tern_role who = sender_of(c, dir);
-    const uint8_t *secret = who == TERN_CLIENT ? c->ks.client_hs : c->ks.server_hs;
+    const uint8_t *secret = who == TERN_CLIENT ? c->hs->ks.client_hs : c->hs->ks.server_hs;
     rc = tern_conn_install_secret(c, TERN_LEVEL_HANDSHAKE, dir, secret,
                                   tern_hs_keylog_label(who, TERN_LEVEL_HANDSHAKE));
     if (rc != TERN_OK) return rc;
@@ -336,15 +336,15 @@ int tern_hs_application_secrets(tern_conn *c) {
   uint8_t th[TERN_MAX_HASH_LEN];
   int rc = tern_hs_transcript_hash(c, th);
   if (rc != TERN_OK) return rc;
-  if (tern_keysched_master(&c->ks) != TERN_OK || tern_keysched_ap_traffic(&c->ks, th) != TERN_OK)
+  if (tern_keysched_master(&c->hs->ks) != TERN_OK || tern_keysched_ap_traffic(&c->hs->ks, th) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "application secrets failed");
-  tern_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter, c->suite->hash->len);
+  tern_conn_keylog(c, "EXPORTER_SECRET", c->hs->ks.exporter, c->suite->hash->len);
   return TERN_OK;
 }
 
 int tern_hs_install_application(tern_conn *c, tern_direction dir) {
   tern_role who = sender_of(c, dir);
-  const uint8_t *secret = who == TERN_CLIENT ? c->ks.client_ap : c->ks.server_ap;
+  const uint8_t *secret = who == TERN_CLIENT ? c->hs->ks.client_ap : c->hs->ks.server_ap;
   return tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, dir, secret,
                                   tern_hs_keylog_label(who, TERN_LEVEL_APPLICATION));
 }
@@ -358,19 +358,19 @@ int tern_hs_key_update_send(tern_conn *c) {
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write KeyUpdate");
   c->ku_request = 0;
   if ((rc = tern_conn_send_msg(c, msg, len)) != TERN_OK) return rc;
-  if (tern_keysched_update(&c->ks, server) != TERN_OK)
+  if (tern_keysched_update(&c->hs->ks, server) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key update failed");
   return tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, TERN_WRITE,
-                                  server ? c->ks.server_ap : c->ks.client_ap, NULL);
+                                  server ? c->hs->ks.server_ap : c->hs->ks.client_ap, NULL);
 }
 
 int tern_hs_key_update_recv(tern_conn *c, uint8_t request_update) {
   int peer_is_server = c->role == TERN_CLIENT, rc;
   if (c->quic) return tern_conn_fail(c, TERN_ALERT_UNEXPECTED_MESSAGE, "KeyUpdate is not allowed in QUIC");
-  if (tern_keysched_update(&c->ks, peer_is_server) != TERN_OK)
+  if (tern_keysched_update(&c->hs->ks, peer_is_server) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "key update failed");
   rc = tern_conn_install_secret(c, TERN_LEVEL_APPLICATION, TERN_READ,
-                                peer_is_server ? c->ks.server_ap : c->ks.client_ap, NULL);
+                                peer_is_server ? c->hs->ks.server_ap : c->hs->ks.client_ap, NULL);
   if (rc == TERN_OK && request_update) {
     c->ku_request = 0;
     rc = tern_conn_push_event(c, TERN_EV_SEND_KU);
@@ -380,14 +380,14 @@ int tern_hs_key_update_recv(tern_conn *c, uint8_t request_update) {
 
 int tern_hs_pha_start(tern_conn *c, const uint8_t *context, size_t len) {
   tern_transcript copy;
-  if (c->pha_active || len == 0 || len > sizeof c->pha_context)
+  if (c->pha_active || len == 0 || len > sizeof c->hs->pha_context)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "bad post-handshake authentication");
-  if (tern_transcript_dup(&copy, &c->transcript) != TERN_OK)
+  if (tern_transcript_dup(&copy, &c->hs->transcript) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript copy failed");
-  c->hs_transcript = c->transcript;
-  c->transcript = copy;
-  memcpy(c->pha_context, context, len);
-  c->pha_context_len = len;
+  c->hs->hs_transcript = c->hs->transcript;
+  c->hs->transcript = copy;
+  memcpy(c->hs->pha_context, context, len);
+  c->hs->pha_context_len = len;
   c->pha_active = 1;
   return TERN_OK;
 }
@@ -397,16 +397,16 @@ void tern_hs_pha_end(tern_conn *c, int ok) {
   if (ok && c->role == TERN_SERVER) {
     /* the client's latest answer: its certificate, or none */
     OPENSSL_free(c->peer_leaf);
-    c->peer_leaf = c->pha_leaf;
-    c->peer_leaf_len = c->pha_leaf_len;
-    c->pha_leaf = NULL;
+    c->peer_leaf = c->hs->pha_leaf;
+    c->peer_leaf_len = c->hs->pha_leaf_len;
+    c->hs->pha_leaf = NULL;
     c->pha_completed++;
   }
-  OPENSSL_free(c->pha_leaf);
-  c->pha_leaf = NULL;
-  c->pha_leaf_len = 0;
-  tern_transcript_free(&c->transcript);
-  c->transcript = c->hs_transcript;
-  memset(&c->hs_transcript, 0, sizeof c->hs_transcript);
+  OPENSSL_free(c->hs->pha_leaf);
+  c->hs->pha_leaf = NULL;
+  c->hs->pha_leaf_len = 0;
+  tern_transcript_free(&c->hs->transcript);
+  c->hs->transcript = c->hs->hs_transcript;
+  memset(&c->hs->hs_transcript, 0, sizeof c->hs->hs_transcript);
   c->pha_active = 0;
 }

@@ -36,15 +36,16 @@ _Static_assert(1 + TERN_MAX_PSKS <= TERN_MSG_MAX_PSK,
 
 #define TICKET_NONCE_LEN 8
 
-/* client: c->psk_kinds[i] of an identity that is our session's ticket
+/* client: c->hs->psk_kinds[i] of an identity that is our session's ticket
    (else it is the index of an external PSK in cfg->psks) */
 #define OFFERED_TICKET 0xff
 
 void tern_resume_conn_free(tern_conn *c) {
-  if (c->offer) OPENSSL_clear_free(c->offer, sizeof *c->offer);
-  c->offer = NULL;
-  if (c->ticket) OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
-  c->ticket = NULL;
+  if (c->hs == NULL) return;
+  if (c->hs->offer) OPENSSL_clear_free(c->hs->offer, sizeof *c->hs->offer);
+  c->hs->offer = NULL;
+  if (c->hs->ticket) OPENSSL_clear_free(c->hs->ticket, sizeof *c->hs->ticket);
+  c->hs->ticket = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -53,13 +54,13 @@ void tern_resume_conn_free(tern_conn *c) {
 
 /* The hash of the offered session's suite. */
 static const tern_hash *offer_hash(const tern_conn *c) {
-  return tern_suite_get(c->offer->suite)->hash;
+  return tern_suite_get(c->hs->offer->suite)->hash;
 }
 
 /* The external PSK that identity i of our pre_shared_key is, or NULL
    for our session's ticket. */
 static const tern_external_psk *offered_external(const tern_conn *c, size_t i) {
-  return c->psk_kinds[i] == OFFERED_TICKET ? NULL : &c->cfg->psks[c->psk_kinds[i]];
+  return c->hs->psk_kinds[i] == OFFERED_TICKET ? NULL : &c->cfg->psks[c->hs->psk_kinds[i]];
 }
 
 /* The hash of identity i of our pre_shared_key. */
@@ -72,11 +73,11 @@ static const tern_hash *offered_hash(const tern_conn *c, size_t i) {
 static int offered_early_secret(tern_conn *c, size_t i) {
   const tern_external_psk *p = offered_external(c, i);
   int rc;
-  tern_keysched_wipe(&c->ks);
-  rc = tern_keysched_init(&c->ks, offered_hash(c, i));
+  tern_keysched_wipe(&c->hs->ks);
+  rc = tern_keysched_init(&c->hs->ks, offered_hash(c, i));
   if (rc == TERN_OK)
-    rc = p ? tern_keysched_early(&c->ks, p->key, p->key_len)
-           : tern_keysched_early(&c->ks, c->offer->psk, c->offer->psk_len);
+    rc = p ? tern_keysched_early(&c->hs->ks, p->key, p->key_len)
+           : tern_keysched_early(&c->hs->ks, c->hs->offer->psk, c->hs->offer->psk_len);
   return rc;
 }
 
@@ -93,17 +94,17 @@ static int hash_usable(const tern_conn *c, const tern_hash *h) {
    suite and ALPN, or those provisioned with the external PSK. */
 static uint16_t early_suite_of_offer(const tern_conn *c) {
   const tern_external_psk *p = offered_external(c, 0);
-  return p ? p->early_suite : c->offer->suite;
+  return p ? p->early_suite : c->hs->offer->suite;
 }
 static const char *early_alpn_of_offer(const tern_conn *c) {
   const tern_external_psk *p = offered_external(c, 0);
-  return p ? p->early_alpn : c->offer->alpn;
+  return p ? p->early_alpn : c->hs->offer->alpn;
 }
 
 /* Forgets the session offered (its ticket). */
 static void drop_session(tern_conn *c) {
-  if (c->offer) OPENSSL_clear_free(c->offer, sizeof *c->offer);
-  c->offer = NULL;
+  if (c->hs->offer) OPENSSL_clear_free(c->hs->offer, sizeof *c->hs->offer);
+  c->hs->offer = NULL;
 }
 
 int tern_resume_client_extensions(tern_conn *c, tern_client_hello *ch, uint8_t *modes) {
@@ -115,57 +116,57 @@ int tern_resume_client_extensions(tern_conn *c, tern_client_hello *ch, uint8_t *
   e->psk_modes.len = n;
   e->present |= TERN_EXT_BIT(TERN_EXT_ID_PSK_KEY_EXCHANGE_MODES);
   /* After a HelloRetryRequest only PSKs of the chosen hash may stay. */
-  if (c->offer != NULL && !hash_usable(c, offer_hash(c))) drop_session(c);
+  if (c->hs->offer != NULL && !hash_usable(c, offer_hash(c))) drop_session(c);
   n = 0;
-  if (c->offer != NULL) {
-    c->psk_kinds[n] = OFFERED_TICKET;
-    e->psk[n].identity.p = c->offer->ticket;
-    e->psk[n].identity.len = c->offer->ticket_len;
-    e->psk[n].obfuscated_ticket_age = c->offer_age_ms + c->offer->age_add;
+  if (c->hs->offer != NULL) {
+    c->hs->psk_kinds[n] = OFFERED_TICKET;
+    e->psk[n].identity.p = c->hs->offer->ticket;
+    e->psk[n].identity.len = c->hs->offer->ticket_len;
+    e->psk[n].obfuscated_ticket_age = c->hs->offer_age_ms + c->hs->offer->age_add;
     e->binders[n].p = NULL;
     e->binders[n++].len = offer_hash(c)->len;
   }
   for (size_t k = 0; k < c->cfg->n_psks; k++) {
     const tern_external_psk *p = &c->cfg->psks[k];
     if (!hash_usable(c, p->hash)) continue;
-    c->psk_kinds[n] = (uint8_t)k;
+    c->hs->psk_kinds[n] = (uint8_t)k;
     e->psk[n].identity.p = p->identity;
     e->psk[n].identity.len = p->identity_len;
     e->psk[n].obfuscated_ticket_age = 0; /* §4.2.11: 0 for external PSKs */
     e->binders[n].p = NULL;
     e->binders[n++].len = p->hash->len;
   }
-  c->n_psk_offered = n;
+  c->hs->n_psk_offered = n;
   if (n == 0) {
-    c->offer_early = 0;
+    c->hs->offer_early = 0;
     return TERN_OK;
   }
   e->present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
   e->n_psk = e->psk_count = n;
   /* 0-RTT rides on the first identity (§4.2.10), in the first ClientHello */
-  if (!c->used_hrr && c->psk_kinds[0] != OFFERED_TICKET) {
+  if (!c->used_hrr && c->hs->psk_kinds[0] != OFFERED_TICKET) {
     const tern_external_psk *p = offered_external(c, 0);
-    c->offer_early = c->cfg->max_early_data > 0 && p->max_early_data > 0 &&
+    c->hs->offer_early = c->cfg->max_early_data > 0 && p->max_early_data > 0 &&
                      tern_config_has_suite(c->cfg, p->early_suite);
   }
-  if (c->offer_early && !c->used_hrr) e->present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
+  if (c->hs->offer_early && !c->used_hrr) e->present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
   return TERN_OK;
 }
 
 int tern_resume_client_bind(tern_conn *c, uint8_t *msg, size_t len, size_t partial_len) {
   uint8_t th[TERN_MAX_HASH_LEN], binder[TERN_MAX_HASH_LEN];
   int rc = TERN_OK;
-  if (c->n_psk_offered == 0) return TERN_OK;
+  if (c->hs->n_psk_offered == 0) return TERN_OK;
   c->early_exporter_ready = 0; /* a second ClientHello starts the schedule again */
   /* identity 0 last: its Early Secret stays for 0-RTT (§4.2.10) */
-  for (size_t i = c->n_psk_offered; rc == TERN_OK && i-- > 0;) {
+  for (size_t i = c->hs->n_psk_offered; rc == TERN_OK && i-- > 0;) {
     const tern_hash *h = offered_hash(c, i);
     /* after a HelloRetryRequest, all are of the transcript's hash */
-    rc = c->transcript_ready ? tern_transcript_peek(&c->transcript, msg, partial_len, th)
+    rc = c->hs->transcript_ready ? tern_transcript_peek(&c->hs->transcript, msg, partial_len, th)
                              : tern_hash_data(h, msg, partial_len, th);
     if (rc == TERN_OK) rc = offered_early_secret(c, i);
-    if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, offered_external(c, i) != NULL);
-    if (rc == TERN_OK) rc = tern_keysched_binder(&c->ks, th, binder);
+    if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->hs->ks, offered_external(c, i) != NULL);
+    if (rc == TERN_OK) rc = tern_keysched_binder(&c->hs->ks, th, binder);
     if (rc == TERN_OK) rc = tern_msg_set_binder(msg, len, partial_len, i, binder, h->len);
   }
   OPENSSL_cleanse(binder, sizeof binder);
@@ -180,40 +181,40 @@ int tern_resume_client_early(tern_conn *c, const uint8_t *ch, size_t ch_len) {
   const tern_external_psk *p;
   const tern_suite *s;
   int rc;
-  if (c->n_psk_offered == 0 || !c->offer_early || c->used_hrr) return TERN_OK;
+  if (c->hs->n_psk_offered == 0 || !c->hs->offer_early || c->used_hrr) return TERN_OK;
   p = offered_external(c, 0);
   s = tern_suite_get(early_suite_of_offer(c));
   rc = tern_hash_data(s->hash, ch, ch_len, th);
-  if (rc == TERN_OK) rc = tern_keysched_early_traffic(&c->ks, th);
+  if (rc == TERN_OK) rc = tern_keysched_early_traffic(&c->hs->ks, th);
   if (rc != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early traffic secret failed");
   c->early_suite = s;
   c->early_status = TERN_EARLY_DATA_OFFERED;
   c->early_exporter_ready = 1;
-  c->early_max = p ? p->max_early_data : c->offer->max_early_data;
-  tern_conn_keylog(c, "EARLY_EXPORTER_SECRET", c->ks.early_exporter, s->hash->len);
-  return tern_conn_install_secret(c, TERN_LEVEL_EARLY, TERN_WRITE, c->ks.client_early,
+  c->early_max = p ? p->max_early_data : c->hs->offer->max_early_data;
+  tern_conn_keylog(c, "EARLY_EXPORTER_SECRET", c->hs->ks.early_exporter, s->hash->len);
+  return tern_conn_install_secret(c, TERN_LEVEL_EARLY, TERN_WRITE, c->hs->ks.client_early,
                                   "CLIENT_EARLY_TRAFFIC_SECRET");
 }
 
 void tern_resume_client_declined(tern_conn *c) {
   if (c->early_status == TERN_EARLY_DATA_OFFERED) c->early_status = TERN_EARLY_DATA_REJECTED;
-  c->offer_early = 0;
+  c->hs->offer_early = 0;
   c->early_exporter_ready = 0; /* the schedule starts again without the PSK */
-  c->n_psk_offered = 0;
+  c->hs->n_psk_offered = 0;
   drop_session(c);
 }
 
 int tern_resume_client_accepted(tern_conn *c, const tern_server_hello *sh) {
   const tern_suite *s = tern_suite_get(sh->cipher_suite);
   size_t i = sh->ext.selected_identity;
-  if (c->n_psk_offered == 0 || !(c->sent_exts & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)))
+  if (c->hs->n_psk_offered == 0 || !(c->hs->sent_exts & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "ServerHello accepts a PSK we did not offer");
-  if (i >= c->n_psk_offered)
+  if (i >= c->hs->n_psk_offered)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "ServerHello selects PSK identity %zu of the %zu we offered", i,
-                          c->n_psk_offered);
+                          c->hs->n_psk_offered);
   if (s == NULL || s->hash != offered_hash(c, i))
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "ServerHello takes a PSK with a suite of another hash");
@@ -225,8 +226,8 @@ int tern_resume_client_accepted(tern_conn *c, const tern_server_hello *sh) {
                             "ServerHello without key_share, but we offered only psk_dhe_ke");
     c->psk_mode = TERN_RESUMED_KE;
   }
-  c->selected_psk = (uint16_t)i;
-  if (offered_external(c, i) != NULL) c->external_psk = (uint8_t)(1 + c->psk_kinds[i]);
+  c->hs->selected_psk = (uint16_t)i;
+  if (offered_external(c, i) != NULL) c->external_psk = (uint8_t)(1 + c->hs->psk_kinds[i]);
   /* the schedule holds identity 0's Early Secret; another needs its own */
   if (i != 0 && offered_early_secret(c, i) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early secret failed");
@@ -243,10 +244,10 @@ int tern_resume_client_early_answer(tern_conn *c, int accepted) {
                           "EncryptedExtensions accepts early data we did not send");
   /* RFC 8446 §4.2.10: only with the first identity, and with its
      parameters (the ticket's, or those provisioned with the PSK) */
-  if (c->selected_psk != 0)
+  if (c->hs->selected_psk != 0)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "early data accepted with PSK identity %u, not the first",
-                          c->selected_psk);
+                          c->hs->selected_psk);
   if (c->suite->id != early_suite_of_offer(c) || strcmp(c->alpn, early_alpn_of_offer(c)) != 0)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "early data accepted with another suite or ALPN than the PSK's");
@@ -282,7 +283,7 @@ int tern_resume_client_ticket(tern_conn *c, const tern_new_session_ticket *nst) 
   if (st == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   st->suite = c->suite->id;
   st->psk_len = (uint8_t)h->len;
-  rc = tern_keysched_ticket_psk(h, c->ks.resumption, nst->ticket_nonce.p, nst->ticket_nonce.len,
+  rc = tern_keysched_ticket_psk(h, tern_conn_resumption_secret(c), nst->ticket_nonce.p, nst->ticket_nonce.len,
                                 st->psk);
   st->receive_time_ms = now;
   st->lifetime_s = nst->ticket_lifetime;
@@ -371,7 +372,7 @@ static int ticket_usable(const tern_conn *c, const tern_ticket_state *st, uint64
 
 /* Decides 0-RTT for the accepted ticket (identity 0 only, §4.2.10). */
 static int early_ok(tern_conn *c, const tern_client_hello *ch, size_t chosen, uint64_t now) {
-  const tern_ticket_state *st = c->ticket;
+  const tern_ticket_state *st = c->hs->ticket;
   uint32_t client_age = ch->ext.psk[0].obfuscated_ticket_age - st->age_add;
   uint64_t server_age = now - st->issue_time_ms;
   uint64_t skew = server_age > client_age ? server_age - client_age : client_age - server_age;
@@ -402,8 +403,8 @@ static int use_suite(tern_conn *c, const tern_suite *s) {
   int same_hash = s->hash == c->suite->hash;
   c->suite = s;
   if (same_hash) return TERN_OK;
-  tern_transcript_free(&c->transcript);
-  c->transcript_ready = 0;
+  tern_transcript_free(&c->hs->transcript);
+  c->hs->transcript_ready = 0;
   return tern_hs_transcript_start(c);
 }
 
@@ -448,7 +449,7 @@ static const tern_external_psk *find_external(const tern_config *cfg, const tern
 /* The identity a server takes, and with which suite. */
 typedef struct psk_pick {
   size_t index;                   /* in the ClientHello */
-  const tern_external_psk *ext;   /* the external PSK, or NULL: a ticket (c->ticket) */
+  const tern_external_psk *ext;   /* the external PSK, or NULL: a ticket (c->hs->ticket) */
   size_t ext_index;               /* its index in cfg->psks */
   const tern_suite *suite;
 } psk_pick;
@@ -457,7 +458,7 @@ typedef struct psk_pick {
  * Finds the first offered identity from index `from` on that we can
  * take: an external PSK of ours that fits a suite, or a ticket that opens
  * and is usable at now (with a time only). Fills *pick and returns 1,
- * leaving an opened ticket in c->ticket; 0 when none (c->ticket freed),
+ * leaving an opened ticket in c->hs->ticket; 0 when none (c->hs->ticket freed),
  * or TERN_ERR_ALERT.
  */
 static int find_psk(tern_conn *c, const tern_client_hello *ch, size_t from, int have_time,
@@ -465,7 +466,7 @@ static int find_psk(tern_conn *c, const tern_client_hello *ch, size_t from, int 
   const tern_extensions *e = &ch->ext;
   int tickets = have_time && c->cfg->ticket_keys != NULL;
   memset(pick, 0, sizeof *pick);
-  if (tickets && c->ticket == NULL && (c->ticket = OPENSSL_malloc(sizeof *c->ticket)) == NULL)
+  if (tickets && c->hs->ticket == NULL && (c->hs->ticket = OPENSSL_malloc(sizeof *c->hs->ticket)) == NULL)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   for (size_t i = from; i < e->n_psk; i++) {
     const tern_span *t = &e->psk[i].identity;
@@ -480,16 +481,16 @@ static int find_psk(tern_conn *c, const tern_client_hello *ch, size_t from, int 
     pick->suite = c->suite;
     /* a test hook (core/conn.h) may take the identity as a trace's ticket */
     if (c->test != NULL && c->test->server_psk != NULL &&
-        c->test->server_psk(c, &e->psk[i], now, c->ticket))
+        c->test->server_psk(c, &e->psk[i], now, c->hs->ticket))
       break;
-    if (tern_ticket_open(c->cfg->ticket_keys, t->p, t->len, c->ticket) == TERN_OK &&
-        ticket_usable(c, c->ticket, now))
+    if (tern_ticket_open(c->cfg->ticket_keys, t->p, t->len, c->hs->ticket) == TERN_OK &&
+        ticket_usable(c, c->hs->ticket, now))
       break;
     pick->suite = NULL;
   }
   if (pick->suite == NULL || pick->ext != NULL) {
-    if (c->ticket) OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
-    c->ticket = NULL;
+    if (c->hs->ticket) OPENSSL_clear_free(c->hs->ticket, sizeof *c->hs->ticket);
+    c->hs->ticket = NULL;
   }
   return pick->suite != NULL;
 }
@@ -501,13 +502,13 @@ static int check_binder(tern_conn *c, const tern_client_hello *ch, const psk_pic
   const tern_span *got = &ch->ext.binders[pick->index];
   size_t n = c->suite->hash->len;
   int rc, ok;
-  rc = tern_transcript_peek(&c->transcript, c->msg, 4 + ch->ext.psk_binders_offset, th);
-  if (rc == TERN_OK) rc = tern_keysched_init(&c->ks, c->suite->hash);
+  rc = tern_transcript_peek(&c->hs->transcript, c->msg, 4 + ch->ext.psk_binders_offset, th);
+  if (rc == TERN_OK) rc = tern_keysched_init(&c->hs->ks, c->suite->hash);
   if (rc == TERN_OK)
-    rc = pick->ext ? tern_keysched_early(&c->ks, pick->ext->key, pick->ext->key_len)
-                   : tern_keysched_early(&c->ks, c->ticket->psk, c->ticket->psk_len);
-  if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->ks, pick->ext != NULL);
-  if (rc == TERN_OK) rc = tern_keysched_binder(&c->ks, th, want);
+    rc = pick->ext ? tern_keysched_early(&c->hs->ks, pick->ext->key, pick->ext->key_len)
+                   : tern_keysched_early(&c->hs->ks, c->hs->ticket->psk, c->hs->ticket->psk_len);
+  if (rc == TERN_OK) rc = tern_keysched_binder_key(&c->hs->ks, pick->ext != NULL);
+  if (rc == TERN_OK) rc = tern_keysched_binder(&c->hs->ks, th, want);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(want, sizeof want);
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "PSK binder failed");
@@ -530,7 +531,7 @@ static int ticket_first_use(tern_conn *c, const tern_client_hello *ch, size_t i,
   }
   if (tern_hash_data(tern_hash_get(TERN_HASH_SHA256), t->p, t->len, id) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "hash failed");
-  return first_use(c, id, now, c->ticket->issue_time_ms + (uint64_t)c->ticket->lifetime_s * 1000);
+  return first_use(c, id, now, c->hs->ticket->issue_time_ms + (uint64_t)c->hs->ticket->lifetime_s * 1000);
 }
 
 int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int share_found) {
@@ -562,10 +563,11 @@ int tern_resume_server_choose(tern_conn *c, const tern_client_hello *ch, int sha
        tells nothing of which identities we know (§E.6). */
   }
   c->psk_mode = mode;
-  c->selected_psk = (uint16_t)pick.index;
+  c->hs->selected_psk = (uint16_t)pick.index;
   /* a refusal of 0-RTT is recorded by the caller, whatever its reason */
+  c->ticket_client_auth = (uint8_t)(pick.ext == NULL && c->hs->ticket->client_auth);
   if (pick.ext == NULL) {
-    prefer_early_suite(c, ch, c->ticket->suite);
+    prefer_early_suite(c, ch, c->hs->ticket->suite);
     if ((e->present & TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA)) && use == 1 &&
         early_ok(c, ch, pick.index, now)) {
       c->early_status = TERN_EARLY_DATA_ACCEPTED;
@@ -595,8 +597,8 @@ int tern_resume_server_hrr_suite(tern_conn *c, const tern_client_hello *ch) {
   have_time = tern_conn_now(c, &now) == TERN_OK;
   rc = find_psk(c, ch, 0, have_time, now, &pick);
   /* nothing is decided yet: the second ClientHello's binder will be */
-  if (c->ticket) OPENSSL_clear_free(c->ticket, sizeof *c->ticket);
-  c->ticket = NULL;
+  if (c->hs->ticket) OPENSSL_clear_free(c->hs->ticket, sizeof *c->hs->ticket);
+  c->hs->ticket = NULL;
   if (rc < 0) return rc;
   if (rc == 0 || pick.suite == c->suite) return TERN_OK;
   return use_suite(c, pick.suite);
@@ -608,12 +610,12 @@ int tern_resume_server_early(tern_conn *c) {
   if (c->early_status != TERN_EARLY_DATA_ACCEPTED) return TERN_OK;
   rc = tern_hs_transcript_hash(c, th);
   if (rc != TERN_OK) return rc;
-  if (tern_keysched_early_traffic(&c->ks, th) != TERN_OK)
+  if (tern_keysched_early_traffic(&c->hs->ks, th) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "early traffic secret failed");
   c->early_suite = c->suite;
   c->early_exporter_ready = 1;
-  tern_conn_keylog(c, "EARLY_EXPORTER_SECRET", c->ks.early_exporter, c->suite->hash->len);
-  return tern_conn_install_secret(c, TERN_LEVEL_EARLY, TERN_READ, c->ks.client_early,
+  tern_conn_keylog(c, "EARLY_EXPORTER_SECRET", c->hs->ks.early_exporter, c->suite->hash->len);
+  return tern_conn_install_secret(c, TERN_LEVEL_EARLY, TERN_READ, c->hs->ks.client_early,
                                   "CLIENT_EARLY_TRAFFIC_SECRET");
 }
 
@@ -646,7 +648,7 @@ int tern_resume_server_send_ticket(tern_conn *c) {
   if (st == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   st->suite = c->suite->id;
   st->psk_len = (uint8_t)h->len;
-  rc = tern_keysched_ticket_psk(h, c->ks.resumption, nonce, sizeof nonce, st->psk);
+  rc = tern_keysched_ticket_psk(h, tern_conn_resumption_secret(c), nonce, sizeof nonce, st->psk);
   st->issue_time_ms = now;
   st->lifetime_s = c->cfg->ticket_lifetime;
   st->age_add = (uint32_t)age_add[0] << 24 | (uint32_t)age_add[1] << 16 |
@@ -657,7 +659,7 @@ int tern_resume_server_send_ticket(tern_conn *c) {
   st->server_name_len = (uint8_t)strlen(c->server_name);
   memcpy(st->server_name, c->server_name, st->server_name_len);
   memcpy(st->early_ctx, c->early_ctx, sizeof st->early_ctx);
-  st->client_auth = c->peer_leaf != NULL || (c->ticket != NULL && c->ticket->client_auth);
+  st->client_auth = c->peer_leaf != NULL || c->ticket_client_auth;
   if (rc == TERN_OK)
     rc = tern_ticket_seal(c->cfg->ticket_keys, st, seal_nonce, ticket, sizeof ticket, &ticket_len);
   memset(&nst, 0, sizeof nst);

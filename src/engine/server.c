@@ -77,8 +77,9 @@ static int pick_group(tern_conn *c, const tern_client_hello *ch, int *share_foun
       if (ks.key_exchange.len != g->share_len)
         return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                               "key share of the wrong length for %s", g->name);
-      if (tern_share_copy_set(&c->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
-          TERN_OK)
+      if (tern_conn_kex(c) == NULL ||
+          tern_share_copy_set(&c->hs->kex->peer_share, ks.key_exchange.p, ks.key_exchange.len) !=
+              TERN_OK)
         return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       c->group = ks.group;
       *share_found = 1;
@@ -123,7 +124,7 @@ static int server_name(tern_conn *c, const tern_client_hello *ch) {
   const tern_span *sn = &ch->ext.server_name;
   int alert;
   if (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_SERVER_NAME)) {
-    if (sn->len >= sizeof c->server_name)
+    if (sn->len >= sizeof c->hs->server_name)
       return tern_conn_fail(c, TERN_ALERT_UNRECOGNIZED_NAME, "server name too long");
     memcpy(c->server_name, sn->p, sn->len);
     c->server_name[sn->len] = 0;
@@ -264,7 +265,7 @@ static int queue_flight(tern_conn *c) {
                                          TERN_EV_SEND_CV, TERN_EV_SEND_FIN};
   int rc = TERN_OK;
   for (size_t i = 0; rc == TERN_OK && i < sizeof flight; i++) {
-    if (flight[i] == TERN_EV_SEND_CERT && c->cert_requested)
+    if (flight[i] == TERN_EV_SEND_CERT && c->hs->cert_requested)
       rc = tern_conn_push_event(c, TERN_EV_SEND_CR);
     if (rc == TERN_OK) rc = tern_conn_push_event(c, flight[i]);
   }
@@ -293,7 +294,7 @@ static int answer_client_hello(tern_conn *c, const tern_client_hello *ch) {
   if ((ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY)) &&
       (rc = pick_certificate(c, ch)) != TERN_OK)
     return rc;
-  c->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
+  c->hs->cert_requested = c->cfg->client_auth != TERN_CLIENT_AUTH_NONE;
   return queue_flight(c);
 }
 
@@ -303,11 +304,11 @@ int tern_server_recv_ch(tern_conn *c) {
 
   /* RFC 9849 §7.1: ClientHelloInner, when ECH decrypts, replaces it */
   if ((rc = tern_ech_server_ch1(c)) != TERN_OK) return rc;
-  memcpy(c->client_random, ch->random, 32);
+  memcpy(c->hs->client_random, ch->random, 32);
   c->pha_offered = !c->quic && (ch->ext.present & TERN_EXT_BIT(TERN_EXT_ID_POST_HANDSHAKE_AUTH));
-  memcpy(c->session_id, ch->session_id.p ? ch->session_id.p : c->session_id,
+  memcpy(c->hs->session_id, ch->session_id.p ? ch->session_id.p : c->hs->session_id,
          ch->session_id.len);
-  c->session_id_len = ch->session_id.len;
+  c->hs->session_id_len = ch->session_id.len;
   if ((rc = server_name(c, ch)) != TERN_OK) return rc;
   tern_hs_pick_cert_compression(c, &ch->ext);
   if ((rc = negotiate(c, ch, &share_found)) != TERN_OK) return rc;
@@ -328,10 +329,10 @@ int tern_server_recv_ch(tern_conn *c) {
   if ((rc = tern_conn_transcript_add(c, c->msg, c->msg_len)) != TERN_OK) return rc;
   if (share_found || c->psk_mode == TERN_RESUMED_KE) return answer_client_hello(c, ch);
   /* Keep the first ClientHello to check the second against it. */
-  c->ch1 = OPENSSL_malloc(c->msg_len);
-  if (c->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  memcpy(c->ch1, c->msg, c->msg_len);
-  c->ch1_len = c->msg_len;
+  c->hs->ch1 = OPENSSL_malloc(c->msg_len);
+  if (c->hs->ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
+  memcpy(c->hs->ch1, c->msg, c->msg_len);
+  c->hs->ch1_len = c->msg_len;
   return tern_conn_push_event(c, TERN_EV_SEND_HRR);
 }
 
@@ -345,28 +346,28 @@ int tern_server_send_hrr(tern_conn *c) {
   /* a test hook (core/conn.h) may fix the cookie to a trace's */
   if (c->test != NULL && c->test->hrr_cookie != NULL)
     cookie = c->test->hrr_cookie(c, &cookie_len);
-  if (c->cookie == NULL && (c->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
+  if (c->hs->cookie == NULL && (c->hs->cookie = OPENSSL_malloc(TERN_MAX_COOKIE)) == NULL)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
   if (cookie != NULL && cookie_len > 0 && cookie_len <= TERN_MAX_COOKIE) {
-    memcpy(c->cookie, cookie, cookie_len);
-    c->cookie_len = cookie_len;
+    memcpy(c->hs->cookie, cookie, cookie_len);
+    c->hs->cookie_len = cookie_len;
   } else {
-    if ((rc = tern_conn_random(c, c->cookie, HRR_COOKIE_LEN)) != TERN_OK) return rc;
-    c->cookie_len = HRR_COOKIE_LEN;
+    if ((rc = tern_conn_random(c, c->hs->cookie, HRR_COOKIE_LEN)) != TERN_OK) return rc;
+    c->hs->cookie_len = HRR_COOKIE_LEN;
   }
   memset(&hrr, 0, sizeof hrr);
   hrr.is_hrr = 1;
   hrr.legacy_version = TERN_LEGACY_VERSION;
   hrr.random = tern_msg_hrr_random;
-  hrr.session_id.p = c->session_id;
-  hrr.session_id.len = c->session_id_len;
+  hrr.session_id.p = c->hs->session_id;
+  hrr.session_id.len = c->hs->session_id_len;
   hrr.cipher_suite = c->suite->id;
   hrr.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS) |
                     TERN_EXT_BIT(TERN_EXT_ID_KEY_SHARE) | TERN_EXT_BIT(TERN_EXT_ID_COOKIE);
   hrr.ext.selected_version = TERN_TLS13;
   hrr.ext.selected_group = c->group;
-  hrr.ext.cookie.p = c->cookie;
-  hrr.ext.cookie.len = c->cookie_len;
+  hrr.ext.cookie.p = c->hs->cookie;
+  hrr.ext.cookie.len = c->hs->cookie_len;
   hrr.ext.n_order = 3;
   hrr.ext.order[0] = TERN_EXT_KEY_SHARE;
   hrr.ext.order[1] = TERN_EXT_COOKIE;
@@ -374,7 +375,7 @@ int tern_server_send_hrr(tern_conn *c) {
   tern_ech_server_hrr_ext(c, &hrr.ext); /* RFC 9849 §7.2.1, last */
   if (tern_msg_write_server_hello(&hrr, out, sizeof out, &len) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write HelloRetryRequest");
-  if (tern_transcript_hrr_rewrite(&c->transcript) != TERN_OK)
+  if (tern_transcript_hrr_rewrite(&c->hs->transcript) != TERN_OK)
     return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "transcript rewrite failed");
   if ((rc = tern_ech_server_confirm_hrr(c, out, len)) != TERN_OK) return rc;
   c->used_hrr = 1;
@@ -387,7 +388,7 @@ static int check_ch2(tern_conn *c, const tern_client_hello *ch2) {
   uint8_t alert = 0;
   int rc = TERN_OK;
   if (ch1 == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  if (tern_msg_parse_client_hello(c->ch1 + 4, c->ch1_len - 4, ch1, &alert) != TERN_OK) {
+  if (tern_msg_parse_client_hello(c->hs->ch1 + 4, c->hs->ch1_len - 4, ch1, &alert) != TERN_OK) {
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "first ClientHello no longer parses");
     goto out;
   }
@@ -419,8 +420,8 @@ static int check_ch2(tern_conn *c, const tern_client_hello *ch2) {
     goto out;
   }
   if (!(ch2->ext.present & TERN_EXT_BIT(TERN_EXT_ID_COOKIE)) ||
-      ch2->ext.cookie.len != c->cookie_len ||
-      CRYPTO_memcmp(ch2->ext.cookie.p, c->cookie, c->cookie_len) != 0) {
+      ch2->ext.cookie.len != c->hs->cookie_len ||
+      CRYPTO_memcmp(ch2->ext.cookie.p, c->hs->cookie, c->hs->cookie_len) != 0) {
     rc = tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                         "second ClientHello does not echo our cookie");
     goto out;
@@ -443,9 +444,9 @@ int tern_server_recv_ch2(tern_conn *c) {
 
   if ((rc = tern_ech_server_ch2(c)) != TERN_OK) return rc;
   if ((rc = check_ch2(c, ch)) != TERN_OK) return rc;
-  OPENSSL_clear_free(c->ch1, c->ch1_len);
-  c->ch1 = NULL;
-  c->ch1_len = 0;
+  OPENSSL_clear_free(c->hs->ch1, c->hs->ch1_len);
+  c->hs->ch1 = NULL;
+  c->hs->ch1_len = 0;
   if ((rc = negotiate(c, ch, &share_found)) != TERN_OK) return rc;
   if (c->group != group || !share_found)
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
@@ -463,7 +464,7 @@ int tern_server_recv_ch2(tern_conn *c) {
 
 int tern_server_send_sh(tern_conn *c) {
   tern_server_hello sh;
-  tern_key_share *mine = &c->shares[0];
+  tern_key_share *mine = NULL;
   /* room for the longest share (ffdhe8192) beside the fixed fields */
   uint8_t out[TERN_GROUP_MAX_SHARE + 512], random[32], secret[TERN_GROUP_MAX_SECRET];
   uint8_t alert = TERN_ALERT_ILLEGAL_PARAMETER;
@@ -474,13 +475,16 @@ int tern_server_send_sh(tern_conn *c) {
 
   if ((rc = tern_conn_random(c, random, sizeof random)) != TERN_OK) return rc;
   if (dhe) {
+    if (c->hs->kex == NULL) /* (a client share was taken: never) */
+      return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "no key share to answer");
+    mine = &c->hs->kex->shares[0];
     /* our key pair and the secret, or for ML-KEM Encaps to the client's
        key (draft-ietf-tls-ecdhe-mlkem §3.1.2) */
     rc = tern_group_respond(tern_group_get(c->group), tern_conn_draw, c,
-                            c->peer_share.p, c->peer_share.len, mine, secret, &secret_len,
+                            c->hs->kex->peer_share.p, c->hs->kex->peer_share.len, mine, secret, &secret_len,
                             &alert);
-    c->n_shares = rc == TERN_OK ? 1 : 0;
-    tern_share_copy_clear(&c->peer_share);
+    c->hs->n_shares = rc == TERN_OK ? 1 : 0;
+    tern_share_copy_clear(&c->hs->kex->peer_share);
     if (rc != TERN_OK) {
       OPENSSL_cleanse(secret, sizeof secret);
       return tern_conn_fail(c, rc == TERN_ERR_ALERT ? alert : TERN_ALERT_INTERNAL_ERROR,
@@ -492,15 +496,15 @@ int tern_server_send_sh(tern_conn *c) {
   memset(&sh, 0, sizeof sh);
   sh.legacy_version = TERN_LEGACY_VERSION;
   sh.random = random;
-  sh.session_id.p = c->session_id;
-  sh.session_id.len = c->session_id_len;
+  sh.session_id.p = c->hs->session_id;
+  sh.session_id.len = c->hs->session_id_len;
   sh.cipher_suite = c->suite->id;
   sh.ext.present = TERN_EXT_BIT(TERN_EXT_ID_SUPPORTED_VERSIONS);
   sh.ext.selected_version = TERN_TLS13;
   /* the order RFC 8448 §4 shows: pre_shared_key, key_share, versions */
   if (c->psk_mode) {
     sh.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_PRE_SHARED_KEY);
-    sh.ext.selected_identity = c->selected_psk;
+    sh.ext.selected_identity = c->hs->selected_psk;
     sh.ext.order[sh.ext.n_order++] = TERN_EXT_PRE_SHARED_KEY;
   }
   if (dhe) {
@@ -516,8 +520,7 @@ int tern_server_send_sh(tern_conn *c) {
   if (rc != TERN_OK) rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "cannot write ServerHello");
   if (rc == TERN_OK) rc = tern_ech_server_confirm_sh(c, out, len); /* RFC 9849 §7.2 */
   if (rc == TERN_OK) rc = tern_conn_send_msg(c, out, len);
-  if (dhe) tern_key_share_free(mine);
-  c->n_shares = 0;
+  tern_conn_kex_free(c);
   if (rc == TERN_OK) rc = tern_hs_handshake_secrets(c, dhe ? secret : NULL, secret_len);
   OPENSSL_cleanse(secret, sizeof secret);
   return rc;
@@ -540,13 +543,13 @@ int tern_server_send_ee(tern_conn *c) {
   if (c->early_status == TERN_EARLY_DATA_ACCEPTED)
     ee.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_EARLY_DATA);
   if (c->quic) {
-    if (!c->tp_set)
+    if (!c->hs->tp_set)
       return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR,
                             "QUIC transport parameters were not set before the handshake");
     ee.ext.present |= TERN_EXT_BIT(TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS);
-    ee.ext.quic_transport_parameters.p = c->tp;
-    ee.ext.quic_transport_parameters.len = c->tp_len;
-    c->tp_sent = 1;
+    ee.ext.quic_transport_parameters.p = c->hs->tp;
+    ee.ext.quic_transport_parameters.len = c->hs->tp_len;
+    c->hs->tp_sent = 1;
   }
   /* RFC 9849 §7.1: retry_configs when ECH was rejected */
   if ((rc = tern_ech_server_ee(c, &ee.ext, retry, sizeof retry)) != TERN_OK) return rc;
@@ -596,7 +599,7 @@ int tern_server_send_cert(tern_conn *c) { return tern_hs_certificate_send(c, c->
 int tern_server_send_cv(tern_conn *c) { return tern_hs_verify_send(c, c->own_chain); }
 
 int tern_server_send_fin(tern_conn *c) {
-  int rc = tern_hs_finished_send(c, c->ks.server_hs);
+  int rc = tern_hs_finished_send(c, c->hs->ks.server_hs);
   if (rc == TERN_OK) rc = tern_hs_application_secrets(c);
   /* Our 1-RTT write key now; the client's once its Finished checks out. */
   if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_WRITE);
@@ -624,9 +627,9 @@ int tern_server_recv_cv(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed
 
 int tern_server_recv_fin(tern_conn *c) {
   uint8_t th[TERN_MAX_HASH_LEN];
-  int rc = tern_hs_finished_check(c, c->ks.client_hs, &c->parsed->fin);
+  int rc = tern_hs_finished_check(c, c->hs->ks.client_hs, &c->parsed->fin);
   if (rc == TERN_OK) rc = tern_hs_transcript_hash(c, th);
-  if (rc == TERN_OK && tern_keysched_resumption(&c->ks, th) != TERN_OK)
+  if (rc == TERN_OK && tern_keysched_resumption(&c->hs->ks, th) != TERN_OK)
     rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "resumption secret failed");
   if (rc == TERN_OK) rc = tern_hs_install_application(c, TERN_READ);
   if (rc == TERN_OK) rc = tern_conn_set_read_level(c, TERN_LEVEL_APPLICATION);
@@ -658,7 +661,7 @@ int tern_server_recv_cert_empty_post(tern_conn *c) { return tern_server_recv_cer
 int tern_server_recv_cv_post(tern_conn *c) { return tern_hs_verify_recv(c, &c->parsed->cv); }
 
 int tern_server_recv_fin_post(tern_conn *c) {
-  int rc = tern_hs_finished_check(c, c->ks.client_ap, &c->parsed->fin);
+  int rc = tern_hs_finished_check(c, c->hs->ks.client_ap, &c->parsed->fin);
   tern_hs_pha_end(c, rc == TERN_OK);
   return rc;
 }

@@ -4,17 +4,16 @@
  * the client's session blob, and the strike register that makes an identity
  * single-use.
  *
- * A key ring holds three slots (current, previous, spare), each with an
- * AES-256-GCM context keyed once for sealing and once for opening. A new
- * key is loaded into the spare slot first and the slots are then renamed,
- * so a failed rotation leaves the ring as it was; a key leaving the ring
- * has its contexts reset, which makes libcrypto wipe the key schedule.
- * Sealing and opening only load a nonce into a keyed context: no fetch,
- * no allocation. The cipher is the one crypto.c fetched once per process.
- * Opening writes a context as much as sealing does, and a ring is shared
- * by every connection of a config, so each ring has a mutex that every
- * call holds: two threads racing on one GCM context could seal two
- * tickets under one nonce.
+ * A key ring holds the current key (seals and opens) and the previous
+ * one (only opens). Sealing and opening run on AES-256-GCM contexts that
+ * each thread keys from the ring once per rotation and then only loads a
+ * nonce into: no fetch, no allocation, no lock. The cipher is the one
+ * crypto.c fetched once per process. A GCM context is written by opening
+ * as much as by sealing, and a ring is shared by every connection of a
+ * config on any thread: two threads on one context could seal two tickets
+ * under one nonce, and a mutex around it is a cache line every handshake
+ * writes. So each thread has its own contexts, and reads the ring's raw
+ * keys under a sequence lock that only rotations write (Key ring, below).
  *
  * Every byte is written through a tern_writer and read through a
  * tern_reader (wire.h); a record is accepted only when consumed exactly.
@@ -22,6 +21,7 @@
 #include "engine/ticket.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -176,7 +176,75 @@ static int get_psk(tern_reader *r, uint16_t suite, uint8_t *psk,
 /* Key ring                                                            */
 /* ------------------------------------------------------------------ */
 
-/* One ticket key: its public name and AES-256-GCM keyed both ways. */
+/*
+ * The ring holds the current key (seals and opens) and the previous one
+ * (only opens) as raw bytes under a sequence lock: a rotation, rare, takes
+ * the ring's mutex (rotations among themselves only), makes the sequence
+ * number odd, writes both keys and makes it even again. Sealing and
+ * opening never lock and never write to the ring: each thread keeps
+ * AES-256-GCM contexts keyed from it (below) and, on every use, checks
+ * with one load of the sequence number that they are still the ring's
+ * keys. The connections of one configuration thus seal and open on any
+ * number of threads without a lock or a cache line written by another
+ * thread, and no lock is ever held across a handshake.
+ *
+ * A ring key is words of 64 bits, read and written one by one with
+ * atomic loads and stores (a reader may overlap a rotation; it then sees
+ * the sequence number move and reads again).
+ */
+#define RK_NAME 0                                   /* words 0..1: name */
+#define RK_KEY 2                                    /* words 2..5: key */
+#define RK_PRESENT 6                                /* word 6: 0 or 1 */
+#define RK_WORDS 7
+_Static_assert(TERN_TICKET_KEY_NAME_LEN == 16, "a key name is two words");
+_Static_assert(TERN_TICKET_KEY_LEN == 32, "a key is four words");
+
+typedef struct ring_key {
+  uint64_t w[RK_WORDS];
+} ring_key;
+
+struct tern_ticket_keys {
+  pthread_mutex_t lock; /* taken by rotations only */
+  int lock_ok;          /* lock was initialised */
+  uint64_t id;          /* unique among the rings of this process (never 0) */
+  uint64_t seq;         /* even: keys stable; odd: a rotation is writing */
+  ring_key key[2];      /* [0] current, [1] previous */
+};
+
+/* Ids of rings: a thread's cached contexts name their ring by id, so a
+   new ring at a freed one's address is never taken for it. */
+static uint64_t ring_next_id;
+
+/* ring_read copies both keys as one consistent snapshot; returns the
+   (even) sequence number they are of. */
+static uint64_t ring_read(const tern_ticket_keys *k, ring_key out[2]) {
+  for (;;) {
+    uint64_t s1 = __atomic_load_n(&k->seq, __ATOMIC_ACQUIRE), s2;
+    if (s1 & 1) {
+      sched_yield(); /* a rotation is writing: a few stores */
+      continue;
+    }
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < RK_WORDS; j++)
+        out[i].w[j] = __atomic_load_n(&k->key[i].w[j], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    s2 = __atomic_load_n(&k->seq, __ATOMIC_RELAXED);
+    if (s1 == s2) return s1;
+  }
+}
+
+/* ring_write publishes both keys (the caller holds the lock). */
+static void ring_write(tern_ticket_keys *k, const ring_key in[2]) {
+  uint64_t s = k->seq;
+  __atomic_store_n(&k->seq, s + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < RK_WORDS; j++)
+      __atomic_store_n(&k->key[i].w[j], in[i].w[j], __ATOMIC_RELAXED);
+  __atomic_store_n(&k->seq, s + 2, __ATOMIC_RELEASE);
+}
+
+/* One key as a thread holds it: its name and AES-256-GCM keyed both ways. */
 typedef struct ticket_key {
   uint8_t name[TERN_TICKET_KEY_NAME_LEN];
   int present;
@@ -184,14 +252,26 @@ typedef struct ticket_key {
   EVP_CIPHER_CTX *open; /* keyed for decryption */
 } ticket_key;
 
-struct tern_ticket_keys {
-  pthread_mutex_t lock; /* held by every call below */
-  int lock_ok;          /* lock was initialised */
-  ticket_key slot[3];
-  ticket_key *current;  /* seals and opens */
-  ticket_key *previous; /* only opens */
-  ticket_key *spare;    /* holds no key between calls */
-};
+/* A thread's contexts for one ring, as of the ring's sequence number seq
+   (id 0: unused). */
+typedef struct ring_cache {
+  uint64_t id, seq;
+  ticket_key key[2]; /* [0] current, [1] previous */
+} ring_cache;
+
+/* The rings a thread seals and opens with, most servers having one or a
+   few configurations; a further ring takes the place of the least
+   recently filled. */
+#define RINGS_PER_THREAD 4
+typedef struct thread_rings {
+  ring_cache ring[RINGS_PER_THREAD];
+  unsigned next; /* the entry to fill next */
+} thread_rings;
+
+static pthread_key_t rings_key;
+static int rings_key_ok;
+static pthread_once_t rings_once = PTHREAD_ONCE_INIT;
+static __thread thread_rings *rings_tls;
 
 /*
  * key_wipe forgets a key: resetting a context makes libcrypto free its
@@ -203,6 +283,38 @@ static void key_wipe(ticket_key *t) {
   if (t->open != NULL) EVP_CIPHER_CTX_reset(t->open);
   OPENSSL_cleanse(t->name, sizeof t->name);
   t->present = 0;
+}
+
+/* Frees one thread's contexts, wiping their keys (the key's destructor). */
+static void thread_rings_free(void *p) {
+  thread_rings *t = p;
+  if (t == NULL) return;
+  for (int i = 0; i < RINGS_PER_THREAD; i++)
+    for (int j = 0; j < 2; j++) {
+      key_wipe(&t->ring[i].key[j]);
+      EVP_CIPHER_CTX_free(t->ring[i].key[j].seal);
+      EVP_CIPHER_CTX_free(t->ring[i].key[j].open);
+    }
+  OPENSSL_clear_free(t, sizeof *t);
+}
+
+/* Makes the key whose destructor frees a thread's contexts. */
+static void rings_key_make(void) {
+  rings_key_ok = pthread_key_create(&rings_key, thread_rings_free) == 0;
+}
+
+/* This thread's cache, made on first use; NULL when it cannot be. */
+static thread_rings *thread_rings_get(void) {
+  thread_rings *t = rings_tls;
+  if (t != NULL) return t;
+  if (pthread_once(&rings_once, rings_key_make) != 0 || !rings_key_ok) return NULL;
+  if ((t = OPENSSL_zalloc(sizeof *t)) == NULL) return NULL;
+  if (pthread_setspecific(rings_key, t) != 0) {
+    OPENSSL_free(t);
+    return NULL;
+  }
+  rings_tls = t;
+  return t;
 }
 
 /*
@@ -218,30 +330,83 @@ static int gcm_key_ctx(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher,
 }
 
 /*
- * key_load keys slot t with (name, key). On failure t holds no key.
- * Returns TERN_OK or TERN_ERR_CRYPTO.
+ * key_load makes t the thread's copy of ring key r: its contexts made on
+ * first use and keyed both ways, or wiped when r holds no key. On failure
+ * t holds no key. Returns TERN_OK, TERN_ERR_NOMEM or TERN_ERR_CRYPTO.
  */
-static int key_load(ticket_key *t, const uint8_t *name, const uint8_t *key) {
+static int key_load(ticket_key *t, const ring_key *r) {
   const EVP_CIPHER *cipher = tern_crypto_aead_cipher(TERN_AEAD_AES_256_GCM);
+  uint8_t key[TERN_TICKET_KEY_LEN];
+  int ok;
   key_wipe(t);
-  if (cipher == NULL || !gcm_key_ctx(t->seal, cipher, key, 1) ||
-      !gcm_key_ctx(t->open, cipher, key, 0)) {
+  if (!r->w[RK_PRESENT]) return TERN_OK;
+  if (t->seal == NULL) t->seal = EVP_CIPHER_CTX_new();
+  if (t->open == NULL) t->open = EVP_CIPHER_CTX_new();
+  if (t->seal == NULL || t->open == NULL) return TERN_ERR_NOMEM;
+  memcpy(key, &r->w[RK_KEY], sizeof key);
+  ok = cipher != NULL && gcm_key_ctx(t->seal, cipher, key, 1) &&
+       gcm_key_ctx(t->open, cipher, key, 0);
+  OPENSSL_cleanse(key, sizeof key);
+  if (!ok) {
     key_wipe(t);
     return TERN_ERR_CRYPTO;
   }
-  memcpy(t->name, name, TERN_TICKET_KEY_NAME_LEN);
+  memcpy(t->name, &r->w[RK_NAME], TERN_TICKET_KEY_NAME_LEN);
   t->present = 1;
   return TERN_OK;
 }
 
 /*
- * tern_ticket_keys_new allocates the ring and its six contexts up front,
- * so that sealing and opening never allocate. NULL when out of memory or
- * when libcrypto has no AES-256-GCM.
+ * ring_keys: the calling thread's contexts for ring k's current keys, in
+ * *out. The common case is one load of k->seq and a match in the
+ * thread's cache; after a rotation (or on a thread's first use of k) the
+ * keys are read again and the contexts keyed again. Returns TERN_OK,
+ * TERN_ERR_NOMEM or TERN_ERR_CRYPTO.
+ */
+static int ring_keys(tern_ticket_keys *k, ring_cache **out) {
+  thread_rings *t = thread_rings_get();
+  uint64_t seq;
+  ring_cache *e = NULL;
+  ring_key snap[2];
+  int rc = TERN_OK;
+  if (t == NULL) return TERN_ERR_NOMEM;
+  seq = __atomic_load_n(&k->seq, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < RINGS_PER_THREAD; i++)
+    if (t->ring[i].id == k->id) {
+      e = &t->ring[i];
+      if (e->seq == seq) {
+        *out = e;
+        return TERN_OK;
+      }
+      break;
+    }
+  if (e == NULL) e = &t->ring[t->next++ % RINGS_PER_THREAD];
+  e->id = 0; /* not usable until keyed whole */
+  seq = ring_read(k, snap);
+  for (int j = 0; j < 2 && rc == TERN_OK; j++) rc = key_load(&e->key[j], &snap[j]);
+  OPENSSL_cleanse(snap, sizeof snap);
+  if (rc != TERN_OK) {
+    key_wipe(&e->key[0]);
+    key_wipe(&e->key[1]);
+    return rc;
+  }
+  e->id = k->id;
+  e->seq = seq;
+  *out = e;
+  return TERN_OK;
+}
+
+/*
+ * tern_ticket_keys_new allocates an empty ring. The contexts are the
+ * threads' (made on a thread's first seal or open), so sealing and
+ * opening allocate nothing after that. NULL when out of memory or when
+ * libcrypto has no AES-256-GCM.
  */
 tern_ticket_keys *tern_ticket_keys_new(void) {
   tern_ticket_keys *k;
-  if (tern_crypto_init() != TERN_OK) return NULL;
+  if (tern_crypto_init() != TERN_OK ||
+      tern_crypto_aead_cipher(TERN_AEAD_AES_256_GCM) == NULL)
+    return NULL;
   k = OPENSSL_zalloc(sizeof *k);
   if (k == NULL) return NULL;
   if (pthread_mutex_init(&k->lock, NULL) != 0) {
@@ -249,96 +414,69 @@ tern_ticket_keys *tern_ticket_keys_new(void) {
     return NULL;
   }
   k->lock_ok = 1;
-  for (int i = 0; i < 3; i++) {
-    k->slot[i].seal = EVP_CIPHER_CTX_new();
-    k->slot[i].open = EVP_CIPHER_CTX_new();
-    if (k->slot[i].seal == NULL || k->slot[i].open == NULL) {
-      tern_ticket_keys_free(k);
-      return NULL;
-    }
-  }
-  k->current = &k->slot[0];
-  k->previous = &k->slot[1];
-  k->spare = &k->slot[2];
+  k->id = __atomic_add_fetch(&ring_next_id, 1, __ATOMIC_RELAXED);
   return k;
 }
 
-/* tern_ticket_keys_free wipes every key (contexts and names) and frees. */
-void tern_ticket_keys_free(tern_ticket_keys *k) {
-  if (k == NULL) return;
-  for (int i = 0; i < 3; i++) {
-    key_wipe(&k->slot[i]);
-    EVP_CIPHER_CTX_free(k->slot[i].seal);
-    EVP_CIPHER_CTX_free(k->slot[i].open);
-  }
-  if (k->lock_ok) pthread_mutex_destroy(&k->lock);
-  OPENSSL_cleanse(k, sizeof *k);
-  OPENSSL_free(k);
-}
-
 /*
- * keys_rotate keys the spare slot, then renames the slots: new -> current
- * -> previous -> wiped (or, for the current key's name, new -> current
- * and the old current key wiped, previous untouched). Keying first means
- * a failure leaves the ring unchanged. Called with the lock held.
+ * tern_ticket_keys_free wipes the keys and frees the ring, and wipes the
+ * calling thread's contexts of it. Another thread's contexts of a freed
+ * ring keep its key schedule until that thread fills them with another
+ * ring's keys or ends (they are never used again: rings have unique ids).
  */
-static int keys_rotate(tern_ticket_keys *k, const uint8_t *name,
-                       const uint8_t *key) {
-  ticket_key *old;
-  TRY(key_load(k->spare, name, key));
-  if (k->current->present &&
-      memcmp(k->current->name, name, TERN_TICKET_KEY_NAME_LEN) == 0) {
-    old = k->current;
-    k->current = k->spare;
-  } else {
-    old = k->previous;
-    k->previous = k->current;
-    k->current = k->spare;
-  }
-  key_wipe(old);
-  k->spare = old;
-  return TERN_OK;
+void tern_ticket_keys_free(tern_ticket_keys *k) {
+  thread_rings *t = rings_tls;
+  if (k == NULL) return;
+  for (int i = 0; t != NULL && i < RINGS_PER_THREAD; i++)
+    if (t->ring[i].id == k->id) {
+      t->ring[i].id = 0;
+      key_wipe(&t->ring[i].key[0]);
+      key_wipe(&t->ring[i].key[1]);
+    }
+  if (k->lock_ok) pthread_mutex_destroy(&k->lock);
+  OPENSSL_clear_free(k, sizeof *k);
 }
 
 /*
- * tern_ticket_keys_rotate: keys_rotate under the lock. The caller's key
- * bytes are not kept: the contexts hold their own schedules.
- * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_CRYPTO (libcrypto
- * could not key a context; only when libcrypto itself fails).
+ * tern_ticket_keys_rotate: new -> current -> previous -> wiped (or, for
+ * the current key's name, new -> current and the old current key wiped,
+ * previous untouched), published under the sequence lock. The caller's
+ * key bytes are copied into the ring, which wipes them when they leave it.
+ * Returns TERN_OK or TERN_ERR_INVALID_ARG.
  */
 int tern_ticket_keys_rotate(tern_ticket_keys *k,
                             const uint8_t name[TERN_TICKET_KEY_NAME_LEN],
                             const uint8_t key[TERN_TICKET_KEY_LEN]) {
-  int rc;
+  ring_key next[2];
   if (k == NULL || name == NULL || key == NULL) return TERN_ERR_INVALID_ARG;
+  memset(next, 0, sizeof next);
+  memcpy(&next[0].w[RK_NAME], name, TERN_TICKET_KEY_NAME_LEN);
+  memcpy(&next[0].w[RK_KEY], key, TERN_TICKET_KEY_LEN);
+  next[0].w[RK_PRESENT] = 1;
   pthread_mutex_lock(&k->lock);
-  rc = keys_rotate(k, name, key);
+  /* only rotations write the ring, and they hold the lock: plain reads */
+  if (k->key[0].w[RK_PRESENT] &&
+      memcmp(&k->key[0].w[RK_NAME], name, TERN_TICKET_KEY_NAME_LEN) == 0)
+    next[1] = k->key[1];
+  else
+    next[1] = k->key[0];
+  ring_write(k, next);
   pthread_mutex_unlock(&k->lock);
-  return rc;
+  OPENSSL_cleanse(next, sizeof next);
+  return TERN_OK;
 }
 
-/*
- * tern_ticket_keys_ready: whether tickets can be sealed. The ring is
- * const to the caller, not to its lock (the object itself is never const).
- */
+/* tern_ticket_keys_ready: whether tickets can be sealed (a ring, once it
+   has a current key, always has one). */
 int tern_ticket_keys_ready(const tern_ticket_keys *k) {
-  tern_ticket_keys *m = (tern_ticket_keys *)k;
-  int ready;
-  if (k == NULL) return 0;
-  pthread_mutex_lock(&m->lock);
-  ready = k->current->present;
-  pthread_mutex_unlock(&m->lock);
-  return ready;
+  return k != NULL && __atomic_load_n(&k->key[0].w[RK_PRESENT], __ATOMIC_ACQUIRE) != 0;
 }
 
-/* key_find: the slot whose key has this name, or NULL (names are public). */
-static ticket_key *key_find(tern_ticket_keys *k, const uint8_t *name) {
-  if (k->current->present &&
-      memcmp(k->current->name, name, TERN_TICKET_KEY_NAME_LEN) == 0)
-    return k->current;
-  if (k->previous->present &&
-      memcmp(k->previous->name, name, TERN_TICKET_KEY_NAME_LEN) == 0)
-    return k->previous;
+/* key_find: the thread's key whose name this is, or NULL (names are public). */
+static ticket_key *key_find(ring_cache *e, const uint8_t *name) {
+  for (int i = 0; i < 2; i++)
+    if (e->key[i].present && memcmp(e->key[i].name, name, TERN_TICKET_KEY_NAME_LEN) == 0)
+      return &e->key[i];
   return NULL;
 }
 
@@ -450,29 +588,29 @@ static int gcm_open(EVP_CIPHER_CTX *ctx, const uint8_t *header,
  * ticket_seal checks st, writes name || nonce, serialises the plaintext
  * straight into out and encrypts it there, so the PSK is never copied
  * elsewhere; on a libcrypto failure out is wiped. The size is known
- * before any byte is written: a short buffer is left untouched. Called
- * with the lock held.
+ * before any byte is written: a short buffer is left untouched. e is the
+ * thread's contexts of the ring.
  */
-static int ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
+static int ticket_seal(ring_cache *e, const tern_ticket_state *st,
                        const uint8_t *nonce, uint8_t *out, size_t cap,
                        size_t *out_len) {
   tern_writer w;
   size_t plain_len, total;
   int rc;
 
-  if (!k->current->present) return TERN_ERR_STATE;
+  if (!e->key[0].present) return TERN_ERR_STATE;
   if (!ticket_state_ok(st)) return TERN_ERR_INVALID_ARG;
   plain_len = ticket_plain_len(st);
   total = TICKET_OVERHEAD + plain_len;
   if (cap < total) return TERN_ERR_BUFFER_TOO_SMALL;
 
-  memcpy(out, k->current->name, TERN_TICKET_KEY_NAME_LEN);
+  memcpy(out, e->key[0].name, TERN_TICKET_KEY_NAME_LEN);
   memcpy(out + TERN_TICKET_KEY_NAME_LEN, nonce, TERN_TICKET_NONCE_LEN);
   tern_writer_init(&w, out + TICKET_HEADER_LEN, plain_len);
   rc = ticket_plain_write(&w, st);
   if (rc == TERN_OK && w.len != plain_len) rc = TERN_ERR_CRYPTO; /* never */
   if (rc == TERN_OK)
-    rc = gcm_seal(k->current->seal, out, out + TICKET_HEADER_LEN, plain_len,
+    rc = gcm_seal(e->key[0].seal, out, out + TICKET_HEADER_LEN, plain_len,
                   out + TICKET_HEADER_LEN + plain_len);
   if (rc != TERN_OK) {
     OPENSSL_cleanse(out, total);
@@ -483,30 +621,31 @@ static int ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
 }
 
 /*
- * tern_ticket_seal: ticket_seal under the lock.
+ * tern_ticket_seal: ticket_seal on the calling thread's contexts of k.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_STATE (no current key),
- * TERN_ERR_BUFFER_TOO_SMALL, TERN_ERR_CRYPTO.
+ * TERN_ERR_BUFFER_TOO_SMALL, TERN_ERR_NOMEM (the thread's contexts could
+ * not be made), TERN_ERR_CRYPTO.
  */
 int tern_ticket_seal(tern_ticket_keys *k, const tern_ticket_state *st,
                      const uint8_t nonce[TERN_TICKET_NONCE_LEN], uint8_t *out,
                      size_t cap, size_t *out_len) {
+  ring_cache *e;
   int rc;
   if (k == NULL || st == NULL || nonce == NULL || out == NULL ||
       out_len == NULL)
     return TERN_ERR_INVALID_ARG;
-  pthread_mutex_lock(&k->lock);
-  rc = ticket_seal(k, st, nonce, out, cap, out_len);
-  pthread_mutex_unlock(&k->lock);
-  return rc;
+  if (!tern_ticket_keys_ready(k)) return TERN_ERR_STATE;
+  if ((rc = ring_keys(k, &e)) != TERN_OK) return rc;
+  return ticket_seal(e, st, nonce, out, cap, out_len);
 }
 
 /*
  * ticket_open finds the key by name, decrypts into a stack buffer that
  * is wiped on every path, and parses it into st (already wiped). Lengths
- * that no ticket of ours has are refused before decrypting. Called with
- * the lock held.
+ * that no ticket of ours has are refused before decrypting. e is the
+ * thread's contexts of the ring.
  */
-static int ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
+static int ticket_open(ring_cache *e, const uint8_t *in, size_t len,
                        tern_ticket_state *st) {
   uint8_t plain[TICKET_PLAIN_MAX];
   tern_reader r;
@@ -515,7 +654,7 @@ static int ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
   int rc;
 
   if (len < TERN_TICKET_KEY_NAME_LEN) return TERN_ERR_MALFORMED;
-  key = key_find(k, in);
+  key = key_find(e, in);
   if (key == NULL) return TERN_ERR_UNSUPPORTED;
   if (len < TICKET_OVERHEAD || len - TICKET_OVERHEAD > sizeof plain)
     return TERN_ERR_MALFORMED;
@@ -533,21 +672,22 @@ static int ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
 }
 
 /*
- * tern_ticket_open: ticket_open under the lock. st is wiped first and
- * again on failure, so it never holds part of a rejected ticket.
+ * tern_ticket_open: ticket_open on the calling thread's contexts of k.
+ * st is wiped first and again on failure, so it never holds part of a
+ * rejected ticket.
  * Returns TERN_OK, TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED (too short or
  * too long to be ours, or bad fields after a good tag),
  * TERN_ERR_UNSUPPORTED (unknown key name, or another plaintext version
- * after a good tag), TERN_ERR_DECRYPT, TERN_ERR_CRYPTO.
+ * after a good tag), TERN_ERR_DECRYPT, TERN_ERR_NOMEM, TERN_ERR_CRYPTO.
  */
 int tern_ticket_open(tern_ticket_keys *k, const uint8_t *in, size_t len,
                      tern_ticket_state *st) {
+  ring_cache *e;
   int rc;
   if (st != NULL) OPENSSL_cleanse(st, sizeof *st);
   if (k == NULL || in == NULL || st == NULL) return TERN_ERR_INVALID_ARG;
-  pthread_mutex_lock(&k->lock);
-  rc = ticket_open(k, in, len, st);
-  pthread_mutex_unlock(&k->lock);
+  rc = ring_keys(k, &e);
+  if (rc == TERN_OK) rc = ticket_open(e, in, len, st);
   if (rc != TERN_OK) OPENSSL_cleanse(st, sizeof *st);
   return rc;
 }

@@ -52,9 +52,11 @@ typedef struct tern_ticket_state {
 /*
  * The server's ticket keys: a current key that seals and opens, and the
  * previous key that only opens. Each key has a 16-byte name, written in
- * clear at the start of every ticket it sealed. Holds its cipher fetched
- * once and prepared contexts; every call takes the ring's lock, so the
- * connections of one configuration may seal and open from any thread.
+ * clear at the start of every ticket it sealed. Sealing and opening run
+ * on the calling thread's own contexts, keyed from the ring once per
+ * rotation, and read the ring without a lock (a sequence lock that only
+ * rotations write), so the connections of one configuration seal and open
+ * from any number of threads without contending.
  */
 typedef struct tern_ticket_keys tern_ticket_keys;
 

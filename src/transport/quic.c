@@ -64,14 +64,15 @@ int tern_quic_set_transport_params(tern_conn *c, const uint8_t *p, size_t n) {
   if (n > TERN_MAX_TP) return TERN_ERR_LIMIT;
   /* a client's go into its ClientHello; a server's into EncryptedExtensions,
      which is written after the Handshake write secret is installed */
-  if (c->role == TERN_CLIENT ? c->started : c->tp_sent) return TERN_ERR_STATE;
+  if (c->hs == NULL || (c->role == TERN_CLIENT ? c->started : c->hs->tp_sent))
+    return TERN_ERR_STATE;
   copy = OPENSSL_malloc(n ? n : 1);
   if (copy == NULL) return TERN_ERR_NOMEM;
   if (n) memcpy(copy, p, n);
-  OPENSSL_free(c->tp);
-  c->tp = copy;
-  c->tp_len = n;
-  c->tp_set = 1;
+  OPENSSL_free(c->hs->tp);
+  c->hs->tp = copy;
+  c->hs->tp_len = n;
+  c->hs->tp_set = 1;
   return TERN_OK;
 }
 

@@ -449,8 +449,8 @@ unsigned tern_tls_key_updates(const tern_conn *c, tern_direction dir) {
   if (c == NULL || c->tls == NULL) return 0;
   /* the key schedule counts the generations of each side's secret */
   ours_is_client = c->role == TERN_CLIENT;
-  if ((dir == TERN_WRITE) == ours_is_client) return c->ks.client_generation;
-  return c->ks.server_generation;
+  if ((dir == TERN_WRITE) == ours_is_client) return c->hs->ks.client_generation;
+  return c->hs->ks.server_generation;
 }
 
 int tern_tls_close(tern_conn *c) {
