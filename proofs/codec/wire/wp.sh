@@ -8,10 +8,8 @@ top=$(cd "$(dirname "$0")/../../.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# why3 must know the provers (idempotent; ./dev also does it).
-if ! grep -q 'name = "Z3"' "${HOME:-/root}/.why3.conf" 2>/dev/null; then
-  why3 config detect >/dev/null 2>&1 || true
-fi
+. "$top/proofs/lib.sh"
+why3_ready
 
 frama-c -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout 60 \
   -wp-par "$(nproc 2>/dev/null || echo 2)" \
@@ -19,7 +17,7 @@ frama-c -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout 60 \
   "$top/src/codec/wire.c" > "$log" 2>&1
 status=$?
 
-line=$(sed -n 's/^\[wp\] Proved goals: *\([0-9][0-9]*\) *\/ *\([0-9][0-9]*\).*/\1 \2/p' "$log" | tail -1)
+line=$(wp_goals "$log")
 set -- $line
 proven=${1:-0}
 total=${2:-0}

@@ -30,16 +30,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 FUNCTIONS=montgomery_reduce,barrett_reduce,fqmul_pre,mlkem_montgomery_reduce,mlkem_barrett_reduce,mlkem_poly_reduce,mlkem_poly_ntt,mlkem_poly_invntt_tomont,mlkem_poly_tomont,mlkem_poly_add,mlkem_poly_sub
 
-if ! grep -q 'name = "Z3"' "${HOME:-/root}/.why3.conf" 2>/dev/null; then
-  why3 config detect >/dev/null 2>&1 || true
-fi
+. "$top/proofs/lib.sh"
+why3_ready
 
 # wp FILE LOG FUNCTIONS: prints "proven total"
 wp() {
   frama-c -wp -wp-rte -warn-signed-downcast -wp-prover z3,cvc4 -wp-timeout 20 \
     -wp-par "$(nproc 2>/dev/null || echo 2)" -wp-fct "$3" \
     -cpp-extra-args="-I$top/src -I$top/include" "$1" >"$2" 2>&1
-  sed -n 's/^\[wp\] Proved goals: *\([0-9][0-9]*\) *\/ *\([0-9][0-9]*\).*/\1 \2/p' "$2" | tail -1
+  wp_goals "$2"
 }
 
 fail=0
