@@ -52,7 +52,7 @@ eva() {
   frama-c -c11 -load-module "$work/ticket_eva.cmxs" -eva -eva-no-show-progress \
     -eva-slevel 100 -eva-split-return full -eva-split-limit 3000 \
     -eva-alloc-builtin fresh \
-    -cpp-extra-args="-I$here/include -I$top/include -I$top/src -DTICKET_IN=$3 -DSESSION_IN=$4" \
+    -cpp-extra-args="-include $here/include/proof_threads.h -I$here/include -I$top/include -I$top/src -DTICKET_IN=$3 -DSESSION_IN=$4" \
     "$2" "$top/src/codec/wire.c" "$here/harness.c" -main main > "$1" 2>&1
   rc=$?
   eva_figures "$1"

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <tern.h>
@@ -97,6 +98,30 @@ int tern_hash_data(const tern_hash *h, const uint8_t *data, size_t len,
 
 static uint8_t ticket_in[TICKET_IN];
 static uint8_t session_in[SESSION_IN];
+
+/*
+ * One thread: the ring's per-thread cache (ticket.c's thread_rings_get)
+ * made through pthread_once / pthread_key_create / pthread_setspecific,
+ * which succeed here as on any thread that has memory (Frama-C's libc
+ * declares them without a contract). proof_threads.h turns the atomic
+ * builtins into plain accesses.
+ */
+int pthread_once(pthread_once_t *once, void (*init)(void)) {
+  if (once->_fc == 0) {
+    once->_fc = 1;
+    init();
+  }
+  return 0;
+}
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
+  (void)destructor;
+  key->_fc = 1;
+  return 0;
+}
+int pthread_setspecific(pthread_key_t key, const void *value) {
+  (void)key, (void)value;
+  return 0;
+}
 
 static void drive_tickets(void) {
   static const uint8_t name[TERN_TICKET_KEY_NAME_LEN] = {1, 2, 3};
