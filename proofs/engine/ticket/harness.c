@@ -133,6 +133,20 @@ static void drive_tickets(void) {
     return;
   }
   Frama_C_make_unknown((char *)ticket_in, sizeof ticket_in);
+  /* The first open keys this thread's contexts for the ring (ticket.c's
+     ring_keys runs before anything is parsed); the states where that
+     failed end here, so that every open below finds the contexts ready
+     instead of forking again on each allocation and key set-up. */
+  {
+    tern_ticket_state st;
+    int rc = tern_ticket_open(k, ticket_in, TICKET_IN, &st);
+    /*@ split rc; */
+    if (rc == TERN_ERR_NOMEM || rc == TERN_ERR_CRYPTO) {
+      tern_ticket_keys_free(k);
+      return;
+    }
+    /*@ merge rc; */
+  }
   /*@ loop unroll TICKET_IN + 1; */
   for (size_t n = 0; n <= TICKET_IN; n++) {
     tern_ticket_state st;
