@@ -350,6 +350,22 @@ static void no_ech_server(int quic) {
   tern_config_free(c);
 }
 
+/* Server s issues one ticket an hour long and client c keeps what it is
+   given (the sessions of tests/sessions.h, emptied), both on the test's
+   clock; with early, 0-RTT on both (the server taking up to 16 KB within
+   a 10 s window). */
+static void resumable(tern_config *s, tern_config *c, int early) {
+  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
+  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
+  if (early) {
+    CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
+    CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  }
+  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
+  n_sessions = 0;
+}
+
 /* Resumption with ECH accepted: the ticket is for the inner name, offered
    inside ClientHelloInner only, and taken by the server (TCP: the tickets
    come after the handshake, pumped by pair_run). */
@@ -360,11 +376,7 @@ static void resumption(int quic) {
   uint8_t list[TERN_ECH_CONFIG_MAX + 2];
   size_t len = list_of(&key_a, list);
   pair p;
-  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  n_sessions = 0;
+  resumable(s, c, 0);
   pair_new(&p, quic, c, s, list, len);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   if (!quic) (void)pump(p.s, p.c); /* the ticket */
@@ -424,13 +436,7 @@ static void early_data(int quic, int stale) {
   size_t nt;
   int rc, has_early = 0, psk_last;
   pair p;
-  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  n_sessions = 0;
+  resumable(s, c, 1);
   pair_new(&p, quic, c, s, list, len);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   if (!quic) (void)pump(p.s, p.c); /* the ticket */
@@ -556,13 +562,7 @@ static void early_data_hrr(void) {
   uint32_t age1 = 0, age2 = 1;
   pair p;
   int rc;
-  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  n_sessions = 0;
+  resumable(s, c, 1);
   pair_new(&p, 1, c, s, list, len);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   pair_free(&p);
@@ -612,14 +612,8 @@ static void early_data_grease(int quic) {
   size_t n = 0, k;
   pair p;
   int rc;
-  CHECK_EQ_INT(tern_config_set_clock(s, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_clock(c, test_clock, NULL), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_tickets(s, 1, 3600), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(s, 16384, 10000), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_early_data(c, 1, 0), TERN_OK);
+  resumable(s, c, 1);
   CHECK_EQ_INT(tern_config_set_ech_grease(c, 1), TERN_OK);
-  CHECK_EQ_INT(tern_config_set_new_session_callback(c, on_session, NULL), TERN_OK);
-  n_sessions = 0;
   pair_new(&p, quic, c, s, NULL, 0);
   CHECK_EQ_INT(pair_run(&p), TERN_OK);
   if (!quic) (void)pump(p.s, p.c); /* the ticket */
