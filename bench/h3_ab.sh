@@ -19,21 +19,16 @@ done
 CL=${H3_AB_CLIENT:-}
 for b in $SERVERS; do [ -z "$CL" ] && [ "$b" != gtls ] && CL=$b; done
 case $CL in /*) ;; *) CL=$(pwd)/$CL ;; esac
+# make_ca, make_leaf: the P-256 PKI the shell tests use
+. "$(dirname "$0")/../tests/lib.sh"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-h3ab.XXXXXX") || exit 1
 PIDS=""
 cleanup() { [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 cd "$DIR" || exit 1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1
+make_ca ca "bench CA" && make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" ||
+  { echo "bench: openssl could not make the certificates"; exit 1; }
 mkdir www && printf 'small\n' >www/small
 [ "$MB" -gt 0 ] && head -c $((MB * 1048576)) /dev/urandom >www/big
 cpu() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f", t }'; }

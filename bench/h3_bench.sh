@@ -25,6 +25,8 @@ GTLSSERVER=$(command -v gtlsserver || echo /usr/sbin/gtlsserver)
 [ -x "$GTLSSERVER" ] || { echo "h3 bench skipped: no gtlsserver (Debian ngtcp2-server)"; exit 0; }
 "$TERN" h3-client --help 2>&1 | grep -q -- --load || { echo "h3 bench skipped: tern without HTTP/3"; exit 0; }
 
+# make_ca, make_leaf: the P-256 PKI the shell tests use
+. "$(dirname "$0")/../tests/lib.sh"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/tern-h3bench.XXXXXX") || exit 1
 SPID=""
 cleanup() {
@@ -36,15 +38,8 @@ trap 'exit 1' INT TERM HUP
 cd "$DIR" || exit 1
 TCK=$(getconf CLK_TCK)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
-printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = CA:FALSE' \
-  'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >leaf.ext
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-  -out leaf.csr -subj /CN=localhost >/dev/null 2>&1
-openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile leaf.ext -out leaf.pem >/dev/null 2>&1
+make_ca ca "bench CA" && make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" ||
+  { echo "bench: openssl could not make the certificates"; exit 1; }
 mkdir -p www
 printf 'small\n' >www/small
 head -c $((MB * 1048576)) /dev/urandom >www/big
