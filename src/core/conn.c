@@ -6,11 +6,17 @@
  * clock and the read level. Nothing here knows which role or transport
  * a connection has.
  */
+/* MAP_ANONYMOUS and MADV_WIPEONFORK (the random pool) are outside POSIX */
+#define _DEFAULT_SOURCE 1
+
 #include "core/conn.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -77,29 +83,84 @@ int tern_conn_push_event(tern_conn *c, unsigned char ev) {
 }
 
 /*
+ * Random bytes drawn ahead, per thread: each RAND_bytes call costs about
+ * 2 us on a virtual machine whatever the length up to a kilobyte (the
+ * DRBG's lock and fork check, a getpid system call), so one call fills
+ * TERN_RAND_POOL bytes that a dozen handshake sides use (a side's random,
+ * key share and ticket nonce are about 80 bytes). Bytes handed out are
+ * wiped from the pool. The pool lives in a page of its own marked
+ * MADV_WIPEONFORK: a child of fork() finds it zeroed, and so empty, and
+ * can never repeat its parent's randoms or private keys. Where the kernel
+ * refuses the mark (before Linux 4.14) there is no pool and every draw is
+ * one RAND_bytes call. The page is wiped and unmapped when the thread ends.
+ */
+#define TERN_RAND_POOL 1024
+
+typedef struct rand_pool {
+  size_t left;                  /* unused bytes, at the end of bytes[] */
+  uint8_t bytes[TERN_RAND_POOL];
+} rand_pool;
+
+static pthread_key_t pool_key;
+static int pool_key_ok;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static __thread rand_pool *pool_tls;
+static __thread int pool_refused; /* this thread could not have one */
+
+/* Wipes and unmaps one thread's pool (the key's destructor). */
+static void pool_free(void *p) {
+  if (p == NULL) return;
+  OPENSSL_cleanse(p, sizeof(rand_pool));
+  munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+/* Makes the key whose destructor frees a thread's pool. */
+static void pool_key_make(void) { pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0; }
+
+/* This thread's pool, mapped on first use; NULL when it cannot be. */
+static rand_pool *pool_get(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  rand_pool *p = pool_tls;
+  void *m;
+  if (p != NULL || pool_refused) return p;
+  pool_refused = 1;
+  if (page < (long)sizeof(rand_pool) || pthread_once(&pool_once, pool_key_make) != 0 ||
+      !pool_key_ok)
+    return NULL;
+  m = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return NULL;
+#ifdef MADV_WIPEONFORK
+  if (madvise(m, (size_t)page, MADV_WIPEONFORK) == 0 && pthread_setspecific(pool_key, m) == 0) {
+    pool_refused = 0;
+    return pool_tls = m; /* zero-filled: left == 0 */
+  }
+#endif
+  munmap(m, (size_t)page);
+  return NULL;
+}
+
+/*
  * tern_conn_draw: len random bytes for c from the configured source, or,
- * without one, from the connection's pool, refilled by one RAND_bytes call
- * when it runs short (each RAND_bytes call costs about as much as drawing
- * a hundred bytes: the DRBG's lock and fork check), so that a handshake's
- * randoms, key shares and ticket nonces take one or two calls, not six.
- * Bytes handed out are wiped from the pool. Draws longer than the pool,
- * and draws after the handshake state is gone (a ticket sent later), go
- * to RAND_bytes directly. 0 or -1, as a tern_random_fn.
+ * without one, from this thread's pool (above), refilled by one
+ * RAND_bytes call when it runs short. Draws longer than the pool, and
+ * every draw of a thread without one, go to RAND_bytes directly. 0 or -1,
+ * as a tern_random_fn.
  */
 int tern_conn_draw(void *conn, uint8_t *out, size_t len) {
   tern_conn *c = conn;
-  tern_hs *hs = c->hs;
+  rand_pool *p;
   uint8_t *from;
   if (c->cfg->random_fn) return c->cfg->random_fn(c->cfg->random_ctx, out, len) == 0 ? 0 : -1;
-  if (hs == NULL || len > sizeof hs->rand_pool) return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
-  if (len > hs->rand_left) {
-    if (RAND_bytes(hs->rand_pool, (int)sizeof hs->rand_pool) != 1) return -1;
-    hs->rand_left = sizeof hs->rand_pool;
+  if (len > TERN_RAND_POOL || (p = pool_get()) == NULL)
+    return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+  if (len > p->left) {
+    if (RAND_bytes(p->bytes, (int)sizeof p->bytes) != 1) return -1;
+    p->left = sizeof p->bytes;
   }
-  from = hs->rand_pool + sizeof hs->rand_pool - hs->rand_left;
+  from = p->bytes + sizeof p->bytes - p->left;
   memcpy(out, from, len);
   OPENSSL_cleanse(from, len);
-  hs->rand_left -= (uint8_t)len;
+  p->left -= len;
   return 0;
 }
 

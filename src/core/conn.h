@@ -264,10 +264,6 @@ typedef struct tern_hs {
   uint8_t *pha_leaf;              /* the certificate of the one under way */
   size_t pha_leaf_len;
 
-  /* random bytes drawn ahead (tern_conn_draw), without a configured source */
-  uint8_t rand_pool[96];
-  uint8_t rand_left;
-
   /* what c->alpn and c->server_name point at until the release */
   char alpn[TERN_MAX_NAME];
   char server_name[TERN_MAX_NAME];

@@ -176,10 +176,15 @@ static int draw(tern_random_fn rng, void *rng_ctx, uint8_t *out, size_t len) {
  * Per-thread import contexts of X25519 and X448 (EVP_PKEY_fromdata_init
  * done once): EVP_PKEY_new_raw_*_key_ex would fetch the key manager by
  * name and make a context for every key, and a handshake imports two
- * XDH keys a side. Freed when the thread ends.
+ * XDH keys a side. And per thread one public key of each, which takes
+ * every peer's share in turn (EVP_PKEY_set1_encoded_public_key, 0.02 us,
+ * against 1.4 us for a new key through the prepared fromdata context):
+ * a peer's key is needed only during one derivation, which nothing else
+ * on the thread can interrupt. Freed when the thread ends.
  */
 typedef struct xdh_ctxs {
   EVP_PKEY_CTX *import[2];  /* X25519, X448 */
+  EVP_PKEY *peer[2];        /* the last peer share derived with, or NULL */
 } xdh_ctxs;
 
 static pthread_key_t xdh_key;
@@ -191,17 +196,18 @@ static __thread xdh_ctxs *xdh_tls;
 static void xdh_ctxs_free(void *p) {
   xdh_ctxs *x = p;
   if (x == NULL) return;
-  for (int i = 0; i < 2; i++) EVP_PKEY_CTX_free(x->import[i]);
+  for (int i = 0; i < 2; i++) {
+    EVP_PKEY_CTX_free(x->import[i]);
+    EVP_PKEY_free(x->peer[i]);
+  }
   OPENSSL_free(x);
 }
 
 /* Makes the key whose destructor frees a thread's contexts. */
 static void xdh_key_make(void) { xdh_key_ok = pthread_key_create(&xdh_key, xdh_ctxs_free) == 0; }
 
-/* This thread's import context of XDH group g, made on first use; NULL
-   when it cannot be (the caller imports the slow way). */
-static EVP_PKEY_CTX *xdh_import_ctx(const tern_group *g) {
-  int i = g->id == TERN_GROUP_X25519 ? 0 : 1;
+/* This thread's XDH objects, made on first use; NULL when they cannot be. */
+static xdh_ctxs *xdh_thread(void) {
   xdh_ctxs *x = xdh_tls;
   if (x == NULL) {
     if (pthread_once(&xdh_once, xdh_key_make) != 0 || !xdh_key_ok) return NULL;
@@ -212,6 +218,15 @@ static EVP_PKEY_CTX *xdh_import_ctx(const tern_group *g) {
     }
     xdh_tls = x;
   }
+  return x;
+}
+
+/* This thread's import context of XDH group g, made on first use; NULL
+   when it cannot be (the caller imports the slow way). */
+static EVP_PKEY_CTX *xdh_import_ctx(const tern_group *g) {
+  int i = g->id == TERN_GROUP_X25519 ? 0 : 1;
+  xdh_ctxs *x = xdh_thread();
+  if (x == NULL) return NULL;
   if (x->import[i] == NULL) {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, g->ossl_name, NULL);
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
@@ -240,6 +255,25 @@ static EVP_PKEY *xdh_import(const tern_group *g, const uint8_t *raw, size_t len,
     EVP_PKEY_free(k);
     return NULL;
   }
+  return k;
+}
+
+/*
+ * A key holding the peer's XDH share, for one derivation: this thread's
+ * reusable public key of group g set to the share (a reference the caller
+ * frees), or, when there is none yet or it cannot be set, a key of its own
+ * (the first one becomes the thread's). NULL on failure.
+ */
+static EVP_PKEY *xdh_import_peer(const tern_group *g, const uint8_t *raw, size_t len) {
+  int i = g->id == TERN_GROUP_X25519 ? 0 : 1;
+  xdh_ctxs *x = xdh_thread();
+  EVP_PKEY *k;
+  if (x != NULL && x->peer[i] != NULL &&
+      EVP_PKEY_set1_encoded_public_key(x->peer[i], raw, len) == 1 &&
+      EVP_PKEY_up_ref(x->peer[i]) == 1)
+    return x->peer[i];
+  k = xdh_import(g, raw, len, 0);
+  if (k != NULL && x != NULL && x->peer[i] == NULL && EVP_PKEY_up_ref(k) == 1) x->peer[i] = k;
   return k;
 }
 
@@ -594,7 +628,7 @@ static int import_peer(const tern_key_share *mine, const uint8_t *peer,
   }
   if (g->kind == TERN_GROUP_KIND_FFDHE)
     return ffdhe_import_peer(mine, peer, peer_len, pkey, alert);
-  *pkey = xdh_import(g, peer, peer_len, 0);
+  *pkey = xdh_import_peer(g, peer, peer_len);
   if (*pkey != NULL) return TERN_OK;
   *alert = TERN_ALERT_INTERNAL_ERROR;
   return TERN_ERR_CRYPTO;
