@@ -33,7 +33,8 @@ make_ca ca "tern tshark CA" || { bad "making the CA"; exit 1; }
 make_leaf leaf ca "DNS:localhost, IP:127.0.0.1" || { bad "making the leaf"; exit 1; }
 
 # ---- tern server (echo, one connection) on a free port --------------------
-$TO "$TERN" server --cert leaf.pem --key leaf.key --port 0 --once >server.log 2>&1 &
+# (a minute to live: tshark alone can take 10 s to start on a loaded machine)
+$TOSERV "$TERN" server --cert leaf.pem --key leaf.key --port 0 --once >server.log 2>&1 &
 SPID=$!
 PIDS="$PIDS $SPID"
 wait_for server.log "listening on" "$SPID" || { bad "tern server did not start"; show server.log; exit 1; }
