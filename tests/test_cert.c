@@ -651,7 +651,7 @@ static void resign(X509 *x, EVP_PKEY *key) {
  * flipped signature bit, a leaf signed by another key under the CA's
  * name, an expired leaf, an unknown critical extension, a wrong name,
  * self-signed leaves trusted and not; keys it does not build (Ed25519,
- * an RSA-PSS key) go libcrypto's way.
+ * an RSA-PSS key) and stores with hooks of their own go libcrypto's way.
  */
 static void test_fast_leaf(void) {
   pki p, pi, r, pss, other, ed;
@@ -776,6 +776,26 @@ static void test_fast_leaf(void) {
     X509_free(bad);
     X509_free(self);
     EVP_PKEY_free(k);
+  }
+  /* a store with an issuer hook of its own: libcrypto's parse, so that
+     the hook only ever sees an X509 of the default library context */
+  {
+    unsigned long before = tern_cert_leaf_fast_parses();
+    tern_trust *h = trust_of(p.ca);
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    uint8_t *der = NULL;
+    int l = x != NULL ? i2d_X509(x, &der) : 0;
+    const uint8_t *one[1] = {der};
+    size_t lens[1] = {l > 0 ? (size_t)l : 0};
+    CHECK(l > 0);
+    X509_STORE_set_get_issuer(h->store, counting_get_issuer);
+    issuer_lookups = 0;
+    expect(h, one, lens, 1, "localhost", 1, 0, 0, 0, 1, "issuer hook");
+    CHECK(issuer_lookups > 0);
+    CHECK_EQ_INT(tern_cert_leaf_fast_parses(), before);
+    OPENSSL_free(der);
+    X509_free(x);
+    tern_trust_free(h);
   }
   /* the leaf goes the fast way once: then from the memory of verified chains */
   {

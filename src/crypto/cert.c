@@ -9,6 +9,10 @@
  * set-up), and a client meets the same server chain handshake after
  * handshake.
  *
+ * A leaf new to the trust is parsed without that decoder when the
+ * store has no callbacks or hooks of its own (parse_leaf_fast: its key
+ * is built from the SubjectPublicKeyInfo's fields instead).
+ *
  * It also remembers the last chains that verified (keyed by their exact
  * DER bytes and the purpose), with the span of time in which every
  * certificate of the path built to the anchor is valid: a chain met again
@@ -840,6 +844,20 @@ static int rememberable(const tern_trust *t, store_settings *out) {
   return 1;
 }
 
+/*
+ * Whether a new leaf may be parsed the decoder-free way for t: only when
+ * no code but libcrypto's own sees the X509 (whose library context
+ * offers SHA-1 alone): the store is rememberable and has no look-up or
+ * issuer hooks of its own.
+ */
+static int fast_leaf_ok(const tern_trust *t) {
+  X509_STORE *st = t->store;
+  return X509_STORE_get_get_issuer(st) == NULL && X509_STORE_get_check_issued(st) == NULL &&
+         X509_STORE_get_lookup_certs(st) == NULL && X509_STORE_get_lookup_crls(st) == NULL &&
+         X509_STORE_get_get_crl(st) == NULL && X509_STORE_get_check_crl(st) == NULL &&
+         X509_STORE_get_cert_crl(st) == NULL;
+}
+
 /* Whether the stored list v->der holds exactly der[0..n). */
 static int same_chain(const verified_chain *v, const uint8_t *const *der,
                       const size_t *der_len, size_t n) {
@@ -1013,10 +1031,11 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
   }
 
   rc = TERN_ERR_CERT;
-  /* A new leaf skips libcrypto's key decoder when nothing but
-     X509_verify_cert will see it (no store callback: see rememberable). */
+  /* A new leaf skips libcrypto's key decoder when nothing but libcrypto
+     will see it (no store callback or hook: rememberable, fast_leaf_ok). */
   leaf = cache_find(ti, der[0], der_len[0]);
-  if (leaf == NULL && remember) leaf = parse_leaf_fast(der[0], der_len[0], &key);
+  if (leaf == NULL && remember && fast_leaf_ok(t))
+    leaf = parse_leaf_fast(der[0], der_len[0], &key);
   if (leaf == NULL) leaf = parse_peer(t, der[0], der_len[0]);
   if (leaf == NULL) goto out;
   if (key == NULL) key = X509_get_pubkey(leaf);
