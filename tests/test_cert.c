@@ -563,6 +563,256 @@ static void test_verified_cache(void) {
   pki_free(&p);
 }
 
+/* ---- a new leaf parsed without libcrypto's key decoder ---- */
+
+/* A verify callback that changes nothing: a store carrying it is verified
+   with libcrypto's own parse of every certificate and nothing remembered. */
+static int pass_through(int ok, X509_STORE_CTX *ctx) {
+  (void)ctx;
+  return ok;
+}
+
+/* Two trusts with the same anchors: `fast` (new leaves skip the key
+   decoder) and `slow` (verified as libcrypto alone would). */
+typedef struct two_trusts {
+  tern_trust *fast, *slow;
+} two_trusts;
+
+static void two_add(two_trusts *tt, X509 *anchor) {
+  CHECK(X509_STORE_add_cert(tt->fast->store, anchor) == 1);
+  CHECK(X509_STORE_add_cert(tt->slow->store, anchor) == 1);
+}
+
+/*
+ * Verifies leaf (and inter, when not NULL) against both trusts: each must
+ * give want_alert (0: success) and want_err, hand back the leaf's key,
+ * and the fast one must have taken the decoder-free parse exactly when
+ * fast_way says so.
+ */
+static void same_verdict(const two_trusts *tt, X509 *leaf, X509 *inter, const char *host,
+                         uint8_t want_alert, int want_err, int fast_way, const char *what) {
+  uint8_t *der[2] = {NULL, NULL};
+  size_t len[2] = {0, 0}, n = inter ? 2 : 1;
+  for (size_t i = 0; i < n; i++) {
+    int l = i2d_X509(i ? inter : leaf, &der[i]);
+    CHECK(l > 0);
+    len[i] = l > 0 ? (size_t)l : 0;
+  }
+  for (int slow = 0; slow <= 1; slow++) {
+    unsigned long before = tern_cert_leaf_fast_parses();
+    EVP_PKEY *key = NULL;
+    int err = -1, rc;
+    uint8_t alert = 0;
+    rc = tern_cert_verify_peer(slow ? tt->slow : tt->fast, (const uint8_t *const *)der, len, n,
+                               host, 1, 0, &key, &err, &alert);
+    int want_rc = want_alert ? TERN_ERR_CERT : TERN_OK;
+    unsigned long fast = tern_cert_leaf_fast_parses() - before;
+    unsigned long want_fast = slow ? 0 : (unsigned long)fast_way;
+    CHECK_EQ_INT(rc, want_rc);
+    CHECK_EQ_INT(err, want_err);
+    if (want_alert) CHECK_EQ_INT(alert, want_alert);
+    CHECK(key != NULL && EVP_PKEY_eq(key, X509_get0_pubkey(leaf)) == 1);
+    CHECK_EQ_INT(fast, want_fast);
+    if (rc != want_rc || err != want_err || fast != want_fast)
+      fprintf(stderr, "  (%s, %s: rc %d alert %d x509 %d %s, fast parses %lu)\n", what,
+              slow ? "slow" : "fast", rc, alert, err, X509_verify_cert_error_string(err), fast);
+    EVP_PKEY_free(key);
+    CHECK_EQ_INT(ERR_peek_error(), 0);
+  }
+  OPENSSL_free(der[0]);
+  OPENSSL_free(der[1]);
+}
+
+/* A copy of x with one bit of its signature flipped. */
+static X509 *flip_signature_bit(X509 *x) {
+  uint8_t *der = NULL;
+  const unsigned char *p;
+  int len = i2d_X509(x, &der);
+  X509 *y = NULL;
+  if (len > 4) {
+    der[len - 3] ^= 0x10;
+    p = der;
+    y = d2i_X509(NULL, &p, len);
+  }
+  OPENSSL_free(der);
+  CHECK(y != NULL);
+  return y;
+}
+
+/* Re-signs x with key (an EC key; after its extensions changed). */
+static void resign(X509 *x, EVP_PKEY *key) {
+  CHECK(X509_sign(x, key, EVP_sha256()) > 0);
+}
+
+/*
+ * The decoder-free parse of a new leaf against libcrypto's own, verdict
+ * for verdict: good leaves of each kind (P-256/384/521, RSA, a leaf
+ * signed with RSA-PSS, a compressed EC point, with an intermediate), a
+ * flipped signature bit, a leaf signed by another key under the CA's
+ * name, an expired leaf, an unknown critical extension, a wrong name,
+ * self-signed leaves trusted and not; keys it does not build (Ed25519,
+ * an RSA-PSS key) and stores with hooks of their own go libcrypto's way.
+ */
+static void test_fast_leaf(void) {
+  pki p, pi, r, pss, other, ed;
+  two_trusts tt;
+  pki_validity old = {-2 * 86400, -86400};
+  CHECK_EQ_INT(pki_make(&p, PKI_KEY_P256, "tern.example", 0, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&pi, PKI_KEY_P384, "tern.example", 1, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&r, PKI_KEY_RSA2048, "tern.example", 0, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&pss, PKI_KEY_RSA_PSS, "tern.example", 0, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&other, PKI_KEY_P256, "tern.example", 0, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(pki_make(&ed, PKI_KEY_ED25519, "tern.example", 0, PKI_VALID_NOW), 0);
+  CHECK_EQ_INT(tern_trust_new(&tt.fast), TERN_OK);
+  CHECK_EQ_INT(tern_trust_new(&tt.slow), TERN_OK);
+  X509_STORE_set_verify_cb(tt.slow->store, pass_through);
+  two_add(&tt, p.ca);
+  two_add(&tt, pi.ca);
+  two_add(&tt, r.ca);
+  two_add(&tt, pss.ca);
+  two_add(&tt, ed.ca);
+
+  same_verdict(&tt, p.leaf, NULL, "localhost", 0, X509_V_OK, 1, "P-256");
+  same_verdict(&tt, pi.leaf, pi.inter, "localhost", 0, X509_V_OK, 1, "P-384 + intermediate");
+  same_verdict(&tt, pi.leaf, NULL, "localhost", TERN_ALERT_UNKNOWN_CA,
+               X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 1, "intermediate missing");
+  same_verdict(&tt, r.leaf, NULL, "localhost", 0, X509_V_OK, 1, "RSA");
+  same_verdict(&tt, pss.leaf, NULL, "localhost", 0, X509_V_OK, 0, "RSA-PSS key");
+  same_verdict(&tt, ed.leaf, NULL, "localhost", 0, X509_V_OK, 0, "Ed25519");
+  {
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    same_verdict(&tt, x, NULL, "example.com", TERN_ALERT_BAD_CERTIFICATE,
+                 X509_V_ERR_HOSTNAME_MISMATCH, 1, "wrong name");
+    X509_free(x);
+  }
+  {
+    EVP_PKEY *k521 = pki_key_new(PKI_KEY_P521), *krsa = pki_key_new(PKI_KEY_RSA2048);
+    EVP_PKEY *kc = pki_key_new(PKI_KEY_P256);
+    X509 *x;
+    CHECK(k521 != NULL && krsa != NULL && kc != NULL);
+    /* P-521 under the P-256 root */
+    x = pki_leaf_new(k521, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    same_verdict(&tt, x, NULL, "localhost", 0, X509_V_OK, 1, "P-521");
+    X509_free(x);
+    /* an rsaEncryption leaf signed with RSA-PSS, good and with a bit flipped */
+    x = pki_leaf_new(krsa, "tern.example", pss.ca, pss.ca_key, PKI_VALID_NOW);
+    CHECK(x != NULL && X509_get_signature_nid(x) == NID_rsassaPss);
+    same_verdict(&tt, x, NULL, "localhost", 0, X509_V_OK, 1, "signed with RSA-PSS");
+    {
+      X509 *bad = flip_signature_bit(x);
+      same_verdict(&tt, bad, NULL, "localhost", TERN_ALERT_BAD_CERTIFICATE,
+                   X509_V_ERR_CERT_SIGNATURE_FAILURE, 1, "RSA-PSS signature, one bit");
+      X509_free(bad);
+    }
+    X509_free(x);
+    /* a compressed point: the key re-encodes to the same bytes */
+    CHECK(EVP_PKEY_set_utf8_string_param(kc, "point-format", "compressed") == 1);
+    x = pki_leaf_new(kc, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    CHECK(x != NULL && X509_get0_pubkey_bitstr(x)->length == 33);
+    same_verdict(&tt, x, NULL, "localhost", 0, X509_V_OK, 1, "compressed point");
+    X509_free(x);
+    EVP_PKEY_free(k521);
+    EVP_PKEY_free(krsa);
+    EVP_PKEY_free(kc);
+  }
+  /* one bit of the signature, EC and RSA */
+  {
+    X509 *bad = flip_signature_bit(p.leaf);
+    same_verdict(&tt, bad, NULL, "localhost", TERN_ALERT_BAD_CERTIFICATE,
+                 X509_V_ERR_CERT_SIGNATURE_FAILURE, 1, "EC signature, one bit");
+    X509_free(bad);
+    bad = flip_signature_bit(r.leaf);
+    same_verdict(&tt, bad, NULL, "localhost", TERN_ALERT_BAD_CERTIFICATE,
+                 X509_V_ERR_CERT_SIGNATURE_FAILURE, 1, "RSA signature, one bit");
+    X509_free(bad);
+  }
+  /* signed by another key under the CA's name (and its key identifier) */
+  {
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, other.ca_key, PKI_VALID_NOW);
+    CHECK(x != NULL);
+    same_verdict(&tt, x, NULL, "localhost", TERN_ALERT_BAD_CERTIFICATE,
+                 X509_V_ERR_CERT_SIGNATURE_FAILURE, 1, "untrusted key, CA's name");
+    X509_free(x);
+  }
+  /* expired */
+  {
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, p.ca_key, old);
+    same_verdict(&tt, x, NULL, "localhost", TERN_ALERT_CERTIFICATE_EXPIRED,
+                 X509_V_ERR_CERT_HAS_EXPIRED, 1, "expired");
+    X509_free(x);
+  }
+  /* an unknown critical extension */
+  {
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.99999.7", 1);
+    ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    CHECK(x != NULL && oid != NULL && val != NULL &&
+          ASN1_OCTET_STRING_set(val, (const unsigned char *)"\x05\x00", 2) == 1);
+    if (x != NULL && oid != NULL && val != NULL)
+      ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, val);
+    CHECK(ext != NULL && X509_add_ext(x, ext, -1) == 1);
+    resign(x, p.ca_key);
+    same_verdict(&tt, x, NULL, "localhost", TERN_ALERT_BAD_CERTIFICATE,
+                 X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION, 1, "unknown critical extension");
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(val);
+    ASN1_OBJECT_free(oid);
+    X509_free(x);
+  }
+  /* self-signed: unknown, then trusted as it is (a name no other anchor has) */
+  {
+    EVP_PKEY *k = pki_key_new(PKI_KEY_P256);
+    X509 *self = k != NULL ? pki_leaf_new(k, "tern-self.example", NULL, k, PKI_VALID_NOW) : NULL;
+    X509 *bad;
+    CHECK(self != NULL);
+    same_verdict(&tt, self, NULL, NULL, TERN_ALERT_UNKNOWN_CA,
+                 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 1, "self-signed");
+    two_add(&tt, self);
+    same_verdict(&tt, self, NULL, NULL, 0, X509_V_OK, 1, "self-signed, trusted");
+    bad = flip_signature_bit(self);
+    same_verdict(&tt, bad, NULL, NULL, TERN_ALERT_UNKNOWN_CA,
+                 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 1, "trusted self-signed, one bit");
+    X509_free(bad);
+    X509_free(self);
+    EVP_PKEY_free(k);
+  }
+  /* a store with an issuer hook of its own: libcrypto's parse, so that
+     the hook only ever sees an X509 of the default library context */
+  {
+    unsigned long before = tern_cert_leaf_fast_parses();
+    tern_trust *h = trust_of(p.ca);
+    X509 *x = pki_leaf_new(other.leaf_key, "tern.example", p.ca, p.ca_key, PKI_VALID_NOW);
+    uint8_t *der = NULL;
+    int l = x != NULL ? i2d_X509(x, &der) : 0;
+    const uint8_t *one[1] = {der};
+    size_t lens[1] = {l > 0 ? (size_t)l : 0};
+    CHECK(l > 0);
+    X509_STORE_set_get_issuer(h->store, counting_get_issuer);
+    issuer_lookups = 0;
+    expect(h, one, lens, 1, "localhost", 1, 0, 0, 0, 1, "issuer hook");
+    CHECK(issuer_lookups > 0);
+    CHECK_EQ_INT(tern_cert_leaf_fast_parses(), before);
+    OPENSSL_free(der);
+    X509_free(x);
+    tern_trust_free(h);
+  }
+  /* the leaf goes the fast way once: then from the memory of verified chains */
+  {
+    unsigned long before = tern_cert_leaf_fast_parses();
+    same_verdict(&tt, p.leaf, NULL, "localhost", 0, X509_V_OK, 0, "P-256 again");
+    CHECK_EQ_INT(tern_cert_leaf_fast_parses(), before);
+  }
+  tern_trust_free(tt.fast);
+  tern_trust_free(tt.slow);
+  pki_free(&p);
+  pki_free(&pi);
+  pki_free(&r);
+  pki_free(&pss);
+  pki_free(&other);
+  pki_free(&ed);
+}
+
 int main(void) {
   char buf[128];
   snprintf(dir, sizeof dir, "/tmp/tern_test_cert.XXXXXX");
@@ -576,6 +826,7 @@ int main(void) {
   test_verify_failures();
   test_parse_cache();
   test_verified_cache();
+  test_fast_leaf();
   unlink(path_of(buf, sizeof buf, "chain.pem"));
   unlink(path_of(buf, sizeof buf, "key.pem"));
   unlink(path_of(buf, sizeof buf, "ca.pem"));

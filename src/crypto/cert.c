@@ -9,6 +9,10 @@
  * set-up), and a client meets the same server chain handshake after
  * handshake.
  *
+ * A leaf new to the trust is parsed without that decoder when the
+ * store has no callbacks or hooks of its own (parse_leaf_fast: its key
+ * is built from the SubjectPublicKeyInfo's fields instead).
+ *
  * It also remembers the last chains that verified (keyed by their exact
  * DER bytes and the purpose), with the span of time in which every
  * certificate of the path built to the anchor is valid: a chain met again
@@ -28,9 +32,14 @@
 #include <time.h>
 
 #include <openssl/bio.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
@@ -259,6 +268,7 @@ typedef struct verified_chain {
   store_settings settings;    /* the store's then */
   int64_t not_before, not_after;
   X509 *leaf;
+  EVP_PKEY *key;              /* the leaf's key, as the handshake uses it */
 } verified_chain;
 
 typedef struct trust_impl {
@@ -376,6 +386,7 @@ void tern_trust_free(tern_trust *t) {
   for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
     OPENSSL_free(ti->verified[i].der);
     X509_free(ti->verified[i].leaf);
+    EVP_PKEY_free(ti->verified[i].key);
   }
   pthread_mutex_destroy(&ti->lock);
   X509_STORE_free(t->store);
@@ -415,6 +426,290 @@ static X509 *parse_der(const uint8_t *der, size_t len) {
     x = NULL;
   }
   return x;
+}
+
+/* ---- a new leaf without libcrypto's key decoder ----
+ *
+ * d2i_X509 decodes the certificate's SubjectPublicKeyInfo with an
+ * OSSL_DECODER context it builds afresh on every call, in the X509's
+ * library context: about 100 us, most of a cold client's parse. A leaf
+ * parsed in a library context of its own, whose only provider offers
+ * SHA-1 (for the fingerprint libcrypto caches in every X509, computed
+ * here by the default library context's SHA-1) and no decoder, skips
+ * that step and comes out with no key; the key is then built from the
+ * SubjectPublicKeyInfo's fields (a named-curve EC point or an RSA
+ * modulus and exponent, through d2i_KeyParams / d2i_PublicKey, which go
+ * through no decoder) and set into the X509 with X509_set_pubkey, whose
+ * re-encoding must give back the received SubjectPublicKeyInfo byte for
+ * byte. X509_verify_cert then runs unchanged on it: the leaf's signature
+ * is checked under its issuer's key (a default-context key, whose
+ * provider does the work), and every other check reads the same fields.
+ * Anything else (Ed25519, RSA-PSS keys, explicit curves, a re-encoding
+ * that differs) takes libcrypto's own d2i_X509.
+ */
+
+static EVP_MD *leaf_sha1;            /* the default context's SHA-1 */
+static unsigned long leaf_fast_parses;  /* atomic */
+static OSSL_LIB_CTX *leaf_libctx;    /* NULL when it could not be made */
+static pthread_once_t leaf_once = PTHREAD_ONCE_INIT;
+
+static void *sha1_newctx(void *provctx) {
+  (void)provctx;
+  return EVP_MD_CTX_new();
+}
+static void sha1_freectx(void *dctx) { EVP_MD_CTX_free(dctx); }
+static void *sha1_dupctx(void *dctx) {
+  EVP_MD_CTX *copy = EVP_MD_CTX_new();
+  if (copy != NULL && EVP_MD_CTX_copy_ex(copy, dctx) != 1) {
+    EVP_MD_CTX_free(copy);
+    copy = NULL;
+  }
+  return copy;
+}
+static int sha1_init(void *dctx, const OSSL_PARAM params[]) {
+  (void)params;
+  return EVP_DigestInit_ex(dctx, leaf_sha1, NULL);
+}
+static int sha1_update(void *dctx, const unsigned char *in, size_t len) {
+  return EVP_DigestUpdate(dctx, in, len);
+}
+static int sha1_final(void *dctx, unsigned char *out, size_t *out_len, size_t cap) {
+  unsigned int n = 0;
+  if (cap < 20 || EVP_DigestFinal_ex(dctx, out, &n) != 1) return 0;
+  *out_len = n;
+  return 1;
+}
+static int sha1_get_params(OSSL_PARAM params[]) {
+  OSSL_PARAM *p;
+  if ((p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_BLOCK_SIZE)) != NULL &&
+      !OSSL_PARAM_set_size_t(p, 64))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_SIZE)) != NULL &&
+      !OSSL_PARAM_set_size_t(p, 20))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_XOF)) != NULL && !OSSL_PARAM_set_int(p, 0))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_ALGID_ABSENT)) != NULL &&
+      !OSSL_PARAM_set_int(p, 1))
+    return 0;
+  return 1;
+}
+static const OSSL_PARAM sha1_gettable[] = {
+    OSSL_PARAM_size_t(OSSL_DIGEST_PARAM_BLOCK_SIZE, NULL),
+    OSSL_PARAM_size_t(OSSL_DIGEST_PARAM_SIZE, NULL),
+    OSSL_PARAM_int(OSSL_DIGEST_PARAM_XOF, NULL),
+    OSSL_PARAM_int(OSSL_DIGEST_PARAM_ALGID_ABSENT, NULL),
+    OSSL_PARAM_END};
+static const OSSL_PARAM *sha1_gettable_params(void *provctx) {
+  (void)provctx;
+  return sha1_gettable;
+}
+
+/* libcrypto's dispatch tables hold functions of many types, cast to one. */
+#define FN(f) ((void (*)(void))(f))
+static const OSSL_DISPATCH sha1_functions[] = {
+    {OSSL_FUNC_DIGEST_NEWCTX, FN(sha1_newctx)},
+    {OSSL_FUNC_DIGEST_INIT, FN(sha1_init)},
+    {OSSL_FUNC_DIGEST_UPDATE, FN(sha1_update)},
+    {OSSL_FUNC_DIGEST_FINAL, FN(sha1_final)},
+    {OSSL_FUNC_DIGEST_FREECTX, FN(sha1_freectx)},
+    {OSSL_FUNC_DIGEST_DUPCTX, FN(sha1_dupctx)},
+    {OSSL_FUNC_DIGEST_GET_PARAMS, FN(sha1_get_params)},
+    {OSSL_FUNC_DIGEST_GETTABLE_PARAMS, FN(sha1_gettable_params)},
+    {0, NULL}};
+static const OSSL_ALGORITHM leaf_digests[] = {
+    {"SHA1:SHA-1:SSL3-SHA1:1.3.14.3.2.26", "provider=tern-leaf", sha1_functions, NULL},
+    {NULL, NULL, NULL, NULL}};
+
+static const OSSL_ALGORITHM *leaf_query(void *provctx, int operation, int *no_cache) {
+  (void)provctx;
+  *no_cache = 0;
+  return operation == OSSL_OP_DIGEST ? leaf_digests : NULL;
+}
+static const OSSL_DISPATCH leaf_provider[] = {
+    {OSSL_FUNC_PROVIDER_QUERY_OPERATION, FN(leaf_query)}, {0, NULL}};
+#undef FN
+
+static int leaf_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                              const OSSL_DISPATCH **out, void **provctx) {
+  (void)handle;
+  (void)in;
+  *out = leaf_provider;
+  *provctx = NULL;
+  return 1;
+}
+
+/*
+ * The curves a leaf's key is built for without a decoder, each with two
+ * parameter-only keys made once: a legacy one (copied into the key set in
+ * the X509, which X509_set_pubkey encodes without an encoder) and a
+ * provider one (copied into the key CertificateVerify is checked with,
+ * which a legacy key would first export to the provider, building the
+ * curve's group again).
+ */
+static const struct {
+  int nid;
+  const char *name;
+} leaf_curves[] = {{NID_X9_62_prime256v1, "P-256"}, {NID_secp384r1, "P-384"},
+                   {NID_secp521r1, "P-521"}};
+#define LEAF_CURVES (sizeof leaf_curves / sizeof leaf_curves[0])
+static EVP_PKEY *leaf_legacy_params[LEAF_CURVES], *leaf_provider_params[LEAF_CURVES];
+
+/* A legacy parameter-only EC key for nid (a named curve), or NULL. */
+static EVP_PKEY *legacy_params(int nid) {
+  unsigned char der[32], *w = der;
+  const unsigned char *r = der;
+  const ASN1_OBJECT *oid = OBJ_nid2obj(nid);
+  EVP_PKEY *k = NULL;
+  int n = oid != NULL ? i2d_ASN1_OBJECT(oid, NULL) : 0;
+  if (n <= 0 || n > (int)sizeof der || i2d_ASN1_OBJECT(oid, &w) != n) return NULL;
+  if (d2i_KeyParams(EVP_PKEY_EC, &k, &r, n) == NULL) return NULL;
+  return k;
+}
+
+/* A provider parameter-only EC key for the named group, or NULL. */
+static EVP_PKEY *provider_params(const char *group) {
+  EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+  EVP_PKEY *k = NULL;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)group, 0),
+      OSSL_PARAM_END};
+  if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+      EVP_PKEY_fromdata(pctx, &k, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+    k = NULL;
+  EVP_PKEY_CTX_free(pctx);
+  return k;
+}
+
+/* Makes the leaves' library context and the curves' parameter keys, once
+   per process (kept to the end). */
+static void leaf_setup(void) {
+  OSSL_LIB_CTX *lc;
+  for (size_t i = 0; i < LEAF_CURVES; i++) {
+    leaf_legacy_params[i] = legacy_params(leaf_curves[i].nid);
+    leaf_provider_params[i] = provider_params(leaf_curves[i].name);
+    if (leaf_legacy_params[i] == NULL || leaf_provider_params[i] == NULL) {
+      EVP_PKEY_free(leaf_legacy_params[i]);
+      EVP_PKEY_free(leaf_provider_params[i]);
+      leaf_legacy_params[i] = leaf_provider_params[i] = NULL;
+    }
+  }
+  if ((leaf_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL) goto fail;
+  if ((lc = OSSL_LIB_CTX_new()) == NULL) goto fail;
+  if (OSSL_PROVIDER_add_builtin(lc, "tern-leaf", leaf_provider_init) != 1 ||
+      OSSL_PROVIDER_load(lc, "tern-leaf") == NULL) {
+    OSSL_LIB_CTX_free(lc);
+    goto fail;
+  }
+  leaf_libctx = lc;
+  ERR_clear_error();
+  return;
+fail:
+  EVP_MD_free(leaf_sha1);
+  leaf_sha1 = NULL;
+  ERR_clear_error();
+}
+
+/*
+ * The key of a SubjectPublicKeyInfo with an EC key on one of leaf_curves
+ * (namedCurve) or an RSA key (rsaEncryption, NULL parameters), built
+ * without a decoder: *legacy for the X509, and for EC *provider for the
+ * handshake (NULL for RSA, whose legacy key exports cheaply). Returns 1,
+ * or 0 with nothing made.
+ */
+static int spki_keys(const X509_PUBKEY *xpk, EVP_PKEY **legacy, EVP_PKEY **provider) {
+  ASN1_OBJECT *alg;
+  const unsigned char *pub, *start, *end;
+  int pub_len, ptype;
+  X509_ALGOR *palg;
+  const void *pval;
+  EVP_PKEY *k = NULL, *pk = NULL;
+  *legacy = *provider = NULL;
+  if (X509_PUBKEY_get0_param(&alg, &pub, &pub_len, &palg, xpk) != 1 || palg == NULL ||
+      pub == NULL || pub_len <= 0)
+    return 0;
+  start = pub;
+  end = pub + pub_len;
+  X509_ALGOR_get0(NULL, &ptype, &pval, palg);
+  switch (OBJ_obj2nid(alg)) {
+  case NID_X9_62_id_ecPublicKey: {
+    size_t i = 0;
+    int curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+    while (i < LEAF_CURVES && leaf_curves[i].nid != curve) i++;
+    if (i == LEAF_CURVES || leaf_legacy_params[i] == NULL) return 0;
+    if ((k = EVP_PKEY_new()) == NULL || EVP_PKEY_copy_parameters(k, leaf_legacy_params[i]) != 1 ||
+        d2i_PublicKey(EVP_PKEY_EC, &k, &pub, pub_len) == NULL || pub != end)
+      break;
+    if ((pk = EVP_PKEY_dup(leaf_provider_params[i])) == NULL ||
+        EVP_PKEY_set1_encoded_public_key(pk, start, (size_t)pub_len) != 1)
+      break;
+    *legacy = k;
+    *provider = pk;
+    return 1;
+  }
+  case NID_rsaEncryption:
+    if (ptype != V_ASN1_NULL) return 0;
+    k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &pub, pub_len);
+    if (k == NULL || pub != end) break;
+    *legacy = k;
+    return 1;
+  default:
+    return 0;
+  }
+  EVP_PKEY_free(k);
+  EVP_PKEY_free(pk);
+  return 0;
+}
+
+/*
+ * Parses a peer's leaf as above: an X509 with its key set, whose own
+ * library context is the leaves' one, and in *key the key to check
+ * CertificateVerify with (a reference of the caller's); NULL when this
+ * way does not apply (the caller then parses it with parse_der). Its
+ * extension cache is filled before it is returned, with the key in place.
+ */
+static X509 *parse_leaf_fast(const uint8_t *der, size_t len, EVP_PKEY **key) {
+  const unsigned char *p = der;
+  X509 *x, *ret = NULL;
+  unsigned char *spki = NULL, *again = NULL;
+  int spki_len, again_len;
+  EVP_PKEY *legacy = NULL, *provider = NULL;
+  *key = NULL;
+  if (pthread_once(&leaf_once, leaf_setup) != 0 || leaf_libctx == NULL) return NULL;
+  if (der == NULL || len == 0 || len > 0x7fffffff) return NULL;
+  if ((x = X509_new_ex(leaf_libctx, NULL)) == NULL) return NULL;
+  if (d2i_X509(&x, &p, (long)len) == NULL) {  /* frees x */
+    ERR_clear_error();
+    return NULL;
+  }
+  if (p != der + len || X509_get0_pubkey(x) != NULL) goto out;
+  spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+  if (spki_len <= 0 || !spki_keys(X509_get_X509_PUBKEY(x), &legacy, &provider) ||
+      X509_set_pubkey(x, legacy) != 1)
+    goto out;
+  again_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &again);
+  if (again_len != spki_len || memcmp(again, spki, (size_t)spki_len) != 0) goto out;
+  /* the fingerprint (leaf provider's SHA-1) and flags, key in place */
+  if (X509_check_purpose(x, -1, 0) != 1) goto out;
+  if (provider == NULL && (provider = X509_get_pubkey(x)) == NULL) goto out;
+  *key = provider;
+  provider = NULL;
+  ret = x;
+  x = NULL;
+  __atomic_add_fetch(&leaf_fast_parses, 1, __ATOMIC_RELAXED);
+out:
+  EVP_PKEY_free(legacy);
+  EVP_PKEY_free(provider);
+  OPENSSL_free(spki);
+  OPENSSL_free(again);
+  X509_free(x);
+  ERR_clear_error();
+  return ret;
+}
+
+/* tern_cert_leaf_fast_parses: see cert.h. */
+unsigned long tern_cert_leaf_fast_parses(void) {
+  return __atomic_load_n(&leaf_fast_parses, __ATOMIC_RELAXED);
 }
 
 /* The cached parse of exactly der[0..len), up-ref'd, or NULL. */
@@ -549,6 +844,20 @@ static int rememberable(const tern_trust *t, store_settings *out) {
   return 1;
 }
 
+/*
+ * Whether a new leaf may be parsed the decoder-free way for t: only when
+ * no code but libcrypto's own sees the X509 (whose library context
+ * offers SHA-1 alone): the store is rememberable and has no look-up or
+ * issuer hooks of its own.
+ */
+static int fast_leaf_ok(const tern_trust *t) {
+  X509_STORE *st = t->store;
+  return X509_STORE_get_get_issuer(st) == NULL && X509_STORE_get_check_issued(st) == NULL &&
+         X509_STORE_get_lookup_certs(st) == NULL && X509_STORE_get_lookup_crls(st) == NULL &&
+         X509_STORE_get_get_crl(st) == NULL && X509_STORE_get_check_crl(st) == NULL &&
+         X509_STORE_get_cert_crl(st) == NULL;
+}
+
 /* Whether the stored list v->der holds exactly der[0..n). */
 static int same_chain(const verified_chain *v, const uint8_t *const *der,
                       const size_t *der_len, size_t n) {
@@ -570,11 +879,13 @@ static int same_settings(const store_settings *a, const store_settings *b) {
 }
 
 /* The leaf of a remembered chain equal to der[0..n) for this purpose and
-   these settings, valid at now, up-ref'd; or NULL. */
+   these settings, valid at now, up-ref'd, and its key in *key (up-ref'd);
+   or NULL. */
 static X509 *verified_find(trust_impl *ti, const uint8_t *const *der, const size_t *der_len,
                            size_t n, int peer_is_server, const store_settings *settings,
-                           int64_t now) {
+                           int64_t now, EVP_PKEY **key) {
   X509 *leaf = NULL;
+  *key = NULL;
   if (pthread_mutex_lock(&ti->lock) != 0) return NULL;
   for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
     const verified_chain *v = &ti->verified[i];
@@ -582,7 +893,13 @@ static X509 *verified_find(trust_impl *ti, const uint8_t *const *der, const size
         !same_settings(&v->settings, settings) ||
         now < v->not_before || now >= v->not_after || !same_chain(v, der, der_len, n))
       continue;
-    if (X509_up_ref(v->leaf)) leaf = v->leaf;
+    if (!EVP_PKEY_up_ref(v->key)) break;
+    if (!X509_up_ref(v->leaf)) {
+      EVP_PKEY_free(v->key);
+      break;
+    }
+    leaf = v->leaf;
+    *key = v->key;
     break;
   }
   pthread_mutex_unlock(&ti->lock);
@@ -614,7 +931,7 @@ static int asn1_seconds(const ASN1_TIME *t, int64_t *out) {
    valid. A failure only skips remembering. */
 static void verified_add(trust_impl *ti, const uint8_t *const *der, const size_t *der_len,
                          size_t n, int peer_is_server, const store_settings *settings,
-                         X509 *leaf, STACK_OF(X509) *path) {
+                         X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *path) {
   int64_t nb = INT64_MIN, na = INT64_MAX;
   size_t len = 0, off = 0;
   uint8_t *copy;
@@ -640,12 +957,18 @@ static void verified_add(trust_impl *ti, const uint8_t *const *der, const size_t
     memcpy(copy + off + 3, der[i], der_len[i]);
     off += 3 + der_len[i];
   }
+  if (!EVP_PKEY_up_ref(key)) {
+    OPENSSL_free(copy);
+    return;
+  }
   if (!X509_up_ref(leaf)) {
+    EVP_PKEY_free(key);
     OPENSSL_free(copy);
     return;
   }
   if (pthread_mutex_lock(&ti->lock) != 0) {
     X509_free(leaf);
+    EVP_PKEY_free(key);
     OPENSSL_free(copy);
     return;
   }
@@ -653,6 +976,7 @@ static void verified_add(trust_impl *ti, const uint8_t *const *der, const size_t
   ti->next_verified = (ti->next_verified + 1) % VERIFIED_SLOTS;
   OPENSSL_free(v->der);
   X509_free(v->leaf);
+  EVP_PKEY_free(v->key);
   v->der = copy;
   v->len = len;
   v->peer_is_server = peer_is_server;
@@ -660,6 +984,7 @@ static void verified_add(trust_impl *ti, const uint8_t *const *der, const size_t
   v->not_before = nb;
   v->not_after = na;
   v->leaf = leaf;
+  v->key = key;
   pthread_mutex_unlock(&ti->lock);
 }
 
@@ -699,22 +1024,21 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
   /* A chain that verified lately: only the name is left to check. */
   remember = rememberable(t, &settings);
   if (remember &&
-      (leaf = verified_find(ti, der, der_len, n, peer_is_server, &settings, at)) != NULL) {
-    key = X509_get_pubkey(leaf);
-    if (key == NULL) {
-      rc = TERN_ERR_CERT;
-      al = TERN_ALERT_UNSUPPORTED_CERTIFICATE;
-      goto out;
-    }
+      (leaf = verified_find(ti, der, der_len, n, peer_is_server, &settings, at, &key)) != NULL) {
     err = host != NULL ? check_name(leaf, host) : X509_V_OK;
     rc = err == X509_V_OK ? TERN_OK : TERN_ERR_CERT;
     goto out;
   }
 
   rc = TERN_ERR_CERT;
-  leaf = parse_peer(t, der[0], der_len[0]);
+  /* A new leaf skips libcrypto's key decoder when nothing but libcrypto
+     will see it (no store callback or hook: rememberable, fast_leaf_ok). */
+  leaf = cache_find(ti, der[0], der_len[0]);
+  if (leaf == NULL && remember && fast_leaf_ok(t))
+    leaf = parse_leaf_fast(der[0], der_len[0], &key);
+  if (leaf == NULL) leaf = parse_peer(t, der[0], der_len[0]);
   if (leaf == NULL) goto out;
-  key = X509_get_pubkey(leaf);
+  if (key == NULL) key = X509_get_pubkey(leaf);
   if (key == NULL) {
     al = TERN_ALERT_UNSUPPORTED_CERTIFICATE;
     goto out;
@@ -736,7 +1060,7 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
     al = alert_for(err);
     rc = TERN_ERR_CERT;
   } else if (remember) {
-    verified_add(ti, der, der_len, n, peer_is_server, &settings, leaf,
+    verified_add(ti, der, der_len, n, peer_is_server, &settings, leaf, key,
                  X509_STORE_CTX_get0_chain(ctx));
   }
 out:

@@ -128,4 +128,13 @@ int tern_cert_verify_peer(const tern_trust *t, const uint8_t *const *der,
                           int peer_is_server, int64_t now,
                           EVP_PKEY **leaf_key, int *x509_err, uint8_t *alert);
 
+/*
+ * tern_cert_leaf_fast_parses counts, for the whole process, the peer
+ * leaves tern_cert_verify_peer parsed without libcrypto's public-key
+ * decoder (cert.c: a new named-curve EC or rsaEncryption leaf, checked
+ * against a store without callbacks of its own). For the tests and the
+ * benchmark, which must know which way a leaf went.
+ */
+unsigned long tern_cert_leaf_fast_parses(void);
+
 #endif
