@@ -136,6 +136,47 @@ static void report(const char *what, const pair *p) {
           tern_conn_alert(p->s));
 }
 
+/* ---- every random byte from the configured source ---- */
+
+/* A counter: the same bytes for every connection made with it. */
+static int counter_random(void *ctx, uint8_t *out, size_t len) {
+  unsigned *n = ctx;
+  for (size_t i = 0; i < len; i++) out[i] = (uint8_t)((*n)++ * 151u + 7u);
+  return 0;
+}
+
+/*
+ * tern_config_set_random promises that every random byte comes from the
+ * source, so a trace replays byte for byte: two clients offering ECH on
+ * the same source write the same ClientHelloOuter, its HPKE ephemeral key
+ * (enc) included. The HPKE key used to come from RAND_priv_bytes: the
+ * fuzz harness's ECH-rejected recordings (fuzz/corpus/tls_client/ech-reject)
+ * did not replay, their transcript (the outer hello) being another.
+ */
+static void deterministic_outer(int kem) {
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], hello[2][4096];
+  size_t n = list_of(kem ? &key_p256 : &key_a, list), len[2] = {0, 0};
+  for (int i = 0; i < 2; i++) {
+    unsigned counter = 0;
+    tern_config *cfg = client_cfg();
+    tern_conn *c;
+    const uint8_t *out;
+    CHECK_EQ_INT(tern_config_set_random(cfg, counter_random, &counter), TERN_OK);
+    c = tern_conn_new_tls(cfg, NULL);
+    CHECK(c != NULL);
+    CHECK_EQ_INT(tern_conn_set_server_name(c, INNER), TERN_OK);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(c, list, n), TERN_OK);
+    CHECK_EQ_INT(tern_handshake(c), TERN_WANT_READ);
+    out = tern_tls_output(c, &len[i]);
+    CHECK(out != NULL && len[i] > 0 && len[i] <= sizeof hello[i]);
+    if (out != NULL && len[i] <= sizeof hello[i]) memcpy(hello[i], out, len[i]);
+    CHECK_EQ_INT(tern_conn_ech_status(c), TERN_ECH_OFFERED);
+    tern_conn_free(c);
+    tern_config_free(cfg);
+  }
+  CHECK(len[0] == len[1] && memcmp(hello[0], hello[1], len[0]) == 0);
+}
+
 /* ---- ECHConfig: generation and parsing ---- */
 
 static void configs(void) {
@@ -872,6 +913,8 @@ int main(void) {
     grease(quic, 1);
   }
   early_data_hrr();
+  deterministic_outer(0);
+  deterministic_outer(1);
   /* the outer hello */
   hostile("type inner", t_type_inner, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
   hostile("unknown type", t_type_unknown, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);

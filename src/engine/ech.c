@@ -852,13 +852,19 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
   if (c->ech_status != TERN_ECH_REJECTED && first) {
     tern_hpke_suite s = {cfg.kem, c->ech->kdf, c->ech->aead};
     size_t info_len = 0;
-    uint8_t *info = make_info(c->ech->config, c->ech->config_len, &info_len);
+    uint8_t *info = make_info(c->ech->config, c->ech->config_len, &info_len), ikm[32];
     if (info == NULL) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       goto out;
     }
-    rc = tern_hpke_setup_base_s(&c->ech->hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
-                                info_len, NULL, 0, enc);
+    /* the ephemeral key from the connection's random source, like every
+       other random byte (tern_config_set_random): GenerateKeyPair is
+       DeriveKeyPair of Nsk random bytes (RFC 9180 §7.1.3) */
+    rc = tern_conn_random(c, ikm, sizeof ikm);
+    if (rc == TERN_OK)
+      rc = tern_hpke_setup_base_s(&c->ech->hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
+                                  info_len, ikm, sizeof ikm, enc);
+    OPENSSL_cleanse(ikm, sizeof ikm);
     OPENSSL_free(info);
     if (rc != TERN_OK) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "HPKE setup failed: %s",
