@@ -260,6 +260,20 @@ static void configs(void) {
     list[0] = (uint8_t)((l + 4) >> 8), list[1] = (uint8_t)(l + 4);
     memcpy(list + 2, buf, l + 4);
     CHECK_EQ_INT(tern_ech_config_list_pick(list, l + 6, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    /* nor does a server take it as its key: it would publish a config no
+       client can use (found by the ech fuzz target, fuzz/crashes/ech/) */
+    {
+      tern_config *s = tern_config_new(TERN_SERVER);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, buf, l + 4, key_a.sk, 32, 1), TERN_ERR_UNSUPPORTED);
+      /* nor one whose cipher suites are all unknown to tern */
+      memcpy(buf, key_a.config, l);
+      CHECK(buf[41] == 0 && buf[42] == 8);   /* cipher_suites<8> */
+      for (size_t i = 0; i < 4; i++) buf[43 + 2 * i] = 0x01, buf[44 + 2 * i] = 0x03;
+      CHECK_EQ_INT(tern_ech_config_parse(buf, l, &cfg), TERN_OK);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, buf, l, key_a.sk, 32, 1), TERN_ERR_UNSUPPORTED);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, key_a.config, l, key_a.sk, 32, 1), TERN_OK);
+      tern_config_free(s);
+    }
     /* the same extension twice is malformed */
     buf[l - 1] = 8;
     buf[l + 4] = 0x80, buf[l + 5] = 0x01, buf[l + 6] = 0, buf[l + 7] = 0;

@@ -177,6 +177,20 @@ typedef struct pick_state {
   int found, malformed;
 } pick_state;
 
+int tern_ech_config_usable(const tern_ech_config *cfg, uint16_t *kdf, uint16_t *aead) {
+  if (cfg->mandatory_unknown || tern_hpke_kem_enc_len(cfg->kem) == 0 ||
+      cfg->public_key.len != tern_hpke_kem_enc_len(cfg->kem))
+    return 0;
+  for (size_t i = 0; i < cfg->n_suites; i++) {
+    tern_hpke_suite s = {cfg->kem, cfg->kdf[i], cfg->aead[i]};
+    if (cfg->aead[i] == TERN_HPKE_AEAD_EXPORT_ONLY || !tern_hpke_suite_supported(&s)) continue;
+    *kdf = cfg->kdf[i];
+    *aead = cfg->aead[i];
+    return 1;
+  }
+  return 0;
+}
+
 static int pick_one(const uint8_t *p, size_t n, void *u) {
   pick_state *st = u;
   tern_ech_config cfg;
@@ -186,19 +200,10 @@ static int pick_one(const uint8_t *p, size_t n, void *u) {
     st->malformed = 1;
     return 0;
   }
-  if (cfg.mandatory_unknown || tern_hpke_kem_enc_len(cfg.kem) == 0 ||
-      cfg.public_key.len != tern_hpke_kem_enc_len(cfg.kem))
-    return 0;
-  for (size_t i = 0; i < cfg.n_suites; i++) {
-    tern_hpke_suite s = {cfg.kem, cfg.kdf[i], cfg.aead[i]};
-    if (cfg.aead[i] == TERN_HPKE_AEAD_EXPORT_ONLY || !tern_hpke_suite_supported(&s)) continue;
-    *st->out = cfg;
-    *st->kdf = cfg.kdf[i];
-    *st->aead = cfg.aead[i];
-    st->found = 1;
-    return 1;
-  }
-  return 0;
+  if (!tern_ech_config_usable(&cfg, st->kdf, st->aead)) return 0;
+  *st->out = cfg;
+  st->found = 1;
+  return 1;
 }
 
 int tern_ech_config_list_pick(const uint8_t *list, size_t len, tern_ech_config *out,
