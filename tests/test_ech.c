@@ -248,6 +248,22 @@ static void configs(void) {
     CHECK(tern_ech_config_list_pick(list, cut, &cfg, &kdf, &aead) == TERN_ERR_MALFORMED);
   list[1] ^= 1;
   CHECK_EQ_INT(tern_ech_config_list_check(list, n), TERN_ERR_MALFORMED);
+  /* a usable config followed by an entry that overruns the list: the
+     list is malformed, whatever comes first (the pick used to stop at the
+     first usable config and take it; found by the ech fuzz target) */
+  {
+    tern_config *cc = client_cfg();
+    tern_conn *conn = tern_conn_new_tls(cc, NULL);
+    n = list_of(&key_a, list);
+    memcpy(list + n, "\xfe\x0d\x00\x40\x01", 5);
+    n += 5;
+    list[0] = (uint8_t)((n - 2) >> 8), list[1] = (uint8_t)(n - 2);
+    CHECK_EQ_INT(tern_ech_config_list_check(list, n), TERN_ERR_MALFORMED);
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_MALFORMED);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(conn, list, n), TERN_ERR_MALFORMED);
+    tern_conn_free(conn);
+    tern_config_free(cc);
+  }
   /* a mandatory extension (high bit) makes the config unusable */
   {
     size_t l = key_a.len;

@@ -209,7 +209,10 @@ static int pick_one(const uint8_t *p, size_t n, void *u) {
 int tern_ech_config_list_pick(const uint8_t *list, size_t len, tern_ech_config *out,
                               uint16_t *kdf, uint16_t *aead) {
   pick_state st = {out, kdf, aead, 0, 0};
-  int rc = list_walk(list, len, pick_one, &st);
+  /* the whole list's framing first: the walk stops at the first usable
+     config, and what follows it must not be garbage either */
+  int rc = list_walk(list, len, NULL, NULL);
+  if (rc == TERN_OK) rc = list_walk(list, len, pick_one, &st);
   if (rc != TERN_OK) return rc;
   if (st.found) return TERN_OK;
   return st.malformed ? TERN_ERR_MALFORMED : TERN_ERR_UNSUPPORTED;
