@@ -52,10 +52,11 @@ static void config_list(const uint8_t *p, size_t n) {
     int rc = tern_conn_set_ech_config_list(v.conn, p, n);
     if (rc == TERN_OK && picked != TERN_OK) abort();
     if (rc == TERN_OK) {
-      size_t len = 0;
-      if (fz_victim_start(&v) != 0 || tern_tls_output(v.conn, &len) != NULL ||
+      /* fz_victim_start takes the hello from the output */
+      v.record_sent = 1;
+      if (fz_victim_start(&v) != 0 || v.sent_len[0] == 0 ||
           tern_conn_ech_status(v.conn) != TERN_ECH_OFFERED)
-        (void)len;
+        abort();
       (void)tern_conn_ech_outer_name(v.conn);
     }
   }

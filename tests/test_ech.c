@@ -248,6 +248,25 @@ static void configs(void) {
     CHECK(tern_ech_config_list_pick(list, cut, &cfg, &kdf, &aead) == TERN_ERR_MALFORMED);
   list[1] ^= 1;
   CHECK_EQ_INT(tern_ech_config_list_check(list, n), TERN_ERR_MALFORMED);
+  /* a P-256 config whose public key is not a point on the curve is
+     unusable: a client used to take it and fail its first hello with
+     internal_error (found by the ech fuzz target) */
+  {
+    tern_config *cc = client_cfg();
+    tern_conn *conn = tern_conn_new_tls(cc, NULL);
+    n = list_of(&key_p256, list);
+    CHECK(list[2 + 9] == 0x04);          /* the uncompressed point's tag */
+    list[2 + 9] = 0xff;
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(conn, list, n), TERN_ERR_UNSUPPORTED);
+    list[2 + 9] = 0x04;
+    list[2 + 9 + 64] ^= 1;               /* off the curve */
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    list[2 + 9 + 64] ^= 1;
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_OK);
+    tern_conn_free(conn);
+    tern_config_free(cc);
+  }
   /* a usable config followed by an entry that overruns the list: the
      list is malformed, whatever comes first (the pick used to stop at the
      first usable config and take it; found by the ech fuzz target) */

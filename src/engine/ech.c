@@ -178,8 +178,8 @@ typedef struct pick_state {
 } pick_state;
 
 int tern_ech_config_usable(const tern_ech_config *cfg, uint16_t *kdf, uint16_t *aead) {
-  if (cfg->mandatory_unknown || tern_hpke_kem_enc_len(cfg->kem) == 0 ||
-      cfg->public_key.len != tern_hpke_kem_enc_len(cfg->kem))
+  if (cfg->mandatory_unknown ||
+      !tern_hpke_public_key_valid(cfg->kem, cfg->public_key.p, cfg->public_key.len))
     return 0;
   for (size_t i = 0; i < cfg->n_suites; i++) {
     tern_hpke_suite s = {cfg->kem, cfg->kdf[i], cfg->aead[i]};

@@ -49,7 +49,7 @@ int tern_ech_config_list_pick(const uint8_t *list, size_t len, tern_ech_config *
                               uint16_t *kdf, uint16_t *aead);
 
 /* tern_ech_config_usable: 1 when cfg is one tern can use (a known KEM and
-   a public key of its length, a suite tern_hpke supports that is not
+   a valid public key of it (a P-256 point on the curve), a suite tern_hpke supports that is not
    Export-only, no unknown mandatory extension), its first usable suite
    then in *kdf and *aead; else 0. */
 int tern_ech_config_usable(const tern_ech_config *cfg, uint16_t *kdf, uint16_t *aead);
