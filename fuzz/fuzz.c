@@ -3,6 +3,7 @@
  */
 #include "fuzz.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/hpke.h"
 #include "keys.h"
 
 const uint8_t fz_ticket_name[16] = "fuzz ticket key";
@@ -160,7 +162,45 @@ static uint64_t fixed_clock(void *user) {
   return FZ_NOW_MS;
 }
 
-tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
+/* ------------------------------------------------------------------ */
+/* the fixed ECH keys                                                   */
+/* ------------------------------------------------------------------ */
+
+const uint8_t fz_ech_sk[32] = "fixed ECH key of the fuzz world";
+
+/* An ECHConfigList of one ECHConfig (RFC 9849 §4): version 0xfe0d,
+   config_id, X25519 of sk, HKDF-SHA256 with AES-128-GCM and with
+   ChaCha20-Poly1305, maximum_name_length 0, public_name localhost (the
+   fuzz PKI's only name), no extensions. */
+static size_t make_ech_list(uint8_t id, const uint8_t sk[32], uint8_t *out) {
+  /* cipher_suites<4..>, maximum_name_length, public_name<1..255>, extensions<0..> */
+  static const uint8_t tail[] = {0, 8, 0, 1, 0, 1, 0, 1, 0, 3, 0, 9, 'l', 'o', 'c', 'a',
+                                 'l', 'h', 'o', 's', 't', 0, 0};
+  EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
+  size_t pk_len = 32, body = 1 + 2 + 2 + 32 + sizeof tail;
+  /* list<2>, version 0xfe0d, length<2>, config_id, kem 0x0020, public_key<2> */
+  uint8_t head[11] = {(uint8_t)((body + 4) >> 8), (uint8_t)(body + 4), 0xfe, 0x0d,
+                      (uint8_t)(body >> 8), (uint8_t)body, id, 0x00, 0x20, 0, 32};
+  if (k == NULL || EVP_PKEY_get_raw_public_key(k, out + sizeof head, &pk_len) != 1 ||
+      pk_len != 32)
+    abort();
+  EVP_PKEY_free(k);
+  memcpy(out, head, sizeof head);
+  memcpy(out + sizeof head + 32, tail, sizeof tail);
+  return sizeof head + 32 + sizeof tail;
+}
+
+const uint8_t *fz_ech_list(int other, size_t *len) {
+  static uint8_t lists[2][128];
+  static size_t lens[2];
+  static const uint8_t other_sk[32] = "an ECH key no fuzz server holds";
+  int i = other != 0;
+  if (lens[i] == 0) lens[i] = make_ech_list(i ? 2 : 1, i ? other_sk : fz_ech_sk, lists[i]);
+  *len = lens[i];
+  return lists[i];
+}
+
+tern_config *fz_victim_config(tern_role role, unsigned flags, fz_rng *rng) {
   const fz_pki *p = fz_pki_get();
   tern_config *cfg = tern_config_new(role);
   int ok = cfg != NULL;
@@ -196,6 +236,22 @@ tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
     ok = ok && tern_config_set_cipher_suites(cfg, suites, 4) == TERN_OK;
     ok = ok && tern_config_set_record_padding(cfg, 32) == TERN_OK;
   }
+  if (flags & FZ_X_CERTCOMP) {
+    static const uint16_t all[3] = {TERN_CERT_COMPRESSION_ZLIB, TERN_CERT_COMPRESSION_BROTLI,
+                                    TERN_CERT_COMPRESSION_ZSTD};
+    uint16_t algs[3];
+    size_t n = 0, first = flags & FZ_X_CC_ZSTD ? 2 : flags & FZ_X_CC_BROTLI ? 1 : 0;
+    for (size_t i = 0; i < 3; i++)
+      if (tern_cert_compression_available(all[(first + i) % 3])) algs[n++] = all[(first + i) % 3];
+    ok = ok && tern_config_set_cert_compression(cfg, algs, n) == TERN_OK;
+  }
+  if ((flags & FZ_X_ECH_ANY) && role == TERN_SERVER) {
+    size_t len;
+    const uint8_t *list = fz_ech_list(0, &len);
+    ok = ok && tern_config_add_ech_key(cfg, list + 2, len - 2, fz_ech_sk, 32, 1) == TERN_OK;
+  }
+  if ((flags & FZ_X_ECH_GREASE) && role == TERN_CLIENT)
+    ok = ok && tern_config_set_ech_grease(cfg, 1) == TERN_OK;
   if (role == TERN_SERVER) {
     ok = ok && tern_config_set_cert(cfg, p->server, NULL, p->server_key) == TERN_OK;
     ok = ok && tern_config_set_ticket_key(cfg, fz_ticket_name, fz_ticket_key) == TERN_OK;
@@ -219,7 +275,7 @@ tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng) {
   return cfg;
 }
 
-tern_config *fz_peer_config(tern_role victim_role, uint8_t flags, fz_rng *rng) {
+tern_config *fz_peer_config(tern_role victim_role, unsigned flags, fz_rng *rng) {
   return fz_victim_config(victim_role == TERN_SERVER ? TERN_CLIENT : TERN_SERVER, flags, rng);
 }
 
@@ -435,7 +491,7 @@ static void on_keylog(const tern_conn *c, const char *line, void *user) {
   if (e == &v->app) v->app_gen = 0;
 }
 
-int fz_victim_init(fz_victim *v, tern_role role, int tls, uint8_t flags,
+int fz_victim_init(fz_victim *v, tern_role role, int tls, unsigned flags,
                    const uint8_t *session, size_t session_len) {
   memset(v, 0, sizeof *v);
   v->role = role;
@@ -449,6 +505,11 @@ int fz_victim_init(fz_victim *v, tern_role role, int tls, uint8_t flags,
     return -1;
   if (role == TERN_CLIENT) {
     if (tern_conn_set_server_name(v->conn, "localhost") != TERN_OK) return -1;
+    if (flags & (FZ_X_ECH | FZ_X_ECH_REJECT)) {
+      size_t len;
+      const uint8_t *list = fz_ech_list((flags & FZ_X_ECH_REJECT) != 0, &len);
+      if (tern_conn_set_ech_config_list(v->conn, list, len) != TERN_OK) return -1;
+    }
     if (session != NULL) (void)tern_conn_set_session(v->conn, session, session_len, FZ_NOW_MS);
   }
   return 0;
@@ -622,12 +683,18 @@ int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len) {
   }
 }
 
+int fz_last_ech_status;
+uint8_t fz_last_alert;
+char fz_last_detail[256];
+
 int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size) {
   fz_victim v;
   const uint8_t *session = NULL;
   size_t session_len = 0, p = 1;
-  uint8_t flags;
+  unsigned flags;
   int done;
+  fz_last_ech_status = 0;
+  fz_last_alert = 0;
   if (size < 1) return 0;
   flags = data[0];
   if (flags & FZ_F_SESSION) {
@@ -636,6 +703,10 @@ int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size) {
     if (session_len > size - 3) session_len = size - 3;
     session = data + 3;
     p = 3 + session_len;
+  }
+  /* more flags in a first FZ_OP_CONFIG chunk */
+  if (p + 4 <= size && data[p] == FZ_OP_CONFIG && (data[p + 1] << 8 | data[p + 2]) >= 1) {
+    flags |= (unsigned)data[p + 3] << 8;
   }
   if (fz_victim_init(&v, role, tls, flags, session, session_len) != 0 || fz_victim_start(&v) != 0) {
     fz_victim_free(&v);
@@ -650,6 +721,9 @@ int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size) {
     p += len;
   }
   done = tern_conn_handshake_done(v.conn);
+  fz_last_ech_status = tern_conn_ech_status(v.conn);
+  fz_last_alert = tern_conn_alert(v.conn);
+  snprintf(fz_last_detail, sizeof fz_last_detail, "%s", tern_conn_error_detail(v.conn));
   fz_victim_free(&v);
   return done;
 }
@@ -724,6 +798,127 @@ int fz_converse(fz_victim *client, fz_victim *server, fz_emit_fn to_client, void
     int a = fz_pump(client, server, to_server, su);
     int b = fz_pump(server, client, to_client, cu);
     if (!a && !b) return 0;
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* ClientHelloOuter's ECH payload under the fixed key (the ech target)  */
+/* ------------------------------------------------------------------ */
+
+/* Offset of the extensions block's length in a ClientHello body, or 0. */
+static size_t ch_ext_off(const uint8_t *b, size_t n) {
+  size_t p = 2 + 32;
+  if (n < p + 1) return 0;
+  p += 1 + b[p];
+  if (n < p + 2) return 0;
+  p += 2 + (size_t)(b[p] << 8 | b[p + 1]);
+  if (n < p + 1) return 0;
+  p += 1 + b[p];
+  if (n < p + 2 || p + 2 + (size_t)(b[p] << 8 | b[p + 1]) != n) return 0;
+  return p;
+}
+
+static size_t ech_info(uint8_t *info) {
+  size_t len;
+  const uint8_t *list = fz_ech_list(0, &len);
+  memcpy(info, "tls ech", 8);
+  memcpy(info + 8, list + 2, len - 2);
+  return 8 + len - 2;
+}
+
+int fz_ech_seal(const uint8_t *outer, size_t outer_len, const uint8_t *inner, size_t inner_len,
+                uint8_t *out, size_t cap, size_t *out_len) {
+  static const uint8_t ikm[32] = "ephemeral key of the ech target";
+  uint8_t info[160], pk[32], enc[TERN_HPKE_MAX_ENC];
+  size_t info_len = ech_info(info), x = ch_ext_off(outer, outer_len), list_len, ext_len;
+  size_t pay_off;
+  const uint8_t *list = fz_ech_list(0, &list_len);
+  tern_hpke_suite s = {TERN_HPKE_KEM_X25519, TERN_HPKE_KDF_SHA256, TERN_HPKE_AEAD_AES128GCM};
+  tern_hpke_ctx ctx;
+  uint8_t *ct;
+  int rc;
+  if (x == 0) return -1;
+  /* type 0xfe0d, ECHClientHello{outer, suite, config_id 1, enc<2>, payload<2>} */
+  ext_len = 1 + 2 + 2 + 1 + 2 + 32 + 2 + inner_len + TERN_HPKE_TAG_LEN;
+  if (outer_len + 4 + ext_len > cap || (size_t)(outer[x] << 8 | outer[x + 1]) + 4 + ext_len > 0xffff)
+    return -1;
+  memcpy(pk, list + 11, 32);
+  memset(&ctx, 0, sizeof ctx);
+  if (tern_hpke_setup_base_s(&ctx, &s, pk, 32, info, info_len, ikm, sizeof ikm, enc) != TERN_OK) {
+    tern_hpke_ctx_clear(&ctx);
+    return -1;
+  }
+  /* the extension goes first in the block (pre_shared_key stays last) */
+  memcpy(out, outer, x);
+  {
+    size_t total = (size_t)(outer[x] << 8 | outer[x + 1]) + 4 + ext_len;
+    uint8_t *e = out + x + 2;
+    out[x] = (uint8_t)(total >> 8);
+    out[x + 1] = (uint8_t)total;
+    *e++ = 0xfe, *e++ = 0x0d, *e++ = (uint8_t)(ext_len >> 8), *e++ = (uint8_t)ext_len;
+    *e++ = 0, *e++ = 0, *e++ = 1, *e++ = 0, *e++ = 1, *e++ = 1, *e++ = 0, *e++ = 32;
+    memcpy(e, enc, 32);
+    e += 32;
+    *e++ = (uint8_t)((inner_len + TERN_HPKE_TAG_LEN) >> 8);
+    *e++ = (uint8_t)(inner_len + TERN_HPKE_TAG_LEN);
+    pay_off = (size_t)(e - out);
+    memset(e, 0, inner_len + TERN_HPKE_TAG_LEN);
+    memcpy(e + inner_len + TERN_HPKE_TAG_LEN, outer + x + 2, outer_len - x - 2);
+  }
+  *out_len = outer_len + 4 + ext_len;
+  /* AAD: the whole outer body with the payload zeroed (RFC 9849 §5.2) */
+  if ((ct = malloc(inner_len + TERN_HPKE_TAG_LEN)) == NULL) abort();
+  rc = tern_hpke_seal(&ctx, out, *out_len, inner, inner_len, ct);
+  if (rc == TERN_OK) memcpy(out + pay_off, ct, inner_len + TERN_HPKE_TAG_LEN);
+  free(ct);
+  tern_hpke_ctx_clear(&ctx);
+  return rc == TERN_OK ? 0 : -1;
+}
+
+int fz_ech_open(const uint8_t *outer, size_t outer_len, uint8_t *stripped, size_t *stripped_len,
+                uint8_t *inner, size_t *inner_len) {
+  uint8_t info[160], *aad;
+  size_t info_len = ech_info(info), x = ch_ext_off(outer, outer_len), p, end;
+  tern_hpke_suite s = {TERN_HPKE_KEM_X25519, 0, 0};
+  tern_hpke_ctx ctx;
+  int rc = -1;
+  if (x == 0) return -1;
+  end = outer_len;
+  for (p = x + 2; p + 4 <= end;) {
+    size_t l = (size_t)(outer[p + 2] << 8 | outer[p + 3]), e = p + 4 + l, enc_len, pay_len;
+    const uint8_t *d = outer + p + 4;
+    if (e > end) return -1;
+    if (outer[p] != 0xfe || outer[p + 1] != 0x0d) {
+      p = e;
+      continue;
+    }
+    /* outer type, kdf, aead, config_id, enc<2>, payload<2> */
+    if (l < 10 || d[0] != 0 || d[5] != 1) return -1;
+    s.kdf = (uint16_t)(d[1] << 8 | d[2]);
+    s.aead = (uint16_t)(d[3] << 8 | d[4]);
+    enc_len = (size_t)(d[6] << 8 | d[7]);
+    if (8 + enc_len + 2 > l) return -1;
+    pay_len = (size_t)(d[8 + enc_len] << 8 | d[9 + enc_len]);
+    if (10 + enc_len + pay_len != l || pay_len < TERN_HPKE_TAG_LEN) return -1;
+    if ((aad = malloc(outer_len)) == NULL) abort();
+    memcpy(aad, outer, outer_len);
+    memset(aad + (d + 10 + enc_len - outer), 0, pay_len);
+    memset(&ctx, 0, sizeof ctx);
+    if (tern_hpke_setup_base_r(&ctx, &s, d + 8, enc_len, fz_ech_sk, info, info_len) == TERN_OK &&
+        tern_hpke_open(&ctx, aad, outer_len, d + 10 + enc_len, pay_len, inner) == TERN_OK) {
+      size_t total = (size_t)(outer[x] << 8 | outer[x + 1]) - 4 - l;
+      *inner_len = pay_len - TERN_HPKE_TAG_LEN;
+      memcpy(stripped, outer, p);
+      memcpy(stripped + p, outer + e, outer_len - e);
+      stripped[x] = (uint8_t)(total >> 8);
+      stripped[x + 1] = (uint8_t)total;
+      *stripped_len = outer_len - 4 - l;
+      rc = 0;
+    }
+    tern_hpke_ctx_clear(&ctx);
+    free(aad);
+    return rc;
   }
   return -1;
 }

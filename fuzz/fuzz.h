@@ -12,7 +12,7 @@
  *
  * Input formats (all lengths big-endian):
  *   QUIC targets: flags, [u16 session blob length, blob] when
- *     FZ_F_SESSION, then chunks (u8 op, u16 len, data): op 0..3 gives
+ *     FZ_F_SESSION, [a FZ_OP_CONFIG chunk: more flags], then chunks (u8 op, u16 len, data): op 0..3 gives
  *     data to tern_quic_provide_data at that level and runs
  *     tern_handshake; op FZ_OP_ACTION runs a victim action (data[0]).
  *   TLS targets: flags, [session as above], then chunks: FZ_OP_RAW feeds
@@ -43,12 +43,27 @@
 #define FZ_F_FFDHE 0x40       /* ffdhe2048 only, a share of it from the client */
 #define FZ_F_SUITES 0x80      /* CCM_8 (TCP), CCM, AES-256, ChaCha20; records padded to 32 */
 
+/* More flags: data[0] of a FZ_OP_CONFIG chunk when it is the input's
+   first chunk (read before the victim is made; inputs without one run as
+   before). Inside the harness they are bits 8..15 of the flags. */
+#define FZ_X_ECH 0x0100         /* ECH: the server holds the fixed ECH key (config_id 1,
+                                   X25519, public_name localhost); the client offers it */
+#define FZ_X_ECH_REJECT 0x0200  /* the client offers an ECHConfig of another key
+                                   (config_id 2): rejected, retry_configs, ech_required */
+#define FZ_X_ECH_GREASE 0x0400  /* the client sends GREASE ECH (server as FZ_X_ECH) */
+#define FZ_X_CERTCOMP 0x0800    /* certificate compression both ways, every algorithm
+                                   this build has, zlib first ... */
+#define FZ_X_CC_BROTLI 0x1000   /* ... or brotli first ... */
+#define FZ_X_CC_ZSTD 0x2000     /* ... or zstd first */
+#define FZ_X_ECH_ANY (FZ_X_ECH | FZ_X_ECH_REJECT | FZ_X_ECH_GREASE)
+
 /* chunk ops */
 #define FZ_OP_RAW 0         /* TLS: bytes as they are */
 #define FZ_OP_SEAL_HS 1     /* TLS: sealed under the peer's handshake key */
 #define FZ_OP_SEAL_APP 2    /* TLS: sealed under the peer's current application key */
 #define FZ_OP_SEAL_EARLY 3  /* TLS: sealed under the peer's early key */
 #define FZ_OP_NEXT_APP 5    /* TLS: next generation of the peer's application key */
+#define FZ_OP_CONFIG 0x20   /* both, first chunk only: data[0] = flags >> 8 (FZ_X_*) */
 #define FZ_OP_ACTION 0x10   /* both: the victim does something (data[0]) */
 /* TLS modifiers of RAW and SEAL_* (or-ed into op): */
 #define FZ_OP_HOLD 0x80     /* keep the bytes; the next fed chunk carries them too
@@ -94,8 +109,15 @@ EVP_PKEY *fz_fixed_key(int sig_scheme);
 
 /* Configurations. role is the victim's; the peer's configuration (for
    gen_corpus) is made with fz_peer_config. rng belongs to the caller. */
-tern_config *fz_victim_config(tern_role role, uint8_t flags, fz_rng *rng);
-tern_config *fz_peer_config(tern_role role, uint8_t flags, fz_rng *rng);
+tern_config *fz_victim_config(tern_role role, unsigned flags, fz_rng *rng);
+tern_config *fz_peer_config(tern_role role, unsigned flags, fz_rng *rng);
+
+/* The fixed ECH key of FZ_X_ECH: its ECHConfigList (config_id 1) and,
+   for FZ_X_ECH_REJECT, a list of another key (config_id 2) no victim
+   holds. Made once from fixed bytes. */
+const uint8_t *fz_ech_list(int other, size_t *len);
+/* The private key (X25519) of config_id 1. */
+extern const uint8_t fz_ech_sk[32];
 
 /* The fixed server ticket key (name, key) both gen_corpus and the victims use. */
 extern const uint8_t fz_ticket_name[16];
@@ -133,7 +155,7 @@ typedef struct fz_victim {
 
 /* Makes the victim of one input; flags and session as in the input.
    Returns 0 or -1. */
-int fz_victim_init(fz_victim *v, tern_role role, int tls, uint8_t flags,
+int fz_victim_init(fz_victim *v, tern_role role, int tls, unsigned flags,
                    const uint8_t *session, size_t session_len);
 /* The victim's first move: a client sends its ClientHello. 0 or -1. */
 int fz_victim_start(fz_victim *v);
@@ -143,9 +165,28 @@ void fz_victim_free(fz_victim *v);
    failed (later chunks would do nothing). */
 int fz_victim_chunk(fz_victim *v, uint8_t op, const uint8_t *data, size_t len);
 
+/* ClientHelloOuter and the fixed ECH key (config_id 1, HKDF-SHA256,
+   AES-128-GCM), for the ech target and its seeds. fz_ech_seal puts an
+   encrypted_client_hello first in the extensions of the ClientHello body
+   outer[0..outer_len) whose payload is inner[0..inner_len) (an
+   EncodedClientHelloInner) sealed with a fixed ephemeral key, the AAD the
+   result with the payload zeroed: out[0..*out_len). fz_ech_open does the
+   reverse on a ClientHelloOuter a tern client made: the
+   EncodedClientHelloInner into inner, the outer without its ECH extension
+   into stripped (buffers of outer_len bytes). Both return 0 or -1. */
+int fz_ech_seal(const uint8_t *outer, size_t outer_len, const uint8_t *inner, size_t inner_len,
+                uint8_t *out, size_t cap, size_t *out_len);
+int fz_ech_open(const uint8_t *outer, size_t outer_len, uint8_t *stripped, size_t *stripped_len,
+                uint8_t *inner, size_t *inner_len);
+
 /* Runs a whole input (the fuzz targets' body). Returns 1 when the victim
-   completed its handshake, 0 otherwise. */
+   completed its handshake, 0 otherwise; fz_last_ech_status is then the
+   victim's tern_conn_ech_status and fz_last_alert the alert it sent or
+   received (tern_conn_alert), for gen_corpus's checks. */
 int fz_run_input(tern_role role, int tls, const uint8_t *data, size_t size);
+extern int fz_last_ech_status;
+extern uint8_t fz_last_alert;
+extern char fz_last_detail[256];  /* its tern_conn_error_detail */
 
 /* Two victims talking. fz_pump moves what `from` sent to `to`: through
    emit when given (which must run the chunk on `to`; gen_corpus records

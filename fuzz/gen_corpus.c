@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "codec/msg.h"
+#include "crypto/certcomp.h"
 #include "crypto/sig.h"
 #include "engine/ticket.h"
 #include "fuzz.h"
@@ -143,10 +144,10 @@ static void on_session(tern_conn *c, const uint8_t *s, size_t len, uint32_t max_
 }
 
 /* A session from a first handshake between two tern connections. */
-static int get_session(int tls, uint8_t flags, blob *out) {
+static int get_session(int tls, unsigned flags, blob *out) {
   fz_victim c, s;
   memset(out, 0, sizeof *out);
-  flags &= (uint8_t)~FZ_F_SESSION;
+  flags &= ~(unsigned)FZ_F_SESSION;
   if (fz_victim_init(&c, TERN_CLIENT, tls, flags, NULL, 0) != 0 ||
       fz_victim_init(&s, TERN_SERVER, tls, flags, NULL, 0) != 0 ||
       tern_config_set_new_session_callback(c.cfg, on_session, out) != TERN_OK)
@@ -172,24 +173,31 @@ static void act(fz_victim *who, recorder *r, int code) {
 }
 
 static void scenario(const char *target, const char *name, tern_role vrole, int tls,
-                     uint8_t flags, const int *steps) {
+                     unsigned flags, const int *steps) {
   fz_victim v, peer;
   recorder r = {{0}, &v};
   blob session;
   fz_victim *client, *server;
-  int pre_early = 0;
-  uint8_t in_flags = flags;
+  int pre_early = 0, live_ech, replayed;
+  /* a rejected ECH ends in ech_required: the victim does not finish */
+  int want_done = !(flags & FZ_X_ECH_REJECT);
+  unsigned in_flags = flags;
   for (const int *s = steps; s && *s != END; s++) pre_early |= *s == PRE_EARLY;
   if ((flags & FZ_F_SESSION) && get_session(tls, flags, &session) != 0) {
     fprintf(stderr, "gen_corpus: %s/%s: no session from the first handshake\n", target, name);
     failures++;
     return;
   }
-  if (vrole == TERN_SERVER) in_flags &= (uint8_t)~FZ_F_SESSION;
-  put_u8(&r.in, in_flags);
+  if (vrole == TERN_SERVER) in_flags &= ~(unsigned)FZ_F_SESSION;
+  put_u8(&r.in, in_flags & 0xff);
   if (vrole == TERN_CLIENT && (flags & FZ_F_SESSION)) {
     put_u16(&r.in, session.len);
     put(&r.in, session.p, session.len);
+  }
+  if (in_flags >> 8) {
+    put_u8(&r.in, FZ_OP_CONFIG);
+    put_u16(&r.in, 1);
+    put_u8(&r.in, in_flags >> 8);
   }
   {
     int with = (flags & FZ_F_SESSION) != 0;
@@ -213,13 +221,23 @@ static void scenario(const char *target, const char *name, tern_role vrole, int 
     (void)fz_converse(client, server, client == &v ? emit : NULL, &r,
                       server == &v ? emit : NULL, &r);
   }
-  if (!tern_conn_handshake_done(v.conn)) {
-    fprintf(stderr, "gen_corpus: %s/%s: the victim did not finish (%s)\n", target, name,
+  live_ech = tern_conn_ech_status(v.conn);
+  if (tern_conn_handshake_done(v.conn) != want_done ||
+      /* (a QUIC client's alert is a CONNECTION_CLOSE, which no server
+         victim reads: that one just never finishes) */
+      (!want_done && (live_ech != TERN_ECH_REJECTED ||
+                      ((tls || vrole == TERN_CLIENT) &&
+                       tern_conn_alert(v.conn) != TERN_ALERT_ECH_REQUIRED))) ||
+      ((flags & FZ_X_ECH) && live_ech != TERN_ECH_ACCEPTED)) {
+    fprintf(stderr, "gen_corpus: %s/%s: the victim did not %s (ECH status %d, %s)\n", target,
+            name, want_done ? "finish" : "end in ech_required", live_ech,
             tern_conn_error_detail(v.conn));
     failures++;
-  } else if (fz_run_input(vrole, tls, r.in.p, r.in.len) != 1) {
-    fprintf(stderr, "gen_corpus: %s/%s: the seed does not replay to a finished handshake\n",
-            target, name);
+  } else if ((replayed = fz_run_input(vrole, tls, r.in.p, r.in.len)) != want_done ||
+             fz_last_ech_status != live_ech || fz_last_alert != tern_conn_alert(v.conn)) {
+    fprintf(stderr, "gen_corpus: %s/%s: the seed does not replay to the same end "
+            "(finished %d, ECH status %d, alert %u: %s)\n", target, name, replayed,
+            fz_last_ech_status, fz_last_alert, fz_last_detail);
     failures++;
   } else {
     write_seed(target, name, r.in.p, r.in.len);
@@ -244,7 +262,7 @@ static void handshake_seeds(void) {
   static const int tls_cli_pha[] = {PEER(FZ_ACT_CLIENT_AUTH), FZ_ACT_WRITE, END};
   static const struct {
     const char *name;
-    uint8_t flags;
+    unsigned flags;
   } kinds[] = {
       {"full", 0},
       {"hrr", FZ_F_HRR},
@@ -260,18 +278,32 @@ static void handshake_seeds(void) {
       {"ffdhe", FZ_F_FFDHE},
       {"suites", FZ_F_SUITES},
       {"suites-resume-0rtt", FZ_F_SUITES | FZ_F_SESSION | FZ_F_EARLY},
+      {"ech", FZ_X_ECH},
+      {"ech-hrr", FZ_X_ECH | FZ_F_HRR},
+      {"ech-reject", FZ_X_ECH_REJECT},
+      {"ech-grease", FZ_X_ECH_GREASE},
+      {"ech-resume", FZ_X_ECH | FZ_F_SESSION},
+      {"ech-client-auth", FZ_X_ECH | FZ_F_CLIENT_AUTH},
+      {"certcomp-zlib", FZ_X_CERTCOMP | FZ_F_CLIENT_AUTH},
+      {"certcomp-brotli", FZ_X_CERTCOMP | FZ_X_CC_BROTLI | FZ_F_CLIENT_AUTH},
+      {"certcomp-zstd", FZ_X_CERTCOMP | FZ_X_CC_ZSTD | FZ_F_CLIENT_AUTH},
   };
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     int early = (kinds[i].flags & FZ_F_EARLY) != 0;
-    scenario("quic_server", kinds[i].name, TERN_SERVER, 0, kinds[i].flags, quic_srv);
+    int reject = (kinds[i].flags & FZ_X_ECH_REJECT) != 0;
+    scenario("quic_server", kinds[i].name, TERN_SERVER, 0, kinds[i].flags,
+             reject ? none : quic_srv);
     scenario("quic_client", kinds[i].name, TERN_CLIENT, 0, kinds[i].flags, none);
     scenario("tls_server", kinds[i].name, TERN_SERVER, 1, kinds[i].flags,
-             early ? tls_early : tls_srv);
+             reject ? none : early ? tls_early : tls_srv);
     scenario("tls_client", kinds[i].name, TERN_CLIENT, 1, kinds[i].flags,
-             early ? tls_early : tls_cli);
+             reject ? none : early ? tls_early : tls_cli);
   }
   scenario("tls_server", "pha", TERN_SERVER, 1, 0, tls_pha);
   scenario("tls_client", "pha", TERN_CLIENT, 1, 0, tls_cli_pha);
+  /* a client Certificate compressed per message (it carries a context) */
+  scenario("tls_server", "certcomp-pha", TERN_SERVER, 1, FZ_X_CERTCOMP | FZ_X_CC_ZSTD, tls_pha);
+  scenario("tls_client", "certcomp-pha", TERN_CLIENT, 1, FZ_X_CERTCOMP, tls_cli_pha);
   cut = 1;
   scenario("tls_server", "full-cut", TERN_SERVER, 1, 0, tls_srv);
   scenario("tls_client", "full-cut", TERN_CLIENT, 1, 0, tls_cli);
@@ -444,6 +476,147 @@ static void cert_seeds(void) {
   }
 }
 
+/* CompressedCertificate bodies (cert target, flag bit 3): the server
+   chain compressed by tern with each algorithm this build has (a valid
+   Ed25519 signature after it), and bombs: the body of a Certificate
+   message of 200 000 zero bytes compressed, announced as 3 000 bytes
+   (decompression must stop there) and as its real length (past the cap,
+   refused before anything is decompressed). */
+static void certcomp_seeds(void) {
+  const fz_pki *p = fz_pki_get();
+  static const char *const names[4] = {"", "zlib", "brotli", "zstd"};
+  buf list = {0}, msg = {0};
+  uint8_t sig[128], *zeros;
+  size_t sig_len = 0;
+  const size_t bomb = 200000;
+  put_der(&list, p->server);
+  put_der(&list, p->ca);
+  put_u8(&msg, 11);
+  put_u24(&msg, 1 + 3 + list.len);
+  put_u8(&msg, 0);
+  put_u24(&msg, list.len);
+  put(&msg, list.p, list.len);
+  if (tern_sig_sign(tern_sig_get(TERN_SIG_ED25519), p->server_key, 1, fz_cert_th,
+                    sizeof fz_cert_th, sig, sizeof sig, &sig_len) != TERN_OK)
+    abort();
+  if ((zeros = calloc(1, 4 + bomb)) == NULL) abort();
+  zeros[0] = 11;
+  zeros[1] = (uint8_t)(bomb >> 16);
+  zeros[2] = (uint8_t)(bomb >> 8);
+  zeros[3] = (uint8_t)bomb;
+  for (uint16_t alg = 1; alg <= 3; alg++) {
+    uint8_t *packed = NULL;
+    size_t packed_len = 0;
+    char name[64];
+    buf in = {0};
+    if (!tern_cert_compression_available(alg)) continue;
+    if (tern_certcomp_message(alg, msg.p, msg.len, &packed, &packed_len) != TERN_OK) abort();
+    put_u8(&in, 8 | 2 | 1);
+    put_u16(&in, TERN_SIG_ED25519);
+    put_u16(&in, packed_len - 4);
+    put(&in, packed + 4, packed_len - 4);
+    put(&in, sig, sig_len);
+    snprintf(name, sizeof name, "compressed-%s", names[alg]);
+    write_seed("cert", name, in.p, in.len);
+    OPENSSL_free(packed);
+    if (tern_certcomp_message(alg, zeros, 4 + bomb, &packed, &packed_len) != TERN_OK) abort();
+    for (int lie = 0; lie < 2; lie++) {
+      in.len = 0;
+      put_u8(&in, 8 | 1);
+      put_u16(&in, TERN_SIG_ED25519);
+      put_u16(&in, packed_len - 4);
+      put(&in, packed + 4, 2);
+      put_u24(&in, lie ? 3000 : bomb);
+      put(&in, packed + 9, packed_len - 9);
+      snprintf(name, sizeof name, "bomb-%s-%s", names[alg], lie ? "3000" : "200000");
+      write_seed("cert", name, in.p, in.len);
+    }
+    OPENSSL_free(packed);
+    free(in.p);
+  }
+  free(zeros);
+  free(list.p);
+  free(msg.p);
+}
+
+/* ech target seeds: ECHConfigLists (mode 0), ClientHelloOuter bodies
+   without their ECH extension and the EncodedClientHelloInner a tern
+   client sealed in them (mode 1), each checked to be accepted by a server
+   holding the key when sealed again as the target does, and ECHConfigs
+   for a server key (mode 2). */
+static void ech_seeds(void) {
+  size_t l0, l1;
+  const uint8_t *list0 = fz_ech_list(0, &l0), *list1 = fz_ech_list(1, &l1);
+  uint8_t cfg[TERN_ECH_CONFIG_MAX], sk[32];
+  size_t cfg_len = 0;
+  buf b = {0};
+  put_u8(&b, 0);
+  put(&b, list0, l0);
+  write_seed("ech", "list", b.p, b.len);
+  b.len = 0;
+  put_u8(&b, 0);
+  put_u16(&b, l0 - 2 + l1 - 2);
+  put(&b, list1 + 2, l1 - 2);
+  put(&b, list0 + 2, l0 - 2);
+  write_seed("ech", "list-two", b.p, b.len);
+  b.len = 0;
+  put_u8(&b, 2);
+  put(&b, list0 + 2, l0 - 2);
+  write_seed("ech", "server-key", b.p, b.len);
+  if (tern_ech_config_generate(TERN_ECH_KEM_P256, 9, "public.example", 32, cfg, sizeof cfg,
+                               &cfg_len, sk) != TERN_OK)
+    abort();
+  b.len = 0;
+  put_u8(&b, 0);
+  put_u16(&b, cfg_len);
+  put(&b, cfg, cfg_len);
+  write_seed("ech", "list-p256", b.p, b.len);
+  for (int kind = 0; kind < 4; kind++) {
+    /* TLS and QUIC clients; with HRR's P-256-only client share and a session */
+    int tls = kind & 1;
+    unsigned flags = FZ_X_ECH | (kind & 2 ? FZ_F_PSK : 0);
+    fz_victim c, s;
+    static uint8_t stripped[1 << 16], inner[1 << 16], outer[1 << 17], rec[(1 << 17) + 5];
+    size_t sl = 0, il = 0, ol = 0, skip = tls ? 5 + 4 : 4;
+    char name[64];
+    if (fz_victim_init(&c, TERN_CLIENT, tls, flags, NULL, 0) != 0) abort();
+    c.record_sent = 1;
+    if (fz_victim_start(&c) != 0 || c.sent_len[0] <= skip ||
+        fz_ech_open(c.sent[0] + skip, c.sent_len[0] - skip, stripped, &sl, inner, &il) != 0) {
+      fprintf(stderr, "gen_corpus: ech seeds: no ClientHelloOuter to open (%d)\n", kind);
+      failures++;
+      fz_victim_free(&c);
+      continue;
+    }
+    fz_victim_free(&c);
+    b.len = 0;
+    put_u8(&b, 1);
+    put_u16(&b, sl);
+    put(&b, stripped, sl);
+    put(&b, inner, il);
+    /* sealed again as the target does, it must be accepted */
+    if (fz_ech_seal(stripped, sl, inner, il, outer + 4, sizeof outer - 4, &ol) != 0 ||
+        fz_victim_init(&s, TERN_SERVER, 1, flags, NULL, 0) != 0)
+      abort();
+    outer[0] = 1, outer[1] = (uint8_t)(ol >> 16), outer[2] = (uint8_t)(ol >> 8);
+    outer[3] = (uint8_t)ol;
+    rec[0] = 22, rec[1] = 3, rec[2] = 1, rec[3] = (uint8_t)((ol + 4) >> 8);
+    rec[4] = (uint8_t)(ol + 4);
+    memcpy(rec + 5, outer, ol + 4);
+    (void)fz_victim_chunk(&s, FZ_OP_RAW, rec, ol + 9);
+    if (tern_conn_ech_status(s.conn) != TERN_ECH_ACCEPTED) {
+      fprintf(stderr, "gen_corpus: ech seeds: the inner hello %d is not accepted (%s)\n", kind,
+              tern_conn_error_detail(s.conn));
+      failures++;
+    } else {
+      snprintf(name, sizeof name, "inner-%s%s", tls ? "tls" : "quic", kind & 2 ? "-psk" : "");
+      write_seed("ech", name, b.p, b.len);
+    }
+    fz_victim_free(&s);
+  }
+  free(b.p);
+}
+
 static void ticket_seeds(void) {
   for (int mode = 0; mode < 4; mode++) {
     int tls = mode & 1, early = mode & 2;
@@ -487,6 +660,8 @@ int main(int argc, char **argv) {
   handshake_seeds();
   packet_seeds();
   cert_seeds();
+  certcomp_seeds();
+  ech_seeds();
   ticket_seeds();
   if (failures) fprintf(stderr, "gen_corpus: %d seeds failed\n", failures);
   return failures ? 1 : 0;

@@ -178,6 +178,24 @@ static void ext_body(shape *s, uint16_t type, size_t p, size_t e) {
   case 43: /* supported_versions (ClientHello) */
     if (n != 2) (void)vec(s, p, 1, e, V_LIST);
     break;
+  case 0xfe0d: /* encrypted_client_hello (RFC 9849 §5): retry_configs, or an outer one */
+    if (n >= 2 && get(s->b + p, 2) == n - 2) {
+      /* ECHConfigList: version, contents<2>{config_id, kem, public_key<2>,
+         cipher_suites<2>, maximum_name_length, public_name<1>, extensions<2>} */
+      if ((i = vec(s, p, 2, e, V_LIST)) < 0) break;
+      for (size_t q = s->v[i].start; q + 4 <= s->v[i].end; q = s->v[j].end) {
+        int k;
+        if ((j = vec(s, q + 2, 2, s->v[i].end, V_OTHER)) < 0) break;
+        if ((k = vec(s, s->v[j].start + 3, 2, s->v[j].end, V_KEY)) < 0) continue;
+        if ((k = vec(s, s->v[k].end, 2, s->v[j].end, V_LIST)) < 0) continue;
+        if ((k = vec(s, s->v[k].end + 1, 1, s->v[j].end, V_OTHER)) < 0) continue;
+        (void)vec(s, s->v[k].end, 2, s->v[j].end, V_OTHER);
+      }
+    } else if (n >= 10 && s->b[p] == 0) {
+      /* type outer, kdf, aead, config_id, enc<2>, payload<2> */
+      if ((i = vec(s, p + 6, 2, e, V_KEY)) >= 0) (void)vec(s, s->v[i].end, 2, e, V_OTHER);
+    }
+    break;
   default:
     break;
   }

@@ -1420,7 +1420,9 @@ int tern_ech_config_generate(uint16_t kem, uint8_t config_id, const char *public
  * is rejected and in tern_config_ech_config_list; give retired keys 0.
  * The public key is checked against sk. Returns TERN_OK,
  * TERN_ERR_INVALID_ARG, TERN_ERR_MALFORMED (not an ECHConfig, or sk does
- * not match), TERN_ERR_UNSUPPORTED (KEM or version), TERN_ERR_LIMIT (full),
+ * not match), TERN_ERR_UNSUPPORTED (KEM or version, no cipher suite tern
+ * supports, an unknown mandatory extension: a config no client could
+ * use), TERN_ERR_LIMIT (full),
  * TERN_ERR_STATE (a client configuration), TERN_ERR_NOMEM.
  */
 int tern_config_add_ech_key(tern_config *cfg, const uint8_t *config, size_t config_len,

@@ -136,6 +136,47 @@ static void report(const char *what, const pair *p) {
           tern_conn_alert(p->s));
 }
 
+/* ---- every random byte from the configured source ---- */
+
+/* A counter: the same bytes for every connection made with it. */
+static int counter_random(void *ctx, uint8_t *out, size_t len) {
+  unsigned *n = ctx;
+  for (size_t i = 0; i < len; i++) out[i] = (uint8_t)((*n)++ * 151u + 7u);
+  return 0;
+}
+
+/*
+ * tern_config_set_random promises that every random byte comes from the
+ * source, so a trace replays byte for byte: two clients offering ECH on
+ * the same source write the same ClientHelloOuter, its HPKE ephemeral key
+ * (enc) included. The HPKE key used to come from RAND_priv_bytes: the
+ * fuzz harness's ECH-rejected recordings (fuzz/corpus/tls_client/ech-reject)
+ * did not replay, their transcript (the outer hello) being another.
+ */
+static void deterministic_outer(int kem) {
+  uint8_t list[TERN_ECH_CONFIG_MAX + 2], hello[2][4096];
+  size_t n = list_of(kem ? &key_p256 : &key_a, list), len[2] = {0, 0};
+  for (int i = 0; i < 2; i++) {
+    unsigned counter = 0;
+    tern_config *cfg = client_cfg();
+    tern_conn *c;
+    const uint8_t *out;
+    CHECK_EQ_INT(tern_config_set_random(cfg, counter_random, &counter), TERN_OK);
+    c = tern_conn_new_tls(cfg, NULL);
+    CHECK(c != NULL);
+    CHECK_EQ_INT(tern_conn_set_server_name(c, INNER), TERN_OK);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(c, list, n), TERN_OK);
+    CHECK_EQ_INT(tern_handshake(c), TERN_WANT_READ);
+    out = tern_tls_output(c, &len[i]);
+    CHECK(out != NULL && len[i] > 0 && len[i] <= sizeof hello[i]);
+    if (out != NULL && len[i] <= sizeof hello[i]) memcpy(hello[i], out, len[i]);
+    CHECK_EQ_INT(tern_conn_ech_status(c), TERN_ECH_OFFERED);
+    tern_conn_free(c);
+    tern_config_free(cfg);
+  }
+  CHECK(len[0] == len[1] && memcmp(hello[0], hello[1], len[0]) == 0);
+}
+
 /* ---- ECHConfig: generation and parsing ---- */
 
 static void configs(void) {
@@ -207,6 +248,41 @@ static void configs(void) {
     CHECK(tern_ech_config_list_pick(list, cut, &cfg, &kdf, &aead) == TERN_ERR_MALFORMED);
   list[1] ^= 1;
   CHECK_EQ_INT(tern_ech_config_list_check(list, n), TERN_ERR_MALFORMED);
+  /* a P-256 config whose public key is not a point on the curve is
+     unusable: a client used to take it and fail its first hello with
+     internal_error (found by the ech fuzz target) */
+  {
+    tern_config *cc = client_cfg();
+    tern_conn *conn = tern_conn_new_tls(cc, NULL);
+    n = list_of(&key_p256, list);
+    CHECK(list[2 + 9] == 0x04);          /* the uncompressed point's tag */
+    list[2 + 9] = 0xff;
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(conn, list, n), TERN_ERR_UNSUPPORTED);
+    list[2 + 9] = 0x04;
+    list[2 + 9 + 64] ^= 1;               /* off the curve */
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    list[2 + 9 + 64] ^= 1;
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_OK);
+    tern_conn_free(conn);
+    tern_config_free(cc);
+  }
+  /* a usable config followed by an entry that overruns the list: the
+     list is malformed, whatever comes first (the pick used to stop at the
+     first usable config and take it; found by the ech fuzz target) */
+  {
+    tern_config *cc = client_cfg();
+    tern_conn *conn = tern_conn_new_tls(cc, NULL);
+    n = list_of(&key_a, list);
+    memcpy(list + n, "\xfe\x0d\x00\x40\x01", 5);
+    n += 5;
+    list[0] = (uint8_t)((n - 2) >> 8), list[1] = (uint8_t)(n - 2);
+    CHECK_EQ_INT(tern_ech_config_list_check(list, n), TERN_ERR_MALFORMED);
+    CHECK_EQ_INT(tern_ech_config_list_pick(list, n, &cfg, &kdf, &aead), TERN_ERR_MALFORMED);
+    CHECK_EQ_INT(tern_conn_set_ech_config_list(conn, list, n), TERN_ERR_MALFORMED);
+    tern_conn_free(conn);
+    tern_config_free(cc);
+  }
   /* a mandatory extension (high bit) makes the config unusable */
   {
     size_t l = key_a.len;
@@ -219,6 +295,20 @@ static void configs(void) {
     list[0] = (uint8_t)((l + 4) >> 8), list[1] = (uint8_t)(l + 4);
     memcpy(list + 2, buf, l + 4);
     CHECK_EQ_INT(tern_ech_config_list_pick(list, l + 6, &cfg, &kdf, &aead), TERN_ERR_UNSUPPORTED);
+    /* nor does a server take it as its key: it would publish a config no
+       client can use (found by the ech fuzz target, fuzz/crashes/ech/) */
+    {
+      tern_config *s = tern_config_new(TERN_SERVER);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, buf, l + 4, key_a.sk, 32, 1), TERN_ERR_UNSUPPORTED);
+      /* nor one whose cipher suites are all unknown to tern */
+      memcpy(buf, key_a.config, l);
+      CHECK(buf[41] == 0 && buf[42] == 8);   /* cipher_suites<8> */
+      for (size_t i = 0; i < 4; i++) buf[43 + 2 * i] = 0x01, buf[44 + 2 * i] = 0x03;
+      CHECK_EQ_INT(tern_ech_config_parse(buf, l, &cfg), TERN_OK);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, buf, l, key_a.sk, 32, 1), TERN_ERR_UNSUPPORTED);
+      CHECK_EQ_INT(tern_config_add_ech_key(s, key_a.config, l, key_a.sk, 32, 1), TERN_OK);
+      tern_config_free(s);
+    }
     /* the same extension twice is malformed */
     buf[l - 1] = 8;
     buf[l + 4] = 0x80, buf[l + 5] = 0x01, buf[l + 6] = 0, buf[l + 7] = 0;
@@ -872,6 +962,8 @@ int main(void) {
     grease(quic, 1);
   }
   early_data_hrr();
+  deterministic_outer(0);
+  deterministic_outer(1);
   /* the outer hello */
   hostile("type inner", t_type_inner, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);
   hostile("unknown type", t_type_unknown, NULL, 0, TERN_ALERT_ILLEGAL_PARAMETER);

@@ -68,6 +68,7 @@ int tern_config_add_ech_key(tern_config *cfg, const uint8_t *config, size_t conf
                             const uint8_t *sk, size_t sk_len, int retry) {
   tern_ech_config parsed;
   uint8_t pk[TERN_HPKE_MAX_ENC];
+  uint16_t kdf, aead;
   tern_ech_key *k;
   int rc;
   if (cfg == NULL || config == NULL || sk == NULL) return TERN_ERR_INVALID_ARG;
@@ -77,6 +78,9 @@ int tern_config_add_ech_key(tern_config *cfg, const uint8_t *config, size_t conf
   rc = tern_ech_config_parse(config, config_len, &parsed);
   if (rc != TERN_OK) return rc;
   if (tern_hpke_kem_sk_len(parsed.kem) == 0) return TERN_ERR_UNSUPPORTED;
+  /* a key no client could use (no suite tern has, an unknown mandatory
+     extension) would be published and never open anything */
+  if (!tern_ech_config_usable(&parsed, &kdf, &aead)) return TERN_ERR_UNSUPPORTED;
   if (sk_len != tern_hpke_kem_sk_len(parsed.kem)) return TERN_ERR_INVALID_ARG;
   /* the private key must be the config's */
   rc = tern_hpke_public_key(parsed.kem, sk, pk);

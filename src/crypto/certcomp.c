@@ -273,3 +273,29 @@ int tern_certcomp_decompress(uint16_t alg, const uint8_t *in, size_t in_len, uin
   if (k == NULL) return TERN_ERR_UNSUPPORTED;
   return k->decompress(in, in_len, out, expected);
 }
+
+int tern_certcomp_inflate(const tern_compressed_certificate *cc, size_t max, uint8_t **out,
+                          uint8_t *alert) {
+  uint8_t *buf;
+  int rc;
+  *out = NULL;
+  *alert = TERN_ALERT_BAD_CERTIFICATE;
+  /* RFC 8879 §5: the same limit as if no compression were used */
+  if (cc->uncompressed_length < TERN_CERT_COMP_MIN_UNCOMPRESSED || cc->uncompressed_length > max)
+    return TERN_ERR_INVALID_ARG;
+  buf = OPENSSL_malloc(cc->uncompressed_length);
+  if (buf == NULL) {
+    *alert = TERN_ALERT_INTERNAL_ERROR;
+    return TERN_ERR_NOMEM;
+  }
+  /* RFC 8879 §4: a length mismatch or data that does not decompress:
+     bad_certificate */
+  rc = tern_certcomp_decompress(cc->algorithm, cc->compressed.p, cc->compressed.len, buf,
+                                cc->uncompressed_length);
+  if (rc != TERN_OK) {
+    OPENSSL_clear_free(buf, cc->uncompressed_length);
+    return rc;
+  }
+  *out = buf;
+  return TERN_OK;
+}

@@ -17,6 +17,7 @@
 
 #include <tern.h>
 
+#include "codec/msg.h"
 #include "crypto/cert.h"
 
 /* Whether this build has alg (TERN_CERT_COMPRESSION_*): 1 or 0. */
@@ -52,5 +53,22 @@ int tern_certcomp_prepare(tern_cert_chain *chain, uint16_t alg);
  */
 int tern_certcomp_decompress(uint16_t alg, const uint8_t *in, size_t in_len,
                              uint8_t *out, size_t expected);
+
+/*
+ * tern_certcomp_inflate: the Certificate body that CompressedCertificate
+ * cc stands for (RFC 8879 §4-5), its algorithm already found acceptable.
+ * cc->uncompressed_length is checked against
+ * TERN_CERT_COMP_MIN_UNCOMPRESSED..max before anything is allocated or
+ * decompressed; the data then goes into a new buffer *out (OPENSSL_free
+ * by the caller) of exactly that length. On failure *out is NULL and
+ * *alert says what to send: bad_certificate for everything the peer did
+ * (length out of bounds, output longer or shorter, corrupt or trailing
+ * data, a decoder wanting too much memory), internal_error when the
+ * buffer could not be had. Returns TERN_OK, TERN_ERR_INVALID_ARG (the
+ * announced length out of bounds), TERN_ERR_LIMIT (the output would be
+ * longer), TERN_ERR_MALFORMED, TERN_ERR_NOMEM, TERN_ERR_UNSUPPORTED.
+ */
+int tern_certcomp_inflate(const tern_compressed_certificate *cc, size_t max, uint8_t **out,
+                          uint8_t *alert);
 
 #endif

@@ -234,6 +234,12 @@ static int p256_check_point(const uint8_t *pk, size_t len) {
   return ok;
 }
 
+int tern_hpke_public_key_valid(uint16_t kem, const uint8_t *pk, size_t len) {
+  if (pk == NULL || len != tern_hpke_kem_enc_len(kem)) return 0;
+  if (kem == TERN_HPKE_KEM_X25519) return 1;  /* a zero DH result is refused at encap */
+  return hp_init() == TERN_OK && p256_check_point(pk, len);
+}
+
 /*
  * key_pair: the EVP_PKEY of private key sk and its serialized public key
  * pk[Npk], one scalar multiplication in all. Returns TERN_OK,

@@ -55,6 +55,9 @@ typedef struct tern_hpke_ctx {
 int tern_hpke_suite_supported(const tern_hpke_suite *s);
 /* Nenc (= Npk) of a KEM, 0 when unknown. */
 size_t tern_hpke_kem_enc_len(uint16_t kem);
+/* 1 when pk[0..len) is a public key of kem a sender can encapsulate to
+   (the right length; for P-256 an uncompressed point on the curve), else 0. */
+int tern_hpke_public_key_valid(uint16_t kem, const uint8_t *pk, size_t len);
 /* Nsk of a KEM, 0 when unknown. */
 size_t tern_hpke_kem_sk_len(uint16_t kem);
 /* Nk of an AEAD (0 for Export-only), or (size_t)-1 when unknown. */

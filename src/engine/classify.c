@@ -218,27 +218,21 @@ static int inflate_certificate(tern_conn *c, const uint8_t **body, size_t *len) 
     return tern_conn_fail(c, TERN_ALERT_ILLEGAL_PARAMETER,
                           "CompressedCertificate with algorithm %u, which we did not offer",
                           cc.algorithm);
-  /* RFC 8879 §5: the same limit as if no compression were used */
-  if (cc.uncompressed_length < TERN_CERT_COMP_MIN_UNCOMPRESSED || cc.uncompressed_length > max)
-    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
-                          "CompressedCertificate announces %u bytes, outside %u..%zu",
+  rc = tern_certcomp_inflate(&cc, max, &c->msg_plain, &alert);
+  if (rc == TERN_ERR_INVALID_ARG)
+    return tern_conn_fail(c, alert, "CompressedCertificate announces %u bytes, outside %u..%zu",
                           (unsigned)cc.uncompressed_length, TERN_CERT_COMP_MIN_UNCOMPRESSED, max);
-  c->msg_plain = OPENSSL_malloc(cc.uncompressed_length);
-  if (c->msg_plain == NULL) return tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
-  c->msg_plain_len = cc.uncompressed_length;
-  rc = tern_certcomp_decompress(cc.algorithm, cc.compressed.p, cc.compressed.len, c->msg_plain,
-                                c->msg_plain_len);
-  /* RFC 8879 §4: a length mismatch or data that does not decompress:
-     bad_certificate */
   if (rc == TERN_ERR_LIMIT)
-    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
-                          "CompressedCertificate decompresses to more than its %u bytes",
+    return tern_conn_fail(c, alert, "CompressedCertificate decompresses to more than its %u bytes",
                           (unsigned)cc.uncompressed_length);
+  if (rc != TERN_OK && alert == TERN_ALERT_INTERNAL_ERROR)
+    return tern_conn_fail(c, alert, "out of memory");
   if (rc != TERN_OK)
-    return tern_conn_fail(c, TERN_ALERT_BAD_CERTIFICATE,
+    return tern_conn_fail(c, alert,
                           "CompressedCertificate does not decompress to its %u bytes (%s)",
                           (unsigned)cc.uncompressed_length,
                           rc == TERN_ERR_NOMEM ? "decoder memory" : "corrupt, short or trailing data");
+  c->msg_plain_len = cc.uncompressed_length;
   c->cert_comp_recv = cc.algorithm;
   *body = c->msg_plain;
   *len = c->msg_plain_len;

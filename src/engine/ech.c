@@ -177,6 +177,20 @@ typedef struct pick_state {
   int found, malformed;
 } pick_state;
 
+int tern_ech_config_usable(const tern_ech_config *cfg, uint16_t *kdf, uint16_t *aead) {
+  if (cfg->mandatory_unknown ||
+      !tern_hpke_public_key_valid(cfg->kem, cfg->public_key.p, cfg->public_key.len))
+    return 0;
+  for (size_t i = 0; i < cfg->n_suites; i++) {
+    tern_hpke_suite s = {cfg->kem, cfg->kdf[i], cfg->aead[i]};
+    if (cfg->aead[i] == TERN_HPKE_AEAD_EXPORT_ONLY || !tern_hpke_suite_supported(&s)) continue;
+    *kdf = cfg->kdf[i];
+    *aead = cfg->aead[i];
+    return 1;
+  }
+  return 0;
+}
+
 static int pick_one(const uint8_t *p, size_t n, void *u) {
   pick_state *st = u;
   tern_ech_config cfg;
@@ -186,25 +200,19 @@ static int pick_one(const uint8_t *p, size_t n, void *u) {
     st->malformed = 1;
     return 0;
   }
-  if (cfg.mandatory_unknown || tern_hpke_kem_enc_len(cfg.kem) == 0 ||
-      cfg.public_key.len != tern_hpke_kem_enc_len(cfg.kem))
-    return 0;
-  for (size_t i = 0; i < cfg.n_suites; i++) {
-    tern_hpke_suite s = {cfg.kem, cfg.kdf[i], cfg.aead[i]};
-    if (cfg.aead[i] == TERN_HPKE_AEAD_EXPORT_ONLY || !tern_hpke_suite_supported(&s)) continue;
-    *st->out = cfg;
-    *st->kdf = cfg.kdf[i];
-    *st->aead = cfg.aead[i];
-    st->found = 1;
-    return 1;
-  }
-  return 0;
+  if (!tern_ech_config_usable(&cfg, st->kdf, st->aead)) return 0;
+  *st->out = cfg;
+  st->found = 1;
+  return 1;
 }
 
 int tern_ech_config_list_pick(const uint8_t *list, size_t len, tern_ech_config *out,
                               uint16_t *kdf, uint16_t *aead) {
   pick_state st = {out, kdf, aead, 0, 0};
-  int rc = list_walk(list, len, pick_one, &st);
+  /* the whole list's framing first: the walk stops at the first usable
+     config, and what follows it must not be garbage either */
+  int rc = list_walk(list, len, NULL, NULL);
+  if (rc == TERN_OK) rc = list_walk(list, len, pick_one, &st);
   if (rc != TERN_OK) return rc;
   if (st.found) return TERN_OK;
   return st.malformed ? TERN_ERR_MALFORMED : TERN_ERR_UNSUPPORTED;
@@ -852,13 +860,19 @@ int tern_ech_client_outer(tern_conn *c, const tern_client_hello *ch, const uint8
   if (c->ech_status != TERN_ECH_REJECTED && first) {
     tern_hpke_suite s = {cfg.kem, c->ech->kdf, c->ech->aead};
     size_t info_len = 0;
-    uint8_t *info = make_info(c->ech->config, c->ech->config_len, &info_len);
+    uint8_t *info = make_info(c->ech->config, c->ech->config_len, &info_len), ikm[32];
     if (info == NULL) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "out of memory");
       goto out;
     }
-    rc = tern_hpke_setup_base_s(&c->ech->hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
-                                info_len, NULL, 0, enc);
+    /* the ephemeral key from the connection's random source, like every
+       other random byte (tern_config_set_random): GenerateKeyPair is
+       DeriveKeyPair of Nsk random bytes (RFC 9180 §7.1.3) */
+    rc = tern_conn_random(c, ikm, sizeof ikm);
+    if (rc == TERN_OK)
+      rc = tern_hpke_setup_base_s(&c->ech->hpke, &s, cfg.public_key.p, cfg.public_key.len, info,
+                                  info_len, ikm, sizeof ikm, enc);
+    OPENSSL_cleanse(ikm, sizeof ikm);
     OPENSSL_free(info);
     if (rc != TERN_OK) {
       rc = tern_conn_fail(c, TERN_ALERT_INTERNAL_ERROR, "HPKE setup failed: %s",

@@ -48,6 +48,12 @@ int tern_ech_config_parse(const uint8_t *p, size_t len, tern_ech_config *out);
 int tern_ech_config_list_pick(const uint8_t *list, size_t len, tern_ech_config *out,
                               uint16_t *kdf, uint16_t *aead);
 
+/* tern_ech_config_usable: 1 when cfg is one tern can use (a known KEM and
+   a valid public key of it (a P-256 point on the curve), a suite tern_hpke supports that is not
+   Export-only, no unknown mandatory extension), its first usable suite
+   then in *kdf and *aead; else 0. */
+int tern_ech_config_usable(const tern_ech_config *cfg, uint16_t *kdf, uint16_t *aead);
+
 /* tern_ech_config_list_check: only the list's framing (each entry's version
    and length); TERN_OK or TERN_ERR_MALFORMED. */
 int tern_ech_config_list_check(const uint8_t *list, size_t len);
