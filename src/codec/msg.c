@@ -223,11 +223,10 @@ int tern_msg_header(const uint8_t *p, size_t n, uint8_t *type,
 
   if (type == NULL || body_len == NULL || (p == NULL && n > 0))
     return TERN_ERR_INVALID_ARG;
-  if (n < 4)
-    return TERN_WANT_READ;
   tern_reader_init(&r, p, n);
+  /* Fewer than the 4 header bytes: wait for more. */
   if (tern_reader_u8(&r, &t) != TERN_OK || tern_reader_u24(&r, &len) != TERN_OK)
-    return TERN_ERR_INVALID_ARG; /* cannot happen: n >= 4 */
+    return TERN_WANT_READ;
   *type = t;
   *body_len = len;
   return TERN_OK;
@@ -236,13 +235,16 @@ int tern_msg_header(const uint8_t *p, size_t n, uint8_t *type,
 /* tern_msg_message_hash_header: see msg.h (RFC 8446 §4.4.1). */
 int tern_msg_message_hash_header(uint8_t out[4], size_t hash_len) {
   tern_writer w;
+  int rc;
 
   if (out == NULL || hash_len == 0 || hash_len > TERN_MSG_MAX_HASH)
     return TERN_ERR_INVALID_ARG;
   tern_writer_init(&w, out, 4);
-  TRY(tern_writer_u8(&w, TERN_HS_MESSAGE_HASH));
-  TRY(tern_writer_u24(&w, (uint32_t)hash_len));
-  return TERN_OK;
+  /* Both fit in the 4 bytes: the writer's answer is TERN_OK. */
+  rc = tern_writer_u8(&w, TERN_HS_MESSAGE_HASH);
+  if (rc == TERN_OK)
+    rc = tern_writer_u24(&w, (uint32_t)hash_len);
+  return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,8 +334,8 @@ static int read_u16_list(msg_ctx *c, tern_reader *r, int prefix, size_t min,
   l->raw = span_of(&v);
   l->count = 0;
   l->n = 0;
-  while (tern_reader_remaining(&v) > 0) {
-    TRY(wire(c, tern_reader_u16(&v, &x)));
+  /* The length is even: the reads end exactly at its end. */
+  while (tern_reader_u16(&v, &x) == TERN_OK) {
     if (l->n < TERN_MSG_MAX_LIST)
       l->v[l->n++] = x;
     l->count++;
@@ -356,8 +358,7 @@ static int parse_server_name(msg_ctx *c, tern_reader *d, tern_extensions *e) {
   int have = 0;
 
   TRY(wire(c, tern_reader_open_u16(d, &list, 1, 0xffff)));
-  while (tern_reader_remaining(&list) > 0) {
-    TRY(wire(c, tern_reader_u8(&list, &type)));
+  while (tern_reader_u8(&list, &type) == TERN_OK) {
     TRY(wire(c, tern_reader_open_u16(&list, &name, 1, 0xffff)));
     if (type != 0)
       return decode_error(c);
@@ -439,7 +440,7 @@ static int parse_key_share(msg_ctx *c, tern_reader *d, tern_extensions *e) {
   while (tern_reader_remaining(&list) > 0) {
     TRY(read_key_share_entry(c, &list, &k));
     /* RFC 8446 §4.2.8: clients MUST NOT offer two shares of one group. */
-    for (i = 0; i < e->n_key_shares && i < TERN_MSG_MAX_KEY_SHARES; i++) {
+    for (i = 0; i < e->n_key_shares; i++) { /* kept: at most the max */
       if (e->key_shares[i].group == k.group)
         return illegal(c);
     }
@@ -553,8 +554,7 @@ static int parse_ext_data(msg_ctx *c, int id, tern_reader *d,
     break;
   case TERN_EXT_ID_PADDING: /* RFC 7685: zeros, only the length matters */
     e->padding_len = tern_reader_remaining(d);
-    TRY(wire(c, tern_reader_skip(d, e->padding_len)));
-    break;
+    return TERN_OK; /* kept whole: nothing to close */
   case TERN_EXT_ID_PRE_SHARED_KEY: /* SH: uint16 selected_identity */
     if (ch)
       TRY(parse_offered_psks(c, d, e));
@@ -593,14 +593,11 @@ static int parse_ext_data(msg_ctx *c, int id, tern_reader *d,
     break;
   case TERN_EXT_ID_QUIC_TRANSPORT_PARAMETERS: /* RFC 9001 §8.2: raw */
     e->quic_transport_parameters = span_of(d);
-    TRY(wire(c, tern_reader_skip(d, tern_reader_remaining(d))));
-    break;
+    return TERN_OK; /* kept whole: nothing to close */
   case TERN_EXT_ID_COMPRESS_CERTIFICATE: /* RFC 8879 §3: algorithms<2..2^8-2> */
     TRY(read_u16_list(c, d, 1, 2, 254, &e->cert_compression));
     break;
-  default:
-    break;
-  }
+  } /* id is a known one: tern_msg_ext_id gave it */
   return closed(c, d);
 }
 
@@ -738,11 +735,10 @@ int tern_msg_parse_client_hello(const uint8_t *body, size_t len,
   out->session_id = span_of(&v);
   TRY(read_u16_list(&c, &r, 2, 2, 0xfffe, &out->cipher_suites));
   TRY(wire(&c, tern_reader_open_u8(&r, &v, 1, 255)));
-  /* RFC 8446 §4.1.2: exactly one byte, zero, else illegal_parameter. */
-  if (tern_reader_remaining(&v) != 1)
-    return illegal(&c);
-  TRY(wire(&c, tern_reader_u8(&v, &method)));
-  if (method != 0)
+  /* RFC 8446 §4.1.2: exactly one byte, zero, else illegal_parameter
+   * (the vector has at least one). */
+  if (tern_reader_u8(&v, &method) != TERN_OK || tern_reader_remaining(&v) != 0 ||
+      method != 0)
     return illegal(&c);
   TRY(parse_extensions(&c, &r, 8, 0xffff, &out->ext, NULL));
   TRY(wire(&c, tern_reader_done(&r)));
@@ -754,16 +750,16 @@ int tern_msg_parse_client_hello(const uint8_t *body, size_t len,
   return TERN_OK;
 }
 
-/* same_bytes tells whether the n bytes at p are those of ref. */
+/* same_bytes tells whether the n bytes at p are those of ref (n bytes;
+ * public values, no need for constant time). */
 static int same_bytes(const uint8_t *p, const uint8_t *ref, size_t n) {
-  tern_reader a, b;
-  uint8_t x, y;
+  tern_reader a;
+  uint8_t x;
+  size_t i = 0;
 
   tern_reader_init(&a, p, n);
-  tern_reader_init(&b, ref, n);
-  while (tern_reader_u8(&a, &x) == TERN_OK &&
-         tern_reader_u8(&b, &y) == TERN_OK) {
-    if (x != y)
+  while (tern_reader_u8(&a, &x) == TERN_OK) {
+    if (x != ref[i++])
       return 0;
   }
   return 1;

@@ -12,9 +12,11 @@
       is added to the AST here rather than written in src/codec/wire.c.
 
    2. Coverage: when MSG_EVA_COVERAGE names a file, after the analysis it
-      gets one line per statement of src/codec/msg.c, "<function> <index> <0|1>"
-      (1 when Eva reached it), so that the script can add up what the
-      separate runs reached. *)
+      gets one line per statement of src/codec/msg.c,
+        "<function> <index> <0|1> <line> <code|container> <statement>"
+      (1 when Eva reached it; the statement as Frama-C prints it, cut to
+      60 characters), so that the script can add up what the separate runs
+      reached and list what none did. *)
 
 open Cil_types
 
@@ -50,6 +52,16 @@ let in_msg_c kf =
   Filename.basename (Filepath.Normalized.to_pretty_string pos.Filepath.pos_path)
   = "msg.c"
 
+(* A block (or an unspecified sequence) only holds other statements: its
+   kind is "container", that of any other statement "code". Eva may reach
+   the statements of a block without the block itself, when it enters the
+   block through a label inside (the `case` of a switch whose arm Frama-C
+   made a block), so containers are not counted. *)
+let kind s =
+  match s.skind with
+  | Block _ | UnspecifiedSequence _ -> "container"
+  | _ -> "code"
+
 let dump_coverage path =
   let oc = open_out path in
   Globals.Functions.iter (fun kf ->
@@ -57,8 +69,17 @@ let dump_coverage path =
         let f = Kernel_function.get_definition kf in
         List.iteri
           (fun i s ->
-            Printf.fprintf oc "%s %d %d\n" f.svar.vname i
-              (if Db.Value.is_reachable_stmt s then 1 else 0))
+            let pos, _ = Cil_datatype.Stmt.loc s in
+            let text =
+              Format.asprintf "%a" Printer.pp_stmt s
+              |> String.map (fun ch -> if ch = '\n' || ch = '\t' then ' ' else ch)
+            in
+            let text =
+              if String.length text > 60 then String.sub text 0 60 else text
+            in
+            Printf.fprintf oc "%s %d %d %d %s %s\n" f.svar.vname i
+              (if Db.Value.is_reachable_stmt s then 1 else 0)
+              pos.Filepath.pos_lnum (kind s) text)
           f.sallstmts
       end);
   close_out oc
