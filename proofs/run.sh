@@ -5,7 +5,8 @@
 #      EVA on src/codec/msg, WP and EVA on src/codec/record, EVA and WP on
 #      src/crypto/mlkem_poly (ML-KEM's arithmetic: ranges, contracts), WP and
 #      EVA on src/transport/tls_buf (the TCP transport's byte queues), EVA
-#      on the ticket and session blob parsers of src/engine/ticket.c
+#      on the ticket and session blob parsers of src/engine/ticket.c, EVA on
+#      src/crypto/cert.c's own byte handling (chains, the verified-chain list)
 #   2. EVA on each generated machine (gen/), driven by unknown event
 #      sequences, with the ordering invariants as ACSL assertions
 #   3. the negative proofs: machines broken on purpose must NOT verify
@@ -41,6 +42,7 @@ module_proof crypto/mlkem_poly/eva.sh 'mlkem_poly EVA:' # EVA: ML-KEM arithmetic
 module_proof crypto/mlkem_poly/wp.sh 'mlkem_poly WP:'   # WP: ML-KEM coefficient contracts
 module_proof transport/tls_buf/prove.sh 'tls_buf WP:' # WP and EVA on the TCP byte queues
 module_proof engine/ticket/eva.sh 'ticket EVA:'       # EVA: ticket plaintext, session blob
+module_proof crypto/cert/eva.sh 'cert EVA:'           # EVA: cert.c's own byte handling
 
 # -- 2. EVA on the generated machines ---------------------------------------
 # eva_machine NAME GEN_C HARNESS: runs EVA, prints "<valid> <total> <alarms>".

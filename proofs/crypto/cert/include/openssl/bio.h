@@ -1,0 +1,2 @@
+/* proofs/crypto/cert/include/openssl/bio.h: the model is in x509.h. */
+#include <openssl/x509.h>
