@@ -9,7 +9,9 @@
 # same_chain on remembered lists of unknown bytes of every length
 # 0..STORED_IN against chains of 0..3 certificates of 1..3 bytes each,
 # verified_add (asn1_seconds, days_from_civil on any struct tm of any
-# year), tern_trust_new / _load / _free.
+# year), tern_trust_new / _load / _free. Not driven: the verify path
+# (tern_cert_verify_peer, its caches, the decoder-free leaf parse and its
+# SHA-1 provider, declared without contracts in include/openssl/core.h).
 #
 # Settings: return states split by status for the functions whose status
 # says what they wrote (-eva-split-return-function), a partition by the

@@ -1,0 +1,2 @@
+/* proofs/crypto/cert/include/openssl/core_dispatch.h: the model is in core.h. */
+#include <openssl/core.h>

@@ -1,0 +1,2 @@
+/* proofs/crypto/cert/include/openssl/provider.h: the model is in core.h. */
+#include <openssl/core.h>
