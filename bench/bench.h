@@ -1,7 +1,7 @@
 /*
  * bench.h - what the parts of bench_handshake share: the handshake's
  * constants and targets, the allocation counters and heap measurement
- * (alloc_count.c), the helpers (common.c), and each library's entry
+ * (alloc_count.c), the helpers (common.c, measure.c), and each library's entry
  * points (peer_tern.c, peer_openssl.c, peer_gnutls.c) for the driver
  * (bench_handshake.c).
  */
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h> /* a libc header first: it defines __GLIBC__ */
 
+#include "measure.h" /* die, CPU time, medians */
 #include "pki.h"
 
 #define HOST "localhost" /* the server's name, checked by every client */
@@ -75,10 +76,6 @@ size_t chunk_bytes(const void *p, size_t cap);
 /* ------------------------------------------------------------------ */
 /* Helpers (common.c)                                                  */
 /* ------------------------------------------------------------------ */
-
-/* die reports that `what` failed, with libcrypto's error queue, and
-   exits 1. */
-_Noreturn void die(const char *what);
 
 /* not_resumed reports that a timed resumed handshake of library `lib`
    did not resume, and exits 1. */

@@ -25,23 +25,12 @@
 #include <openssl/x509.h>
 #include <tern.h>
 
+#include "measure.h"
 #include "pki.h"
 #include "qpair.h"
 
 static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x00};
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
-
-static double cpu_seconds(void) {
-  struct rusage r;
-  getrusage(RUSAGE_SELF, &r);
-  return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-         (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* One handshake pair; *ch_len the client's first flight. 0 or -1. */
 static int one(tern_config *c, tern_config *s, const uint8_t *list, size_t list_len,
@@ -70,7 +59,7 @@ static double x25519_op(int n) {
   if (kc == NULL || EVP_PKEY_keygen_init(kc) <= 0 || EVP_PKEY_keygen(kc, &a) <= 0 ||
       EVP_PKEY_keygen(kc, &b) <= 0)
     goto out;
-  t0 = cpu_seconds();
+  t0 = process_cpu_seconds();
   for (int i = 0; i < n; i++) {
     EVP_PKEY *k = NULL;
     size_t len = sizeof out;
@@ -83,7 +72,7 @@ static double x25519_op(int n) {
     EVP_PKEY_CTX_free(dc);
     dc = NULL;
   }
-  t = (cpu_seconds() - t0) / (2.0 * n);
+  t = (process_cpu_seconds() - t0) / (2.0 * n);
 out:
   EVP_PKEY_CTX_free(dc);
   EVP_PKEY_CTX_free(kc);
@@ -136,13 +125,13 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (int e = 0; e < 2; e++) {
-      double t0 = cpu_seconds();
+      double t0 = process_cpu_seconds();
       for (int i = 0; i < pairs; i++)
         if (one(c, s, e ? list : NULL, config_len + 2, &ch_len[e]) != 0) {
           fprintf(stderr, "bench_ech: a handshake failed\n");
           return 1;
         }
-      t[e][r] = (cpu_seconds() - t0) / pairs;
+      t[e][r] = (process_cpu_seconds() - t0) / pairs;
     }
   }
   qsort(t[2], (size_t)rounds, sizeof(double), cmp_double);

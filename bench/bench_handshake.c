@@ -126,24 +126,15 @@ static void one_handshake(int lib, int check) {
   }
 }
 
-/* cpu_seconds: the process's CPU time, so that a shared, busy machine
-   (time when this process is not running) does not skew the ratios;
-   everything runs in this one thread. */
-static double cpu_seconds(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* One timed round: at least min_count handshakes and min_seconds. */
 static void round_of(int lib, unsigned long min_count, double min_seconds) {
   allocs a0 = allocs_now(), a1;
-  double t0 = cpu_seconds(), t;
+  double t0 = process_cpu_seconds(), t;
   unsigned long n = 0;
   do {
     one_handshake(lib, 0);
     n++;
-    t = cpu_seconds() - t0;
+    t = process_cpu_seconds() - t0;
   } while (n < min_count || t < min_seconds);
   a1 = allocs_now();
   stats[lib].handshakes += n;
@@ -152,25 +143,20 @@ static void round_of(int lib, unsigned long min_count, double min_seconds) {
   if (stats[lib].rounds < MAX_ROUNDS) stats[lib].rate[stats[lib].rounds++] = n / t;
 }
 
-/* Compares two doubles, for qsort. */
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* The median of lib's rounds; *lo and *hi their smallest and largest. */
 static double median(int lib, double *lo, double *hi) {
   double r[MAX_ROUNDS];
   int n = stats[lib].rounds;
+  double m;
   if (n == 0) {
     *lo = *hi = 0;
     return 0;
   }
   memcpy(r, stats[lib].rate, (size_t)n * sizeof r[0]);
-  qsort(r, (size_t)n, sizeof r[0], cmp_double);
+  m = median_of(r, n); /* leaves r sorted */
   *lo = r[0];
   *hi = r[n - 1];
-  return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+  return m;
 }
 
 /* The median rate of lib. */
@@ -205,13 +191,6 @@ typedef struct scale_job {
   unsigned long n;    /* handshakes to do */
   double cpu_s;       /* its CPU time */
 } scale_job;
-
-/* CPU time of the calling thread. */
-static double thread_cpu_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Wall time. */
 static double wall_seconds(void) {
@@ -342,14 +321,14 @@ static void usage(void) {
 /* Microseconds of CPU per d2i_X509 of der[0..len) into certificates of
    library context lc (NULL: the default one), over n parses. */
 static double d2i_us(OSSL_LIB_CTX *lc, const uint8_t *der, int len, int n) {
-  double t0 = cpu_seconds();
+  double t0 = process_cpu_seconds();
   for (int i = 0; i < n; i++) {
     const unsigned char *q = der;
     X509 *x = X509_new_ex(lc, NULL);
     if (x == NULL || d2i_X509(&x, &q, len) == NULL) die("d2i_X509 of the leaf");
     X509_free(x);
   }
-  return (cpu_seconds() - t0) * 1e6 / n;
+  return (process_cpu_seconds() - t0) * 1e6 / n;
 }
 
 /*

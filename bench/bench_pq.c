@@ -39,6 +39,7 @@
 
 #include <tern.h>
 
+#include "measure.h"
 #include "pki.h"
 #include "qpair.h"
 
@@ -46,26 +47,6 @@ static const uint8_t client_tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x
 static const uint8_t server_tp[] = {0x00, 0x08, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x02, 0x03, 0x04};
 static double min_seconds = 1.0;
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_pq: %s failed\n", what);
-  exit(1);
-}
-
-static double cpu_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-/* The median of v[0..n) (v is left sorted). */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 static double min_of(const double *v, int n) {
   double m = v[0];
   for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
@@ -83,11 +64,11 @@ static double rate_of(void (*fn)(void)) {
   double best = 0;
   for (int round = 0; round < 3; round++) {
     unsigned long n = 0;
-    double t0 = cpu_seconds(), t;
+    double t0 = process_cpu_seconds(), t;
     do {
       for (int i = 0; i < 16; i++) fn();
       n += 16;
-      t = cpu_seconds() - t0;
+      t = process_cpu_seconds() - t0;
     } while (t < min_seconds / 3);
     if (n / t > best) best = n / t;
   }
@@ -376,8 +357,8 @@ int main(int argc, char **argv) {
       b[round] = rate_of(hs_x25519);
       r[round] = a[round] / b[round];
     }
-    hy = median(a, ROUNDS);
-    xx = median(b, ROUNDS);
+    hy = median_of(a, ROUNDS);
+    xx = median_of(b, ROUNDS);
     hh = rate_of(op_hashes_handshake);
     printf("full handshakes in QUIC mode, client and server in one thread (per CPU second, "
            "median of %d interleaved rounds):\n", ROUNDS);
@@ -385,8 +366,8 @@ int main(int argc, char **argv) {
            "%5zu bytes\n", hy, flight_c[0], flight_s[0]);
     printf("  X25519           %7.0f /s   client first flight %5zu bytes, server first flight "
            "%5zu bytes\n", xx, flight_c[1], flight_s[1]);
-    printf("  hybrid / X25519: %.2f (rounds %.2f-%.2f; target >= 0.85: %s)\n", median(r, ROUNDS),
-           min_of(r, ROUNDS), max_of(r, ROUNDS), median(r, ROUNDS) >= 0.85 ? "met" : "not met");
+    printf("  hybrid / X25519: %.2f (rounds %.2f-%.2f; target >= 0.85: %s)\n", median_of(r, ROUNDS),
+           min_of(r, ROUNDS), max_of(r, ROUNDS), median_of(r, ROUNDS) >= 0.85 ? "met" : "not met");
     printf("  the hybrid costs %.1f us more per handshake; 0.85x allows %.1f us; its ML-KEM "
            "SHA3/SHAKE calls alone (KeyGen, Encaps, Decaps of the kept key) take %.1f us\n",
            1e6 / hy - 1e6 / xx, 1e6 / (0.85 * xx) - 1e6 / xx, 1e6 / hh);

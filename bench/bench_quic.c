@@ -31,6 +31,8 @@
 
 #include <tern.h>
 
+#include "measure.h"
+
 #define PKT_LEN 1200
 #define DCID_LEN 8
 #define PN_LEN 4
@@ -76,12 +78,6 @@ typedef struct bare_key {
   int chacha, ccm;
   uint8_t iv[12];
 } bare_key;
-
-/* die reports a failure and ends the program. */
-static void die(const char *what) {
-  fprintf(stderr, "bench_quic: %s failed\n", what);
-  exit(1);
-}
 
 /* bare_key_init: derive the keys with tern, then key our own contexts. */
 static void bare_key_init(bare_key *b, uint16_t suite, const uint8_t *secret,

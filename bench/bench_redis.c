@@ -40,6 +40,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "measure.h"
 #include "pki.h"
 #include "redis_child.h"
 #include "qpair.h"
@@ -234,11 +235,6 @@ static void *worker_main(void *p) {
   worker_arg *w = p;
   for (size_t i = 0; i < w->n; i++) one_handshake(w->cc, w->sc, &w->box->t[w->from + i], &w->k);
   return NULL;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 static tern_redis *adapter(tern_config *sc, const char *address) {

@@ -1,6 +1,6 @@
 /*
  * common.c - the small helpers every part of bench_handshake uses:
- * failing with a message, and the ring that keeps each library's pool of
+ * a note that a resumed handshake did not resume, and the ring that keeps each library's pool of
  * stored sessions in order.
  */
 #include <stdio.h>
@@ -9,13 +9,6 @@
 #include <openssl/err.h>
 
 #include "bench.h"
-
-/* die: `what` failed; libcrypto's errors follow, then exit 1. */
-void die(const char *what) {
-  fprintf(stderr, "bench_handshake: %s failed\n", what);
-  ERR_print_errors_fp(stderr);
-  exit(1);
-}
 
 /* not_resumed: a timed resumed handshake of `lib` made a full one. */
 void not_resumed(const char *lib) {

@@ -34,6 +34,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "measure.h"
+
 #define ROUNDS 7
 #define HMACS 36
 
@@ -44,17 +46,6 @@ static EVP_MD *sha256;
 static EVP_MD_CTX *mac_in, *mac_out, *transcript, *snapshot;
 static EVP_CIPHER *gcm;
 static EVP_CIPHER_CTX *aead;
-
-static void die(const char *what) {
-  fprintf(stderr, "floor_resumed: %s failed\n", what);
-  exit(1);
-}
-
-static double cpu_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* X25519 key generation on the prepared context, its raw public key out. */
 static void keygen_prepared(void) {
@@ -163,11 +154,6 @@ static void rand_kib(void) {
   OPENSSL_cleanse(b, sizeof b);
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 enum { KEYGEN_PREPARED, KEYGEN_IMPORT, DERIVE_NEW, DERIVE_REUSED, HMAC, TRANSCRIPTS, TICKET,
        RAND_KIB, NPIECES };
 static void (*const piece[NPIECES])(void) = {keygen_prepared, keygen_import, derive_new_peer,
@@ -215,9 +201,9 @@ int main(int argc, char **argv) {
     for (int p = 0; p < NPIECES; p++) {
       /* the cheap pieces ten times as often, for resolution */
       int m = p >= HMAC ? iterations * 10 : iterations;
-      double t0 = cpu_seconds();
+      double t0 = thread_cpu_seconds();
       for (int i = 0; i < m; i++) piece[p]();
-      t[p][r] = (cpu_seconds() - t0) / m * 1e6;
+      t[p][r] = (thread_cpu_seconds() - t0) / m * 1e6;
     }
   printf("resumed handshake floor, pieces (us, median of %d interleaved rounds of CPU time, "
          "smallest..largest):\n", ROUNDS);

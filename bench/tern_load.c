@@ -38,6 +38,8 @@
 
 #include <tern.h>
 
+#include "measure.h"
+
 enum kind { K_NORMAL, K_IDLE, K_TRICKLE, K_SILENT, K_GARBAGE, K_RESET, K_HALFCLOSE };
 static const char *const kind_names[] = {"normal", "idle", "trickle", "silent",
                                          "garbage", "reset", "halfclose"};
@@ -522,11 +524,6 @@ static void *loop_run(void *arg) {
 }
 
 /* ---- main ------------------------------------------------------------------ */
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static int usage(void) {
   fprintf(stderr,
