@@ -38,45 +38,79 @@ SPLITS=$SPLITS,cache_der:0,parse_untrusted:0,rememberable:0,tern_trust_from_stor
 SPLITS=$SPLITS,tern_trust_new:0,tern_trust_ca_names:0,X509_STORE_lock:0,X509_verify_cert:1
 SPLITS=$SPLITS,tern_cert_verify_peer:full,tern_cert_chain_load_files:0,read_certs:0
 SPLITS=$SPLITS,sk_X509_push:0
+# the leaf parse's run: the outcomes its callers test, split
+LEAF_SPLITS=d2i_X509:0,spki_keys:0,i2d_ASN1_OBJECT:full,i2d_X509_PUBKEY:full
+LEAF_SPLITS=$LEAF_SPLITS,parse_leaf_fast:0,legacy_params:0,provider_params:0
+LEAF_SPLITS=$LEAF_SPLITS,sha1_final:0,EVP_DigestFinal_ex:0
 
-# eva LOG SRC_DIR MAIN: one run, cert.c taken from SRC_DIR/crypto/cert.c;
-# sets alarms, a_valid, a_total, p_valid, p_total, false_props, cover, rc.
+# eva LOG SRC_DIR MAIN ALLOC SPLITS SLEVELS: one run, cert.c taken from
+# SRC_DIR/crypto/cert.c; sets alarms, a_valid, a_total, p_valid, p_total,
+# false_props, cover, rc.
 eva() {
-  frama-c -c11 -eva -eva-no-show-progress -eva-slevel 300 \
-    -eva-alloc-builtin fresh -eva-split-return-function "$SPLITS" \
+  frama-c -c11 -eva -eva-no-show-progress -eva-msg-key=-final-states -eva-slevel 300 \
+    -eva-alloc-builtin "$4" -eva-split-return-function "$5" \
     -eva-partition-value proof_pem_read -eva-interprocedural-splits \
-    -eva-slevel-function drive_ours:0,same_chain:100000,drive_same_chain:100000 \
+    -eva-slevel-function "$6" \
     -cpp-extra-args="-I$here/include -I$2 -I$top/include -I$top/src -DSTORED_IN=$STORED_IN" \
     "$here/harness.c" -main "$3" > "$1" 2>&1
   rc=$?
   eva_figures "$1"
 }
 
+# run NAME MAIN ALLOC SPLITS SLEVELS: a run on src/ that must hold; adds
+# its figures to the line.
 fail=0
-eva "$work/eva.log" "$top/src" main
-line="cert EVA: ${alarms:-?} alarms, assertions ${a_valid:-?}/${a_total:-?} valid, preconditions ${p_valid:-?}/${p_total:-?} valid, ${cover:-?} statements reached; remembered lists 0..$STORED_IN bytes"
-if ! { [ "$rc" -eq 0 ] && eva_all_valid; }; then
-  line="$line FAILED"
-  fail=1
-  grep -a -E -A3 'alarm\]|got status (invalid|unknown)' "$work/eva.log" | head -40
-  tail -5 "$work/eva.log"
-fi
+line="cert EVA:"
+run() {
+  eva "$work/$1.log" "$top/src" "$2" "$3" "$4" "$5"
+  line="$line $1: ${alarms:-?} alarms, assertions ${a_valid:-?}/${a_total:-?} valid, preconditions ${p_valid:-?}/${p_total:-?} valid, ${cover:-?} statements reached;"
+  if ! { [ "$rc" -eq 0 ] && eva_all_valid; }; then
+    line="$line FAILED;"
+    fail=1
+    grep -a -E -A3 'alarm\]|got status (invalid|unknown)' "$work/$1.log" | head -40
+    tail -5 "$work/$1.log"
+  fi
+}
 
-# The negative proof: same_chain reading a 3-byte length with 2 bytes left.
-mkdir -p "$work/broken/crypto"
-sed 's/if (v->len - off < 3) return 0;/if (v->len - off < 2) return 0;/' \
-  "$top/src/crypto/cert.c" > "$work/broken/crypto/cert.c"
-if cmp -s "$top/src/crypto/cert.c" "$work/broken/crypto/cert.c"; then
-  neg="could not seed the off-by-one FAILED"
-  fail=1
-else
-  eva "$work/neg.log" "$work/broken" drive_same_chain
+# negative NAME MAIN ALLOC SPLITS SLEVELS SED WHAT: cert.c broken by SED
+# must NOT pass the run of MAIN.
+neg=""
+negative() {
+  mkdir -p "$work/$1/crypto"
+  sed "$6" "$top/src/crypto/cert.c" > "$work/$1/crypto/cert.c"
+  if cmp -s "$top/src/crypto/cert.c" "$work/$1/crypto/cert.c"; then
+    neg="$neg could not seed $7 FAILED;"
+    fail=1
+    return
+  fi
+  eva "$work/$1.log" "$work/$1" "$2" "$3" "$4" "$5"
   if [ "$rc" -eq 0 ] && ! eva_all_valid; then
-    neg="same_chain with one byte too few for a length rejected (${alarms:-?} alarms, preconditions ${p_valid:-?}/${p_total:-?})"
+    neg="$neg $7 rejected (${alarms:-?} alarms, preconditions ${p_valid:-?}/${p_total:-?});"
   else
-    neg="same_chain with one byte too few for a length was NOT rejected FAILED"
+    neg="$neg $7 was NOT rejected FAILED;"
     fail=1
   fi
-fi
-echo "$line; negative proof: $neg"
+}
+
+MAIN_SL=drive_ours:0,same_chain:100000,drive_same_chain:100000
+NAMES_SL=$MAIN_SL,tern_trust_ca_names:100000,drive_ca_names:100000
+LEAF_SL=leaf_setup:100000,legacy_params:100000,provider_params:100000,spki_keys:100000
+LEAF_SL=$LEAF_SL,parse_leaf_fast:100000,drive_leaf:100000,drive_sha1:100000
+
+run main main fresh "$SPLITS" "$MAIN_SL"
+run names drive_ca_names by_stack "$SPLITS" "$NAMES_SL"
+run leaf drive_leaf_all fresh "$SPLITS,$LEAF_SPLITS" "$LEAF_SL"
+
+# The negative proofs.
+negative broken drive_same_chain fresh "$SPLITS" "$MAIN_SL" \
+  's/if (v->len - off < 3) return 0;/if (v->len - off < 2) return 0;/' \
+  'same_chain with one byte too few for a length'
+negative names drive_ca_names by_stack "$SPLITS" "$NAMES_SL" \
+  's/if (used + 2 + (size_t)n > 65535) {/if (used + 2 + (size_t)n > 65536) {/' \
+  'tern_trust_ca_names with room for one byte too many'
+negative leaf drive_leaf_all fresh "$SPLITS,$LEAF_SPLITS" "$LEAF_SL" \
+  's/EVP_PKEY_set1_encoded_public_key(pk, start, (size_t)pub_len)/EVP_PKEY_set1_encoded_public_key(pk, start, (size_t)pub_len + 1)/' \
+  'spki_keys handing on one byte past the key'
+
+echo "${line%;} (remembered lists 0..$STORED_IN bytes); negative proofs:${neg%;}"
 exit $fail
