@@ -2,27 +2,39 @@
 # proofs/crypto/cert/eva.sh - EVA on the byte handling of src/crypto/cert.c,
 # cert.c as it is (included by the harness, nothing copied or changed),
 # driven by proofs/crypto/cert/harness.c; libcrypto is the model of
-# proofs/crypto/cert/include/openssl/x509.h (a contract on every buffer and
-# object each call is given, both outcomes of every answer).
-# Covered: tern_cert_chain_from_objects / _load_files / _signed_within /
-# _free (chain_adopt, cache_der, signed_with, read_certs, read_key),
-# same_chain on remembered lists of unknown bytes of every length
-# 0..STORED_IN against chains of 0..3 certificates of 1..3 bytes each,
-# verified_add (asn1_seconds, days_from_civil on any struct tm of any
-# year), tern_trust_new / _load / _free. Not driven: the verify path
-# (tern_cert_verify_peer, its caches, the decoder-free leaf parse and its
-# SHA-1 provider, declared without contracts in include/openssl/core.h).
+# proofs/crypto/cert/include/openssl/x509.h and core.h (a contract on every
+# buffer and object each call is given, both outcomes of every answer).
+# Three runs, each its own -main and settings:
+#  main: tern_cert_chain_from_objects / _load_files / _signed_within /
+#    _free (chain_adopt, cache_der, signed_with, read_certs, read_key),
+#    same_chain on remembered lists of unknown bytes of every length
+#    0..STORED_IN against chains of 0..3 certificates of 1..3 bytes each,
+#    verified_add (asn1_seconds, days_from_civil on any struct tm of any
+#    year), tern_trust_new / _load / _free.
+#  names: tern_trust_ca_names on stores of 0..3 objects, names of any
+#    length (the first) and at each boundary around the 65535-byte limit.
+#  leaf: the decoder-free leaf parse (leaf_setup, parse_leaf_fast,
+#    spki_keys) on unknown certificates, and its SHA-1 provider.
+# Not driven: tern_cert_verify_peer through its caches (drive_verify,
+# see harness.c for what EVA still reports on it).
 #
 # Settings: return states split by status for the functions whose status
 # says what they wrote (-eva-split-return-function), a partition by the
-# count of certificates read from a PEM file (the model's proof_pem_read),
-# each allocation its own base; the drivers merge their cases after each
-# call (split/merge annotations, slevel 0), same_chain keeps every case.
+# count of certificates read from a PEM file (the model's proof_pem_read);
+# main and leaf: each allocation its own base (fresh); main: the drivers
+# merge their cases after each call (split/merge annotations, slevel 0),
+# same_chain keeps every case; names: one base per allocation site and
+# call stack (by_stack: its cases would make thousands of fresh 64 KiB
+# bases), every case kept in tern_trust_ca_names; leaf: every case kept
+# in the leaf parse, and one partition per set of curves leaf_setup made
+# keys for (the harness's EVP_MD_fetch, see there).
 #
-# What must hold: 0 alarms, every assertion of the harness and every
-# precondition valid, nothing false.
-# Negative proof: same_chain with an off-by-one in the room it checks for
-# a 3-byte length (v->len - off < 2) must NOT pass.
+# What must hold in each run: 0 alarms, every assertion of the harness and
+# every precondition valid, nothing false.
+# Negative proofs, each a seeded off-by-one that must NOT pass its run:
+# same_chain checking for 2 bytes of room before a 3-byte length;
+# tern_trust_ca_names letting a name fill 65536 bytes; spki_keys handing
+# EVP_PKEY_set1_encoded_public_key one byte past the key.
 #
 # Prints "cert EVA: ..." and exits non-zero unless everything holds.
 set -u
