@@ -6,7 +6,8 @@
 #      src/crypto/mlkem_poly (ML-KEM's arithmetic: ranges, contracts), WP and
 #      EVA on src/transport/tls_buf (the TCP transport's byte queues), EVA
 #      on the ticket and session blob parsers of src/engine/ticket.c, EVA on
-#      src/crypto/cert.c's own byte handling (chains, the verified-chain list)
+#      src/crypto/cert.c's own byte handling (chains, the verified-chain list,
+#      tern_trust_ca_names, the decoder-free leaf parse)
 #   2. EVA on each generated machine (gen/), driven by unknown event
 #      sequences, with the ordering invariants as ACSL assertions
 #   3. the negative proofs: machines broken on purpose must NOT verify

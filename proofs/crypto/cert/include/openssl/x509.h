@@ -74,12 +74,31 @@ typedef struct asn1_string_st {
   int converts;           /* ASN1_TIME_to_tm succeeds */
 } ASN1_TIME;
 
+/* An OID: its NID and its DER length (<= 0: does not encode). */
+typedef struct asn1_object_st { int nid, der_len; } ASN1_OBJECT;
+/* An AlgorithmIdentifier: its parameters' type and, for an OID, the OID. */
+typedef struct X509_algor_st { int ptype; ASN1_OBJECT param; } X509_ALGOR;
+
+/* The length of every SubjectPublicKeyInfo's DER in the model (a P-256
+   one's): cert.c only compares two encodings of the same key, of equal
+   lengths; the key's own bytes have any length 0..PROOF_PUB_MAX. */
+#define PROOF_SPKI_LEN 91
+#define PROOF_PUB_MAX 8
+typedef struct X509_pubkey_st {
+  int der_len;            /* PROOF_SPKI_LEN or PROOF_SPKI_LEN + 1; <= 0: does not encode */
+  ASN1_OBJECT alg;        /* the key's algorithm */
+  X509_ALGOR algor;       /* its parameters */
+  int pub_len;            /* the key's bytes: pub[0 .. pub_len) */
+  unsigned char pub[PROOF_PUB_MAX];
+} X509_PUBKEY;
+
 typedef struct x509_st {
   int der_len;            /* its DER length; <= 0: does not encode */
   int sig_info_ok, md_nid, pk_nid;
   X509_NAME subject;
   ASN1_TIME not_before, not_after;
   int has_key;
+  X509_PUBKEY pubkey;     /* its SubjectPublicKeyInfo */
 } X509;
 
 STACK_OF(X509) { int num, cap; X509 *data[PROOF_SK_MAX]; };
@@ -97,6 +116,9 @@ typedef struct X509_VERIFY_PARAM_st {
 } X509_VERIFY_PARAM;
 
 typedef struct x509_store_ctx_st X509_STORE_CTX;
+/* fast_leaf_ok's questions to the store (the hooks' types do not matter
+   here: only whether one is set) */
+typedef int (*proof_store_hook)(void);
 typedef int (*X509_STORE_CTX_verify_cb)(int, X509_STORE_CTX *);
 typedef int (*X509_STORE_CTX_verify_fn)(X509_STORE_CTX *);
 typedef int (*X509_STORE_CTX_check_revocation_fn)(X509_STORE_CTX *);
@@ -109,6 +131,8 @@ typedef struct x509_store_st {
   X509_STORE_CTX_verify_fn verify;
   X509_STORE_CTX_check_revocation_fn check_revocation;
   X509_STORE_CTX_check_policy_fn check_policy;
+  proof_store_hook get_issuer, check_issued, lookup_certs, lookup_crls, get_crl, check_crl,
+      cert_crl;
   int locked;
 } X509_STORE;
 
@@ -147,6 +171,14 @@ static inline void proof_x509_unknown(X509 *x) {
   x->not_before.converts = Frama_C_interval(0, 1);
   x->not_after.converts = Frama_C_interval(0, 1);
   x->has_key = Frama_C_interval(0, 1);
+  x->pubkey.der_len = Frama_C_interval(0, 1) ? PROOF_SPKI_LEN : -1;
+  x->pubkey.alg.nid = Frama_C_interval(0, 1200);
+  x->pubkey.alg.der_len = 9;
+  x->pubkey.algor.ptype = Frama_C_interval(-1, 31);
+  x->pubkey.algor.param.nid = Frama_C_interval(0, 1200);
+  x->pubkey.algor.param.der_len = 10;
+  x->pubkey.pub_len = Frama_C_interval(-1, PROOF_PUB_MAX);
+  Frama_C_make_unknown((char *)x->pubkey.pub, PROOF_PUB_MAX);
 }
 
 /* -- NIDs, codes, flags (libcrypto's values) -------------------------------- */
@@ -286,16 +318,21 @@ static inline int i2d_X509(const X509 *x, unsigned char **pp) {
 
 /* Parses at most len bytes at *in; on success *in moves past what was
    consumed (1..len bytes). */
-/*@ requires px == \null;
+/* With px, *px (when not NULL) is the object parsed into, freed (and
+   *px set to NULL) on failure. */
+/*@ requires px == \null || (\valid(px) && (*px == \null || \valid(*px)));
     requires \valid(in) && len >= 1;
     requires \valid_read(*in + (0 .. len - 1));
     requires \initialized(*in + (0 .. len - 1)); */
 static inline X509 *d2i_X509(X509 **px, const unsigned char **in, long len) {
   X509 *x;
-  (void)px;
-  if (Frama_C_interval(0, 1)) return NULL;   /* not a certificate, or no memory */
-  x = &proof_parsed;
+  if (Frama_C_interval(0, 1)) {              /* not a certificate, or no memory */
+    if (px != NULL) *px = NULL;
+    return NULL;
+  }
+  x = px != NULL && *px != NULL ? *px : &proof_parsed;
   proof_x509_unknown(x);
+  if (px != NULL) *px = x;
   *in += Frama_C_interval(1, (int)(len > 0x7fffffff ? 0x7fffffff : len));
   return x;
 }
@@ -471,6 +508,35 @@ X509_STORE_get_check_revocation(const X509_STORE *s) {
 /*@ requires \valid_read(s); */
 static inline X509_STORE_CTX_check_policy_fn X509_STORE_get_check_policy(const X509_STORE *s) {
   return s->check_policy;
+}
+
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_get_issuer(const X509_STORE *s) {
+  return s->get_issuer;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_check_issued(const X509_STORE *s) {
+  return s->check_issued;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_lookup_certs(const X509_STORE *s) {
+  return s->lookup_certs;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_lookup_crls(const X509_STORE *s) {
+  return s->lookup_crls;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_get_crl(const X509_STORE *s) {
+  return s->get_crl;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_check_crl(const X509_STORE *s) {
+  return s->check_crl;
+}
+/*@ requires \valid_read(s); */
+static inline proof_store_hook X509_STORE_get_cert_crl(const X509_STORE *s) {
+  return s->cert_crl;
 }
 
 /* -- verification parameters --------------------------------------------------- */
