@@ -217,6 +217,16 @@ static inline int EVP_PKEY_set1_encoded_public_key(EVP_PKEY *pkey, const unsigne
   (void)pkey; (void)pub; (void)publen;
   return Frama_C_interval(0, 1);
 }
+/* The behaviour both share: fails, or takes 1..length bytes into *a (or
+   the model's decoded key). */
+static inline EVP_PKEY *proof_d2i_key(EVP_PKEY **a, const unsigned char **pp, long length) {
+  EVP_PKEY *k;
+  if (Frama_C_interval(0, 1)) return NULL;
+  k = a != NULL && *a != NULL ? *a : &proof_decoded_key;
+  if (a != NULL) *a = k;
+  *pp += Frama_C_interval(1, (int)(length > 0x7fffffff ? 0x7fffffff : length));
+  return k;
+}
 /* d2i_KeyParams, d2i_PublicKey: read at most length bytes at *pp; on
    success *pp moves past 1..length of them, and the key is *a when a and
    *a are set (a new one otherwise); on failure *a is left as it is. */
@@ -225,26 +235,16 @@ static inline int EVP_PKEY_set1_encoded_public_key(EVP_PKEY *pkey, const unsigne
     requires \valid_read(*pp + (0 .. length - 1)) && \initialized(*pp + (0 .. length - 1)); */
 static inline EVP_PKEY *d2i_KeyParams(int type, EVP_PKEY **a, const unsigned char **pp,
                                       long length) {
-  EVP_PKEY *k;
   (void)type;
-  if (Frama_C_interval(0, 1)) return NULL;
-  k = a != NULL && *a != NULL ? *a : &proof_decoded_key;
-  if (a != NULL) *a = k;
-  *pp += Frama_C_interval(1, (int)(length > 0x7fffffff ? 0x7fffffff : length));
-  return k;
+  return proof_d2i_key(a, pp, length);
 }
 /*@ requires a == \null || (\valid(a) && (*a == \null || \valid(*a)));
     requires \valid(pp) && length >= 1;
     requires \valid_read(*pp + (0 .. length - 1)) && \initialized(*pp + (0 .. length - 1)); */
 static inline EVP_PKEY *d2i_PublicKey(int type, EVP_PKEY **a, const unsigned char **pp,
                                       long length) {
-  EVP_PKEY *k;
   (void)type;
-  if (Frama_C_interval(0, 1)) return NULL;
-  k = a != NULL && *a != NULL ? *a : &proof_decoded_key;
-  if (a != NULL) *a = k;
-  *pp += Frama_C_interval(1, (int)(length > 0x7fffffff ? 0x7fffffff : length));
-  return k;
+  return proof_d2i_key(a, pp, length);
 }
 
 /* -- OIDs --------------------------------------------------------------------- */
