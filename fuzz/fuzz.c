@@ -510,7 +510,8 @@ int fz_victim_init(fz_victim *v, tern_role role, int tls, unsigned flags,
       const uint8_t *list = fz_ech_list((flags & FZ_X_ECH_REJECT) != 0, &len);
       if (tern_conn_set_ech_config_list(v->conn, list, len) != TERN_OK) return -1;
     }
-    if (session != NULL) (void)tern_conn_set_session(v->conn, session, session_len, FZ_NOW_MS);
+    if (session != NULL)
+      v->session_rc = tern_conn_set_session(v->conn, session, session_len, FZ_NOW_MS);
   }
   return 0;
 }

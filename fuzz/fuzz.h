@@ -151,6 +151,7 @@ typedef struct fz_victim {
   uint8_t *sent[4];
   size_t sent_len[4], sent_cap[4];
   int record_sent;
+  int session_rc;                /* a client's tern_conn_set_session (TERN_OK: none given) */
 } fz_victim;
 
 /* Makes the victim of one input; flags and session as in the input.
