@@ -4,7 +4,7 @@
 # driven by proofs/crypto/cert/harness.c; libcrypto is the model of
 # proofs/crypto/cert/include/openssl/x509.h and core.h (a contract on every
 # buffer and object each call is given, both outcomes of every answer).
-# Three runs, each its own -main and settings:
+# Four runs, each its own -main and settings:
 #  main: tern_cert_chain_from_objects / _load_files / _signed_within /
 #    _free (chain_adopt, cache_der, signed_with, read_certs, read_key),
 #    same_chain on remembered lists of unknown bytes of every length
@@ -15,8 +15,10 @@
 #    length (the first) and at each boundary around the 65535-byte limit.
 #  leaf: the decoder-free leaf parse (leaf_setup, parse_leaf_fast,
 #    spki_keys) on unknown certificates, and its SHA-1 provider.
-# Not driven: tern_cert_verify_peer through its caches (drive_verify,
-# see harness.c for what EVA still reports on it).
+#  verify: tern_cert_verify_peer once on a trust (the parse cache and the
+#    verified-chain cache filled, the parse cache hit within a chain),
+#    chains of 1..3 certificates, stores of any settings, then
+#    tern_trust_free (drive_verify; two rounds did not finish in 15 min).
 #
 # Settings: return states split by status for the functions whose status
 # says what they wrote (-eva-split-return-function), a partition by the
@@ -27,14 +29,18 @@
 # call stack (by_stack: its cases would make thousands of fresh 64 KiB
 # bases), every case kept in tern_trust_ca_names; leaf: every case kept
 # in the leaf parse, and one partition per set of curves leaf_setup made
-# keys for (the harness's EVP_MD_fetch, see there).
+# keys for (the harness's EVP_MD_fetch, see there); verify: the leaf's
+# settings, every case kept in tern_cert_verify_peer, and one partition
+# per sequence of stores into the trust's caches (the harness's
+# pthread_mutex_unlock, see there).
 #
 # What must hold in each run: 0 alarms, every assertion of the harness and
 # every precondition valid, nothing false.
 # Negative proofs, each a seeded off-by-one that must NOT pass its run:
 # same_chain checking for 2 bytes of room before a 3-byte length;
 # tern_trust_ca_names letting a name fill 65536 bytes; spki_keys handing
-# EVP_PKEY_set1_encoded_public_key one byte past the key.
+# EVP_PKEY_set1_encoded_public_key one byte past the key; cache_add
+# copying one byte less of a certificate than cache_find compares.
 #
 # Prints "cert EVA: ..." and exits non-zero unless everything holds.
 set -u
@@ -108,10 +114,12 @@ MAIN_SL=drive_ours:0,same_chain:100000,drive_same_chain:100000
 NAMES_SL=$MAIN_SL,tern_trust_ca_names:100000,drive_ca_names:100000
 LEAF_SL=leaf_setup:100000,legacy_params:100000,provider_params:100000,spki_keys:100000
 LEAF_SL=$LEAF_SL,parse_leaf_fast:100000,drive_leaf:100000,drive_sha1:100000
+VERIFY_SL=$MAIN_SL,$LEAF_SL,tern_cert_verify_peer:100000,drive_verify:100000
 
 run main main fresh "$SPLITS" "$MAIN_SL"
 run names drive_ca_names by_stack "$SPLITS" "$NAMES_SL"
 run leaf drive_leaf_all fresh "$SPLITS,$LEAF_SPLITS" "$LEAF_SL"
+run verify drive_verify fresh "$SPLITS,$LEAF_SPLITS" "$VERIFY_SL"
 
 # The negative proofs.
 negative broken drive_same_chain fresh "$SPLITS" "$MAIN_SL" \
@@ -123,6 +131,9 @@ negative names drive_ca_names by_stack "$SPLITS" "$NAMES_SL" \
 negative leaf drive_leaf_all fresh "$SPLITS,$LEAF_SPLITS" "$LEAF_SL" \
   's/EVP_PKEY_set1_encoded_public_key(pk, start, (size_t)pub_len)/EVP_PKEY_set1_encoded_public_key(pk, start, (size_t)pub_len + 1)/' \
   'spki_keys handing on one byte past the key'
+negative verify drive_verify fresh "$SPLITS,$LEAF_SPLITS" "$VERIFY_SL" \
+  's/copy = OPENSSL_memdup(der, len);/copy = OPENSSL_memdup(der, len - 1);/' \
+  'cache_add keeping one byte too few'
 
 echo "${line%;} (remembered lists 0..$STORED_IN bytes); negative proofs:${neg%;}"
 exit $fail

@@ -634,6 +634,8 @@ static inline int X509_verify_cert(X509_STORE_CTX *ctx) {
   path->data[0] = ctx->cert;
   path->num = 1;
   used = ctx->untrusted == NULL ? 0 : Frama_C_interval(0, ctx->untrusted->num);
+  /* for EVA: one state per path length */
+  //@ split used;
   for (int i = 0; i < used; i++) path->data[path->num++] = ctx->untrusted->data[i];
   path->data[path->num++] = &proof_anchor;
   path->cap = path->num;
