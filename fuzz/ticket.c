@@ -30,19 +30,17 @@
  */
 static void converse(int tls, uint8_t flags, const uint8_t *blob, size_t blob_len) {
   fz_victim c, s;
-  int server = 0;
+  memset(&s, 0, sizeof s); /* fz_victim_free takes a victim never made */
   if (fz_victim_init(&c, TERN_CLIENT, tls, flags, blob, blob_len) == 0) {
     c.record_sent = 1;
-    if (fz_victim_start(&c) == 0 && c.session_rc == TERN_OK) {
-      server = 1;
-      if (fz_victim_init(&s, TERN_SERVER, tls, flags, NULL, 0) == 0) {
-        s.record_sent = 1;
-        (void)fz_converse(&c, &s, NULL, NULL, NULL, NULL);
-      }
+    if (fz_victim_start(&c) == 0 && c.session_rc == TERN_OK &&
+        fz_victim_init(&s, TERN_SERVER, tls, flags, NULL, 0) == 0) {
+      s.record_sent = 1;
+      (void)fz_converse(&c, &s, NULL, NULL, NULL, NULL);
     }
   }
   fz_victim_free(&c);
-  if (server) fz_victim_free(&s);
+  fz_victim_free(&s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
